@@ -240,7 +240,10 @@ mod tests {
         let e = "2023-02-29".parse::<Day>().unwrap_err();
         assert_eq!(e.to_string(), "invalid day \"2023-02-29\": no such date");
         let e = "2023-2-1".parse::<Day>().unwrap_err();
-        assert_eq!(e.to_string(), "invalid day \"2023-2-1\": expected YYYY-MM-DD");
+        assert_eq!(
+            e.to_string(),
+            "invalid day \"2023-2-1\": expected YYYY-MM-DD"
+        );
         let e = "２０２３-01-01".parse::<Day>().unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -126,7 +126,9 @@ pub enum ErrorKind {
     },
 
     /// A tag with the same folded name exists in the dimension.
-    #[error("tag {name:?} clashes with existing tag {existing:?} in dimension {dimension:?} (names are compared ignoring case, width and extra spaces)")]
+    #[error(
+        "tag {name:?} clashes with existing tag {existing:?} in dimension {dimension:?} (names are compared ignoring case, width and extra spaces)"
+    )]
     DuplicateTag {
         /// The name as given.
         name: String,

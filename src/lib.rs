@@ -2,8 +2,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod attribute;
 mod day;
+mod directory;
 mod error;
+mod fold;
+mod membership;
+mod store;
+mod taxonomy;
 
+pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
 pub use day::Day;
+pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use error::{Error, ErrorKind};
+pub use fold::MAX_NAME_CHARS;
+pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
+pub use taxonomy::{
+    Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
+};
+
+pub use roaring::RoaringBitmap;

@@ -1,0 +1,339 @@
+//! One tag's members and the day each membership was assigned.
+//!
+//! The members are one roaring bitmap. Assignment days are kept as bitmaps too, so expiry
+//! ("new customer" leaves 60 days after assignment) and "assigned more than N days ago" are
+//! bitmap operations, never per-customer loops:
+//!
+//! - `base_day`: the day of the largest group of memberships, kept implicitly: a member
+//!   that is in no dated bucket was assigned on `base_day`;
+//! - `dated`: one bitmap per other assignment day. Buckets are disjoint subsets of the
+//!   members, and none is for `base_day`.
+//!
+//! A tag filled by one import costs exactly its bitmap; each further day of assignments
+//! costs one bitmap of that day's memberships. Both bitmaps sit behind `Arc`, so cloning a
+//! store shares them until one side writes (copy on write).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use crate::day::Day;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TagMembers {
+    all: Arc<RoaringBitmap>,
+    base_day: Day,
+    dated: Arc<BTreeMap<Day, RoaringBitmap>>,
+}
+
+impl TagMembers {
+    /// Rebuilds from per-day groups (e.g. from a snapshot). Groups must be disjoint.
+    pub(crate) fn from_days(groups: Vec<(Day, RoaringBitmap)>) -> TagMembers {
+        let mut m = TagMembers::default();
+        let mut groups = groups;
+        groups.retain(|(_, b)| !b.is_empty());
+        if let Some(largest) = (0..groups.len()).max_by_key(|&i| groups[i].1.len()) {
+            let (base_day, base) = groups.swap_remove(largest);
+            let mut all = base;
+            let mut dated = BTreeMap::new();
+            for (day, b) in groups {
+                all |= &b;
+                let e: &mut RoaringBitmap = dated.entry(day).or_default();
+                *e |= b;
+            }
+            m.all = Arc::new(all);
+            m.base_day = base_day;
+            m.dated = Arc::new(dated);
+        }
+        m
+    }
+
+    pub(crate) fn bitmap(&self) -> &RoaringBitmap {
+        &self.all
+    }
+
+    /// Shares the member bitmap (cheap: reference count).
+    pub(crate) fn shared(&self) -> Arc<RoaringBitmap> {
+        Arc::clone(&self.all)
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.all.len()
+    }
+
+    pub(crate) fn contains(&self, customer: u32) -> bool {
+        self.all.contains(customer)
+    }
+
+    /// The assignment day of a member.
+    pub(crate) fn day_of(&self, customer: u32) -> Option<Day> {
+        if !self.all.contains(customer) {
+            return None;
+        }
+        Some(
+            self.dated
+                .iter()
+                .find(|(_, b)| b.contains(customer))
+                .map_or(self.base_day, |(d, _)| *d),
+        )
+    }
+
+    /// Adds (or re-assigns, refreshing the day of) one customer.
+    pub(crate) fn add_one(&mut self, customer: u32, day: Day) {
+        if self.all.is_empty() {
+            self.base_day = day;
+        }
+        if self.all.contains(customer) {
+            if self.day_of(customer) == Some(day) {
+                return;
+            }
+            let dated = Arc::make_mut(&mut self.dated);
+            let mut emptied = None;
+            for (d, b) in dated.iter_mut() {
+                if b.remove(customer) {
+                    if b.is_empty() {
+                        emptied = Some(*d);
+                    }
+                    break;
+                }
+            }
+            if let Some(d) = emptied {
+                dated.remove(&d);
+            }
+        } else {
+            Arc::make_mut(&mut self.all).insert(customer);
+        }
+        if day != self.base_day {
+            Arc::make_mut(&mut self.dated)
+                .entry(day)
+                .or_default()
+                .insert(customer);
+        }
+    }
+
+    /// Adds (or re-assigns, refreshing the day of) every customer of `set`.
+    pub(crate) fn add_many(&mut self, set: &RoaringBitmap, day: Day) {
+        if set.is_empty() {
+            return;
+        }
+        if self.all.is_empty() {
+            self.all = Arc::new(set.clone());
+            self.base_day = day;
+            self.dated = Arc::default();
+            return;
+        }
+        if !self.dated.is_empty() {
+            let dated = Arc::make_mut(&mut self.dated);
+            dated.retain(|d, b| {
+                if *d != day {
+                    *b -= set;
+                }
+                !b.is_empty()
+            });
+        }
+        if day != self.base_day {
+            let dated = Arc::make_mut(&mut self.dated);
+            *dated.entry(day).or_default() |= set;
+        }
+        *Arc::make_mut(&mut self.all) |= set;
+    }
+
+    /// Adds the customers of `set` that are not members yet, with `day`; existing members
+    /// keep their day. Returns how many were added.
+    pub(crate) fn add_new(&mut self, set: &RoaringBitmap, day: Day) -> u64 {
+        let new = set - &*self.all;
+        let n = new.len();
+        if n == 0 {
+            return 0;
+        }
+        if self.all.is_empty() {
+            self.all = Arc::new(new);
+            self.base_day = day;
+            self.dated = Arc::default();
+            return n;
+        }
+        if day != self.base_day {
+            *Arc::make_mut(&mut self.dated).entry(day).or_default() |= &new;
+        }
+        *Arc::make_mut(&mut self.all) |= new;
+        n
+    }
+
+    /// Removes one customer; returns whether it was a member.
+    pub(crate) fn remove_one(&mut self, customer: u32) -> bool {
+        if !self.all.contains(customer) {
+            return false;
+        }
+        Arc::make_mut(&mut self.all).remove(customer);
+        if !self.dated.is_empty() {
+            let dated = Arc::make_mut(&mut self.dated);
+            dated.retain(|_, b| {
+                b.remove(customer);
+                !b.is_empty()
+            });
+        }
+        self.rebase();
+        true
+    }
+
+    /// Removes every customer of `set`; returns how many were members.
+    pub(crate) fn remove_many(&mut self, set: &RoaringBitmap) -> u64 {
+        let n = self.all.intersection_len(set);
+        if n == 0 {
+            return 0;
+        }
+        *Arc::make_mut(&mut self.all) -= set;
+        if !self.dated.is_empty() {
+            let dated = Arc::make_mut(&mut self.dated);
+            dated.retain(|_, b| {
+                *b -= set;
+                !b.is_empty()
+            });
+        }
+        self.rebase();
+        n
+    }
+
+    /// Members assigned strictly before `cutoff`.
+    pub(crate) fn assigned_before(&self, cutoff: Day) -> RoaringBitmap {
+        let mut out = if self.base_day < cutoff {
+            self.base_members()
+        } else {
+            RoaringBitmap::new()
+        };
+        for (_, b) in self.dated.range(..cutoff) {
+            out |= b;
+        }
+        out
+    }
+
+    /// Members assigned on `cutoff` or later.
+    pub(crate) fn assigned_since(&self, cutoff: Day) -> RoaringBitmap {
+        let before = self.assigned_before(cutoff);
+        &*self.all - &before
+    }
+
+    /// Removes and returns the members assigned on or before `last_day`.
+    pub(crate) fn take_through(&mut self, last_day: Day) -> RoaringBitmap {
+        let Some(next) = last_day.checked_add(1) else {
+            let all = std::mem::take(&mut self.all);
+            self.dated = Arc::default();
+            return Arc::unwrap_or_clone(all);
+        };
+        let gone = self.assigned_before(next);
+        if gone.is_empty() {
+            return gone;
+        }
+        *Arc::make_mut(&mut self.all) -= &gone;
+        Arc::make_mut(&mut self.dated).retain(|d, _| *d >= next);
+        self.rebase();
+        gone
+    }
+
+    /// The members assigned on `base_day`.
+    fn base_members(&self) -> RoaringBitmap {
+        let mut out = (*self.all).clone();
+        for b in self.dated.values() {
+            out -= b;
+        }
+        out
+    }
+
+    /// Keeps the implicit base group non-empty: when it has emptied, the largest dated
+    /// bucket becomes the base.
+    fn rebase(&mut self) {
+        if self.all.is_empty() {
+            self.dated = Arc::default();
+            return;
+        }
+        if self.dated.is_empty() {
+            return;
+        }
+        let dated_len: u64 = self.dated.values().map(RoaringBitmap::len).sum();
+        if dated_len < self.all.len() {
+            return;
+        }
+        let dated = Arc::make_mut(&mut self.dated);
+        if let Some((&day, _)) = dated.iter().max_by_key(|(_, b)| b.len()) {
+            dated.remove(&day);
+            self.base_day = day;
+        }
+    }
+
+    /// Members per assignment day, oldest first: `(day, count)`.
+    pub(crate) fn day_counts(&self) -> Vec<(Day, u64)> {
+        let dated_len: u64 = self.dated.values().map(RoaringBitmap::len).sum();
+        let mut out: Vec<(Day, u64)> = self.dated.iter().map(|(d, b)| (*d, b.len())).collect();
+        let base = self.all.len() - dated_len;
+        if base > 0 {
+            let at = out.partition_point(|(d, _)| *d < self.base_day);
+            out.insert(at, (self.base_day, base));
+        }
+        out
+    }
+
+    /// Members per assignment day, oldest first, as bitmaps (for snapshots).
+    pub(crate) fn day_groups(&self) -> Vec<(Day, RoaringBitmap)> {
+        let mut out: Vec<(Day, RoaringBitmap)> =
+            self.dated.iter().map(|(d, b)| (*d, b.clone())).collect();
+        let base = self.base_members();
+        if !base.is_empty() {
+            let at = out.partition_point(|(d, _)| *d < self.base_day);
+            out.insert(at, (self.base_day, base));
+        }
+        out
+    }
+
+    /// Approximate heap bytes of the bitmaps.
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        bitmap_bytes(&self.all) + self.dated.values().map(bitmap_bytes).sum::<u64>()
+    }
+}
+
+/// Bytes held by a bitmap's containers (array, bitset and run payloads), from roaring's own
+/// statistics; container headers add a few bytes per 65,536 ids.
+pub(crate) fn bitmap_bytes(b: &RoaringBitmap) -> u64 {
+    let s = b.statistics();
+    s.n_bytes_array_containers
+        + s.n_bytes_bitset_containers
+        + s.n_bytes_run_containers
+        + u64::from(s.n_containers) * 16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bm(ids: &[u32]) -> RoaringBitmap {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn days_follow_reassignment() {
+        let mut m = TagMembers::default();
+        m.add_many(&bm(&[1, 2, 3]), Day(10));
+        m.add_one(4, Day(12));
+        m.add_many(&bm(&[2, 5]), Day(15));
+        assert_eq!(m.day_of(1), Some(Day(10)));
+        assert_eq!(m.day_of(2), Some(Day(15)));
+        assert_eq!(m.day_of(4), Some(Day(12)));
+        assert_eq!(m.day_of(9), None);
+        assert_eq!(m.assigned_before(Day(12)), bm(&[1, 3]));
+        assert_eq!(m.assigned_since(Day(12)), bm(&[2, 4, 5]));
+        assert_eq!(
+            m.day_counts(),
+            vec![(Day(10), 2), (Day(12), 1), (Day(15), 2)]
+        );
+        let gone = m.take_through(Day(12));
+        assert_eq!(gone, bm(&[1, 3, 4]));
+        assert_eq!(m.bitmap(), &bm(&[2, 5]));
+        assert_eq!(m.day_of(5), Some(Day(15)));
+        assert_eq!(m.day_counts(), vec![(Day(15), 2)]);
+        assert_eq!(m.add_new(&bm(&[5, 6]), Day(20)), 1);
+        assert_eq!(m.day_of(5), Some(Day(15)));
+        assert_eq!(m.day_of(6), Some(Day(20)));
+        m.remove_many(&bm(&[5, 2]));
+        assert_eq!(m.day_groups(), vec![(Day(20), bm(&[6]))]);
+    }
+}

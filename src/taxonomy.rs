@@ -1,0 +1,632 @@
+//! The taxonomy: tags, their names, dimensions and metadata, and the log of its changes.
+//!
+//! A tag belongs to one dimension (purchasing power, interests, stage, channel, activity or
+//! any user-defined one). Names are unique within a dimension after folding (case, width,
+//! surrounding and repeated whitespace: see [`crate::fold`] rules in the crate docs), so
+//! "VIP " and "vip" are one tag; the same name may exist in two dimensions, and is then
+//! written `dimension:name` where it would be ambiguous.
+//!
+//! Every change is recorded in a log ([`LogEntry`]) with its day, actor and reason.
+
+use std::collections::HashMap;
+
+use smallvec::SmallVec;
+
+use crate::day::Day;
+use crate::error::{Error, ErrorKind, err};
+use crate::fold::{check_name, fold, suggest, tidy};
+
+/// Well-known dimension names. Any other name is a user-defined dimension.
+pub mod dimensions {
+    /// Purchasing power: high average order, mid budget, promotion sensitive...
+    pub const PURCHASING_POWER: &str = "purchasing_power";
+    /// Interests: cosmetics, 3C electronics, mother & baby...
+    pub const INTERESTS: &str = "interests";
+    /// Purchase stage: ordered, purchased, only enquired, abandoned cart...
+    pub const STAGE: &str = "stage";
+    /// Source channel: website, Instagram, offline store...
+    pub const CHANNEL: &str = "channel";
+    /// Interaction activity: active this week, silent over 30 days...
+    pub const ACTIVITY: &str = "activity";
+    /// The dimension of tags created without one.
+    pub const GENERAL: &str = "general";
+}
+
+/// The id of a tag. Ids are handed out in creation order and never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct TagId(pub(crate) u32);
+
+impl TagId {
+    /// The id as a number (dense, from 0).
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+/// Static tags (age band 25-34) rarely change; dynamic tags (activity) are kept by rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum TagKind {
+    /// Assigned by people or imports; rarely changes.
+    #[default]
+    Static,
+    /// Maintained by rules.
+    Dynamic,
+}
+
+/// What to create: a name and optional metadata.
+///
+/// ```
+/// use audience::{TagKind, TagSpec, dimensions};
+///
+/// let spec = TagSpec::new("new customer")
+///     .dimension(dimensions::STAGE)
+///     .kind(TagKind::Dynamic)
+///     .ttl_days(60)
+///     .description("removed 60 days after the first purchase");
+/// assert_eq!(spec.name, "new customer");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TagSpec {
+    /// The displayed name (surrounding and repeated whitespace is tidied).
+    pub name: String,
+    /// The dimension; [`dimensions::GENERAL`] by default.
+    pub dimension: String,
+    /// Static or dynamic.
+    pub kind: TagKind,
+    /// Memberships expire this many days after assignment (see `Store::expire`).
+    pub ttl_days: Option<u32>,
+    /// Free text for people.
+    pub description: String,
+}
+
+impl TagSpec {
+    /// A static tag in the general dimension, without time-to-live.
+    pub fn new(name: impl Into<String>) -> TagSpec {
+        TagSpec {
+            name: name.into(),
+            dimension: dimensions::GENERAL.to_string(),
+            kind: TagKind::Static,
+            ttl_days: None,
+            description: String::new(),
+        }
+    }
+
+    /// Sets the dimension.
+    pub fn dimension(mut self, dimension: impl Into<String>) -> TagSpec {
+        self.dimension = dimension.into();
+        self
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: TagKind) -> TagSpec {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the time-to-live in days.
+    pub fn ttl_days(mut self, days: u32) -> TagSpec {
+        self.ttl_days = Some(days);
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, text: impl Into<String>) -> TagSpec {
+        self.description = text.into();
+        self
+    }
+}
+
+/// Everything the store knows about a tag except its members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TagInfo {
+    /// The tag's id.
+    pub id: TagId,
+    /// The displayed name.
+    pub name: String,
+    /// The dimension's displayed name.
+    pub dimension: String,
+    /// Static or dynamic.
+    pub kind: TagKind,
+    /// Memberships expire this many days after assignment.
+    pub ttl_days: Option<u32>,
+    /// Free text for people.
+    pub description: String,
+    /// An archived tag keeps its members, takes no new ones and is refused in queries.
+    pub archived: bool,
+    /// The day it was created.
+    pub created: Day,
+    /// The last day it was used to select an audience (see `Store::record_use`).
+    pub last_used: Option<Day>,
+}
+
+impl TagInfo {
+    /// `dimension:name`, the unambiguous way to write the tag.
+    pub fn qualified_name(&self) -> String {
+        format!("{}:{}", self.dimension, self.name)
+    }
+}
+
+/// A dimension and its colour (one colour per dimension: all channel tags blue...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct DimensionInfo {
+    /// The displayed name.
+    pub name: String,
+    /// A colour for user interfaces, as the app spells it (`#1e90ff`, `blue`).
+    pub colour: Option<String>,
+}
+
+/// Who changes the taxonomy, on which day, and why. Every taxonomy change takes one and
+/// records it in the change log.
+///
+/// ```
+/// use audience::{Day, Edit};
+///
+/// let edit = Edit::new("alice", Day::from_ymd(2025, 1, 6)?).because("spring campaign over");
+/// assert_eq!(edit.actor, "alice");
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Edit {
+    /// Who makes the change.
+    pub actor: String,
+    /// The day of the change.
+    pub day: Day,
+    /// Why (free text).
+    pub reason: Option<String>,
+}
+
+impl Edit {
+    /// A change by `actor` on `day`, without a reason.
+    pub fn new(actor: impl Into<String>, day: Day) -> Edit {
+        Edit {
+            actor: actor.into(),
+            day,
+            reason: None,
+        }
+    }
+
+    /// Adds the reason.
+    pub fn because(mut self, reason: impl Into<String>) -> Edit {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// One change of the taxonomy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Change {
+    /// A tag was created.
+    Created {
+        /// The new tag.
+        tag: TagId,
+        /// Its name.
+        name: String,
+        /// Its dimension.
+        dimension: String,
+    },
+    /// A tag was renamed.
+    Renamed {
+        /// The tag.
+        tag: TagId,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A tag was archived.
+    Archived {
+        /// The tag.
+        tag: TagId,
+        /// Its name.
+        name: String,
+    },
+    /// A tag was taken out of the archive.
+    Unarchived {
+        /// The tag.
+        tag: TagId,
+        /// Its name.
+        name: String,
+    },
+    /// A tag was deleted with all its memberships.
+    Deleted {
+        /// The tag.
+        tag: TagId,
+        /// Its name.
+        name: String,
+        /// How many customers carried it.
+        members: u64,
+    },
+    /// Tag `from` was merged into `into`: `into` got its members, `from` disappeared.
+    Merged {
+        /// The tag that disappeared.
+        from: TagId,
+        /// Its name.
+        from_name: String,
+        /// The tag that got the members.
+        into: TagId,
+        /// Its name.
+        into_name: String,
+    },
+    /// A tag's time-to-live changed.
+    TtlChanged {
+        /// The tag.
+        tag: TagId,
+        /// The old TTL.
+        from: Option<u32>,
+        /// The new TTL.
+        to: Option<u32>,
+    },
+    /// A tag's description or kind changed.
+    Described {
+        /// The tag.
+        tag: TagId,
+    },
+    /// A dimension's colour changed.
+    Coloured {
+        /// The dimension.
+        dimension: String,
+        /// The new colour.
+        colour: Option<String>,
+    },
+}
+
+/// An entry of the taxonomy's change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LogEntry {
+    /// The day of the change.
+    pub day: Day,
+    /// Who made it.
+    pub actor: String,
+    /// What changed.
+    pub change: Change,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Tags by id and by folded name, dimensions and the change log.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Taxonomy {
+    /// By id; `None` for a deleted or merged-away tag (ids are never reused).
+    tags: Vec<Option<TagInfo>>,
+    /// Folded name -> tags of that name (one per dimension).
+    by_name: HashMap<String, SmallVec<[TagId; 1]>>,
+    dimensions: Vec<DimensionInfo>,
+    log: Vec<LogEntry>,
+}
+
+/// The most tags a store holds (live or not), a guard against runaway creation.
+pub const MAX_TAGS: usize = 1 << 20;
+
+impl Taxonomy {
+    pub(crate) fn get(&self, id: TagId) -> Result<&TagInfo, Error> {
+        match self.tags.get(id.0 as usize) {
+            Some(Some(info)) => Ok(info),
+            _ => err(ErrorKind::UnknownTagId { id: id.0 }),
+        }
+    }
+
+    fn get_mut(&mut self, id: TagId) -> Result<&mut TagInfo, Error> {
+        match self.tags.get_mut(id.0 as usize) {
+            Some(Some(info)) => Ok(info),
+            _ => err(ErrorKind::UnknownTagId { id: id.0 }),
+        }
+    }
+
+    /// Ids handed out so far.
+    pub(crate) fn slots(&self) -> usize {
+        self.tags.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TagInfo> {
+        self.tags.iter().flatten()
+    }
+
+    pub(crate) fn dimensions(&self) -> &[DimensionInfo] {
+        &self.dimensions
+    }
+
+    pub(crate) fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+
+    fn record(&mut self, edit: &Edit, change: Change) {
+        self.log.push(LogEntry {
+            day: edit.day,
+            actor: edit.actor.clone(),
+            change,
+            reason: edit.reason.clone(),
+        });
+    }
+
+    fn dimension_key(&self, dimension: &str) -> Option<&DimensionInfo> {
+        let key = fold(dimension);
+        self.dimensions.iter().find(|d| fold(&d.name) == key)
+    }
+
+    /// The displayed name of a dimension, registering it on first use.
+    fn dimension_name(&mut self, dimension: &str) -> Result<String, Error> {
+        let dimension = tidy(dimension);
+        check_name(&dimension).map_err(|reason| ErrorKind::InvalidName {
+            name: dimension.chars().take(64).collect(),
+            reason,
+        })?;
+        if let Some(d) = self.dimension_key(&dimension) {
+            return Ok(d.name.clone());
+        }
+        if dimension.contains(':') {
+            return err(ErrorKind::InvalidName {
+                name: dimension,
+                reason: "a dimension name must not contain ':'".into(),
+            });
+        }
+        self.dimensions.push(DimensionInfo {
+            name: dimension.clone(),
+            colour: None,
+        });
+        Ok(dimension)
+    }
+
+    fn check_tag_name(name: &str) -> Result<String, Error> {
+        let name = tidy(name);
+        check_name(&name).map_err(|reason| ErrorKind::InvalidName {
+            name: name.chars().take(64).collect(),
+            reason,
+        })?;
+        Ok(name)
+    }
+
+    fn clash(&self, name: &str, dimension: &str, except: Option<TagId>) -> Result<(), Error> {
+        let key = fold(name);
+        let dim_key = fold(dimension);
+        if let Some(ids) = self.by_name.get(&key) {
+            for &id in ids {
+                let info = self.get(id)?;
+                if Some(id) != except && fold(&info.dimension) == dim_key {
+                    return err(ErrorKind::DuplicateTag {
+                        name: name.to_string(),
+                        existing: info.name.clone(),
+                        dimension: info.dimension.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn create(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
+        let name = Self::check_tag_name(&spec.name)?;
+        if self.tags.len() >= MAX_TAGS {
+            return err(ErrorKind::LimitExceeded {
+                what: "number of tags",
+                limit: MAX_TAGS as u64,
+                actual: self.tags.len() as u64 + 1,
+            });
+        }
+        // Validate everything before registering anything (the dimension included).
+        let dim_tidy = tidy(&spec.dimension);
+        self.clash(&name, &dim_tidy, None)?;
+        let dimension = self.dimension_name(&spec.dimension)?;
+        let id = TagId(self.tags.len() as u32);
+        self.by_name.entry(fold(&name)).or_default().push(id);
+        self.tags.push(Some(TagInfo {
+            id,
+            name: name.clone(),
+            dimension: dimension.clone(),
+            kind: spec.kind,
+            ttl_days: spec.ttl_days,
+            description: spec.description,
+            archived: false,
+            created: edit.day,
+            last_used: None,
+        }));
+        self.record(
+            edit,
+            Change::Created {
+                tag: id,
+                name,
+                dimension,
+            },
+        );
+        Ok(id)
+    }
+
+    pub(crate) fn rename(&mut self, edit: &Edit, id: TagId, new_name: &str) -> Result<(), Error> {
+        let name = Self::check_tag_name(new_name)?;
+        let info = self.get(id)?;
+        let dimension = info.dimension.clone();
+        let old = info.name.clone();
+        self.clash(&name, &dimension, Some(id))?;
+        self.unindex(id, &old);
+        self.by_name.entry(fold(&name)).or_default().push(id);
+        self.get_mut(id)?.name = name.clone();
+        self.record(
+            edit,
+            Change::Renamed {
+                tag: id,
+                from: old,
+                to: name,
+            },
+        );
+        Ok(())
+    }
+
+    fn unindex(&mut self, id: TagId, name: &str) {
+        let key = fold(name);
+        if let Some(ids) = self.by_name.get_mut(&key) {
+            ids.retain(|x| *x != id);
+            if ids.is_empty() {
+                self.by_name.remove(&key);
+            }
+        }
+    }
+
+    pub(crate) fn set_archived(
+        &mut self,
+        edit: &Edit,
+        id: TagId,
+        archived: bool,
+    ) -> Result<(), Error> {
+        let info = self.get_mut(id)?;
+        if info.archived == archived {
+            return Ok(());
+        }
+        info.archived = archived;
+        let name = info.name.clone();
+        let change = if archived {
+            Change::Archived { tag: id, name }
+        } else {
+            Change::Unarchived { tag: id, name }
+        };
+        self.record(edit, change);
+        Ok(())
+    }
+
+    /// Removes the tag from the taxonomy (the caller drops its members).
+    pub(crate) fn remove(
+        &mut self,
+        edit: &Edit,
+        id: TagId,
+        change: Change,
+    ) -> Result<TagInfo, Error> {
+        let name = self.get(id)?.name.clone();
+        self.unindex(id, &name);
+        let info = self
+            .tags
+            .get_mut(id.0 as usize)
+            .and_then(Option::take)
+            .ok_or(ErrorKind::UnknownTagId { id: id.0 })?;
+        self.record(edit, change);
+        Ok(info)
+    }
+
+    pub(crate) fn set_ttl(
+        &mut self,
+        edit: &Edit,
+        id: TagId,
+        ttl: Option<u32>,
+    ) -> Result<(), Error> {
+        let info = self.get_mut(id)?;
+        let from = info.ttl_days;
+        if from == ttl {
+            return Ok(());
+        }
+        info.ttl_days = ttl;
+        self.record(
+            edit,
+            Change::TtlChanged {
+                tag: id,
+                from,
+                to: ttl,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn describe(
+        &mut self,
+        edit: &Edit,
+        id: TagId,
+        kind: TagKind,
+        description: String,
+    ) -> Result<(), Error> {
+        let info = self.get_mut(id)?;
+        info.kind = kind;
+        info.description = description;
+        self.record(edit, Change::Described { tag: id });
+        Ok(())
+    }
+
+    pub(crate) fn set_colour(
+        &mut self,
+        edit: &Edit,
+        dimension: &str,
+        colour: Option<String>,
+    ) -> Result<(), Error> {
+        let name = self.dimension_name(dimension)?;
+        if let Some(d) = self.dimensions.iter_mut().find(|d| d.name == name) {
+            d.colour = colour.clone();
+        }
+        self.record(
+            edit,
+            Change::Coloured {
+                dimension: name,
+                colour,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn record_use(&mut self, id: TagId, day: Day) -> Result<(), Error> {
+        let info = self.get_mut(id)?;
+        if info.last_used.is_none_or(|d| d < day) {
+            info.last_used = Some(day);
+        }
+        Ok(())
+    }
+
+    /// Resolves a name, optionally qualified as `dimension:name` when the bare lookup fails.
+    pub(crate) fn resolve(&self, name: &str) -> Result<TagId, Error> {
+        match self.lookup(None, name) {
+            Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
+                if let Some((dim, rest)) = name.split_once(':') {
+                    if self.dimension_key(dim).is_some() {
+                        return self.lookup(Some(dim), rest);
+                    }
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Resolves a name within a dimension (`Some`) or across all dimensions (`None`).
+    pub(crate) fn lookup(&self, dimension: Option<&str>, name: &str) -> Result<TagId, Error> {
+        let key = fold(name);
+        let ids: &[TagId] = self.by_name.get(&key).map(|v| &v[..]).unwrap_or(&[]);
+        let found: SmallVec<[TagId; 2]> = match dimension {
+            Some(dim) => {
+                let dk = fold(dim);
+                ids.iter()
+                    .copied()
+                    .filter(|id| self.get(*id).is_ok_and(|t| fold(&t.dimension) == dk))
+                    .collect()
+            }
+            None => ids.iter().copied().collect(),
+        };
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => {
+                let shown = match dimension {
+                    Some(d) => format!("{d}:{name}"),
+                    None => name.to_string(),
+                };
+                let candidates: Vec<&str> = self
+                    .iter()
+                    .filter(|t| dimension.is_none_or(|d| fold(d) == fold(&t.dimension)))
+                    .map(|t| t.name.as_str())
+                    .collect();
+                err(ErrorKind::UnknownTag {
+                    name: shown,
+                    suggestion: suggest(name, candidates.into_iter()),
+                })
+            }
+            many => err(ErrorKind::AmbiguousTag {
+                name: name.to_string(),
+                dimensions: many
+                    .iter()
+                    .filter_map(|id| self.get(*id).ok().map(|t| t.dimension.clone()))
+                    .collect(),
+            }),
+        }
+    }
+}
