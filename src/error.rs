@@ -206,6 +206,10 @@ pub enum ErrorKind {
         actual: u64,
     },
 
+    /// A query that does not parse or does not bind to the store.
+    #[error("{0}")]
+    Query(QueryError),
+
     /// All `u32` customer ids have been handed out.
     #[error("customer id space exhausted ({0} ids handed out)")]
     IdSpaceExhausted(u64),
@@ -221,4 +225,154 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
 /// Shorthand for building an [`Error`] from a kind.
 pub(crate) fn err<T>(kind: ErrorKind) -> Result<T, Error> {
     Err(kind.into())
+}
+
+/// A byte range in a query's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// What is wrong with a query.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryProblem {
+    /// Nothing to evaluate.
+    #[error("empty query")]
+    Empty,
+    /// A token where something else was expected.
+    #[error("expected {expected}, found {found}")]
+    Unexpected {
+        /// What the grammar wanted here.
+        expected: &'static str,
+        /// What was there (quoted text, or "end of query").
+        found: String,
+    },
+    /// A character that starts no token.
+    #[error("unexpected character {0:?}")]
+    BadChar(char),
+    /// `(` without its `)`.
+    #[error("unclosed parenthesis")]
+    UnclosedParen,
+    /// `[` without its `]`.
+    #[error("unclosed bracket")]
+    UnclosedBracket,
+    /// `"` without its closing quote.
+    #[error("unclosed quote")]
+    UnclosedQuote,
+    /// A number that does not parse or does not fit.
+    #[error("bad number {0:?}")]
+    BadNumber(String),
+    /// A day literal that does not exist.
+    #[error("bad day {0:?}: expected YYYY-MM-DD")]
+    BadDay(String),
+    /// A duration that is not `<N>d` or `<N>w`.
+    #[error("bad duration {0:?}: expected days like 30d or weeks like 2w")]
+    BadDuration(String),
+    /// The query text is too long.
+    #[error("query is {len} bytes long, the limit is {limit}")]
+    TooLong {
+        /// The query's length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Parentheses or NOTs nest too deeply.
+    #[error("query nests deeper than {limit} levels")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// A caller-supplied set (`@name`) that the evaluation context lacks.
+    #[error("unknown set @{name}: pass it in the evaluation context")]
+    UnknownSet {
+        /// Its name.
+        name: String,
+    },
+    /// A comparison that does not fit the attribute (a day for a number, text for a
+    /// number, WITHIN on a number...).
+    #[error("{0}")]
+    Mismatch(String),
+    /// A name that does not resolve in the store (unknown, ambiguous or archived tag,
+    /// unknown attribute, attribute type...).
+    #[error("{0}")]
+    Resolve(Box<ErrorKind>),
+}
+
+/// A query that does not parse or does not bind to the store: the problem, where it is, and
+/// the query text. Its `Display` shows the query with a caret under the problem:
+///
+/// ```text
+/// unknown tag "interest/cosmetic" (did you mean "interest/cosmetics"?)
+///   interest/cosmetic AND stage/purchased
+///   ^^^^^^^^^^^^^^^^^
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryError {
+    /// What is wrong.
+    pub problem: QueryProblem,
+    /// Where, when the query came from text.
+    pub span: Option<Span>,
+    /// The query text, when it came from text.
+    pub query: Option<String>,
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.problem)?;
+        let (Some(span), Some(query)) = (self.span, &self.query) else {
+            return Ok(());
+        };
+        if query.contains(['\n', '\r']) || query.len() > 200 {
+            return write!(f, " at bytes {}..{}", span.start, span.end);
+        }
+        let before = query.get(..span.start.min(query.len())).unwrap_or("");
+        let marked = query
+            .get(span.start.min(query.len())..span.end.min(query.len()))
+            .unwrap_or("");
+        let pad = display_width(before);
+        let carets = display_width(marked).max(1);
+        write!(
+            f,
+            "\n  {query}\n  {}{}",
+            " ".repeat(pad),
+            "^".repeat(carets)
+        )
+    }
+}
+
+/// Approximate terminal width: combining marks take no column, East Asian wide characters
+/// take two, everything else one.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let u = c as u32;
+            let zero = matches!(u,
+                0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A
+                | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06DC | 0x06DF..=0x06E4 | 0x0E31
+                | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E | 0x200B..=0x200F | 0xFE00..=0xFE0F);
+            let wide = matches!(u,
+                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
+                | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F
+                | 0x20000..=0x3FFFD);
+            if zero {
+                0
+            } else if wide {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+impl From<QueryError> for Error {
+    fn from(e: QueryError) -> Error {
+        ErrorKind::Query(e).into()
+    }
 }

@@ -8,14 +8,18 @@ mod directory;
 mod error;
 mod fold;
 mod membership;
+pub mod query;
+mod segment;
 mod store;
 mod taxonomy;
 
 pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
 pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 pub use fold::MAX_NAME_CHARS;
+pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
+pub use segment::Segment;
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,

@@ -53,11 +53,6 @@ impl TagMembers {
         &self.all
     }
 
-    /// Shares the member bitmap (cheap: reference count).
-    pub(crate) fn shared(&self) -> Arc<RoaringBitmap> {
-        Arc::clone(&self.all)
-    }
-
     pub(crate) fn len(&self) -> u64 {
         self.all.len()
     }

@@ -435,10 +435,6 @@ impl Store {
         Ok(self.member_slot(tag)?.bitmap())
     }
 
-    pub(crate) fn members_shared(&self, tag: TagId) -> Result<Arc<RoaringBitmap>, Error> {
-        Ok(self.member_slot(tag)?.shared())
-    }
-
     /// Gives `customer` the tag, assigned on `day` (re-assigning refreshes the day).
     pub fn add_tag(&mut self, customer: CustomerId, tag: TagId, day: Day) -> Result<(), Error> {
         self.check_live(customer)?;

@@ -322,11 +322,6 @@ impl Taxonomy {
         }
     }
 
-    /// Ids handed out so far.
-    pub(crate) fn slots(&self) -> usize {
-        self.tags.len()
-    }
-
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TagInfo> {
         self.tags.iter().flatten()
     }

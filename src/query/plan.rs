@@ -1,0 +1,793 @@
+//! Binding a query to a store (a [`Plan`]) and evaluating it.
+//!
+//! Binding resolves names and relative days, then simplifies while it builds the plan tree:
+//! nested AND/OR are flattened, `ALL`/empty constants folded, `NOT` under AND becomes an
+//! AND NOT list (no complement is ever built for it), ranges on the same attribute inside
+//! one AND are merged into one range. Evaluation then
+//!
+//! - orders the positive children of an AND smallest first (exact sizes for tags, the
+//!   attribute's value count for ranges, so ranges run last, inside the candidates);
+//! - narrows an accumulator in place and stops as soon as it is empty;
+//! - evaluates each range either by probing the dense column for every candidate (few
+//!   candidates) or through the bit-sliced index restricted to the candidates;
+//! - unions OR children with roaring's n-way union;
+//! - counts without materialising the last step: `|A and B|` is `intersection_len`, and
+//!   `|A and not C|` is `|A| - |A and C|`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use roaring::{MultiOps, RoaringBitmap};
+
+use crate::attribute::{AttrKind, Column};
+use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
+use crate::store::Store;
+
+use super::ast::{CmpOp, Expr, Literal, TagRef};
+use super::parse::MAX_DEPTH;
+use super::{Context, Query};
+
+/// A bound, simplified query, ready to count, select or explain. Borrows the store.
+pub struct Plan<'s> {
+    store: &'s Store,
+    root: Node<'s>,
+}
+
+pub(crate) enum Node<'s> {
+    Empty,
+    All,
+    Leaf {
+        bits: Cow<'s, RoaringBitmap>,
+        label: String,
+    },
+    Range {
+        col: &'s Column,
+        attr: usize,
+        lo: i64,
+        hi: i64,
+        label: String,
+    },
+    And {
+        pos: Vec<Node<'s>>,
+        neg: Vec<Node<'s>>,
+    },
+    Or(Vec<Node<'s>>),
+    Not(Box<Node<'s>>),
+}
+
+struct Binder<'s, 'q, 'c> {
+    store: &'s Store,
+    ctx: &'c Context<'s>,
+    query: &'q Query,
+    leaf: usize,
+    depth: usize,
+}
+
+impl<'s> Binder<'s, '_, '_> {
+    fn error(&self, leaf: usize, problem: QueryProblem) -> Error {
+        let span: Option<Span> = self.query.spans.get(leaf).copied();
+        QueryError {
+            problem,
+            span,
+            query: self.query.text.as_deref().map(str::to_string),
+        }
+        .into()
+    }
+
+    fn resolve_err(&self, leaf: usize, e: Error) -> Error {
+        self.error(leaf, QueryProblem::Resolve(Box::new(e.into_kind())))
+    }
+
+    fn bind(&mut self, expr: &Expr) -> Result<Node<'s>, Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(self.leaf, QueryProblem::TooDeep { limit: MAX_DEPTH }));
+        }
+        let node = self.bind_inner(expr);
+        self.depth -= 1;
+        node
+    }
+
+    fn bind_inner(&mut self, expr: &Expr) -> Result<Node<'s>, Error> {
+        match expr {
+            Expr::And(items) => {
+                let mut nodes = Vec::with_capacity(items.len());
+                for e in items {
+                    nodes.push(self.bind(e)?);
+                }
+                Ok(mk_and(nodes))
+            }
+            Expr::Or(items) => {
+                let mut nodes = Vec::with_capacity(items.len());
+                for e in items {
+                    nodes.push(self.bind(e)?);
+                }
+                Ok(mk_or(nodes))
+            }
+            Expr::Not(e) => Ok(mk_not(self.bind(e)?)),
+            leaf => {
+                let at = self.leaf;
+                self.leaf += 1;
+                self.bind_leaf(leaf, at)
+            }
+        }
+    }
+
+    fn tag_bits(&self, t: &TagRef, at: usize) -> Result<crate::TagId, Error> {
+        let id = match &t.dimension {
+            Some(d) => self.store.tag_id_in(d, &t.name),
+            None => self.store.tag_id(&t.name),
+        }
+        .map_err(|e| self.resolve_err(at, e))?;
+        let info = self.store.tag(id).map_err(|e| self.resolve_err(at, e))?;
+        if info.archived {
+            return Err(self.resolve_err(
+                at,
+                ErrorKind::ArchivedTag {
+                    name: info.name.clone(),
+                }
+                .into(),
+            ));
+        }
+        Ok(id)
+    }
+
+    fn bind_leaf(&mut self, expr: &Expr, at: usize) -> Result<Node<'s>, Error> {
+        let today = self.ctx.today;
+        match expr {
+            Expr::All => Ok(Node::All),
+            Expr::Tag(t) => {
+                let id = self.tag_bits(t, at)?;
+                let bits = self
+                    .store
+                    .members(id)
+                    .map_err(|e| self.resolve_err(at, e))?;
+                Ok(Node::Leaf {
+                    bits: Cow::Borrowed(bits),
+                    label: expr.to_string(),
+                })
+            }
+            Expr::AssignedBefore { tag, days } | Expr::AssignedWithin { tag, days } => {
+                let id = self.tag_bits(tag, at)?;
+                let cutoff = today - i32::try_from(*days).unwrap_or(i32::MAX);
+                let bits = if matches!(expr, Expr::AssignedBefore { .. }) {
+                    self.store.assigned_before(id, cutoff)
+                } else {
+                    self.store.assigned_since(id, cutoff)
+                }
+                .map_err(|e| self.resolve_err(at, e))?;
+                Ok(Node::Leaf {
+                    bits: Cow::Owned(bits),
+                    label: expr.to_string(),
+                })
+            }
+            Expr::Set(name) => {
+                let Some(set) = self.ctx.set(name) else {
+                    return Err(self.error(at, QueryProblem::UnknownSet { name: name.clone() }));
+                };
+                let universe = self.store.customers();
+                let bits = if set.is_subset(universe) {
+                    Cow::Borrowed(set)
+                } else {
+                    Cow::Owned(set & universe)
+                };
+                Ok(Node::Leaf {
+                    bits,
+                    label: expr.to_string(),
+                })
+            }
+            Expr::Cmp { attr, op, value } => {
+                let (col, kind, idx) = self.column(attr, at)?;
+                let v = self.literal(attr, kind, value, at)?;
+                let label = expr.to_string();
+                let range = |lo, hi| Node::Range {
+                    col,
+                    attr: idx,
+                    lo,
+                    hi,
+                    label: label.clone(),
+                };
+                Ok(match op {
+                    CmpOp::Eq => range(v, v),
+                    CmpOp::Le => range(i64::MIN, v),
+                    CmpOp::Ge => range(v, i64::MAX),
+                    CmpOp::Lt => match v.checked_sub(1) {
+                        Some(hi) => range(i64::MIN, hi),
+                        None => Node::Empty,
+                    },
+                    CmpOp::Gt => match v.checked_add(1) {
+                        Some(lo) => range(lo, i64::MAX),
+                        None => Node::Empty,
+                    },
+                    CmpOp::Ne => {
+                        let present = Node::Leaf {
+                            bits: Cow::Borrowed(col.present()),
+                            label: format!("{attr} IS NOT NULL"),
+                        };
+                        mk_and(vec![present, mk_not(range(v, v))])
+                    }
+                })
+            }
+            Expr::Between { attr, lo, hi } => {
+                let (col, kind, idx) = self.column(attr, at)?;
+                let lo = self.literal(attr, kind, lo, at)?;
+                let hi = self.literal(attr, kind, hi, at)?;
+                Ok(Node::Range {
+                    col,
+                    attr: idx,
+                    lo,
+                    hi,
+                    label: expr.to_string(),
+                })
+            }
+            Expr::IsNull { attr } | Expr::IsNotNull { attr } => {
+                let (col, _, _) = self.column(attr, at)?;
+                let present = Node::Leaf {
+                    bits: Cow::Borrowed(col.present()),
+                    label: Expr::IsNotNull { attr: attr.clone() }.to_string(),
+                };
+                Ok(if matches!(expr, Expr::IsNull { .. }) {
+                    mk_not(present)
+                } else {
+                    present
+                })
+            }
+            Expr::Within { attr, days } | Expr::Before { attr, days } => {
+                let (col, kind, idx) = self.column(attr, at)?;
+                if kind != AttrKind::Day {
+                    return Err(self.error(
+                        at,
+                        QueryProblem::Mismatch(format!(
+                            "{attr} holds numbers; WITHIN and BEFORE need a day attribute"
+                        )),
+                    ));
+                }
+                let cutoff = i64::from(today.0) - i64::from(*days);
+                let (lo, hi) = if matches!(expr, Expr::Within { .. }) {
+                    (cutoff, i64::MAX)
+                } else {
+                    (i64::MIN, cutoff - 1)
+                };
+                Ok(Node::Range {
+                    col,
+                    attr: idx,
+                    lo,
+                    hi,
+                    label: expr.to_string(),
+                })
+            }
+            Expr::And(_) | Expr::Or(_) | Expr::Not(_) => Ok(Node::Empty),
+        }
+    }
+
+    fn column(&self, attr: &str, at: usize) -> Result<(&'s Column, AttrKind, usize), Error> {
+        if attr.starts_with("rfm.") {
+            return Err(self.error(
+                at,
+                QueryProblem::Mismatch(format!(
+                    "{attr} needs RFM scores, and this store has none: score customers first"
+                )),
+            ));
+        }
+        let id = self
+            .store
+            .attribute_id(attr)
+            .map_err(|e| self.resolve_err(at, e))?;
+        let kind = self
+            .store
+            .attribute(id)
+            .map_err(|e| self.resolve_err(at, e))?
+            .kind;
+        let col = self.store.column(id).map_err(|e| self.resolve_err(at, e))?;
+        Ok((col, kind, id.0 as usize))
+    }
+
+    fn literal(&self, attr: &str, kind: AttrKind, lit: &Literal, at: usize) -> Result<i64, Error> {
+        match (kind, lit) {
+            (AttrKind::Int, Literal::Int(v)) => Ok(*v),
+            (AttrKind::Day, Literal::Day(d)) => Ok(i64::from(d.0)),
+            (kind, lit) => {
+                let found = match lit {
+                    Literal::Int(_) => "a number",
+                    Literal::Day(_) => "a day",
+                    Literal::Text(_) => "text",
+                };
+                let want = match kind {
+                    AttrKind::Int => "a number",
+                    AttrKind::Day => "a day (YYYY-MM-DD)",
+                };
+                Err(self.error(
+                    at,
+                    QueryProblem::Mismatch(format!(
+                        "{attr} holds {}s, compare it with {want}, not {found}",
+                        kind.noun()
+                    )),
+                ))
+            }
+        }
+    }
+}
+
+fn mk_not(node: Node<'_>) -> Node<'_> {
+    match node {
+        Node::Empty => Node::All,
+        Node::All => Node::Empty,
+        Node::Not(inner) => *inner,
+        other => Node::Not(Box::new(other)),
+    }
+}
+
+fn mk_or(nodes: Vec<Node<'_>>) -> Node<'_> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        match n {
+            Node::Empty => {}
+            Node::All => return Node::All,
+            Node::Or(inner) => out.extend(inner),
+            other => out.push(other),
+        }
+    }
+    match out.len() {
+        0 => Node::Empty,
+        1 => out.pop().unwrap_or(Node::Empty),
+        _ => Node::Or(out),
+    }
+}
+
+fn mk_and(nodes: Vec<Node<'_>>) -> Node<'_> {
+    let mut pos: Vec<Node<'_>> = Vec::with_capacity(nodes.len());
+    let mut neg: Vec<Node<'_>> = Vec::new();
+    for n in nodes {
+        match n {
+            Node::Empty => return Node::Empty,
+            Node::All => {}
+            Node::And { pos: p, neg: q } => {
+                pos.extend(p.into_iter().filter(|x| !matches!(x, Node::All)));
+                neg.extend(q);
+            }
+            Node::Not(inner) => match *inner {
+                Node::Or(items) => neg.extend(items),
+                other => neg.push(other),
+            },
+            other => pos.push(other),
+        }
+    }
+    if neg.iter().any(|n| matches!(n, Node::All)) {
+        return Node::Empty;
+    }
+    neg.retain(|n| !matches!(n, Node::Empty));
+    // Merge ranges on one attribute: a >= x AND a < y is one range scan.
+    let mut merged: Vec<Node<'_>> = Vec::with_capacity(pos.len());
+    for n in pos {
+        if let Node::Range {
+            attr,
+            lo,
+            hi,
+            label,
+            ..
+        } = &n
+        {
+            if let Some(Node::Range {
+                lo: l2,
+                hi: h2,
+                label: lab2,
+                ..
+            }) = merged
+                .iter_mut()
+                .find(|m| matches!(m, Node::Range { attr: a2, .. } if a2 == attr))
+            {
+                *l2 = (*l2).max(*lo);
+                *h2 = (*h2).min(*hi);
+                lab2.push_str(" AND ");
+                lab2.push_str(label);
+                if l2 > h2 {
+                    return Node::Empty;
+                }
+                continue;
+            }
+        }
+        merged.push(n);
+    }
+    let mut pos = merged;
+    match (pos.len(), neg.len()) {
+        (0, 0) => Node::All,
+        (1, 0) => pos.pop().unwrap_or(Node::All),
+        (0, _) => Node::And {
+            pos: vec![Node::All],
+            neg,
+        },
+        _ => Node::And { pos, neg },
+    }
+}
+
+impl<'s> Plan<'s> {
+    pub(crate) fn bind(
+        store: &'s Store,
+        query: &Query,
+        ctx: &Context<'s>,
+    ) -> Result<Plan<'s>, Error> {
+        let mut binder = Binder {
+            store,
+            ctx,
+            query,
+            leaf: 0,
+            depth: 0,
+        };
+        let mut root = binder.bind(&query.expr)?;
+        sort_and(&mut root, store);
+        Ok(Plan { store, root })
+    }
+
+    /// The number of customers the query selects.
+    pub fn count(&self) -> u64 {
+        self.count_node(&self.root)
+    }
+
+    /// The customers the query selects.
+    pub fn segment(&self) -> crate::Segment {
+        crate::Segment::from_bitmap(self.eval(&self.root, None).into_owned())
+    }
+
+    /// The customers the query selects, as a bitmap.
+    pub fn bitmap(&self) -> RoaringBitmap {
+        self.eval(&self.root, None).into_owned()
+    }
+
+    fn universe(&self) -> &'s RoaringBitmap {
+        self.store.customers()
+    }
+
+    fn count_node(&self, node: &Node<'s>) -> u64 {
+        match node {
+            Node::Empty => 0,
+            Node::All => self.universe().len(),
+            Node::Leaf { bits, .. } => bits.len(),
+            Node::Not(inner) => self.universe().len() - self.count_node(inner),
+            Node::Or(items) if items.len() == 2 => match (&items[0], &items[1]) {
+                (Node::Leaf { bits: a, .. }, Node::Leaf { bits: b, .. }) => a.union_len(b),
+                _ => self.eval(node, None).len(),
+            },
+            Node::And { pos, neg } => {
+                if let Some((Node::Leaf { bits: last, .. }, rest)) = neg.split_last() {
+                    let acc = self.eval_and(pos, rest, None);
+                    return acc.len() - acc.intersection_len(last);
+                }
+                if neg.is_empty() && pos.len() >= 2 {
+                    if let Some((Node::Leaf { bits: last, .. }, rest)) = pos.split_last() {
+                        let acc = self.eval_and(rest, &[], None);
+                        return acc.intersection_len(last);
+                    }
+                }
+                self.eval(node, None).len()
+            }
+            _ => self.eval(node, None).len(),
+        }
+    }
+
+    /// `node` intersected with `within` (everyone when `None`).
+    fn eval<'a>(
+        &'a self,
+        node: &'a Node<'s>,
+        within: Option<&RoaringBitmap>,
+    ) -> Cow<'a, RoaringBitmap> {
+        match node {
+            Node::Empty => Cow::Owned(RoaringBitmap::new()),
+            Node::All => match within {
+                Some(w) => Cow::Owned(w & self.universe()),
+                None => Cow::Borrowed(self.universe()),
+            },
+            Node::Leaf { bits, .. } => match within {
+                Some(w) => Cow::Owned(w & &**bits),
+                None => Cow::Borrowed(&**bits),
+            },
+            Node::Range { col, lo, hi, .. } => Cow::Owned(col.range(*lo, *hi, within)),
+            Node::And { pos, neg } => self.eval_and(pos, neg, within),
+            Node::Or(items) => {
+                let leaves = items.iter().filter_map(|n| match n {
+                    Node::Leaf { bits, .. } => Some(&**bits),
+                    _ => None,
+                });
+                let mut out = leaves.union();
+                if let Some(w) = within {
+                    out &= w;
+                }
+                for n in items {
+                    if !matches!(n, Node::Leaf { .. }) {
+                        out |= &*self.eval(n, within);
+                    }
+                }
+                Cow::Owned(out)
+            }
+            Node::Not(inner) => {
+                let base: &RoaringBitmap = within.unwrap_or(self.universe());
+                let sub = self.eval(inner, Some(base));
+                Cow::Owned(base - &*sub)
+            }
+        }
+    }
+
+    fn eval_and<'a>(
+        &'a self,
+        pos: &'a [Node<'s>],
+        neg: &'a [Node<'s>],
+        within: Option<&RoaringBitmap>,
+    ) -> Cow<'a, RoaringBitmap> {
+        let Some((first, rest)) = pos.split_first() else {
+            return match within {
+                Some(w) => Cow::Owned(w.clone()),
+                None => Cow::Borrowed(self.universe()),
+            };
+        };
+        let mut acc = self.eval(first, within);
+        for n in rest {
+            if acc.is_empty() {
+                return acc;
+            }
+            acc = Cow::Owned(match n {
+                Node::Leaf { bits, .. } => match acc {
+                    Cow::Borrowed(a) => a & &**bits,
+                    Cow::Owned(mut o) => {
+                        o &= &**bits;
+                        o
+                    }
+                },
+                other => self.eval(other, Some(&acc)).into_owned(),
+            });
+        }
+        for n in neg {
+            if acc.is_empty() {
+                return acc;
+            }
+            acc = Cow::Owned(match n {
+                Node::Leaf { bits, .. } => match acc {
+                    Cow::Borrowed(a) => a - &**bits,
+                    Cow::Owned(mut o) => {
+                        o -= &**bits;
+                        o
+                    }
+                },
+                other => {
+                    let sub = self.eval(other, Some(&acc)).into_owned();
+                    let mut o = acc.into_owned();
+                    o -= sub;
+                    o
+                }
+            });
+        }
+        acc
+    }
+
+    /// The funnel: the count after every clause of the top-level AND, in evaluation order,
+    /// and the plan chosen.
+    pub fn explain(&self) -> Explain {
+        let mut steps = Vec::new();
+        match &self.root {
+            Node::And { pos, neg } => {
+                let mut acc: Option<RoaringBitmap> = None;
+                for (i, n) in pos.iter().chain(neg.iter()).enumerate() {
+                    let negative = i >= pos.len();
+                    let strategy = strategy(n, acc.as_ref());
+                    let next = match (&acc, negative) {
+                        (None, _) => self.eval(n, None).into_owned(),
+                        (Some(a), false) => self.eval(n, Some(a)).into_owned(),
+                        (Some(a), true) => a - &*self.eval(n, Some(a)),
+                    };
+                    steps.push(Step {
+                        op: if i == 0 {
+                            StepOp::Start
+                        } else if negative {
+                            StepOp::AndNot
+                        } else {
+                            StepOp::And
+                        },
+                        clause: label(n),
+                        strategy,
+                        count: next.len(),
+                    });
+                    acc = Some(next);
+                }
+            }
+            other => steps.push(Step {
+                op: StepOp::Start,
+                clause: label(other),
+                strategy: strategy(other, None),
+                count: self.count_node(other),
+            }),
+        }
+        let total = steps.last().map_or(0, |s| s.count);
+        let mut plan = String::new();
+        render(&self.root, 0, &mut plan);
+        Explain {
+            steps,
+            total,
+            universe: self.universe().len(),
+            plan,
+        }
+    }
+}
+
+/// Orders AND children smallest first (recursively).
+fn sort_and(node: &mut Node<'_>, store: &Store) {
+    match node {
+        Node::And { pos, neg } => {
+            for n in pos.iter_mut().chain(neg.iter_mut()) {
+                sort_and(n, store);
+            }
+            pos.sort_by_key(|n| estimate(n, store));
+            neg.sort_by_key(|n| std::cmp::Reverse(estimate(n, store)));
+        }
+        Node::Or(items) => items.iter_mut().for_each(|n| sort_and(n, store)),
+        Node::Not(inner) => sort_and(inner, store),
+        _ => {}
+    }
+}
+
+/// An upper bound of a node's size, used only to order work.
+fn estimate(node: &Node<'_>, store: &Store) -> u64 {
+    let universe = store.customers().len();
+    match node {
+        Node::Empty => 0,
+        Node::All => universe,
+        Node::Leaf { bits, .. } => bits.len(),
+        // Ranges are cheapest inside a small candidate set: put them after the bitmaps.
+        Node::Range { col, .. } => col.present().len().saturating_add(1),
+        Node::And { pos, .. } => pos
+            .iter()
+            .map(|n| estimate(n, store))
+            .min()
+            .unwrap_or(universe),
+        Node::Or(items) => items
+            .iter()
+            .map(|n| estimate(n, store))
+            .fold(0u64, u64::saturating_add)
+            .min(universe),
+        Node::Not(_) => universe,
+    }
+}
+
+fn label(node: &Node<'_>) -> String {
+    match node {
+        Node::Empty => "NOT ALL".into(),
+        Node::All => "ALL".into(),
+        Node::Leaf { label, .. } | Node::Range { label, .. } => label.clone(),
+        Node::And { pos, neg } => {
+            let mut parts: Vec<String> = pos.iter().map(|n| paren(n, label(n))).collect();
+            parts.extend(neg.iter().map(|n| format!("NOT {}", paren(n, label(n)))));
+            parts.join(" AND ")
+        }
+        Node::Or(items) => items.iter().map(label).collect::<Vec<_>>().join(" OR "),
+        Node::Not(inner) => format!("NOT {}", paren(inner, label(inner))),
+    }
+}
+
+fn paren(node: &Node<'_>, text: String) -> String {
+    match node {
+        Node::And { .. } | Node::Or(_) => format!("({text})"),
+        _ => text,
+    }
+}
+
+fn strategy(node: &Node<'_>, candidates: Option<&RoaringBitmap>) -> Strategy {
+    match node {
+        Node::Leaf { .. } | Node::All | Node::Empty => Strategy::Bitmap,
+        Node::Range { col, .. } => match candidates {
+            Some(c) if c.len().saturating_mul(16) <= col.present().len() => Strategy::Probe,
+            _ => Strategy::BitSliced,
+        },
+        _ => Strategy::Composite,
+    }
+}
+
+fn render(node: &Node<'_>, depth: usize, out: &mut String) {
+    use std::fmt::Write;
+    let pad = "  ".repeat(depth);
+    let _ = match node {
+        Node::Empty => writeln!(out, "{pad}empty"),
+        Node::All => writeln!(out, "{pad}all customers"),
+        Node::Leaf { bits, label } => writeln!(out, "{pad}bitmap {label} ({} members)", bits.len()),
+        Node::Range { label, col, .. } => writeln!(
+            out,
+            "{pad}range {label} (probe or {}-bit slices over {} values)",
+            col.depth(),
+            col.present().len()
+        ),
+        Node::And { pos, neg } => {
+            let _ = writeln!(out, "{pad}and, smallest first, then and-not");
+            for n in pos {
+                render(n, depth + 1, out);
+            }
+            for n in neg {
+                let _ = writeln!(out, "{pad}  not");
+                render(n, depth + 2, out);
+            }
+            Ok(())
+        }
+        Node::Or(items) => {
+            let _ = writeln!(out, "{pad}or ({}-way union)", items.len());
+            for n in items {
+                render(n, depth + 1, out);
+            }
+            Ok(())
+        }
+        Node::Not(inner) => {
+            let _ = writeln!(out, "{pad}all customers minus");
+            render(inner, depth + 1, out);
+            Ok(())
+        }
+    };
+}
+
+/// How a step of the funnel is combined with the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum StepOp {
+    /// The first clause.
+    Start,
+    /// Intersected with the customers so far.
+    And,
+    /// Subtracted from the customers so far.
+    AndNot,
+}
+
+/// How a clause is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Strategy {
+    /// A stored bitmap (tag, set, presence).
+    Bitmap,
+    /// Each candidate's value looked up in the dense column.
+    Probe,
+    /// The attribute's bit-sliced index, restricted to the candidates.
+    BitSliced,
+    /// A nested AND/OR/NOT.
+    Composite,
+}
+
+/// One clause of the funnel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Step {
+    /// How it combines with the steps before.
+    pub op: StepOp,
+    /// The clause, as query text.
+    pub clause: String,
+    /// How it was evaluated.
+    pub strategy: Strategy,
+    /// Customers left after this step.
+    pub count: u64,
+}
+
+/// What [`Plan::explain`] reports: the funnel a marketer previews before sending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Explain {
+    /// The clauses of the top-level AND in evaluation order (one step for other queries).
+    pub steps: Vec<Step>,
+    /// The final count.
+    pub total: u64,
+    /// All live customers.
+    pub universe: u64,
+    /// The plan tree, one node a line.
+    pub plan: String,
+}
+
+impl fmt::Display for Explain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:>12}  of {} customers", "", self.universe)?;
+        for s in &self.steps {
+            let op = match s.op {
+                StepOp::Start => "",
+                StepOp::And => "AND ",
+                StepOp::AndNot => "AND NOT ",
+            };
+            let strat = match s.strategy {
+                Strategy::Bitmap => "bitmap",
+                Strategy::Probe => "probe",
+                Strategy::BitSliced => "bit-sliced",
+                Strategy::Composite => "nested",
+            };
+            writeln!(f, "{:>12}  {op}{}  [{strat}]", s.count, s.clause)?;
+        }
+        write!(f, "plan:\n{}", self.plan)
+    }
+}

@@ -1,0 +1,106 @@
+//! A query result: a set of customers, in id order.
+
+use roaring::RoaringBitmap;
+
+use crate::directory::{CustomerId, KeyRef};
+use crate::store::Store;
+
+/// The customers a query selected. Iterates ids in ascending order, pages through millions
+/// without copying them (`page` uses rank/select on the bitmap), maps ids to external keys,
+/// and exposes the underlying bitmap to compose with anything else.
+///
+/// ```
+/// use audience::{RoaringBitmap, Segment};
+///
+/// let seg = Segment::from_bitmap((0..1_000_000).step_by(3).collect::<RoaringBitmap>());
+/// assert_eq!(seg.len(), 333_334);
+/// assert_eq!(seg.page(2, 3).collect::<Vec<_>>(), vec![6, 9, 12]);
+/// assert_eq!(seg.select(1), Some(3));
+/// assert_eq!(seg.rank(9), 4);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Segment {
+    bits: RoaringBitmap,
+}
+
+impl Segment {
+    /// A segment of the given customers.
+    pub fn from_bitmap(bits: RoaringBitmap) -> Segment {
+        Segment { bits }
+    }
+
+    /// How many customers.
+    pub fn len(&self) -> u64 {
+        self.bits.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.bits.is_empty()
+    }
+
+    /// Whether the segment holds `customer`.
+    pub fn contains(&self, customer: CustomerId) -> bool {
+        self.bits.contains(customer)
+    }
+
+    /// The customer ids in ascending order.
+    pub fn iter(&self) -> roaring::bitmap::Iter<'_> {
+        self.bits.iter()
+    }
+
+    /// At most `take` ids after skipping the first `skip`, without visiting the skipped
+    /// ones.
+    pub fn page(&self, skip: u64, take: usize) -> impl Iterator<Item = CustomerId> + '_ {
+        let start = u32::try_from(skip).ok().and_then(|s| self.bits.select(s));
+        let iter = match start {
+            Some(first) => self.bits.range(first..),
+            None => self.bits.range(1..1),
+        };
+        iter.take(take)
+    }
+
+    /// The `n`-th customer id (from 0) in ascending order.
+    pub fn select(&self, n: u32) -> Option<CustomerId> {
+        self.bits.select(n)
+    }
+
+    /// How many customers of the segment have an id `<= customer`.
+    pub fn rank(&self, customer: CustomerId) -> u64 {
+        self.bits.rank(customer)
+    }
+
+    /// Ids with their external keys, in id order.
+    pub fn keys<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> impl Iterator<Item = (CustomerId, KeyRef<'a>)> + 'a {
+        self.bits
+            .iter()
+            .filter_map(move |id| store.key(id).map(|k| (id, k)))
+    }
+
+    /// The underlying bitmap.
+    pub fn bitmap(&self) -> &RoaringBitmap {
+        &self.bits
+    }
+
+    /// The underlying bitmap, by value.
+    pub fn into_bitmap(self) -> RoaringBitmap {
+        self.bits
+    }
+}
+
+impl From<RoaringBitmap> for Segment {
+    fn from(bits: RoaringBitmap) -> Segment {
+        Segment { bits }
+    }
+}
+
+impl<'a> IntoIterator for &'a Segment {
+    type Item = CustomerId;
+    type IntoIter = roaring::bitmap::Iter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.bits.iter()
+    }
+}
