@@ -1,0 +1,404 @@
+//! Random query trees evaluated by the engine and by a naive per-customer model over random
+//! stores; canonical printing round-trips; the parser never panics.
+
+use std::collections::BTreeMap;
+
+use audience::query::{CmpOp, Expr, Literal, TagRef};
+use audience::{
+    AttrKind, Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value,
+};
+use proptest::prelude::*;
+
+const TAG_NAMES: [&str; 4] = ["vip", "interest/cosmetics", "ลูกค้าใหม่", "VIP клиент"];
+const TODAY: Day = Day(20_000);
+
+/// A random shop: per customer, its tags (with assignment days), a count and a day value,
+/// either of which may be missing; some customers are erased.
+#[derive(Clone, Debug)]
+struct Shop {
+    customers: Vec<Cust>,
+    set: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+struct Cust {
+    erased: bool,
+    tags: [Option<i32>; 4],
+    count: Option<i64>,
+    seen: Option<i32>,
+}
+
+fn shop() -> impl Strategy<Value = Shop> {
+    let cust = (
+        prop::bool::weighted(0.1),
+        prop::array::uniform4(prop::option::weighted(0.4, 0i32..100)),
+        prop::option::weighted(0.8, -5i64..10),
+        prop::option::weighted(0.8, 0i32..100),
+    )
+        .prop_map(|(erased, tags, count, seen)| Cust {
+            erased,
+            tags,
+            count,
+            seen,
+        });
+    (1usize..150).prop_flat_map(move |n| {
+        (
+            prop::collection::vec(cust.clone(), n),
+            prop::collection::vec(any::<bool>(), n),
+        )
+            .prop_map(|(customers, set)| Shop { customers, set })
+    })
+}
+
+fn build(shop: &Shop) -> (Store, RoaringBitmap) {
+    let mut store = Store::new();
+    let e = Edit::new("admin", TODAY);
+    let tags: Vec<_> = TAG_NAMES
+        .iter()
+        .map(|n| store.create_tag(&e, TagSpec::new(*n)).unwrap())
+        .collect();
+    let count = store.define_attribute("count", AttrKind::Int).unwrap();
+    let seen = store.define_attribute("seen", AttrKind::Day).unwrap();
+    for (i, c) in shop.customers.iter().enumerate() {
+        let id = store
+            .add_customer(CustomerKey::member(format!("c{i}")).unwrap())
+            .unwrap();
+        for (t, d) in c.tags.iter().enumerate() {
+            if let Some(d) = d {
+                store.add_tag(id, tags[t], TODAY - *d).unwrap();
+            }
+        }
+        if let Some(v) = c.count {
+            store.set_value(id, count, v).unwrap();
+        }
+        if let Some(d) = c.seen {
+            store.set_value(id, seen, Value::Day(TODAY - d)).unwrap();
+        }
+    }
+    for (i, c) in shop.customers.iter().enumerate() {
+        if c.erased {
+            store.erase_customer(i as u32).unwrap();
+        }
+    }
+    let set = shop
+        .set
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b)
+        .map(|(i, _)| i as u32)
+        .collect();
+    (store, set)
+}
+
+fn leaf() -> impl Strategy<Value = Expr> {
+    let tag = (0usize..4).prop_map(|t| audience::query::tag(TAG_NAMES[t]));
+    let op = prop_oneof![
+        Just(CmpOp::Eq),
+        Just(CmpOp::Ne),
+        Just(CmpOp::Lt),
+        Just(CmpOp::Le),
+        Just(CmpOp::Gt),
+        Just(CmpOp::Ge)
+    ];
+    prop_oneof![
+        4 => tag,
+        2 => (op.clone(), -6i64..11).prop_map(|(op, v)| Expr::Cmp { attr: "count".into(), op, value: Literal::Int(v) }),
+        1 => (op, 0i32..101).prop_map(|(op, d)| Expr::Cmp { attr: "seen".into(), op, value: Literal::Day(TODAY - d) }),
+        1 => (-6i64..11, -6i64..11).prop_map(|(a, b)| audience::query::attr("count").between(a, b)),
+        1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_null()),
+        1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_not_null()),
+        1 => (0u32..101).prop_map(|d| audience::query::attr("seen").within_days(d)),
+        1 => (0u32..101).prop_map(|d| audience::query::attr("seen").before_days(d)),
+        1 => (0usize..4, 0u32..101).prop_map(|(t, d)| Expr::AssignedBefore { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
+        1 => (0usize..4, 0u32..101).prop_map(|(t, d)| Expr::AssignedWithin { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
+        1 => Just(Expr::Set("picked".into())),
+        1 => Just(Expr::All),
+    ]
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    leaf().prop_recursive(4, 40, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Expr::And),
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Expr::Or),
+            inner.prop_map(|e| Expr::Not(Box::new(e))),
+        ]
+    })
+}
+
+fn naive(e: &Expr, c: &Cust, in_set: bool) -> bool {
+    let tag_idx = |t: &TagRef| TAG_NAMES.iter().position(|n| *n == t.name).unwrap();
+    let lit = |l: &Literal| match l {
+        Literal::Int(v) => *v,
+        Literal::Day(d) => i64::from(d.0),
+        Literal::Text(_) => unreachable!(),
+    };
+    let value = |attr: &str| -> Option<i64> {
+        match attr {
+            "count" => c.count,
+            _ => c.seen.map(|d| i64::from((TODAY - d).0)),
+        }
+    };
+    match e {
+        Expr::All => true,
+        Expr::Tag(t) => c.tags[tag_idx(t)].is_some(),
+        Expr::And(v) => v.iter().all(|x| naive(x, c, in_set)),
+        Expr::Or(v) => v.iter().any(|x| naive(x, c, in_set)),
+        Expr::Not(x) => !naive(x, c, in_set),
+        Expr::Cmp { attr, op, value: l } => value(attr).is_some_and(|v| {
+            let x = lit(l);
+            match op {
+                CmpOp::Eq => v == x,
+                CmpOp::Ne => v != x,
+                CmpOp::Lt => v < x,
+                CmpOp::Le => v <= x,
+                CmpOp::Gt => v > x,
+                CmpOp::Ge => v >= x,
+            }
+        }),
+        Expr::Between { attr, lo, hi } => value(attr).is_some_and(|v| v >= lit(lo) && v <= lit(hi)),
+        Expr::IsNull { attr } => value(attr).is_none(),
+        Expr::IsNotNull { attr } => value(attr).is_some(),
+        Expr::Within { attr, days } => {
+            value(attr).is_some_and(|v| v >= i64::from(TODAY.0) - i64::from(*days))
+        }
+        Expr::Before { attr, days } => {
+            value(attr).is_some_and(|v| v < i64::from(TODAY.0) - i64::from(*days))
+        }
+        // Assigned on TODAY - d: "before today - N" is d > N; "within N" is d <= N.
+        Expr::AssignedBefore { tag, days } => {
+            c.tags[tag_idx(tag)].is_some_and(|d| d > *days as i32)
+        }
+        Expr::AssignedWithin { tag, days } => {
+            c.tags[tag_idx(tag)].is_some_and(|d| d <= *days as i32)
+        }
+        Expr::Set(_) => in_set,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_agrees_with_naive_model(shop in shop(), e in expr()) {
+        let (store, set) = build(&shop);
+        let want: RoaringBitmap = shop
+            .customers
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| !c.erased && naive(&e, c, shop.set[*i]))
+            .map(|(i, _)| i as u32)
+            .collect();
+        let ctx = Context::new(TODAY).with_set("picked", &set);
+        let q = Query::new(e.clone());
+        let plan = store.plan(&q, &ctx).unwrap();
+        prop_assert_eq!(plan.count(), want.len(), "{}", e);
+        let seg = plan.segment();
+        prop_assert_eq!(seg.bitmap(), &want, "{}", e);
+        prop_assert_eq!(plan.explain().total, want.len(), "{}", e);
+        // The text face gives the same answer.
+        let parsed = Query::parse(&e.to_string()).unwrap();
+        prop_assert_eq!(store.plan(&parsed, &ctx).unwrap().count(), want.len());
+    }
+}
+
+fn any_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("vip".to_string()),
+        Just("高消費力".to_string()),
+        Just("and".to_string()),
+        Just("".to_string()),
+        Just("2024".to_string()),
+        Just("-".to_string()),
+        Just("say \"hi\" \\ there".to_string()),
+        "[a-zA-Z_/.\\-]{1,8}",
+        "\\PC{0,6}",
+    ]
+}
+
+fn any_literal() -> impl Strategy<Value = Literal> {
+    prop_oneof![
+        any::<i64>().prop_map(Literal::Int),
+        (Day::MIN.0..=Day::MAX.0).prop_map(|d| Literal::Day(Day(d))),
+        "\\PC{0,6}".prop_map(Literal::Text),
+    ]
+}
+
+fn any_expr() -> impl Strategy<Value = Expr> {
+    let tag = (prop::option::of(any_name()), any_name())
+        .prop_map(|(dimension, name)| Expr::Tag(TagRef { dimension, name }));
+    let op = prop_oneof![
+        Just(CmpOp::Eq),
+        Just(CmpOp::Ne),
+        Just(CmpOp::Lt),
+        Just(CmpOp::Le),
+        Just(CmpOp::Gt),
+        Just(CmpOp::Ge)
+    ];
+    let leaf = prop_oneof![
+        tag,
+        (any_name(), op, any_literal()).prop_map(|(attr, op, value)| Expr::Cmp { attr, op, value }),
+        (any_name(), any_literal(), any_literal()).prop_map(|(attr, lo, hi)| Expr::Between {
+            attr,
+            lo,
+            hi
+        }),
+        any_name().prop_map(|attr| Expr::IsNull { attr }),
+        any_name().prop_map(|attr| Expr::IsNotNull { attr }),
+        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Within { attr, days }),
+        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Before { attr, days }),
+        (any_name(), 0u32..1_000_000).prop_map(|(name, days)| Expr::AssignedBefore {
+            tag: TagRef {
+                dimension: None,
+                name
+            },
+            days
+        }),
+        (any_name(), any_name(), 0u32..1_000_000).prop_map(|(d, name, days)| {
+            Expr::AssignedWithin {
+                tag: TagRef {
+                    dimension: Some(d),
+                    name,
+                },
+                days,
+            }
+        }),
+        any_name().prop_map(Expr::Set),
+        Just(Expr::All),
+    ];
+    leaf.prop_recursive(5, 48, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+            inner.prop_map(|e| Expr::Not(Box::new(e))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    #[test]
+    fn printing_round_trips(e in any_expr()) {
+        let text = e.to_string();
+        let back = Query::parse(&text).map_err(|err| TestCaseError::fail(format!("{text}\n{err}")))?;
+        prop_assert_eq!(back.expr(), &e, "{}", text);
+    }
+
+    #[test]
+    fn parser_never_panics(s in "\\PC{0,80}") {
+        let _ = Query::parse(&s);
+    }
+
+    #[test]
+    fn parser_never_panics_on_query_like_text(
+        parts in prop::collection::vec(prop_oneof![
+            Just("AND"), Just("OR"), Just("NOT"), Just("("), Just(")"), Just("["), Just("]"),
+            Just(","), Just(":"), Just("@"), Just("\""), Just("IN"), Just("BETWEEN"), Just("IS"),
+            Just("NULL"), Just("WITHIN"), Just("30d"), Just(">="), Just("!"), Just("x"),
+            Just("2024-01-01"), Just("-"), Just("高"), Just("ASSIGNED"), Just("BEFORE"),
+        ], 0..30)
+    ) {
+        let _ = Query::parse(&parts.join(" "));
+        let _ = Query::parse(&parts.concat());
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn json_face_matches_text_face() {
+    let q = Query::parse("interest/cosmetics AND stage/purchased EXCLUDE product/lipstick AND seen WITHIN 30d AND count > 3").unwrap();
+    let json = serde_json::to_string(&q).unwrap();
+    assert_eq!(
+        json,
+        r#"{"and":[{"tag":{"name":"interest/cosmetics"}},{"tag":{"name":"stage/purchased"}},{"not":{"tag":{"name":"product/lipstick"}}},{"within":{"attr":"seen","days":30}},{"cmp":{"attr":"count","op":">","value":{"int":3}}}]}"#
+    );
+    let back: Query = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, q);
+    let qualified: Query =
+        serde_json::from_str(r#"{"tag":{"dimension":"power","name":"vip"}}"#).unwrap();
+    assert_eq!(qualified.to_string(), "power:vip");
+}
+
+#[test]
+fn binding_errors_point_at_the_term() {
+    let mut store = Store::new();
+    let e = Edit::new("admin", TODAY);
+    store
+        .create_tag(&e, TagSpec::new("interest/cosmetics"))
+        .unwrap();
+    let old = store
+        .create_tag(&e, TagSpec::new("spring limited"))
+        .unwrap();
+    store.archive_tag(&e, old).unwrap();
+    store
+        .define_attribute("purchase_count", AttrKind::Int)
+        .unwrap();
+    store
+        .define_attribute("last_interaction", AttrKind::Day)
+        .unwrap();
+    let err = |q: &str| {
+        store
+            .count(&Query::parse(q).unwrap(), TODAY)
+            .unwrap_err()
+            .to_string()
+    };
+    let mut errors = BTreeMap::new();
+    errors.insert(
+        "interest/cosmetic AND purchase_count > 3",
+        "unknown tag \"interest/cosmetic\" (did you mean \"interest/cosmetics\"?)\n  interest/cosmetic AND purchase_count > 3\n  ^^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "interest/cosmetics AND \"spring limited\"",
+        "tag \"spring limited\" is archived\n  interest/cosmetics AND \"spring limited\"\n                         ^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "purchase_cnt > 3",
+        "unknown attribute \"purchase_cnt\" (did you mean \"purchase_count\"?)\n  purchase_cnt > 3\n  ^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "last_interaction > 3",
+        "last_interaction holds days, compare it with a day (YYYY-MM-DD), not a number\n  last_interaction > 3\n  ^^^^^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "purchase_count WITHIN 30d",
+        "purchase_count holds numbers; WITHIN and BEFORE need a day attribute\n  purchase_count WITHIN 30d\n  ^^^^^^^^^^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "purchase_count = \"x\"",
+        "purchase_count holds numbers, compare it with a number, not text\n  purchase_count = \"x\"\n  ^^^^^^^^^^^^^^^^^^^^",
+    );
+    errors.insert(
+        "interest/cosmetics EXCLUDE @capped",
+        "unknown set @capped: pass it in the evaluation context\n  interest/cosmetics EXCLUDE @capped\n                             ^^^^^^^",
+    );
+    errors.insert(
+        "rfm.r >= 4",
+        "rfm.r needs RFM scores, and this store has none: score customers first\n  rfm.r >= 4\n  ^^^^^^^^^^",
+    );
+    errors.insert(
+        "高消費力 OR vip",
+        "unknown tag \"高消費力\"\n  高消費力 OR vip\n  ^^^^^^^^",
+    );
+    for (q, want) in errors {
+        assert_eq!(err(q), want, "{q}");
+    }
+    // Built in code: no text, so no caret.
+    let built = Query::new(audience::query::tag("nope"));
+    assert_eq!(
+        store.count(&built, TODAY).unwrap_err().to_string(),
+        "unknown tag \"nope\""
+    );
+    // Deep ASTs built in code are refused, not overflowing the stack.
+    let mut deep = audience::query::tag("interest/cosmetics");
+    for _ in 0..1000 {
+        deep = deep.not();
+    }
+    assert_eq!(
+        store
+            .count(&Query::new(deep), TODAY)
+            .unwrap_err()
+            .to_string(),
+        "query nests deeper than 128 levels"
+    );
+}
