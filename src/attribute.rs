@@ -147,12 +147,6 @@ impl Column {
         &self.present
     }
 
-    /// The dense values (0 where absent), indexed by customer id; may be shorter than the
-    /// id space.
-    pub(crate) fn values(&self) -> &[i64] {
-        &self.values
-    }
-
     fn offset(&self, v: i64) -> u64 {
         (i128::from(v) - i128::from(self.base)) as u64
     }
@@ -277,10 +271,10 @@ impl Column {
         if lo > hi || self.present.is_empty() {
             return RoaringBitmap::new();
         }
-        if let Some(f) = filter {
-            if f.len().saturating_mul(PROBE_DIVISOR) <= self.present.len() {
-                return self.probe(lo, hi, f);
-            }
+        if let Some(f) = filter
+            && f.len().saturating_mul(PROBE_DIVISOR) <= self.present.len()
+        {
+            return self.probe(lo, hi, f);
         }
         let lo_off = i128::from(lo) - i128::from(self.base);
         let hi_off = i128::from(hi) - i128::from(self.base);
@@ -318,10 +312,12 @@ impl Column {
                 break;
             }
             for &id in got.iter() {
-                if let Some(&v) = self.values.get(id as usize) {
-                    if v >= lo && v <= hi && self.present.contains(id) {
-                        out.push(id);
-                    }
+                if let Some(&v) = self.values.get(id as usize)
+                    && v >= lo
+                    && v <= hi
+                    && self.present.contains(id)
+                {
+                    out.push(id);
                 }
             }
         }

@@ -201,11 +201,6 @@ impl Directory {
         self.keys.len() as u64
     }
 
-    /// Live customers.
-    pub(crate) fn len(&self) -> usize {
-        self.live
-    }
-
     /// Reserves room for `additional` new customers.
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.keys.reserve(additional);
@@ -278,10 +273,10 @@ impl Directory {
             entry.remove();
         }
         if let Some(raw) = self.keys.get_mut(id as usize) {
-            if *raw & MEMBER_BIT != 0 {
-                if let Some(s) = self.members.get_mut((*raw & !MEMBER_BIT) as usize) {
-                    *s = Box::from("");
-                }
+            if *raw & MEMBER_BIT != 0
+                && let Some(s) = self.members.get_mut((*raw & !MEMBER_BIT) as usize)
+            {
+                *s = Box::from("");
             }
             *raw = HOLE;
         }
@@ -326,7 +321,7 @@ mod tests {
         assert_eq!(d.key(0), None);
         let c = d.insert(CustomerKey::Phone(85291234567)).unwrap();
         assert_eq!(c, Ok(2));
-        assert_eq!(d.len(), 2);
+        assert_eq!(d.live, 2);
         assert_eq!(d.key(1), Some(KeyRef::Member("M1")));
         assert_eq!(d.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![1, 2]);
     }

@@ -119,10 +119,10 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
     let max = (key.chars().count() / 3).clamp(1, 3);
     let mut best: Option<(usize, &str)> = None;
     for cand in candidates {
-        if let Some(d) = distance_within(&key, &fold(cand), max) {
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, cand));
-            }
+        if let Some(d) = distance_within(&key, &fold(cand), max)
+            && best.is_none_or(|(bd, _)| d < bd)
+        {
+            best = Some((d, cand));
         }
     }
     best.map(|(_, s)| s.to_string())

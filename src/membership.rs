@@ -28,27 +28,6 @@ pub(crate) struct TagMembers {
 }
 
 impl TagMembers {
-    /// Rebuilds from per-day groups (e.g. from a snapshot). Groups must be disjoint.
-    pub(crate) fn from_days(groups: Vec<(Day, RoaringBitmap)>) -> TagMembers {
-        let mut m = TagMembers::default();
-        let mut groups = groups;
-        groups.retain(|(_, b)| !b.is_empty());
-        if let Some(largest) = (0..groups.len()).max_by_key(|&i| groups[i].1.len()) {
-            let (base_day, base) = groups.swap_remove(largest);
-            let mut all = base;
-            let mut dated = BTreeMap::new();
-            for (day, b) in groups {
-                all |= &b;
-                let e: &mut RoaringBitmap = dated.entry(day).or_default();
-                *e |= b;
-            }
-            m.all = Arc::new(all);
-            m.base_day = base_day;
-            m.dated = Arc::new(dated);
-        }
-        m
-    }
-
     pub(crate) fn bitmap(&self) -> &RoaringBitmap {
         &self.all
     }

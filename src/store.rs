@@ -564,10 +564,6 @@ impl Store {
         Ok(self.member_slot(tag)?.day_counts())
     }
 
-    pub(crate) fn assignment_groups(&self, tag: TagId) -> Result<Vec<(Day, RoaringBitmap)>, Error> {
-        Ok(self.member_slot(tag)?.day_groups())
-    }
-
     /// Removes every membership whose tag has a time-to-live of N days and that was
     /// assigned N or more days before `today`. Returns the removed customers per tag (tags
     /// that lost nobody are left out). Bitmap operations only: the cost grows with the
@@ -782,8 +778,8 @@ impl Store {
         }
     }
 
-    /// Every customer with its key, in id order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = (CustomerId, KeyRef<'_>)> + '_ {
+    /// Every live customer with its key, in id order.
+    pub fn keys(&self) -> impl Iterator<Item = (CustomerId, KeyRef<'_>)> + '_ {
         self.directory.iter()
     }
 }

@@ -573,10 +573,10 @@ impl Taxonomy {
     pub(crate) fn resolve(&self, name: &str) -> Result<TagId, Error> {
         match self.lookup(None, name) {
             Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
-                if let Some((dim, rest)) = name.split_once(':') {
-                    if self.dimension_key(dim).is_some() {
-                        return self.lookup(Some(dim), rest);
-                    }
+                if let Some((dim, rest)) = name.split_once(':')
+                    && self.dimension_key(dim).is_some()
+                {
+                    return self.lookup(Some(dim), rest);
                 }
                 Err(e)
             }

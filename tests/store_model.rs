@@ -297,8 +297,8 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
             let id = id_of(m, *k);
             let r = store.clear_value(id, attrs[*a as usize]);
             assert_eq!(r.is_ok(), m.ids.contains_key(k));
-            if r.is_ok() {
-                assert_eq!(r.unwrap(), m.values.remove(&(id, *a)).is_some());
+            if let Ok(had) = r {
+                assert_eq!(had, m.values.remove(&(id, *a)).is_some());
             }
         }
         Op::Expire(today) => {

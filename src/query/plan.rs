@@ -366,8 +366,7 @@ fn mk_and(nodes: Vec<Node<'_>>) -> Node<'_> {
             label,
             ..
         } = &n
-        {
-            if let Some(Node::Range {
+            && let Some(Node::Range {
                 lo: l2,
                 hi: h2,
                 label: lab2,
@@ -375,16 +374,15 @@ fn mk_and(nodes: Vec<Node<'_>>) -> Node<'_> {
             }) = merged
                 .iter_mut()
                 .find(|m| matches!(m, Node::Range { attr: a2, .. } if a2 == attr))
-            {
-                *l2 = (*l2).max(*lo);
-                *h2 = (*h2).min(*hi);
-                lab2.push_str(" AND ");
-                lab2.push_str(label);
-                if l2 > h2 {
-                    return Node::Empty;
-                }
-                continue;
+        {
+            *l2 = (*l2).max(*lo);
+            *h2 = (*h2).min(*hi);
+            lab2.push_str(" AND ");
+            lab2.push_str(label);
+            if l2 > h2 {
+                return Node::Empty;
             }
+            continue;
         }
         merged.push(n);
     }
@@ -452,11 +450,12 @@ impl<'s> Plan<'s> {
                     let acc = self.eval_and(pos, rest, None);
                     return acc.len() - acc.intersection_len(last);
                 }
-                if neg.is_empty() && pos.len() >= 2 {
-                    if let Some((Node::Leaf { bits: last, .. }, rest)) = pos.split_last() {
-                        let acc = self.eval_and(rest, &[], None);
-                        return acc.intersection_len(last);
-                    }
+                if neg.is_empty()
+                    && pos.len() >= 2
+                    && let Some((Node::Leaf { bits: last, .. }, rest)) = pos.split_last()
+                {
+                    let acc = self.eval_and(rest, &[], None);
+                    return acc.intersection_len(last);
                 }
                 self.eval(node, None).len()
             }
