@@ -18,12 +18,16 @@ mod oracle;
 mod queries;
 mod rng;
 mod spec;
+mod store;
 mod workload;
 
 pub use oracle::{DenseIndex, bits_to_ids, popcount};
 pub use queries::{
     CmpOp, DAY_COLUMNS, PeerQuery, QExpr, WORKLOAD_EPOCH_DAYS, civil_from_days, peer_queries,
     to_query_text,
+};
+pub use store::{
+    ATTRIBUTES, add_attributes, add_customers, add_tags, build_store, phone_key, today,
 };
 pub use workload::{
     DATA_ENV, DEFAULT_SEED, MAX_DAY, NEVER_PURCHASED, REFERENCE_DAY, TagData, Workload,
