@@ -700,3 +700,45 @@ fn load_dir(dir: &Path, n: u32) -> io::Result<Workload> {
         monetary_cents: read_column(dir, "monetary_cents", n, u64::from_le_bytes)?,
     })
 }
+
+/// Fails the bench when the data does not have the workload's shape (README of
+/// `../shared/peers/`).
+pub fn check_shape(w: &Workload) {
+    let n = u64::from(w.n);
+    assert_eq!(w.tags.len(), 200, "200 tags");
+    let m = w.memberships();
+    assert!(
+        (135 * n / 10..=155 * n / 10).contains(&m),
+        "~14.4 memberships per customer, got {m}"
+    );
+    let empty = w.tags.iter().filter(|t| t.members.is_empty()).count();
+    assert_eq!(empty, 3, "3 empty tags");
+    let large = w
+        .tags
+        .iter()
+        .filter(|t| t.members.len() as u64 * 10 > 4 * n)
+        .count();
+    assert_eq!(large, 6, "6 tags over 40% of customers");
+    let buyers = w.purchasers();
+    assert!(
+        (44 * n / 100..=52 * n / 100).contains(&buyers),
+        "~48% purchasers, got {buyers}"
+    );
+    assert!(
+        w.last_interaction_day
+            .iter()
+            .all(|d| (0..=MAX_DAY).contains(d))
+    );
+    for t in &w.tags {
+        assert!(
+            t.members.windows(2).all(|p| p[0] < p[1]),
+            "{} sorted and unique",
+            t.name
+        );
+        assert!(
+            t.members.last().is_none_or(|&l| l < w.n),
+            "{} ids below n",
+            t.name
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Building a store from data shaped like the shared workload (200 tags in 5 dimensions,
+//! heavy-tailed sizes, ~14.4 memberships per customer): ingest throughput and memory per
+//! membership. `cargo bench --bench store` runs at 1M customers; `AUDIENCE_BENCH_N=10000000`
+//! for 10M; `AUDIENCE_PEERS_DATA=<dir>` to load data written by `gen_dataset.py`.
+//!
+//! Memory is measured with `Store::memory_usage()`: bytes of roaring containers (array,
+//! bitset and run payloads plus 16 bytes per container header, from roaring's statistics)
+//! and vector capacities; allocator overhead is not counted.
+
+mod support;
+
+use std::time::Duration;
+
+use audience::Store;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::{Workload, add_attributes, add_customers, add_tags, build_store, check_shape, today};
+
+fn n_customers() -> u32 {
+    std::env::var("AUDIENCE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+fn ingest(c: &mut Criterion) {
+    let n = n_customers();
+    let w = Workload::from_env_or_generate(n);
+    check_shape(&w);
+    let memberships = w.memberships();
+    let day = today(&w);
+
+    let (store, _) = build_store(&w);
+    let mem = store.memory_usage();
+    eprintln!(
+        "{n} customers, {memberships} memberships: memberships {:.3} B/membership, directory {:.1} B/customer, attributes {:.1} B/customer/attribute, total {:.1} MiB",
+        mem.memberships as f64 / memberships as f64,
+        mem.directory as f64 / f64::from(n),
+        mem.attributes as f64 / f64::from(n) / 5.0,
+        mem.total() as f64 / (1u64 << 20) as f64,
+    );
+
+    let mut group = c.benchmark_group(format!("ingest_{n}"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(memberships));
+    group.bench_function("tags_200_bulk", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        b.iter(|| {
+            let mut s = base.clone();
+            add_tags(&mut s, &w, day);
+            s
+        })
+    });
+    group.throughput(Throughput::Elements(u64::from(n)));
+    group.bench_function("customers_phone_keys", |b| {
+        b.iter(|| {
+            let mut s = Store::new();
+            add_customers(&mut s, &w);
+            s
+        })
+    });
+    group.throughput(Throughput::Elements(u64::from(n) * 5));
+    group.bench_function("attributes_5", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        b.iter(|| {
+            let mut s = base.clone();
+            add_attributes(&mut s, &w);
+            s
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("store_ops_{n}"));
+    group.bench_function("tags_of_one_customer", |b| {
+        let mut i = 0u32;
+        b.iter(|| {
+            i = (i + 7919) % n;
+            store.tags_of(i).unwrap().len()
+        })
+    });
+    group.bench_function("lookup_phone_key", |b| {
+        let mut i = 0u32;
+        b.iter(|| {
+            i = (i + 7919) % n;
+            store.customer(&support::phone_key(i))
+        })
+    });
+    group.bench_function("clone_store", |b| b.iter(|| store.clone()));
+    group.bench_function("set_value_after_clone", |b| {
+        let attr = store.attribute_id("purchase_count").unwrap();
+        b.iter(|| {
+            let mut s = store.clone();
+            s.set_value(1, attr, 9).unwrap();
+            s
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);
