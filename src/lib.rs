@@ -4,6 +4,8 @@
 
 mod day;
 mod error;
+pub mod phone;
 
 pub use day::Day;
 pub use error::{Error, ErrorKind};
+pub use phone::{Country, Phone, PhoneError, normalize_phone};
