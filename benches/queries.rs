@@ -17,25 +17,14 @@ use support::{
     to_query_text,
 };
 
-fn n_customers() -> u32 {
-    std::env::var("AUDIENCE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
 fn queries(c: &mut Criterion) {
-    let n = n_customers();
+    let n = support::bench_customers();
     let w = Workload::from_env_or_generate(n);
     check_shape(&w);
     let dense = DenseIndex::build(&w);
     let (store, today) = build_store(&w);
     let ctx = Context::new(today);
-    let label = if n >= 1_000_000 && n % 1_000_000 == 0 {
-        format!("{}M", n / 1_000_000)
-    } else {
-        n.to_string()
-    };
+    let label = support::size_label(n);
 
     let mut group = c.benchmark_group(format!("queries_{label}"));
     for q in peer_queries() {

@@ -15,15 +15,8 @@ use audience::Store;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use support::{Workload, add_attributes, add_customers, add_tags, build_store, check_shape, today};
 
-fn n_customers() -> u32 {
-    std::env::var("AUDIENCE_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
 fn ingest(c: &mut Criterion) {
-    let n = n_customers();
+    let n = support::bench_customers();
     let w = Workload::from_env_or_generate(n);
     check_shape(&w);
     let memberships = w.memberships();
@@ -39,7 +32,7 @@ fn ingest(c: &mut Criterion) {
         mem.total() as f64 / (1u64 << 20) as f64,
     );
 
-    let mut group = c.benchmark_group(format!("ingest_{n}"));
+    let mut group = c.benchmark_group(format!("ingest_{}", support::size_label(n)));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(8));
@@ -73,7 +66,7 @@ fn ingest(c: &mut Criterion) {
     });
     group.finish();
 
-    let mut group = c.benchmark_group(format!("store_ops_{n}"));
+    let mut group = c.benchmark_group(format!("store_ops_{}", support::size_label(n)));
     group.bench_function("tags_of_one_customer", |b| {
         let mut i = 0u32;
         b.iter(|| {

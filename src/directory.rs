@@ -121,6 +121,13 @@ impl CustomerKey {
     }
 }
 
+impl From<crate::phone::Phone> for CustomerKey {
+    /// A normalised phone number is always a valid phone key.
+    fn from(p: crate::phone::Phone) -> CustomerKey {
+        CustomerKey::Phone(p.as_u64())
+    }
+}
+
 impl fmt::Display for CustomerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_ref().fmt(f)

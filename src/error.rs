@@ -206,6 +206,10 @@ pub enum ErrorKind {
         actual: u64,
     },
 
+    /// A phone number that does not normalise to E.164.
+    #[error(transparent)]
+    InvalidPhone(#[from] crate::phone::PhoneError),
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),
@@ -369,6 +373,12 @@ fn display_width(s: &str) -> usize {
             }
         })
         .sum()
+}
+
+impl From<crate::phone::PhoneError> for Error {
+    fn from(e: crate::phone::PhoneError) -> Error {
+        ErrorKind::InvalidPhone(e).into()
+    }
 }
 
 impl From<QueryError> for Error {

@@ -8,6 +8,7 @@ mod directory;
 mod error;
 mod fold;
 mod membership;
+pub mod phone;
 pub mod query;
 mod segment;
 mod store;
@@ -25,4 +26,5 @@ pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
 
+pub use phone::{Country, Phone, PhoneError, normalize_phone};
 pub use roaring::RoaringBitmap;

@@ -30,5 +30,6 @@ pub use store::{
     ATTRIBUTES, add_attributes, add_customers, add_tags, build_store, phone_key, today,
 };
 pub use workload::{
-    DATA_ENV, DEFAULT_SEED, MAX_DAY, NEVER_PURCHASED, REFERENCE_DAY, TagData, Workload, check_shape,
+    DATA_ENV, DEFAULT_SEED, MAX_DAY, NEVER_PURCHASED, REFERENCE_DAY, TagData, Workload,
+    bench_customers, check_shape, size_label,
 };

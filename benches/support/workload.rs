@@ -742,3 +742,22 @@ pub fn check_shape(w: &Workload) {
         );
     }
 }
+
+/// Customers to bench with: `AUDIENCE_BENCH_N` (e.g. 10000000 for the 10M runs made by
+/// hand), 1M by default.
+#[allow(clippy::disallowed_methods)] // bench code, not the library: it may read the environment
+pub fn bench_customers() -> u32 {
+    std::env::var("AUDIENCE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// "1M", "10M" or the plain number, for bench group names.
+pub fn size_label(n: u32) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else {
+        n.to_string()
+    }
+}

@@ -1,0 +1,1680 @@
+//! Phone numbers: messy spellings normalised to E.164 digits.
+//!
+//! Customer lists come from CSV and Excel files typed by people. [`normalize_phone`] turns
+//! one such cell into a [`Phone`]: the number in E.164 form, kept and printed as its digits
+//! with the country code, without `+` and without spaces (`85291234567`). That is the
+//! canonical import format; [`Phone::from_e164_digits`] (and `str::parse`) reads exactly that
+//! form and nothing else.
+//!
+//! ```
+//! use audience::phone::{normalize_phone, Country};
+//!
+//! let tw = Some(Country::TW);
+//! assert_eq!(normalize_phone("0912 345 678", tw)?.to_string(), "886912345678");
+//! assert_eq!(normalize_phone("+852 9123 4567", None)?.to_string(), "85291234567");
+//! assert_eq!(
+//!     normalize_phone("91234567", None).unwrap_err().to_string(),
+//!     "number \"91234567\" has no country code: write it with the country code, \
+//!      e.g. 85291234567, or set a default country",
+//! );
+//! # Ok::<(), audience::phone::PhoneError>(())
+//! ```
+//!
+//! Terms: the *country code* is the ITU country calling code (`852`); the *national number*
+//! is what follows it in E.164 form (`91234567`); the *trunk prefix* is what a country puts
+//! in front of the national number when dialling within the country (`0` in Taiwan, `8` in
+//! Russia, none in Hong Kong).
+//!
+//! # What is accepted
+//!
+//! * Digits: ASCII `0`-`9`, full-width `０`-`９` (U+FF10-U+FF19), Arabic-Indic `٠`-`٩`
+//!   (U+0660-U+0669), Eastern Arabic-Indic `۰`-`۹` (U+06F0-U+06F9) and Thai `๐`-`๙`
+//!   (U+0E50-U+0E59).
+//! * Separators, dropped wherever they are:
+//!   - every Unicode white space character ([`char::is_whitespace`]: space, tab, line breaks,
+//!     no-break space U+00A0, the U+2000-U+200A spaces, narrow no-break space U+202F,
+//!     ideographic space U+3000, ...);
+//!   - invisible formatting characters that copying from phones and chat apps leaves
+//!     behind: soft hyphen U+00AD, U+200B-U+200F (zero-width spaces and joiners, direction
+//!     marks), U+202A-U+202E (direction embeddings), U+2060 (word joiner), U+2066-U+2069
+//!     (direction isolates) and U+FEFF (byte order mark);
+//!   - dashes: `-`, U+2010-U+2015 (hyphen to horizontal bar), U+2212 (minus), U+30FC
+//!     (`ー`), U+FE58, U+FE63, U+FF0D (`－`);
+//!   - dots: `.` and `．` (U+FF0E);
+//!   - parentheses and brackets: `(` `)` `（` `）` `[` `]` `［` `］`;
+//!   - slashes: `/` and `／` (U+FF0F).
+//! * A plus, `+` or full-width `＋` (U+FF0B), before the first digit (separators may come
+//!   before it, as in `(+852) 9123 4567`), at most once.
+//! * `00` as the first two digits, as an international prefix (`00852 9123 4567`). No other
+//!   international prefix is recognised (not Taiwan's `002`, not Russia's `8 10`).
+//! * A leading `tel:` (any case, as in RFC 3966 links: `tel:+852-9123-4567`), after optional
+//!   white space. It changes nothing else: `tel:` numbers follow the same rules as any other.
+//!
+//! Anything else is an error with a typed reason, the first one found from left to right:
+//! letters and other symbols are [`PhoneError::InvalidCharacter`]; an extension marker after
+//! the first digit (`#`, `x`, `X`, `ｘ`, `Ｘ`, `＃`, `ext` in any case, or `;ext=`) is
+//! [`PhoneError::Extension`]; a `+` after a digit or a second `+` is
+//! [`PhoneError::MisplacedPlus`]; no digit at all is [`PhoneError::Empty`]. Positions in
+//! errors count characters (not bytes) from 1.
+//!
+//! # How a number is read
+//!
+//! 1. With a `+` or `00` in front, the digits are international: the country code comes
+//!    first. The default country plays no part.
+//! 2. Without either and without a default country, the digits are read as the canonical
+//!    format: country code first (`85291234567`). If they do not form a valid number that
+//!    way, the error is [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian
+//!    `+91 234567`, which is too short anyway, and neither is any other failure reported
+//!    against a country the writer probably never meant).
+//! 3. Without either and with a default country: if the digits start with that country's
+//!    code and the rest is a valid national number there, they are read as international
+//!    (the canonical format). Otherwise they are a national number of the default country:
+//!    a leading trunk prefix is dropped (`0912 345 678` in Taiwan is `886912345678`,
+//!    `8 (912) 345-67-89` in Russia is `79123456789`) and what is left must be valid there
+//!    (`9123 4567` in Hong Kong is `85291234567`). Russian national numbers may themselves
+//!    begin with the trunk prefix `8` (`800` toll-free), so for code 7 the digits are taken
+//!    whole when dropping the `8` leaves no valid number but keeping it does
+//!    (`800 123-45-67` is `78001234567`).
+//!
+//!    When both readings are valid, the international one wins. This can misread a national
+//!    number written without its trunk prefix that happens to begin with the country code:
+//!    in the United Arab Emirates `97180012` is read as the toll-free `+971 80012`, not as
+//!    the Fujairah line `+971 9718 0012` (written `09 718 0012`, with the trunk prefix, it is
+//!    read nationally). Among the covered countries this is the only overlap (a unit test
+//!    searches them all). Under the generic rule, with its looser lengths, there are more:
+//!    with the UK as default country, `4479111234` is read as `+44 7911 1234`.
+//!
+//! After a country code (in steps 1 to 3), a trunk prefix `0` written in front of the
+//! national number is dropped, as in `+44 (0)20 7946 0958` or `+886 0912 345 678`: countries
+//! whose trunk prefix is `0` have no national numbers beginning with `0` (libphonenumber knows
+//! a few special freephone ranges in Japan, South Korea, Indonesia and Uruguay that do; they
+//! are refused here). Other trunk prefixes (Russia's `8`) are not dropped there, since
+//! national numbers may begin with them.
+//! [`Phone::from_e164_digits`] never drops anything.
+//!
+//! # What is validated
+//!
+//! Every number: at most 15 digits in all (E.164); the country code is one of the 215
+//! assigned country calling codes (the ITU list as carried by Google's libphonenumber
+//! 9.0.43, including the non-geographic codes 800, 808, 870, 878, 881, 882, 883, 888 and 979;
+//! spare and reserved codes such as 28x, 999 and the trial code 991 are rejected).
+//! [`Country::from_calling_code`] says whether a code is one of them; the table, with the
+//! trunk prefix and length bounds of each code, is in this module's source.
+//!
+//! For the covered countries, the national number is checked against these leading digits
+//! and lengths (digits after the country code, without trunk prefix); a number whose leading
+//! digits fit no row is [`PhoneError::InvalidPrefix`], one whose leading digits fit but
+//! whose length does not is [`PhoneError::TooShort`] or [`PhoneError::TooLong`]:
+//!
+//! | country (code, trunk prefix) | leading digits | digits | what they are |
+//! |---|---|---|---|
+//! | Hong Kong (852, none) | 2-9 | 8 | 2, 3 (and 58) fixed line; 4-9 mobile, pager, personal |
+//! | | 800 | 9 | toll-free |
+//! | Taiwan (886, `0`) | 2-6, 8 | 8-9 | fixed line, `0800`/`080x` toll-free |
+//! | | 70 | 10-11 | VoIP |
+//! | | 71-79 | 8 | fixed line |
+//! | | 9 | 9 | mobile |
+//! | mainland China (86, `0`) | 10 | 10 | Beijing fixed line |
+//! | | 13-19 | 11 | mobile |
+//! | | 2 | 10 | fixed line, two-digit area codes |
+//! | | 3-9 | 10-11 | fixed line, three-digit area codes; `400`, `800` |
+//! | Thailand (66, `0`) | 2-5, 7 | 8 | fixed line |
+//! | | 6, 8, 9 | 9 | mobile |
+//! | | 1800 | 10 | toll-free |
+//! | Russia and Kazakhstan (7, `8`) | 3, 4 | 10 | Russian fixed line |
+//! | | 80-87 | 10 | `800` toll-free, other non-geographic, fixed line |
+//! | | 9 | 10 | Russian mobile |
+//! | | 7 | 10 | Kazakhstan |
+//! | Saudi Arabia (966, `0`) | 1 | 9 | fixed line |
+//! | | 5 | 9 | mobile |
+//! | | 800 | 10 | toll-free |
+//! | | 920 | 9 | unified (shared-cost) numbers |
+//! | United Arab Emirates (971, `0`) | 2-4, 6, 7, 9 | 8 | fixed line |
+//! | | 50, 52-56, 58 | 9 | mobile |
+//! | | 600 | 9 | UAN (shared-cost) |
+//! | | 800 | 5-12 | toll-free |
+//!
+//! For every other country code (the generic rule): the national number's length lies within
+//! that code's bounds (the shortest and longest national number of any type that
+//! libphonenumber knows for the code, capped so that the whole number has at most 15 digits;
+//! the North American code 1 is fixed at 10: `+44` takes 7 to 10 digits, `+49` 4 to 13,
+//! `+65` 8 to 11, `+683` 4 to 7); where the country has a trunk
+//! prefix, the national number does not begin with `0`, and where that prefix is `1` (North
+//! America, Marshall Islands) not with `1` either.
+//!
+//! # What is not validated
+//!
+//! * Number ranges beyond the leading digits above: whether a range is allocated, to which
+//!   carrier, whether it is in service. `+852 8521 2345` passes although no Hong Kong number
+//!   begins with `852`.
+//! * For the generic rule, leading digits (but the `0` and `1` above) and lengths inside the
+//!   bounds: `+44 1234 567` passes although no UK number has 7 digits starting with 1.
+//! * Whether a number can receive messages: fixed lines and toll-free numbers are valid
+//!   phone numbers.
+//! * Short codes, emergency numbers, premium-rate and other special numbers of the covered
+//!   countries that are not in the table: they are rejected.
+//! * National spellings with more in front than the trunk prefix are not recognised:
+//!   carrier-selection codes (China's `17951`, Brazil's `0xx`), Belarus's `8 0`, national
+//!   international prefixes other than `00`. They are refused, not misread, as far as the
+//!   rules above can tell.
+//!
+//! # Performance
+//!
+//! Normalising allocates nothing unless it fails: digits are collected in a fixed buffer on
+//! the stack, the country code is found by binary search in a sorted table, and the result is
+//! a `u64`. Only an error allocates, to keep (at most 64 characters of) the input for its
+//! message.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The most digits an E.164 number has, country code included.
+const MAX_DIGITS: usize = 15;
+
+/// Digits kept while scanning input: enough for `00`, 15 digits and a trunk prefix, with
+/// room to spare. Digits beyond it are only counted (such a number is too long anyway).
+const BUF_LEN: usize = 24;
+
+/// How many characters of the input an error keeps for its message.
+const INPUT_KEPT: usize = 64;
+
+/// A phone number in E.164 form, stored as its digits in a `u64`: country code first, at most
+/// 15 digits, the first one not zero.
+///
+/// Every `Phone` is valid as described in the [module documentation](self): its country code
+/// is assigned and its national number has a possible length (and, for the covered countries,
+/// possible leading digits). It prints as its digits without `+` (`85291234567`), the
+/// canonical import format, and [`FromStr`] reads back exactly that form. Ordering is by the
+/// `u64` value. With the `serde` feature it serialises as that `u64` and deserialising
+/// validates it.
+///
+/// ```
+/// use audience::phone::Phone;
+///
+/// let p: Phone = "85291234567".parse()?;
+/// assert_eq!(p.country_code(), 852);
+/// assert_eq!(p.national_number(), 91234567);
+/// assert_eq!(p.as_u64(), 85291234567);
+/// assert_eq!(p.to_string(), "85291234567");
+/// assert!("+85291234567".parse::<Phone>().is_err()); // only the canonical form
+/// # Ok::<(), audience::phone::PhoneError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "u64", into = "u64")
+)]
+pub struct Phone(u64);
+
+impl Phone {
+    /// Reads the canonical form: ASCII digits only, country code first, no `+`, no
+    /// separators, nothing dropped (`85291234567`).
+    ///
+    /// The number is validated as [`normalize_phone`] validates its result. Errors:
+    /// [`PhoneError::Empty`] for `""`, [`PhoneError::InvalidCharacter`] for anything that is
+    /// not an ASCII digit (a `+`, a space, a full-width digit), and the country and length
+    /// errors of [`normalize_phone`]. A trunk prefix after the country code is an error here
+    /// (`8860912345678` is [`PhoneError::InvalidPrefix`]), not dropped.
+    pub fn from_e164_digits(digits: &str) -> Result<Phone, PhoneError> {
+        if digits.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        let mut buf = DigitBuf::new();
+        for (index, ch) in digits.chars().enumerate() {
+            match ch.to_digit(10) {
+                Some(d) => buf.push(d as u8),
+                None => {
+                    return Err(Fault::InvalidCharacter {
+                        ch,
+                        position: index.saturating_add(1),
+                    }
+                    .into_error(digits));
+                }
+            }
+        }
+        canonical(buf.num()).map_err(|fault| fault.into_error(digits))
+    }
+
+    /// Takes the digits of `value` as the canonical form (`85291234567`), validated as
+    /// [`Phone::from_e164_digits`] validates them.
+    ///
+    /// ```
+    /// use audience::phone::Phone;
+    ///
+    /// assert_eq!(Phone::from_u64(85291234567)?.to_string(), "85291234567");
+    /// assert!(Phone::from_u64(99912345678).is_err()); // 999 is no country code
+    /// # Ok::<(), audience::phone::PhoneError>(())
+    /// ```
+    pub fn from_u64(value: u64) -> Result<Phone, PhoneError> {
+        let (buf, len) = decimal_digits(value);
+        let digits = buf.get(buf.len().saturating_sub(len)..).unwrap_or(&[]);
+        canonical(Num { digits, extra: 0 }).map_err(|fault| fault.into_error(&value.to_string()))
+    }
+
+    /// The digits as a number: `85291234567`.
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// The country calling code: `852` for `85291234567`.
+    pub fn country_code(self) -> u16 {
+        self.split().0
+    }
+
+    /// The national number (the digits after the country code) as a number: `91234567` for
+    /// `85291234567`.
+    ///
+    /// A national number that begins with `0` (Italian fixed lines, `+39 06 ...`) loses its
+    /// leading zeros here; take the digits of `to_string()` after the country code to keep
+    /// them.
+    pub fn national_number(self) -> u64 {
+        self.split().1
+    }
+
+    /// (country code, national number).
+    fn split(self) -> (u16, u64) {
+        let total = decimal_len(self.0);
+        for code_len in 1..=3 {
+            let Some(scale) = total
+                .checked_sub(code_len)
+                .and_then(|n| 10u64.checked_pow(n as u32))
+            else {
+                break;
+            };
+            let code = self.0 / scale;
+            if let Ok(code) = u16::try_from(code)
+                && lookup(code).is_some()
+            {
+                return (code, self.0 % scale);
+            }
+        }
+        // Not reached: every `Phone` starts with an assigned code.
+        (0, self.0)
+    }
+}
+
+impl fmt::Display for Phone {
+    /// The E.164 digits without `+`: `85291234567`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for Phone {
+    type Err = PhoneError;
+
+    /// Same as [`Phone::from_e164_digits`].
+    fn from_str(s: &str) -> Result<Phone, PhoneError> {
+        Phone::from_e164_digits(s)
+    }
+}
+
+impl TryFrom<u64> for Phone {
+    type Error = PhoneError;
+
+    /// Same as [`Phone::from_u64`].
+    fn try_from(value: u64) -> Result<Phone, PhoneError> {
+        Phone::from_u64(value)
+    }
+}
+
+impl From<Phone> for u64 {
+    fn from(phone: Phone) -> u64 {
+        phone.0
+    }
+}
+
+/// The country whose national numbers a number without country code belongs to: its calling
+/// code and its trunk prefix.
+///
+/// Strictly this is a calling-code area: [`Country::RU`] is code 7, which Russia shares with
+/// Kazakhstan, and `Country::from_calling_code(1)` is the whole North American Numbering
+/// Plan. The seven constants are the countries with detailed rules (see the
+/// [module documentation](self)); [`Country::from_calling_code`] gives any assigned code,
+/// validated by the generic rule.
+///
+/// With the `serde` feature it serialises as its calling code (`852`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "u16", into = "u16")
+)]
+pub struct Country(CodeInfo);
+
+impl Country {
+    /// Hong Kong: +852, no trunk prefix.
+    pub const HK: Country = Country(c(852, T_NONE, 5, 11));
+    /// Taiwan: +886, trunk prefix `0`.
+    pub const TW: Country = Country(c(886, T_0, 7, 11));
+    /// Mainland China: +86, trunk prefix `0`.
+    pub const CN: Country = Country(c(86, T_0, 7, 12));
+    /// Thailand: +66, trunk prefix `0`.
+    pub const TH: Country = Country(c(66, T_0, 8, 13));
+    /// Russia (and Kazakhstan, which shares the code): +7, trunk prefix `8`.
+    pub const RU: Country = Country(c(7, T_8, 10, 14));
+    /// Saudi Arabia: +966, trunk prefix `0`.
+    pub const SA: Country = Country(c(966, T_0, 9, 10));
+    /// United Arab Emirates: +971, trunk prefix `0`.
+    pub const AE: Country = Country(c(971, T_0, 5, 12));
+
+    /// The country for an assigned calling code, or `None` for a spare or reserved one.
+    ///
+    /// Its trunk prefix is the one libphonenumber records for the code: `0` for 103 codes
+    /// (most countries that have a trunk prefix: the UK, France, Germany, Japan, India,
+    /// Taiwan, mainland China, Thailand, Saudi Arabia, the UAE, ...), `1` for code 1 (North
+    /// America) and 692 (Marshall Islands), `8` for 7 (Russia, Kazakhstan), 375 (Belarus) and
+    /// 993 (Turkmenistan), `06` for 36 (Hungary), and none for the other 106 (Hong Kong,
+    /// Macau, Singapore, Italy, Spain, Kuwait, Qatar, the non-geographic codes, ...).
+    ///
+    /// ```
+    /// use audience::phone::Country;
+    ///
+    /// assert_eq!(Country::from_calling_code(852), Some(Country::HK));
+    /// assert_eq!(Country::from_calling_code(44).and_then(|c| c.trunk_prefix()), Some("0"));
+    /// assert_eq!(Country::from_calling_code(999), None);
+    /// ```
+    pub fn from_calling_code(code: u16) -> Option<Country> {
+        lookup(code).map(Country)
+    }
+
+    /// The calling code: `852` for Hong Kong.
+    pub const fn calling_code(self) -> u16 {
+        self.0.code
+    }
+
+    /// The trunk prefix dropped from national numbers (`"0"` for Taiwan, `"8"` for Russia),
+    /// or `None` when the country has none (Hong Kong).
+    pub const fn trunk_prefix(self) -> Option<&'static str> {
+        self.0.trunk.as_str()
+    }
+}
+
+impl fmt::Debug for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Country(+{})", self.0.code)
+    }
+}
+
+impl TryFrom<u16> for Country {
+    type Error = PhoneError;
+
+    /// Same as [`Country::from_calling_code`], with [`PhoneError::UnknownCountryCode`] for a
+    /// code that is not assigned.
+    fn try_from(code: u16) -> Result<Country, PhoneError> {
+        Country::from_calling_code(code).ok_or_else(|| PhoneError::UnknownCountryCode {
+            input: format!("+{code}"),
+            prefix: code.to_string(),
+        })
+    }
+}
+
+impl From<Country> for u16 {
+    fn from(country: Country) -> u16 {
+        country.0.code
+    }
+}
+
+/// Why a phone number was refused.
+///
+/// Every message names the input (at most 64 characters of it) and says what to fix, in
+/// words meant for the person who keeps the customer list.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PhoneError {
+    /// No digit at all: an empty or blank cell, or only separators and `+`.
+    #[error("phone number is empty: it has no digits")]
+    Empty,
+
+    /// A character that cannot be part of a phone number: a letter, a symbol, or (for
+    /// [`Phone::from_e164_digits`]) anything but an ASCII digit.
+    #[error("number {input:?} has an invalid character {ch:?} at position {position}")]
+    InvalidCharacter {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The character.
+        ch: char,
+        /// Where it is, counting characters from 1.
+        position: usize,
+    },
+
+    /// An extension (`ext. 12`, `x12`, `#12`, `;ext=12`) after the number.
+    #[error(
+        "number {input:?} has an extension at position {position}: remove it, a customer's \
+         number cannot have an extension"
+    )]
+    Extension {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// Where the extension marker starts, counting characters from 1.
+        position: usize,
+    },
+
+    /// A `+` after a digit, or a second `+`.
+    #[error(
+        "number {input:?} has a + at position {position}: a + may only come once, before \
+         the country code (one number per cell)"
+    )]
+    MisplacedPlus {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// Where the misplaced `+` is, counting characters from 1.
+        position: usize,
+    },
+
+    /// Digits without `+` or `00`, no default country, and not a valid number when read with
+    /// a country code in front.
+    #[error(
+        "number {input:?} has no country code: write it with the country code, e.g. \
+         85291234567, or set a default country"
+    )]
+    NoCountryCode {
+        /// The input (at most 64 characters of it).
+        input: String,
+    },
+
+    /// The digits after `+` or `00` (or of the canonical form) do not begin with an assigned
+    /// country calling code.
+    #[error(
+        "number {input:?} does not start with a valid country code: {prefix} is not a country code"
+    )]
+    UnknownCountryCode {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The shortest leading digits that no assigned code begins with (`999`, `28`, `0`),
+        /// or all the digits when there are too few to hold a code.
+        prefix: String,
+    },
+
+    /// The national number begins with digits that no number of that country begins with.
+    #[error(
+        "number {input:?} is not valid for {}: no number there starts with {prefix} after the \
+         country code",
+        Place(*country_code)
+    )]
+    InvalidPrefix {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The country code the number was read with.
+        country_code: u16,
+        /// The shortest leading digits of the national number that no valid number begins
+        /// with.
+        prefix: String,
+    },
+
+    /// The national number has fewer digits than any number of that country (with those
+    /// leading digits).
+    #[error(
+        "number {input:?} is too short for {}: {} after the country code, at least {min} \
+         are needed",
+        Place(*country_code),
+        Digits(*digits)
+    )]
+    TooShort {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The country code the number was read with.
+        country_code: u16,
+        /// How many digits the national number has.
+        digits: usize,
+        /// The fewest it may have.
+        min: usize,
+    },
+
+    /// The national number has more digits than any number of that country (with those
+    /// leading digits), or the whole number would have more than 15.
+    #[error(
+        "number {input:?} is too long for {}: {} after the country code, at most {max} are \
+         allowed",
+        Place(*country_code),
+        Digits(*digits)
+    )]
+    TooLong {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The country code the number was read with.
+        country_code: u16,
+        /// How many digits the national number has.
+        digits: usize,
+        /// The most it may have.
+        max: usize,
+    },
+}
+
+/// Normalises one phone number as typed in a customer list to its E.164 digits.
+///
+/// `default_country` is the country of numbers written without country code; `None` when the
+/// list must carry country codes. The [module documentation](self) says exactly what is
+/// accepted, how the digits are read and what is validated. Allocates only on error.
+///
+/// ```
+/// use audience::phone::{normalize_phone, Country, PhoneError};
+///
+/// let ru = Some(Country::RU);
+/// assert_eq!(normalize_phone("8 (912) 345-67-89", ru)?.to_string(), "79123456789");
+/// assert_eq!(normalize_phone("+7 912 345 67 89", None)?.to_string(), "79123456789");
+/// assert_eq!(normalize_phone("９１２３ ４５６７", Some(Country::HK))?.to_string(), "85291234567");
+/// // Digits that already start with the default country's code are read as international.
+/// assert_eq!(normalize_phone("85291234567", Some(Country::HK))?.to_string(), "85291234567");
+///
+/// let err = normalize_phone("+852 9123 4567 ext. 12", None).unwrap_err();
+/// assert!(matches!(err, PhoneError::Extension { position: 16, .. }));
+/// assert_eq!(
+///     normalize_phone("0912 345 67", Some(Country::TW)).unwrap_err().to_string(),
+///     "number \"0912 345 67\" is too short for Taiwan (+886): 8 digits after the country \
+///      code, at least 9 are needed",
+/// );
+/// # Ok::<(), PhoneError>(())
+/// ```
+pub fn normalize_phone(raw: &str, default_country: Option<Country>) -> Result<Phone, PhoneError> {
+    normalize(raw, default_country).map_err(|fault| fault.into_error(raw))
+}
+
+fn normalize(raw: &str, default_country: Option<Country>) -> Result<Phone, Fault> {
+    let scanned = scan(raw)?;
+    let digits = scanned.digits.num();
+    if digits.len() == 0 {
+        return Err(Fault::Empty);
+    }
+    if scanned.plus {
+        return international(digits);
+    }
+    if let Some(rest) = digits.strip_prefix(&[0, 0]) {
+        return international(rest);
+    }
+    let Some(country) = default_country else {
+        return international(digits).map_err(|_| Fault::NoCountryCode);
+    };
+    let info = country.0;
+    let (code_buf, code_len) = decimal_digits(u64::from(info.code));
+    let code_digits = code_buf
+        .get(code_buf.len().saturating_sub(code_len)..)
+        .unwrap_or(&[]);
+    if digits.strip_prefix(code_digits).is_some()
+        && let Ok(phone) = international(digits)
+    {
+        return Ok(phone);
+    }
+    national(info, digits)
+}
+
+/// Reads `digits` as country code and national number, dropping a trunk prefix `0` after the
+/// code.
+fn international(digits: Num<'_>) -> Result<Phone, Fault> {
+    let (info, mut rest) = split_country(digits)?;
+    if info.trunk == Trunk::Zero
+        && let Some(stripped) = rest.strip_prefix(&[0])
+    {
+        rest = stripped;
+    }
+    check_national(info, rest)?;
+    compose(info.code, rest)
+}
+
+/// Reads `digits` as a national number of `info`'s country.
+fn national(info: CodeInfo, digits: Num<'_>) -> Result<Phone, Fault> {
+    if let Some(stripped) = digits.strip_prefix(info.trunk.digits())
+        && stripped.len() < digits.len()
+    {
+        return match check_national(info, stripped) {
+            Ok(()) => compose(info.code, stripped),
+            // Russia's national numbers may begin with its trunk prefix 8 (800 toll-free):
+            // there, the whole digits are tried too. Elsewhere they never do, or (for the
+            // generic rule) nothing would stop a mistyped number from passing that way.
+            Err(fault) if plan(info.code).is_some() => match check_national(info, digits) {
+                Ok(()) => compose(info.code, digits),
+                Err(_) => Err(fault),
+            },
+            Err(fault) => Err(fault),
+        };
+    }
+    check_national(info, digits)?;
+    compose(info.code, digits)
+}
+
+/// Reads the canonical form: country code and national number, nothing dropped.
+fn canonical(digits: Num<'_>) -> Result<Phone, Fault> {
+    let (info, rest) = split_country(digits)?;
+    check_national(info, rest)?;
+    compose(info.code, rest)
+}
+
+/// What went wrong, without the input: cheap to build, turned into a [`PhoneError`] (which
+/// allocates) only at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Empty,
+    InvalidCharacter {
+        ch: char,
+        position: usize,
+    },
+    Extension {
+        position: usize,
+    },
+    MisplacedPlus {
+        position: usize,
+    },
+    NoCountryCode,
+    UnknownCountryCode(Head),
+    InvalidPrefix {
+        code: u16,
+        prefix: Head,
+    },
+    TooShort {
+        code: u16,
+        digits: usize,
+        min: usize,
+    },
+    TooLong {
+        code: u16,
+        digits: usize,
+        max: usize,
+    },
+}
+
+impl Fault {
+    fn into_error(self, raw: &str) -> PhoneError {
+        let input = || raw.chars().take(INPUT_KEPT).collect::<String>();
+        match self {
+            Fault::Empty => PhoneError::Empty,
+            Fault::InvalidCharacter { ch, position } => PhoneError::InvalidCharacter {
+                input: input(),
+                ch,
+                position,
+            },
+            Fault::Extension { position } => PhoneError::Extension {
+                input: input(),
+                position,
+            },
+            Fault::MisplacedPlus { position } => PhoneError::MisplacedPlus {
+                input: input(),
+                position,
+            },
+            Fault::NoCountryCode => PhoneError::NoCountryCode { input: input() },
+            Fault::UnknownCountryCode(prefix) => PhoneError::UnknownCountryCode {
+                input: input(),
+                prefix: prefix.to_string(),
+            },
+            Fault::InvalidPrefix { code, prefix } => PhoneError::InvalidPrefix {
+                input: input(),
+                country_code: code,
+                prefix: prefix.to_string(),
+            },
+            Fault::TooShort { code, digits, min } => PhoneError::TooShort {
+                input: input(),
+                country_code: code,
+                digits,
+                min,
+            },
+            Fault::TooLong { code, digits, max } => PhoneError::TooLong {
+                input: input(),
+                country_code: code,
+                digits,
+                max,
+            },
+        }
+    }
+}
+
+/// Up to four leading digits, for error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Head {
+    digits: [u8; 4],
+    len: usize,
+}
+
+impl Head {
+    fn new(digits: &[u8]) -> Head {
+        let mut head = Head {
+            digits: [0; 4],
+            len: 0,
+        };
+        for (slot, &d) in head.digits.iter_mut().zip(digits) {
+            *slot = d;
+            head.len += 1;
+        }
+        head
+    }
+}
+
+impl fmt::Display for Head {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &d in self.digits.iter().take(self.len) {
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// "Hong Kong (+852)" for a covered country, "country code +44" for the others.
+struct Place(u16);
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match plan(self.0) {
+            Some(plan) => write!(f, "{} (+{})", plan.name, self.0),
+            None => write!(f, "country code +{}", self.0),
+        }
+    }
+}
+
+/// "1 digit", "8 digits".
+struct Digits(usize);
+
+impl fmt::Display for Digits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 digit"),
+            n => write!(f, "{n} digits"),
+        }
+    }
+}
+
+/// Digit values collected from the input, with a count of those that did not fit.
+#[derive(Clone, Copy)]
+struct DigitBuf {
+    buf: [u8; BUF_LEN],
+    stored: usize,
+    extra: usize,
+}
+
+impl DigitBuf {
+    fn new() -> DigitBuf {
+        DigitBuf {
+            buf: [0; BUF_LEN],
+            stored: 0,
+            extra: 0,
+        }
+    }
+
+    fn push(&mut self, digit: u8) {
+        match self.buf.get_mut(self.stored) {
+            Some(slot) => {
+                *slot = digit;
+                self.stored += 1;
+            }
+            None => self.extra = self.extra.saturating_add(1),
+        }
+    }
+
+    fn num(&self) -> Num<'_> {
+        Num {
+            digits: self.buf.get(..self.stored).unwrap_or(&[]),
+            extra: self.extra,
+        }
+    }
+}
+
+/// A run of digits: the stored ones, then `extra` more that were only counted. Only a number
+/// too long for any reading has `extra > 0`, and its leading digits are all stored.
+#[derive(Clone, Copy, Debug)]
+struct Num<'a> {
+    digits: &'a [u8],
+    extra: usize,
+}
+
+impl<'a> Num<'a> {
+    fn len(self) -> usize {
+        self.digits.len().saturating_add(self.extra)
+    }
+
+    fn strip_prefix(self, prefix: &[u8]) -> Option<Num<'a>> {
+        Some(Num {
+            digits: self.digits.strip_prefix(prefix)?,
+            extra: self.extra,
+        })
+    }
+}
+
+/// The result of scanning the input: its digits and whether a `+` came before them.
+struct Scanned {
+    digits: DigitBuf,
+    plus: bool,
+}
+
+/// Collects the digits, drops separators and finds the first character problem.
+fn scan(raw: &str) -> Result<Scanned, Fault> {
+    let mut out = Scanned {
+        digits: DigitBuf::new(),
+        plus: false,
+    };
+    // A leading "tel:" (after white space) is skipped.
+    let lead = raw.len() - raw.trim_start().len();
+    let skip_to = match raw.get(lead..lead.saturating_add(4)) {
+        Some(tel) if tel.eq_ignore_ascii_case("tel:") => lead.saturating_add(4),
+        _ => 0,
+    };
+    let mut seen_digit = false;
+    for (index, (offset, ch)) in raw.char_indices().enumerate() {
+        if offset < skip_to {
+            continue;
+        }
+        let position = index.saturating_add(1);
+        if let Some(d) = digit_value(ch) {
+            out.digits.push(d);
+            seen_digit = true;
+        } else if is_separator(ch) {
+            continue;
+        } else if ch == '+' || ch == '\u{FF0B}' {
+            if seen_digit || out.plus {
+                return Err(Fault::MisplacedPlus { position });
+            }
+            out.plus = true;
+        } else if seen_digit && starts_extension(raw.get(offset..).unwrap_or("")) {
+            return Err(Fault::Extension { position });
+        } else {
+            return Err(Fault::InvalidCharacter { ch, position });
+        }
+    }
+    Ok(out)
+}
+
+/// The value of a decimal digit in one of the accepted scripts.
+fn digit_value(ch: char) -> Option<u8> {
+    let zero = match ch {
+        '0'..='9' => '0',
+        '\u{FF10}'..='\u{FF19}' => '\u{FF10}', // full-width
+        '\u{0660}'..='\u{0669}' => '\u{0660}', // Arabic-Indic
+        '\u{06F0}'..='\u{06F9}' => '\u{06F0}', // Eastern Arabic-Indic
+        '\u{0E50}'..='\u{0E59}' => '\u{0E50}', // Thai
+        _ => return None,
+    };
+    u8::try_from(u32::from(ch) - u32::from(zero)).ok()
+}
+
+/// Characters dropped wherever they are: white space, invisible formatting, dashes, dots,
+/// parentheses, brackets and slashes.
+fn is_separator(ch: char) -> bool {
+    ch.is_whitespace()
+        || matches!(
+            ch,
+            // invisible formatting
+            '\u{00AD}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+                // dashes
+                | '-'
+                | '\u{2010}'..='\u{2015}'
+                | '\u{2212}'
+                | '\u{30FC}'
+                | '\u{FE58}'
+                | '\u{FE63}'
+                | '\u{FF0D}'
+                // dots
+                | '.'
+                | '\u{FF0E}'
+                // parentheses and brackets
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '\u{FF08}'
+                | '\u{FF09}'
+                | '\u{FF3B}'
+                | '\u{FF3D}'
+                // slashes
+                | '/'
+                | '\u{FF0F}'
+        )
+}
+
+/// Whether `rest` begins with an extension marker: `#`, `x`, `ext` or `;ext=`.
+fn starts_extension(rest: &str) -> bool {
+    let starts_with_ci = |marker: &str| {
+        rest.get(..marker.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(marker))
+    };
+    matches!(
+        rest.chars().next(),
+        Some('#' | 'x' | 'X' | '\u{FF03}' | '\u{FF58}' | '\u{FF38}')
+    ) || starts_with_ci("ext")
+        || starts_with_ci(";ext=")
+}
+
+/// Splits off the country code.
+fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
+    for code_len in 1..=3 {
+        let Some(head) = digits.digits.get(..code_len) else {
+            break;
+        };
+        if head.first() == Some(&0) {
+            break;
+        }
+        let code = head.iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d));
+        if let Some(info) = lookup(code) {
+            let rest = Num {
+                digits: digits.digits.get(code_len..).unwrap_or(&[]),
+                extra: digits.extra,
+            };
+            return Ok((info, rest));
+        }
+    }
+    // The shortest head that no assigned code begins with; all the digits when they run out
+    // first (codes form a prefix code, so three digits always decide).
+    let mut unknown = Head::new(digits.digits.get(..3).unwrap_or(digits.digits));
+    for code_len in 1..=3 {
+        let Some(head) = digits.digits.get(..code_len) else {
+            break;
+        };
+        if !CODES.iter().any(|info| {
+            let (buf, len) = decimal_digits(u64::from(info.code));
+            buf.get(buf.len().saturating_sub(len)..)
+                .is_some_and(|code| code.starts_with(head))
+        }) {
+            unknown = Head::new(head);
+            break;
+        }
+    }
+    Err(Fault::UnknownCountryCode(unknown))
+}
+
+/// Checks a national number against its country's rules (see the module documentation).
+fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
+    let n = national.len();
+    let code = info.code;
+    let Some(plan) = plan(code) else {
+        // Where dialling at home puts a trunk prefix in front, national numbers do not begin
+        // with 0 (nor with 1 behind a trunk prefix 1).
+        if let Some(&d) = national.digits.first()
+            && ((d == 0 && info.trunk != Trunk::None) || (d == 1 && info.trunk == Trunk::One))
+        {
+            return Err(Fault::InvalidPrefix {
+                code,
+                prefix: Head::new(&[d]),
+            });
+        }
+        return check_length(code, n, usize::from(info.min), usize::from(info.max));
+    };
+    let mut fits_any = false;
+    let mut min = usize::MAX;
+    let mut max = 0;
+    for rule in plan.rules {
+        let fit = rule.fit(national.digits);
+        if fit == Fit::No {
+            continue;
+        }
+        fits_any = true;
+        let (lo, hi) = (usize::from(rule.min), usize::from(rule.max));
+        if fit == Fit::Full && (lo..=hi).contains(&n) {
+            return Ok(());
+        }
+        min = min.min(lo);
+        max = max.max(hi);
+    }
+    if !fits_any {
+        // The shortest head that fits no rule (fitting depends on four digits at most).
+        let mut prefix = Head::new(national.digits);
+        for len in 1..=4 {
+            let Some(head) = national.digits.get(..len) else {
+                break;
+            };
+            if plan.rules.iter().all(|rule| rule.fit(head) == Fit::No) {
+                prefix = Head::new(head);
+                break;
+            }
+        }
+        return Err(Fault::InvalidPrefix { code, prefix });
+    }
+    // Lengths allowed for a prefix form one range (a unit test checks this), so a length
+    // inside `min..=max` has passed above.
+    check_length(code, n, min, max)
+}
+
+fn check_length(code: u16, digits: usize, min: usize, max: usize) -> Result<(), Fault> {
+    if digits < min {
+        Err(Fault::TooShort { code, digits, min })
+    } else if digits > max {
+        Err(Fault::TooLong { code, digits, max })
+    } else {
+        Ok(())
+    }
+}
+
+/// The phone for a country code and a national number that passed [`check_national`].
+fn compose(code: u16, national: Num<'_>) -> Result<Phone, Fault> {
+    let too_long = || Fault::TooLong {
+        code,
+        digits: national.len(),
+        max: MAX_DIGITS.saturating_sub(decimal_len(u64::from(code))),
+    };
+    if national.extra > 0 || decimal_len(u64::from(code)) + national.digits.len() > MAX_DIGITS {
+        return Err(too_long());
+    }
+    national
+        .digits
+        .iter()
+        .try_fold(u64::from(code), |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d))
+        })
+        .map(Phone)
+        .ok_or_else(too_long)
+}
+
+/// The decimal digits of `value`, right-aligned in the buffer, and how many there are.
+fn decimal_digits(mut value: u64) -> ([u8; 20], usize) {
+    let mut buf = [0u8; 20];
+    let mut len = 0;
+    for slot in buf.iter_mut().rev() {
+        *slot = (value % 10) as u8;
+        value /= 10;
+        len += 1;
+        if value == 0 {
+            break;
+        }
+    }
+    (buf, len)
+}
+
+/// How many decimal digits `value` has (1 for 0).
+fn decimal_len(value: u64) -> usize {
+    decimal_digits(value).1
+}
+
+/// A country's trunk prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Trunk {
+    None,
+    Zero,
+    One,
+    Eight,
+    ZeroSix,
+}
+
+impl Trunk {
+    const fn digits(self) -> &'static [u8] {
+        match self {
+            Trunk::None => &[],
+            Trunk::Zero => &[0],
+            Trunk::One => &[1],
+            Trunk::Eight => &[8],
+            Trunk::ZeroSix => &[0, 6],
+        }
+    }
+
+    const fn as_str(self) -> Option<&'static str> {
+        match self {
+            Trunk::None => None,
+            Trunk::Zero => Some("0"),
+            Trunk::One => Some("1"),
+            Trunk::Eight => Some("8"),
+            Trunk::ZeroSix => Some("06"),
+        }
+    }
+}
+
+const T_NONE: Trunk = Trunk::None;
+const T_0: Trunk = Trunk::Zero;
+const T_1: Trunk = Trunk::One;
+const T_8: Trunk = Trunk::Eight;
+const T_06: Trunk = Trunk::ZeroSix;
+
+/// An assigned country calling code: its trunk prefix and the bounds of its national numbers'
+/// length under the generic rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct CodeInfo {
+    code: u16,
+    trunk: Trunk,
+    min: u8,
+    max: u8,
+}
+
+const fn c(code: u16, trunk: Trunk, min: u8, max: u8) -> CodeInfo {
+    CodeInfo {
+        code,
+        trunk,
+        min,
+        max,
+    }
+}
+
+fn lookup(code: u16) -> Option<CodeInfo> {
+    let index = CODES.binary_search_by_key(&code, |info| info.code).ok()?;
+    CODES.get(index).copied()
+}
+
+/// How a national number fits a rule's leading digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fit {
+    /// Its first `width` digits are in range.
+    Full,
+    /// It is shorter than `width` and could still be extended into range.
+    Partial,
+    No,
+}
+
+/// National numbers whose first `width` digits, read as a number, lie in `lo..=hi` have
+/// `min..=max` digits.
+#[derive(Clone, Copy, Debug)]
+struct Rule {
+    width: u8,
+    lo: u16,
+    hi: u16,
+    min: u8,
+    max: u8,
+}
+
+const fn r(width: u8, lo: u16, hi: u16, min: u8, max: u8) -> Rule {
+    Rule {
+        width,
+        lo,
+        hi,
+        min,
+        max,
+    }
+}
+
+impl Rule {
+    fn fit(&self, national: &[u8]) -> Fit {
+        let width = usize::from(self.width);
+        let head = national.get(..width).unwrap_or(national);
+        let value = head.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d));
+        // The range of values `head` can still grow into.
+        let scale = 10u32.pow((width - head.len()) as u32);
+        let first = value * scale;
+        let last = first + (scale - 1);
+        let (lo, hi) = (u32::from(self.lo), u32::from(self.hi));
+        if last < lo || first > hi {
+            Fit::No
+        } else if head.len() == width {
+            Fit::Full
+        } else {
+            Fit::Partial
+        }
+    }
+}
+
+/// A covered country's rules.
+struct Plan {
+    name: &'static str,
+    rules: &'static [Rule],
+}
+
+fn plan(code: u16) -> Option<&'static Plan> {
+    match code {
+        852 => Some(&HONG_KONG),
+        886 => Some(&TAIWAN),
+        86 => Some(&CHINA),
+        66 => Some(&THAILAND),
+        7 => Some(&RUSSIA),
+        966 => Some(&SAUDI_ARABIA),
+        971 => Some(&UAE),
+        _ => None,
+    }
+}
+
+static HONG_KONG: Plan = Plan {
+    name: "Hong Kong",
+    rules: &[
+        r(1, 2, 9, 8, 8),     // 2, 3 (58) fixed line; 4-9 mobile, pager, personal
+        r(3, 800, 800, 9, 9), // toll-free
+    ],
+};
+
+static TAIWAN: Plan = Plan {
+    name: "Taiwan",
+    rules: &[
+        r(1, 2, 6, 8, 9),     // fixed line
+        r(2, 70, 70, 10, 11), // VoIP
+        r(2, 71, 79, 8, 8),   // fixed line
+        r(1, 8, 8, 8, 9),     // fixed line, toll-free
+        r(1, 9, 9, 9, 9),     // mobile
+    ],
+};
+
+static CHINA: Plan = Plan {
+    name: "mainland China",
+    rules: &[
+        r(2, 10, 10, 10, 10), // Beijing fixed line
+        r(2, 13, 19, 11, 11), // mobile
+        r(1, 2, 2, 10, 10),   // fixed line, two-digit area codes
+        r(1, 3, 9, 10, 11),   // fixed line, three-digit area codes; 400, 800
+    ],
+};
+
+static THAILAND: Plan = Plan {
+    name: "Thailand",
+    rules: &[
+        r(4, 1800, 1800, 10, 10), // toll-free
+        r(1, 2, 5, 8, 8),         // fixed line
+        r(1, 7, 7, 8, 8),         // fixed line
+        r(1, 6, 6, 9, 9),         // mobile
+        r(1, 8, 9, 9, 9),         // mobile
+    ],
+};
+
+static RUSSIA: Plan = Plan {
+    name: "Russia and Kazakhstan",
+    rules: &[
+        r(1, 3, 4, 10, 10),   // Russian fixed line
+        r(1, 7, 7, 10, 10),   // Kazakhstan
+        r(2, 80, 87, 10, 10), // toll-free, non-geographic, fixed line
+        r(1, 9, 9, 10, 10),   // Russian mobile
+    ],
+};
+
+static SAUDI_ARABIA: Plan = Plan {
+    name: "Saudi Arabia",
+    rules: &[
+        r(1, 1, 1, 9, 9),       // fixed line
+        r(1, 5, 5, 9, 9),       // mobile
+        r(3, 800, 800, 10, 10), // toll-free
+        r(3, 920, 920, 9, 9),   // unified numbers
+    ],
+};
+
+static UAE: Plan = Plan {
+    name: "the United Arab Emirates",
+    rules: &[
+        r(1, 2, 4, 8, 8),      // fixed line
+        r(1, 6, 7, 8, 8),      // fixed line
+        r(1, 9, 9, 8, 8),      // fixed line
+        r(2, 50, 50, 9, 9),    // mobile
+        r(2, 52, 56, 9, 9),    // mobile
+        r(2, 58, 58, 9, 9),    // mobile
+        r(3, 600, 600, 9, 9),  // UAN
+        r(3, 800, 800, 5, 12), // toll-free
+    ],
+};
+
+/// Assigned country calling codes, sorted: trunk prefix, shortest and longest national number
+/// (from libphonenumber 9.0.43 metadata, capped at 15 digits in all; code 1 fixed at 10).
+#[rustfmt::skip]
+static CODES: [CodeInfo; 215] = [
+    c(1, T_1, 10, 10), // US, AG, AI, AS, ...
+    c(7, T_8, 10, 14), // RU, KZ
+    c(20, T_0, 8, 10), // EG
+    c(27, T_0, 5, 10), // ZA
+    c(30, T_NONE, 10, 12), // GR
+    c(31, T_0, 5, 11), // NL
+    c(32, T_0, 8, 9), // BE
+    c(33, T_0, 9, 9), // FR
+    c(34, T_NONE, 9, 9), // ES
+    c(36, T_06, 8, 9), // HU
+    c(39, T_NONE, 6, 12), // IT, VA
+    c(40, T_0, 6, 9), // RO
+    c(41, T_0, 9, 12), // CH
+    c(43, T_0, 4, 13), // AT
+    c(44, T_0, 7, 10), // GB, GG, IM, JE
+    c(45, T_NONE, 8, 8), // DK
+    c(46, T_0, 6, 12), // SE
+    c(47, T_NONE, 5, 8), // NO, SJ
+    c(48, T_NONE, 6, 10), // PL
+    c(49, T_0, 4, 13), // DE
+    c(51, T_0, 8, 9), // PE
+    c(52, T_NONE, 10, 10), // MX
+    c(53, T_0, 6, 10), // CU
+    c(54, T_0, 10, 11), // AR
+    c(55, T_0, 8, 11), // BR
+    c(56, T_NONE, 9, 11), // CL
+    c(57, T_0, 8, 11), // CO
+    c(58, T_0, 10, 10), // VE
+    c(60, T_0, 8, 10), // MY
+    c(61, T_0, 5, 12), // AU, CC, CX
+    c(62, T_0, 7, 13), // ID
+    c(63, T_0, 6, 13), // PH
+    c(64, T_0, 5, 10), // NZ
+    c(65, T_NONE, 8, 11), // SG
+    c(66, T_0, 8, 13), // TH
+    c(81, T_0, 8, 13), // JP
+    c(82, T_0, 5, 13), // KR
+    c(84, T_0, 7, 10), // VN
+    c(86, T_0, 7, 12), // CN
+    c(90, T_0, 7, 13), // TR
+    c(91, T_0, 8, 13), // IN
+    c(92, T_0, 8, 12), // PK
+    c(93, T_0, 9, 9), // AF
+    c(94, T_0, 9, 9), // LK
+    c(95, T_0, 6, 10), // MM
+    c(98, T_0, 4, 10), // IR
+    c(211, T_0, 9, 9), // SS
+    c(212, T_0, 9, 9), // MA, EH
+    c(213, T_0, 8, 9), // DZ
+    c(216, T_NONE, 8, 8), // TN
+    c(218, T_0, 9, 9), // LY
+    c(220, T_NONE, 7, 9), // GM
+    c(221, T_NONE, 9, 9), // SN
+    c(222, T_NONE, 8, 8), // MR
+    c(223, T_NONE, 8, 8), // ML
+    c(224, T_NONE, 8, 9), // GN
+    c(225, T_NONE, 10, 10), // CI
+    c(226, T_NONE, 8, 8), // BF
+    c(227, T_NONE, 8, 8), // NE
+    c(228, T_NONE, 8, 8), // TG
+    c(229, T_NONE, 10, 10), // BJ
+    c(230, T_NONE, 7, 10), // MU
+    c(231, T_0, 7, 9), // LR
+    c(232, T_0, 8, 8), // SL
+    c(233, T_0, 8, 9), // GH
+    c(234, T_0, 10, 12), // NG
+    c(235, T_NONE, 8, 8), // TD
+    c(236, T_NONE, 8, 8), // CF
+    c(237, T_NONE, 8, 9), // CM
+    c(238, T_NONE, 7, 7), // CV
+    c(239, T_NONE, 7, 7), // ST
+    c(240, T_NONE, 9, 9), // GQ
+    c(241, T_NONE, 7, 8), // GA
+    c(242, T_NONE, 9, 9), // CG
+    c(243, T_0, 7, 10), // CD
+    c(244, T_NONE, 9, 9), // AO
+    c(245, T_NONE, 7, 9), // GW
+    c(246, T_NONE, 7, 7), // IO
+    c(247, T_NONE, 5, 6), // AC
+    c(248, T_NONE, 7, 7), // SC
+    c(249, T_0, 9, 9), // SD
+    c(250, T_0, 8, 9), // RW
+    c(251, T_0, 9, 9), // ET
+    c(252, T_0, 6, 9), // SO
+    c(253, T_NONE, 8, 8), // DJ
+    c(254, T_0, 7, 10), // KE
+    c(255, T_0, 9, 9), // TZ
+    c(256, T_0, 9, 9), // UG
+    c(257, T_NONE, 8, 8), // BI
+    c(258, T_NONE, 8, 9), // MZ
+    c(260, T_0, 9, 9), // ZM
+    c(261, T_0, 9, 9), // MG
+    c(262, T_0, 9, 9), // RE, YT
+    c(263, T_0, 7, 10), // ZW
+    c(264, T_0, 8, 9), // NA
+    c(265, T_0, 7, 9), // MW
+    c(266, T_NONE, 8, 8), // LS
+    c(267, T_NONE, 7, 10), // BW
+    c(268, T_NONE, 8, 9), // SZ
+    c(269, T_NONE, 7, 7), // KM
+    c(290, T_NONE, 4, 5), // SH, TA
+    c(291, T_0, 7, 7), // ER
+    c(297, T_NONE, 7, 7), // AW
+    c(298, T_NONE, 6, 6), // FO
+    c(299, T_NONE, 6, 6), // GL
+    c(350, T_NONE, 8, 8), // GI
+    c(351, T_NONE, 9, 9), // PT
+    c(352, T_NONE, 4, 11), // LU
+    c(353, T_0, 7, 10), // IE
+    c(354, T_NONE, 7, 9), // IS
+    c(355, T_0, 6, 9), // AL
+    c(356, T_NONE, 8, 8), // MT
+    c(357, T_NONE, 8, 8), // CY
+    c(358, T_0, 5, 12), // FI, AX
+    c(359, T_0, 6, 12), // BG
+    c(370, T_0, 8, 8), // LT
+    c(371, T_NONE, 8, 8), // LV
+    c(372, T_NONE, 7, 10), // EE
+    c(373, T_0, 8, 8), // MD
+    c(374, T_0, 8, 8), // AM
+    c(375, T_8, 6, 11), // BY
+    c(376, T_NONE, 6, 9), // AD
+    c(377, T_0, 8, 9), // MC
+    c(378, T_NONE, 8, 10), // SM
+    c(380, T_0, 9, 10), // UA
+    c(381, T_0, 6, 12), // RS
+    c(382, T_0, 8, 9), // ME
+    c(383, T_0, 8, 12), // XK
+    c(385, T_0, 7, 9), // HR
+    c(386, T_0, 5, 8), // SI
+    c(387, T_0, 8, 9), // BA
+    c(389, T_0, 8, 8), // MK
+    c(420, T_NONE, 9, 12), // CZ
+    c(421, T_0, 6, 9), // SK
+    c(423, T_0, 7, 9), // LI
+    c(500, T_NONE, 5, 5), // FK
+    c(501, T_NONE, 7, 11), // BZ
+    c(502, T_NONE, 8, 11), // GT
+    c(503, T_NONE, 7, 11), // SV
+    c(504, T_NONE, 8, 11), // HN
+    c(505, T_NONE, 8, 8), // NI
+    c(506, T_NONE, 8, 10), // CR
+    c(507, T_NONE, 7, 11), // PA
+    c(508, T_0, 6, 9), // PM
+    c(509, T_NONE, 8, 8), // HT
+    c(590, T_0, 9, 9), // GP, BL, MF
+    c(591, T_0, 8, 9), // BO
+    c(592, T_NONE, 7, 7), // GY
+    c(593, T_0, 8, 11), // EC
+    c(594, T_0, 9, 9), // GF
+    c(595, T_0, 6, 11), // PY
+    c(596, T_0, 9, 9), // MQ
+    c(597, T_NONE, 6, 7), // SR
+    c(598, T_0, 4, 12), // UY
+    c(599, T_NONE, 7, 8), // CW, BQ
+    c(670, T_NONE, 7, 8), // TL
+    c(672, T_NONE, 6, 6), // NF
+    c(673, T_NONE, 7, 7), // BN
+    c(674, T_NONE, 7, 7), // NR
+    c(675, T_NONE, 7, 8), // PG
+    c(676, T_NONE, 5, 7), // TO
+    c(677, T_NONE, 5, 7), // SB
+    c(678, T_NONE, 5, 7), // VU
+    c(679, T_NONE, 7, 11), // FJ
+    c(680, T_NONE, 7, 7), // PW
+    c(681, T_NONE, 6, 9), // WF
+    c(682, T_NONE, 5, 5), // CK
+    c(683, T_NONE, 4, 7), // NU
+    c(685, T_NONE, 5, 10), // WS
+    c(686, T_0, 5, 8), // KI
+    c(687, T_NONE, 6, 6), // NC
+    c(688, T_NONE, 5, 7), // TV
+    c(689, T_NONE, 6, 9), // PF
+    c(690, T_NONE, 4, 7), // TK
+    c(691, T_NONE, 7, 7), // FM
+    c(692, T_1, 7, 7), // MH
+    c(800, T_NONE, 8, 8), // non-geographic
+    c(808, T_NONE, 8, 8), // non-geographic
+    c(850, T_0, 8, 10), // KP
+    c(852, T_NONE, 5, 11), // HK
+    c(853, T_NONE, 7, 8), // MO
+    c(855, T_0, 8, 10), // KH
+    c(856, T_0, 8, 10), // LA
+    c(870, T_NONE, 9, 12), // non-geographic
+    c(878, T_NONE, 12, 12), // non-geographic
+    c(880, T_0, 6, 10), // BD
+    c(881, T_NONE, 9, 10), // non-geographic
+    c(882, T_NONE, 7, 12), // non-geographic
+    c(883, T_NONE, 8, 12), // non-geographic
+    c(886, T_0, 7, 11), // TW
+    c(888, T_NONE, 11, 11), // non-geographic
+    c(960, T_NONE, 7, 10), // MV
+    c(961, T_0, 7, 8), // LB
+    c(962, T_0, 8, 9), // JO
+    c(963, T_0, 8, 9), // SY
+    c(964, T_0, 8, 10), // IQ
+    c(965, T_NONE, 7, 8), // KW
+    c(966, T_0, 9, 10), // SA
+    c(967, T_0, 7, 9), // YE
+    c(968, T_NONE, 7, 9), // OM
+    c(970, T_0, 8, 10), // PS
+    c(971, T_0, 5, 12), // AE
+    c(972, T_0, 7, 12), // IL
+    c(973, T_NONE, 8, 8), // BH
+    c(974, T_NONE, 7, 11), // QA
+    c(975, T_NONE, 7, 8), // BT
+    c(976, T_0, 8, 10), // MN
+    c(977, T_0, 8, 11), // NP
+    c(979, T_NONE, 9, 9), // non-geographic
+    c(992, T_NONE, 9, 9), // TJ
+    c(993, T_8, 8, 8), // TM
+    c(994, T_0, 9, 9), // AZ
+    c(995, T_0, 9, 9), // GE
+    c(996, T_0, 9, 10), // KG
+    c(998, T_NONE, 9, 9), // UZ
+];
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn code_digits(code: u16) -> Vec<u8> {
+        code.to_string().bytes().map(|b| b - b'0').collect()
+    }
+
+    fn digits(s: &str) -> Vec<u8> {
+        s.bytes().map(|b| b - b'0').collect()
+    }
+
+    #[test]
+    fn code_table_is_sorted_and_prefix_free() {
+        assert_eq!(CODES.len(), 215);
+        for pair in CODES.windows(2) {
+            assert!(pair[0].code < pair[1].code, "{pair:?}");
+        }
+        for a in &CODES {
+            for b in &CODES {
+                if a.code != b.code {
+                    assert!(
+                        !code_digits(b.code).starts_with(&code_digits(a.code)),
+                        "{a:?} {b:?}"
+                    );
+                }
+            }
+            assert!((1..=999).contains(&a.code));
+            let room = MAX_DIGITS - code_digits(a.code).len();
+            assert!(
+                a.min >= 4 && a.min <= a.max && usize::from(a.max) <= room,
+                "{a:?}"
+            );
+        }
+        // Every three-digit head is decided: a code, or a head no code begins with.
+        for head in 0..1000u16 {
+            let d = digits(&format!("{head:03}"));
+            let found = split_country(Num {
+                digits: &d,
+                extra: 0,
+            });
+            assert!(found.is_ok() || matches!(found, Err(Fault::UnknownCountryCode(_))));
+        }
+    }
+
+    #[test]
+    fn constants_match_the_table() {
+        let all = [
+            Country::HK,
+            Country::TW,
+            Country::CN,
+            Country::TH,
+            Country::RU,
+            Country::SA,
+            Country::AE,
+        ];
+        for country in all {
+            assert_eq!(
+                Country::from_calling_code(country.calling_code()),
+                Some(country)
+            );
+            assert!(plan(country.calling_code()).is_some());
+        }
+        let with_plan = (0..=999).filter(|&code| plan(code).is_some()).count();
+        assert_eq!(with_plan, all.len());
+    }
+
+    /// For any leading digits, the lengths the rules allow form one range: `check_national`
+    /// relies on it for its error, and every length in that range passes.
+    #[test]
+    fn plan_lengths_are_contiguous_and_fit_e164() {
+        for code in (0..=999).filter(|&code| plan(code).is_some()) {
+            let rules = plan(code).unwrap().rules;
+            let room = MAX_DIGITS - code_digits(code).len();
+            for rule in rules {
+                assert!(
+                    rule.min > rule.width && rule.min <= rule.max,
+                    "{code} {rule:?}"
+                );
+                assert!(usize::from(rule.max) <= room, "{code} {rule:?}");
+            }
+            for head in 0..10_000u32 {
+                let head = digits(&format!("{head:04}"));
+                let lengths: Vec<usize> = (4..=room)
+                    .filter(|&n| {
+                        let mut national = head.clone();
+                        national.resize(n, 0);
+                        check_national(
+                            lookup(code).unwrap(),
+                            Num {
+                                digits: &national,
+                                extra: 0,
+                            },
+                        )
+                        .is_ok()
+                    })
+                    .collect();
+                if let (Some(first), Some(last)) = (lengths.first(), lengths.last()) {
+                    assert_eq!(
+                        lengths.len(),
+                        last - first + 1,
+                        "{code} {head:?} {lengths:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Digits that start with the default country's code and are valid both as international
+    /// and as national: the module documentation says which, and this finds them all.
+    #[test]
+    fn ambiguous_readings_are_the_documented_ones() {
+        let mut found = Vec::new();
+        for code in (0..=999).filter(|&code| plan(code).is_some()) {
+            let info = lookup(code).unwrap();
+            let cc = code_digits(code);
+            let mut all = [0u8; MAX_DIGITS];
+            all[..cc.len()].copy_from_slice(&cc);
+            for head in 0..10_000u32 {
+                let head = digits(&format!("{head:04}"));
+                all[cc.len()..cc.len() + 4].copy_from_slice(&head);
+                for n in 1..=MAX_DIGITS - cc.len() {
+                    // The national part: `head`, cut or padded with zeros to `n` digits.
+                    let num = Num {
+                        digits: &all[..cc.len() + n],
+                        extra: 0,
+                    };
+                    if international(num).is_ok() && national(info, num).is_ok() {
+                        let key = (code, n, head[..3.min(n)].to_vec());
+                        if !found.contains(&key) {
+                            found.push(key);
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(found, vec![(971, 5, vec![8, 0, 0])]);
+    }
+
+    #[test]
+    fn digit_scripts_and_separators() {
+        for (zero, nine) in [('0', '9'), ('０', '９'), ('٠', '٩'), ('۰', '۹'), ('๐', '๙')]
+        {
+            assert_eq!(digit_value(zero), Some(0));
+            assert_eq!(digit_value(nine), Some(9));
+        }
+        assert_eq!(digit_value('a'), None);
+        assert_eq!(digit_value('²'), None);
+        for sep in [
+            ' ', '\u{a0}', '\u{3000}', '\t', '-', '–', '—', '−', '.', '(', ')', '/', '\u{200e}',
+        ] {
+            assert!(is_separator(sep), "{sep:?}");
+        }
+        for other in ['+', '#', 'x', ',', ';', '*', '~', '_'] {
+            assert!(!is_separator(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn phone_parts() {
+        let p = Phone::from_u64(390612345678).unwrap();
+        assert_eq!((p.country_code(), p.national_number()), (39, 612345678));
+        let p = Phone::from_u64(79123456789).unwrap();
+        assert_eq!((p.country_code(), p.national_number()), (7, 9123456789));
+        let p = Phone::from_u64(12125550100).unwrap();
+        assert_eq!((p.country_code(), p.national_number()), (1, 2125550100));
+    }
+}
