@@ -440,6 +440,7 @@ impl<'s> Plan<'s> {
             Node::Empty => 0,
             Node::All => self.universe().len(),
             Node::Leaf { bits, .. } => bits.len(),
+            Node::Range { col, lo, hi, .. } => col.count_range(*lo, *hi),
             Node::Not(inner) => self.universe().len() - self.count_node(inner),
             Node::Or(items) if items.len() == 2 => match (&items[0], &items[1]) {
                 (Node::Leaf { bits: a, .. }, Node::Leaf { bits: b, .. }) => a.union_len(b),
@@ -670,7 +671,7 @@ fn strategy(node: &Node<'_>, candidates: Option<&RoaringBitmap>) -> Strategy {
     match node {
         Node::Leaf { .. } | Node::All | Node::Empty => Strategy::Bitmap,
         Node::Range { col, .. } => match candidates {
-            Some(c) if c.len().saturating_mul(16) <= col.present().len() => Strategy::Probe,
+            Some(c) if col.probe_is_cheaper(c.len()) => Strategy::Probe,
             _ => Strategy::BitSliced,
         },
         _ => Strategy::Composite,
