@@ -60,7 +60,7 @@ impl std::error::Error for Error {}
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A day that does not parse or does not exist.
-    #[error("invalid day {input:?}: {reason}")]
+    #[error("invalid day {}: {reason}", quote(input))]
     InvalidDay {
         /// The text that was given (at most 64 characters of it).
         input: String,
@@ -69,7 +69,7 @@ pub enum ErrorKind {
     },
 
     /// A customer key that is not valid (empty member id, phone number with non-digits...).
-    #[error("invalid customer key {key:?}: {reason}")]
+    #[error("invalid customer key {}: {reason}", quote(key))]
     InvalidKey {
         /// The key as given.
         key: String,
@@ -101,7 +101,7 @@ pub enum ErrorKind {
     },
 
     /// No tag has this name.
-    #[error("unknown tag {name:?}{}", did_you_mean(suggestion))]
+    #[error("unknown tag {}{}", quote(name), did_you_mean(suggestion))]
     UnknownTag {
         /// The name as given.
         name: String,
@@ -110,7 +110,7 @@ pub enum ErrorKind {
     },
 
     /// The name exists in several dimensions; qualify it as `dimension:name`.
-    #[error("tag name {name:?} is ambiguous: it exists in dimensions {}; write it as dimension:name", dimensions.join(", "))]
+    #[error("tag name {} is ambiguous: it exists in dimensions {}; write it as dimension:name", quote(name), dimensions.join(", "))]
     AmbiguousTag {
         /// The name as given.
         name: String,
@@ -127,7 +127,7 @@ pub enum ErrorKind {
 
     /// A tag with the same folded name exists in the dimension.
     #[error(
-        "tag {name:?} clashes with existing tag {existing:?} in dimension {dimension:?} (names are compared ignoring case, width and extra spaces)"
+        "tag {} clashes with existing tag {} in dimension {} (names are compared ignoring case, width and extra spaces)", quote(name), quote(existing), quote(dimension)
     )]
     DuplicateTag {
         /// The name as given.
@@ -139,7 +139,7 @@ pub enum ErrorKind {
     },
 
     /// A tag or attribute name that is empty, too long or otherwise unusable.
-    #[error("invalid name {name:?}: {reason}")]
+    #[error("invalid name {}: {reason}", quote(name))]
     InvalidName {
         /// The name as given (at most 64 characters of it).
         name: String,
@@ -149,14 +149,14 @@ pub enum ErrorKind {
 
     /// The tag is archived: it keeps its members but takes no new ones and is refused in
     /// queries.
-    #[error("tag {name:?} is archived")]
+    #[error("tag {} is archived", quote(name))]
     ArchivedTag {
         /// The tag's name.
         name: String,
     },
 
     /// A merge of a tag into itself, or a move from a tag to itself.
-    #[error("{operation} needs two different tags, got {name:?} twice")]
+    #[error("{operation} needs two different tags, got {} twice", quote(name))]
     SameTag {
         /// The operation that was asked for.
         operation: &'static str,
@@ -165,7 +165,7 @@ pub enum ErrorKind {
     },
 
     /// No attribute has this name.
-    #[error("unknown attribute {name:?}{}", did_you_mean(suggestion))]
+    #[error("unknown attribute {}{}", quote(name), did_you_mean(suggestion))]
     UnknownAttribute {
         /// The name as given.
         name: String,
@@ -174,14 +174,14 @@ pub enum ErrorKind {
     },
 
     /// An attribute of this name exists already.
-    #[error("attribute {name:?} exists already")]
+    #[error("attribute {} exists already", quote(name))]
     DuplicateAttribute {
         /// The name as given.
         name: String,
     },
 
     /// A value of the wrong type for an attribute (a day for a number, or the reverse).
-    #[error("attribute {attribute:?} holds {expected} values, got {found}")]
+    #[error("attribute {} holds {expected} values, got {found}", quote(attribute))]
     AttributeType {
         /// The attribute's name.
         attribute: String,
@@ -221,8 +221,35 @@ pub enum ErrorKind {
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
     match suggestion {
-        Some(s) => format!(" (did you mean {s:?}?)"),
+        Some(s) => format!(" (did you mean {}?)", quote(s)),
         None => String::new(),
+    }
+}
+
+/// A name or text in double quotes for messages. Unlike `{:?}`, it keeps every printable
+/// character as it is (Thai vowel and tone marks, Arabic harakat, CJK), escaping only `"`,
+/// `\` and control characters.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A character in single quotes for messages, escaped like [`quote`].
+pub(crate) fn quote_char(c: char) -> String {
+    if c.is_control() {
+        format!("'{}'", c.escape_unicode())
+    } else {
+        format!("'{c}'")
     }
 }
 
@@ -257,7 +284,7 @@ pub enum QueryProblem {
         found: String,
     },
     /// A character that starts no token.
-    #[error("unexpected character {0:?}")]
+    #[error("unexpected character {}", quote_char(*.0))]
     BadChar(char),
     /// `(` without its `)`.
     #[error("unclosed parenthesis")]
@@ -269,13 +296,13 @@ pub enum QueryProblem {
     #[error("unclosed quote")]
     UnclosedQuote,
     /// A number that does not parse or does not fit.
-    #[error("bad number {0:?}")]
+    #[error("bad number {}", quote(.0))]
     BadNumber(String),
     /// A day literal that does not exist.
-    #[error("bad day {0:?}: expected YYYY-MM-DD")]
+    #[error("bad day {}: expected YYYY-MM-DD", quote(.0))]
     BadDay(String),
     /// A duration that is not `<N>d` or `<N>w`.
-    #[error("bad duration {0:?}: expected days like 30d or weeks like 2w")]
+    #[error("bad duration {}: expected days like 30d or weeks like 2w", quote(.0))]
     BadDuration(String),
     /// The query text is too long.
     #[error("query is {len} bytes long, the limit is {limit}")]

@@ -39,6 +39,13 @@ pub mod dimensions {
 pub struct TagId(pub(crate) u32);
 
 impl TagId {
+    /// A tag id from its number (e.g. one an app stored). It means something only to the
+    /// store that handed it out; any other number is refused with
+    /// [`ErrorKind::UnknownTagId`](crate::ErrorKind::UnknownTagId).
+    pub fn from_u32(id: u32) -> TagId {
+        TagId(id)
+    }
+
     /// The id as a number (dense, from 0).
     pub fn as_u32(self) -> u32 {
         self.0

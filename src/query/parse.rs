@@ -26,7 +26,7 @@
 //! a query is at most [`MAX_QUERY_BYTES`] long.
 
 use crate::day::Day;
-use crate::error::{QueryError, QueryProblem, Span};
+use crate::error::{QueryError, QueryProblem, Span, quote};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
 
@@ -292,9 +292,9 @@ impl Parser {
             Tok::Comma => "\",\"".into(),
             Tok::Colon => "\":\"".into(),
             Tok::At => "\"@\"".into(),
-            Tok::Op(op) => format!("{:?}", op.as_str()),
-            Tok::Word(w) => format!("{w:?}"),
-            Tok::Quoted(q) => format!("\"{q:?}\""),
+            Tok::Op(op) => quote(op.as_str()),
+            Tok::Word(w) => quote(w),
+            Tok::Quoted(q) => format!("quoted text {}", quote(q)),
         }
     }
 
@@ -486,7 +486,7 @@ impl Parser {
                 return Err((
                     QueryProblem::Unexpected {
                         expected: "an attribute name without \":\"",
-                        found: format!("{:?}", tag.to_string()),
+                        found: quote(&tag.to_string()),
                     },
                     span,
                 ));
@@ -585,7 +585,7 @@ impl Parser {
                 Err((
                     QueryProblem::Unexpected {
                         expected: "a number, a day (YYYY-MM-DD) or quoted text",
-                        found: format!("{w:?}"),
+                        found: quote(&w),
                     },
                     span,
                 ))

@@ -580,7 +580,7 @@ impl<'s> Plan<'s> {
                         } else {
                             StepOp::And
                         },
-                        clause: label(n),
+                        clause: paren(n, label(n)),
                         strategy,
                         count: next.len(),
                     });
