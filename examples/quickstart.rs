@@ -14,9 +14,18 @@ fn main() -> Result<(), audience::Error> {
     let mut store = Store::new();
 
     // The taxonomy: a few tags per dimension, in two scripts.
-    let cosmetics = store.create_tag(&admin, TagSpec::new("cosmetics").dimension(dimensions::INTERESTS))?;
-    let skincare = store.create_tag(&admin, TagSpec::new("สกินแคร์").dimension(dimensions::INTERESTS))?; // skincare
-    let purchased = store.create_tag(&admin, TagSpec::new("purchased").dimension(dimensions::STAGE))?;
+    let cosmetics = store.create_tag(
+        &admin,
+        TagSpec::new("cosmetics").dimension(dimensions::INTERESTS),
+    )?;
+    let skincare = store.create_tag(
+        &admin,
+        TagSpec::new("สกินแคร์").dimension(dimensions::INTERESTS),
+    )?; // skincare
+    let purchased = store.create_tag(
+        &admin,
+        TagSpec::new("purchased").dimension(dimensions::STAGE),
+    )?;
     let new_customer = store.create_tag(
         &admin,
         TagSpec::new("ลูกค้าใหม่") // "new customer"
@@ -24,9 +33,15 @@ fn main() -> Result<(), audience::Error> {
             .ttl_days(60)
             .description("removed 60 days after assignment"),
     )?;
-    let lipstick = store.create_tag(&admin, TagSpec::new("lipstick").dimension(dimensions::INTERESTS))?;
+    let lipstick = store.create_tag(
+        &admin,
+        TagSpec::new("lipstick").dimension(dimensions::INTERESTS),
+    )?;
     let line = store.create_tag(&admin, TagSpec::new("LINE").dimension(dimensions::CHANNEL))?;
-    let vip = store.create_tag(&admin, TagSpec::new("VIP").dimension(dimensions::PURCHASING_POWER))?;
+    let vip = store.create_tag(
+        &admin,
+        TagSpec::new("VIP").dimension(dimensions::PURCHASING_POWER),
+    )?;
     let last_seen = store.define_attribute("last_interaction", AttrKind::Day)?;
     let orders = store.define_attribute("purchase_count", AttrKind::Int)?;
 
@@ -58,9 +73,17 @@ fn main() -> Result<(), audience::Error> {
         if i % 10 == 0 {
             store.add_tag(c, new_customer, today - i32::try_from(i % 90).unwrap_or(0))?;
         }
-        store.set_value(c, last_seen, Value::Day(today - i32::try_from(i % 250).unwrap_or(0)))?;
+        store.set_value(
+            c,
+            last_seen,
+            Value::Day(today - i32::try_from(i % 250).unwrap_or(0)),
+        )?;
     }
-    println!("{} customers, {} tags", store.customer_count(), store.tag_count());
+    println!(
+        "{} customers, {} tags",
+        store.customer_count(),
+        store.tag_count()
+    );
 
     // Who are we talking to? Preview the size before sending.
     let audience = Query::parse(
@@ -71,7 +94,11 @@ fn main() -> Result<(), audience::Error> {
 
     // The first page of phone numbers to message.
     let segment = store.select(&audience, today)?;
-    let first: Vec<String> = segment.page(0, 5).filter_map(|id| store.key(id)).map(|k| k.to_string()).collect();
+    let first: Vec<String> = segment
+        .page(0, 5)
+        .filter_map(|id| store.key(id))
+        .map(|k| k.to_string())
+        .collect();
     println!("first 5 of {}: {}", segment.len(), first.join(", "));
 
     // Attribute predicates and membership age.
@@ -86,10 +113,18 @@ fn main() -> Result<(), audience::Error> {
 
     // A bulk edit from the seeds: everyone with LINE who has not purchased gets a follow-up
     // tag, in one step.
-    let follow_up = store.create_tag(&admin, TagSpec::new("follow up").dimension(dimensions::STAGE))?;
-    let targets: RoaringBitmap = store.select(&Query::parse("LINE AND NOT purchased")?, today)?.into_bitmap();
+    let follow_up = store.create_tag(
+        &admin,
+        TagSpec::new("follow up").dimension(dimensions::STAGE),
+    )?;
+    let targets: RoaringBitmap = store
+        .select(&Query::parse("LINE AND NOT purchased")?, today)?
+        .into_bitmap();
     store.add_tag_bulk(follow_up, &targets, today)?;
-    println!("\ntagged {} customers \"follow up\"", store.members(follow_up)?.len());
+    println!(
+        "\ntagged {} customers \"follow up\"",
+        store.members(follow_up)?.len()
+    );
 
     // Tags shown next to an order.
     let first_customer = segment.select(0).unwrap_or(0);
@@ -103,7 +138,11 @@ fn main() -> Result<(), audience::Error> {
     // Time passes: "new customer" memberships older than their 60-day TTL leave.
     let expired = store.expire(today);
     for (tag, gone) in &expired {
-        println!("expired {} memberships of \"{}\"", gone.len(), store.tag(*tag)?.name);
+        println!(
+            "expired {} memberships of \"{}\"",
+            gone.len(),
+            store.tag(*tag)?.name
+        );
     }
 
     // Mistakes get clear errors.
@@ -113,7 +152,10 @@ fn main() -> Result<(), audience::Error> {
     if let Err(e) = store.count(&Query::parse("cosmetic AND purchased")?, today) {
         println!("\n{e}");
     }
-    if let Err(e) = store.create_tag(&admin, TagSpec::new("vip ").dimension(dimensions::PURCHASING_POWER)) {
+    if let Err(e) = store.create_tag(
+        &admin,
+        TagSpec::new("vip ").dimension(dimensions::PURCHASING_POWER),
+    ) {
         println!("\n{e}");
     }
     Ok(())

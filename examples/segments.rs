@@ -39,7 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Paging through a large segment without copying it.
     let everyone_active = store.select(&Query::parse("last_interaction WITHIN 90d")?, today)?;
     let page3: Vec<u32> = everyone_active.page(200, 5).collect();
-    println!("active in 90 days: {}; page 3 starts with ids {page3:?}", everyone_active.len());
+    println!(
+        "active in 90 days: {}; page 3 starts with ids {page3:?}",
+        everyone_active.len()
+    );
     for (id, key) in everyone_active.keys(&store).take(3) {
         println!("  customer {id}: {key}");
     }
@@ -70,16 +73,28 @@ fn shop(today: Day) -> Result<Store, audience::Error> {
     let e = Edit::new("admin", today);
     let mut s = Store::new();
     let ids = s.ensure_customers((0..10_000u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
-    let cosmetics = s.create_tag(&e, TagSpec::new("interest/cosmetics").dimension(dimensions::INTERESTS))?;
-    let purchased = s.create_tag(&e, TagSpec::new("stage/purchased").dimension(dimensions::STAGE))?;
-    let lipstick = s.create_tag(&e, TagSpec::new("product/lipstick").dimension(dimensions::INTERESTS))?;
+    let cosmetics = s.create_tag(
+        &e,
+        TagSpec::new("interest/cosmetics").dimension(dimensions::INTERESTS),
+    )?;
+    let purchased = s.create_tag(
+        &e,
+        TagSpec::new("stage/purchased").dimension(dimensions::STAGE),
+    )?;
+    let lipstick = s.create_tag(
+        &e,
+        TagSpec::new("product/lipstick").dimension(dimensions::INTERESTS),
+    )?;
     let set = |r: std::ops::Range<u32>| r.collect::<RoaringBitmap>();
     s.add_tag_bulk(cosmetics, &set(0..2500), today)?;
     s.add_tag_bulk(purchased, &set(1300..5300), today)?;
     s.add_tag_bulk(lipstick, &set(1300..2100), today)?;
     let seen = s.define_attribute("last_interaction", AttrKind::Day)?;
     let count = s.define_attribute("purchase_count", AttrKind::Int)?;
-    let days: Vec<Value> = ids.iter().map(|&i| Value::Day(today - (i * 37 % 365) as i32)).collect();
+    let days: Vec<Value> = ids
+        .iter()
+        .map(|&i| Value::Day(today - (i * 37 % 365) as i32))
+        .collect();
     s.set_values(seen, &ids, &days)?;
     let counts: Vec<Value> = ids.iter().map(|&i| Value::Int(i64::from(i % 7))).collect();
     s.set_values(count, &ids, &counts)?;

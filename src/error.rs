@@ -127,7 +127,10 @@ pub enum ErrorKind {
 
     /// A tag with the same folded name exists in the dimension.
     #[error(
-        "tag {} clashes with existing tag {} in dimension {} (names are compared ignoring case, width and extra spaces)", quote(name), quote(existing), quote(dimension)
+        "tag {} clashes with existing tag {} in dimension {} (names are compared ignoring case, width and extra spaces)",
+        quote(name),
+        quote(existing),
+        quote(dimension)
     )]
     DuplicateTag {
         /// The name as given.

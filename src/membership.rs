@@ -265,14 +265,16 @@ impl TagMembers {
     }
 }
 
-/// Bytes held by a bitmap's containers (array, bitset and run payloads), from roaring's own
-/// statistics; container headers add a few bytes per 65,536 ids.
+/// Heap bytes held by a bitmap: array containers at their capacity (2 bytes a slot),
+/// 8 KiB per bitset container, run containers at their size, and 32 bytes per container
+/// header. Computed from roaring's statistics, whose byte fields count an array slot as 4
+/// bytes and a bitset as 65,536 "bytes" (its size in bits), so they are not used as is.
 pub(crate) fn bitmap_bytes(b: &RoaringBitmap) -> u64 {
     let s = b.statistics();
-    s.n_bytes_array_containers
-        + s.n_bytes_bitset_containers
+    s.n_bytes_array_containers / 2
+        + u64::from(s.n_bitset_containers) * 8192
         + s.n_bytes_run_containers
-        + u64::from(s.n_containers) * 16
+        + u64::from(s.n_containers) * 32
 }
 
 #[cfg(test)]
@@ -309,5 +311,14 @@ mod tests {
         assert_eq!(m.day_of(6), Some(Day(20)));
         m.remove_many(&bm(&[5, 2]));
         assert_eq!(m.day_groups(), vec![(Day(20), bm(&[6]))]);
+    }
+
+    #[test]
+    fn bitmap_bytes_counts_real_payloads() {
+        let dense: RoaringBitmap = (0..65_536).step_by(2).collect();
+        assert_eq!(bitmap_bytes(&dense), 8192 + 32);
+        let sparse: RoaringBitmap = (0..1000).map(|i| i * 50).collect();
+        let got = bitmap_bytes(&sparse);
+        assert!((2000 + 32..=4000 + 32).contains(&got), "{got}");
     }
 }

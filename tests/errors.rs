@@ -7,26 +7,44 @@ use audience::{
 fn setup() -> (Store, Edit) {
     let e = Edit::new("admin", Day::from_ymd(2025, 1, 1).unwrap());
     let mut s = Store::new();
-    s.create_tag(&e, TagSpec::new("VIP").dimension("power")).unwrap();
-    s.create_tag(&e, TagSpec::new("ลูกค้าใหม่").dimension("stage")).unwrap();
+    s.create_tag(&e, TagSpec::new("VIP").dimension("power"))
+        .unwrap();
+    s.create_tag(&e, TagSpec::new("ลูกค้าใหม่").dimension("stage"))
+        .unwrap();
     s.define_attribute("purchase_count", AttrKind::Int).unwrap();
-    s.add_customer(CustomerKey::phone("85291234567").unwrap()).unwrap();
+    s.add_customer(CustomerKey::phone("85291234567").unwrap())
+        .unwrap();
     (s, e)
 }
 
 #[test]
 fn customer_errors() {
     let (mut s, _) = setup();
-    let dup = s.add_customer(CustomerKey::phone("85291234567").unwrap()).unwrap_err();
-    assert_eq!(dup.to_string(), "customer 85291234567 exists already (id 0)");
-    assert!(matches!(dup.kind(), ErrorKind::DuplicateCustomer { id: 0, .. }));
-    let unknown = s.customer_id(&CustomerKey::member("M-1").unwrap()).unwrap_err();
+    let dup = s
+        .add_customer(CustomerKey::phone("85291234567").unwrap())
+        .unwrap_err();
+    assert_eq!(
+        dup.to_string(),
+        "customer 85291234567 exists already (id 0)"
+    );
+    assert!(matches!(
+        dup.kind(),
+        ErrorKind::DuplicateCustomer { id: 0, .. }
+    ));
+    let unknown = s
+        .customer_id(&CustomerKey::member("M-1").unwrap())
+        .unwrap_err();
     assert_eq!(unknown.to_string(), "unknown customer M-1");
-    assert_eq!(s.erase_customer(7).unwrap_err().to_string(), "unknown customer id 7");
+    assert_eq!(
+        s.erase_customer(7).unwrap_err().to_string(),
+        "unknown customer id 7"
+    );
     let vip = s.tag_id("vip").unwrap();
     let not_live: RoaringBitmap = [0, 5].into_iter().collect();
     assert_eq!(
-        s.add_tag_bulk(vip, &not_live, Day::EPOCH).unwrap_err().to_string(),
+        s.add_tag_bulk(vip, &not_live, Day::EPOCH)
+            .unwrap_err()
+            .to_string(),
         "unknown customer id 5"
     );
     // Nothing was applied.
@@ -49,13 +67,16 @@ fn customer_errors() {
 #[test]
 fn taxonomy_errors() {
     let (mut s, e) = setup();
-    let dup = s.create_tag(&e, TagSpec::new("ＶＩＰ ").dimension("Power")).unwrap_err();
+    let dup = s
+        .create_tag(&e, TagSpec::new("ＶＩＰ ").dimension("Power"))
+        .unwrap_err();
     assert_eq!(
         dup.to_string(),
         "tag \"ＶＩＰ\" clashes with existing tag \"VIP\" in dimension \"power\" (names are compared ignoring case, width and extra spaces)"
     );
     // The same name in another dimension is fine; then a bare name is ambiguous.
-    s.create_tag(&e, TagSpec::new("vip").dimension("channel")).unwrap();
+    s.create_tag(&e, TagSpec::new("vip").dimension("channel"))
+        .unwrap();
     assert_eq!(
         s.tag_id("VIP").unwrap_err().to_string(),
         "tag name \"VIP\" is ambiguous: it exists in dimensions power, channel; write it as dimension:name"
@@ -65,15 +86,21 @@ fn taxonomy_errors() {
         "unknown tag \"ลูกค้าใหม\" (did you mean \"ลูกค้าใหม่\"?)"
     );
     assert_eq!(
-        s.create_tag(&e, TagSpec::new("   ")).unwrap_err().to_string(),
+        s.create_tag(&e, TagSpec::new("   "))
+            .unwrap_err()
+            .to_string(),
         "invalid name \"\": a name must not be empty"
     );
     assert_eq!(
-        s.create_tag(&e, TagSpec::new("x").dimension("a:b")).unwrap_err().to_string(),
+        s.create_tag(&e, TagSpec::new("x").dimension("a:b"))
+            .unwrap_err()
+            .to_string(),
         "invalid name \"a:b\": a dimension name must not contain ':'"
     );
     assert_eq!(
-        s.tag(audience::TagId::from_u32(99)).unwrap_err().to_string(),
+        s.tag(audience::TagId::from_u32(99))
+            .unwrap_err()
+            .to_string(),
         "unknown tag id 99"
     );
     let new = s.tag_id("ลูกค้าใหม่").unwrap();
@@ -88,12 +115,16 @@ fn taxonomy_errors() {
         "tag \"ลูกค้าใหม่\" is archived"
     );
     assert_eq!(
-        s.count(&Query::parse("ลูกค้าใหม่").unwrap(), Day::EPOCH).unwrap_err().to_string(),
+        s.count(&Query::parse("ลูกค้าใหม่").unwrap(), Day::EPOCH)
+            .unwrap_err()
+            .to_string(),
         "tag \"ลูกค้าใหม่\" is archived\n  ลูกค้าใหม่\n  ^^^^^^^"
     );
     let all: RoaringBitmap = [0].into_iter().collect();
     assert_eq!(
-        s.move_tag_bulk(&all, vip, vip, Day::EPOCH).unwrap_err().to_string(),
+        s.move_tag_bulk(&all, vip, vip, Day::EPOCH)
+            .unwrap_err()
+            .to_string(),
         "move needs two different tags, got \"VIP\" twice"
     );
 }
@@ -103,7 +134,9 @@ fn attribute_errors() {
     let (mut s, _) = setup();
     let n = s.attribute_id("purchase_count").unwrap();
     assert_eq!(
-        s.define_attribute("Purchase_Count", AttrKind::Int).unwrap_err().to_string(),
+        s.define_attribute("Purchase_Count", AttrKind::Int)
+            .unwrap_err()
+            .to_string(),
         "attribute \"Purchase_Count\" exists already"
     );
     assert_eq!(
@@ -119,15 +152,22 @@ fn attribute_errors() {
         "invalid argument: 1 customers but 0 values"
     );
     assert_eq!(
-        s.define_attribute("1st", AttrKind::Int).unwrap_err().to_string(),
+        s.define_attribute("1st", AttrKind::Int)
+            .unwrap_err()
+            .to_string(),
         "invalid name \"1st\": an attribute name must not start with a digit"
     );
     assert_eq!(
-        s.define_attribute("rfm.r", AttrKind::Int).unwrap_err().to_string(),
+        s.define_attribute("rfm.r", AttrKind::Int)
+            .unwrap_err()
+            .to_string(),
         "invalid name \"rfm.r\": an attribute name has only letters, digits and '_'"
     );
     // A failed bulk set changes nothing.
-    assert!(s.set_values(n, &[0, 9], &[Value::Int(1), Value::Int(2)]).is_err());
+    assert!(
+        s.set_values(n, &[0, 9], &[Value::Int(1), Value::Int(2)])
+            .is_err()
+    );
     assert_eq!(s.value(0, n).unwrap(), None);
 }
 
@@ -149,7 +189,9 @@ fn limits_and_exhaustion() {
     let (mut s, e) = setup();
     let long = "ก".repeat(201);
     assert_eq!(
-        s.create_tag(&e, TagSpec::new(long.as_str())).unwrap_err().to_string(),
+        s.create_tag(&e, TagSpec::new(long.as_str()))
+            .unwrap_err()
+            .to_string(),
         format!(
             "invalid name \"{}\": a name has at most 200 characters, this one has 201",
             "ก".repeat(64)
