@@ -71,3 +71,8 @@ pub use taxonomy::{
 
 pub use phone::{Country, Phone, PhoneError, normalize_phone};
 pub use roaring::RoaringBitmap;
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
