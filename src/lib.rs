@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod attribute;
+pub mod campaign;
 mod day;
 mod directory;
 mod error;
