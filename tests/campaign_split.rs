@@ -957,3 +957,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn stratified_split_of_a_sparse_audience() {
+    // One customer in a hundred: the strata are located by search, not a dense array.
+    let mut store = store_with(&(0..40_000).collect::<Vec<_>>());
+    let e = Edit::new("admin", day());
+    let mut tags = Vec::new();
+    for (name, m) in [("web", 3u32), ("app", 4)] {
+        let t = store
+            .create_tag(&e, TagSpec::new(name).dimension("channel"))
+            .unwrap();
+        store
+            .add_tag_bulk(
+                t,
+                &(0..40_000u32).filter(|i| (i / 100) % m == 0).collect(),
+                day(),
+            )
+            .unwrap();
+        tags.push(t);
+    }
+    let audience: RoaringBitmap = (0..40_000u32).step_by(100).chain([39_999]).collect();
+    let spec = SplitSpec::new(11)
+        .holdout(Size::Count(40))
+        .group("A", Size::Weight(1))
+        .group("B", Size::Weight(1))
+        .stratify_by_dimension("channel");
+    let s = split(&store, &audience, &spec).unwrap();
+    assert_partition(&audience, &s);
+    assert_mix(&store, &audience, &s, &tags);
+    assert_eq!(s.strata.len(), 4);
+}

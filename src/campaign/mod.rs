@@ -67,7 +67,7 @@ pub mod stats;
 
 use std::fmt;
 
-use roaring::{MultiOps, RoaringBitmap};
+use roaring::RoaringBitmap;
 
 pub use cap::{
     CapRule, DEFAULT_RETENTION_HOURS, Hour, MAX_CHANNELS, MAX_PER_HOUR, MAX_RETENTION_HOURS,
@@ -329,25 +329,25 @@ pub fn breakdown(
 ) -> Result<Breakdown, Error> {
     let tags = dimension_tags(store, dimension)?;
     let mut rows = Vec::with_capacity(tags.len());
-    let mut sets = Vec::with_capacity(tags.len());
+    // "None of them" narrows a copy of the audience tag by tag (cheaper than a union of
+    // whole tags, which are much larger than the audience).
+    let mut none = audience.clone();
     for t in tags {
         let members = store.members(t)?;
+        let count = members.intersection_len(audience);
+        if count > 0 {
+            none -= members;
+        }
         rows.push(TagCount {
             tag: t,
             name: store.tag(t)?.name.clone(),
-            count: members.intersection_len(audience),
+            count,
         });
-        sets.push(members);
     }
-    let tagged = if rows.iter().all(|r| r.count == 0) {
-        0
-    } else {
-        sets.into_iter().union().intersection_len(audience)
-    };
     Ok(Breakdown {
         dimension: dimension.to_string(),
         total: audience.len(),
         tags: rows,
-        none: audience.len() - tagged,
+        none: none.len(),
     })
 }

@@ -96,24 +96,43 @@ impl SendPlan {
                 actual: count,
             });
         }
+        // One pass over the audience, a batch of ids at a time into a reused buffer.
         let mut batches = Vec::with_capacity(count as usize);
-        for i in 0..count {
-            let start = i * size;
+        let mut buf = vec![0u32; batch_size.min(1 << 16) as usize];
+        let mut iter = audience.iter();
+        let mut start = 0u64;
+        while start < total {
             let len = size.min(total - start);
-            let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(start + len - 1)) else {
+            let mut first = None;
+            let mut last = None;
+            let mut got = 0u64;
+            while got < len {
+                let want = usize::try_from(len - got)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                let chunk = match buf.get_mut(..want) {
+                    Some(b) => iter.next_many(b),
+                    None => break,
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                first = first.or(chunk.first().copied());
+                last = chunk.last().copied().or(last);
+                got += chunk.len() as u64;
+            }
+            let (Some(first), Some(last)) = (first, last) else {
                 break;
             };
-            let (Some(first), Some(last)) = (audience.select(s), audience.select(e)) else {
-                break;
-            };
-            // i * batch_size * 60,000 / per_minute milliseconds, exactly in u128.
+            // start * 60,000 / per_minute milliseconds, exactly in u128.
             let ms = u128::from(start) * 60_000 / u128::from(per_minute);
             batches.push(Batch {
                 offset: Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)),
                 first,
                 last,
-                len,
+                len: got,
             });
+            start += got;
         }
         Ok(SendPlan {
             total,

@@ -102,10 +102,19 @@ pub fn rank(seed: u64, key: KeyRef<'_>) -> u64 {
     Keys::new(seed).rank(key)
 }
 
-/// Customers of a set with their ranks, in id order.
+/// The most buckets of the rank histogram: the top 12 bits of a rank. Smaller sets use
+/// fewer (about 16 elements a bucket).
+const MAX_BUCKET_BITS: u32 = 12;
+
+/// Customers of a set with their ranks, in id order, and a histogram of the ranks' top
+/// bits (which finds the element at any position of the order in one more pass, instead of
+/// a selection over a copy of every rank).
 pub(crate) struct Ranked {
     pub(crate) ids: Vec<u32>,
     pub(crate) ranks: Vec<u64>,
+    /// Histogram of the top `bits` bits of the ranks.
+    hist: Vec<u64>,
+    bits: u32,
 }
 
 impl Ranked {
@@ -116,14 +125,41 @@ impl Ranked {
         let mut iter = set.iter();
         let got = iter.next_many(&mut ids).len();
         ids.truncate(got);
-        let mut ranks = Vec::with_capacity(ids.len());
-        for &id in &ids {
+        // Keys and ranks first (a loop with no stores but the output), then the histogram.
+        let mut ranks = vec![0u64; ids.len()];
+        let mut missing = None;
+        for (slot, &id) in ranks.iter_mut().zip(&ids) {
             match store.key(id) {
-                Some(k) => ranks.push(keys.rank(k)),
-                None => return err(ErrorKind::UnknownCustomerId { id }),
+                Some(k) => *slot = keys.rank(k),
+                None => {
+                    missing = Some(id);
+                    break;
+                }
             }
         }
-        Ok(Ranked { ids, ranks })
+        if let Some(id) = missing {
+            return err(ErrorKind::UnknownCustomerId { id });
+        }
+        Ok(Ranked::from_parts(ids, ranks))
+    }
+
+    /// Customers and their ranks, in id order.
+    pub(crate) fn from_parts(ids: Vec<u32>, ranks: Vec<u64>) -> Ranked {
+        let bits = (usize::BITS - ids.len().leading_zeros())
+            .saturating_sub(4)
+            .min(MAX_BUCKET_BITS);
+        let mut hist = vec![0u64; 1 << bits];
+        for &r in &ranks {
+            if let Some(h) = hist.get_mut(bucket(r, bits)) {
+                *h += 1;
+            }
+        }
+        Ranked {
+            ids,
+            ranks,
+            hist,
+            bits,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -131,11 +167,10 @@ impl Ranked {
     }
 
     /// Cuts the `(rank, key)` order into consecutive segments of `sizes` (which must sum to
-    /// `len()`). Returns each segment's ids in ascending order, except segment `skip`, left
-    /// empty for the caller to compute by subtraction (the largest, usually).
-    pub(crate) fn cut(&self, store: &Store, sizes: &[usize], skip: Option<usize>) -> Vec<Vec<u32>> {
+    /// `len()`): the segment of every element, index-aligned with `ids`. Branch-free but
+    /// for equal ranks (rare), so a 50/50 split costs no mispredictions.
+    pub(crate) fn assign(&self, store: &Store, sizes: &[usize]) -> Vec<u16> {
         let n = self.len();
-        // Boundary j: the first element of segment j + 1 has rank position bounds[j].
         let mut bounds = Vec::with_capacity(sizes.len().saturating_sub(1));
         let mut cum = 0usize;
         for &s in sizes.iter().take(sizes.len().saturating_sub(1)) {
@@ -143,87 +178,111 @@ impl Ranked {
             bounds.push(cum);
         }
         let pivots = self.pivots(store, &bounds);
-        let mut out: Vec<Vec<u32>> = sizes
+        // Every element is at or after the Bottom pivots and before the Top ones; the At
+        // pivots compare ranks, and keys on equal ranks.
+        let base = pivots.iter().filter(|p| matches!(p, Pivot::Bottom)).count() as u16;
+        let at: Vec<(u64, Option<u32>)> = pivots
             .iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                if Some(i) == skip {
-                    Vec::new()
-                } else {
-                    Vec::with_capacity(s)
-                }
+            .filter_map(|p| match *p {
+                Pivot::At { rank, tie } => Some((rank, tie)),
+                _ => None,
             })
             .collect();
-        for (&id, &r) in self.ids.iter().zip(&self.ranks) {
-            // Segment = number of boundaries at or below this element.
-            let seg = pivots.partition_point(|p| !p.above(store, r, id));
-            if Some(seg) != skip
-                && let Some(v) = out.get_mut(seg)
-            {
-                v.push(id);
-            }
-        }
-        out
-    }
-
-    /// The element at each boundary position (positions ascending).
-    fn pivots(&self, store: &Store, bounds: &[usize]) -> Vec<Pivot> {
-        let n = self.len();
-        let mut pivots = vec![Pivot::Top; bounds.len()];
-        let mut scratch: Option<Vec<u64>> = None;
-        // Select from the largest boundary down, each time inside the prefix that holds the
-        // smallest elements: O(n) per distinct boundary.
-        let mut end = n;
-        let mut last: Option<(usize, Pivot)> = None;
-        for (j, &b) in bounds.iter().enumerate().rev() {
-            let pivot = if b == 0 {
-                Pivot::Bottom
-            } else if b >= n {
-                Pivot::Top
-            } else if let Some((_, p)) = last.filter(|(lb, _)| *lb == b) {
-                p
-            } else {
-                let s = scratch.get_or_insert_with(|| self.ranks.clone());
-                let value = match s.get_mut(..end.max(b + 1)) {
-                    Some(prefix) => *prefix.select_nth_unstable(b).1,
-                    None => 0,
-                };
-                end = b;
-                self.pivot_at(store, b, value)
-            };
-            if let Some(slot) = pivots.get_mut(j) {
-                *slot = pivot;
-            }
-            last = Some((b, pivot));
-        }
-        pivots
-    }
-
-    /// The element of order position `b` whose rank is `value`: usually the only one with
-    /// that rank; among equal ranks the keys decide.
-    fn pivot_at(&self, store: &Store, b: usize, value: u64) -> Pivot {
-        let (mut less, mut equal) = (0usize, 0usize);
-        for &r in &self.ranks {
-            less += usize::from(r < value);
-            equal += usize::from(r == value);
-        }
-        if equal <= 1 {
-            return Pivot::At {
-                rank: value,
-                tie: None,
-            };
-        }
-        let mut tied: Vec<u32> = self
-            .ids
+        self.ids
             .iter()
             .zip(&self.ranks)
-            .filter(|(_, r)| **r == value)
-            .map(|(id, _)| *id)
-            .collect();
-        tied.sort_by(|a, b| cmp_keys(store, *a, *b));
-        let tie = tied.get(b.saturating_sub(less)).copied();
-        Pivot::At { rank: value, tie }
+            .map(|(&id, &r)| {
+                let mut seg = base;
+                for &(v, tie) in &at {
+                    seg += u16::from(r > v);
+                    if r == v {
+                        seg += u16::from(match tie {
+                            None => true,
+                            Some(t) => cmp_keys(store, id, t) != Ordering::Less,
+                        });
+                    }
+                }
+                seg
+            })
+            .collect()
     }
+
+    /// The element at each boundary position (positions ascending): the histogram names
+    /// the bucket holding each position; one pass collects those buckets' elements, and
+    /// sorting them (a few dozen each) by `(rank, key)` finds the element.
+    fn pivots(&self, store: &Store, bounds: &[usize]) -> Vec<Pivot> {
+        let n = self.len();
+        // (bucket, position within the bucket) per boundary.
+        let mut wanted: Vec<Option<(usize, usize)>> = Vec::with_capacity(bounds.len());
+        for &b in bounds {
+            if b == 0 || b >= n {
+                wanted.push(None);
+                continue;
+            }
+            let mut before = 0usize;
+            let mut found = None;
+            for (k, &c) in self.hist.iter().enumerate() {
+                let c = usize::try_from(c).unwrap_or(usize::MAX);
+                if b < before + c {
+                    found = Some((k, b - before));
+                    break;
+                }
+                before += c;
+            }
+            wanted.push(found);
+        }
+        let mut buckets: Vec<usize> = wanted.iter().flatten().map(|w| w.0).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        let mut members: Vec<Vec<(u64, u32)>> = vec![Vec::new(); buckets.len()];
+        if !buckets.is_empty() {
+            let mut marks = vec![0u64; self.hist.len().div_ceil(64)];
+            for &k in &buckets {
+                if let Some(m) = marks.get_mut(k / 64) {
+                    *m |= 1 << (k % 64);
+                }
+            }
+            for (&id, &r) in self.ids.iter().zip(&self.ranks) {
+                let k = bucket(r, self.bits);
+                if marks.get(k / 64).is_some_and(|m| m >> (k % 64) & 1 == 1)
+                    && let Ok(i) = buckets.binary_search(&k)
+                    && let Some(v) = members.get_mut(i)
+                {
+                    v.push((r, id));
+                }
+            }
+            for v in &mut members {
+                v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| cmp_keys(store, a.1, b.1)));
+            }
+        }
+        bounds
+            .iter()
+            .zip(&wanted)
+            .map(|(&b, w)| match w {
+                None if b == 0 => Pivot::Bottom,
+                None => Pivot::Top,
+                Some((k, pos)) => {
+                    let v = buckets.binary_search(k).ok().and_then(|i| members.get(i));
+                    match v.and_then(|v| v.get(*pos).map(|e| (v, *e))) {
+                        Some((v, (rank, id))) => {
+                            let tied = v.iter().filter(|e| e.0 == rank).count() > 1;
+                            Pivot::At {
+                                rank,
+                                tie: tied.then_some(id),
+                            }
+                        }
+                        None => Pivot::Top,
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// The histogram bucket of a rank: its top `bits` bits.
+#[inline]
+fn bucket(rank: u64, bits: u32) -> usize {
+    rank.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
 /// Orders two live customers by key (the tie-break of equal ranks).
@@ -240,25 +299,6 @@ enum Pivot {
     At { rank: u64, tie: Option<u32> },
     /// After every element.
     Top,
-}
-
-impl Pivot {
-    /// Whether the element `(rank, id)` comes strictly before this boundary.
-    #[inline]
-    fn above(&self, store: &Store, rank: u64, id: u32) -> bool {
-        match *self {
-            Pivot::Bottom => false,
-            Pivot::Top => true,
-            Pivot::At { rank: v, tie } => match rank.cmp(&v) {
-                Ordering::Less => true,
-                Ordering::Greater => false,
-                Ordering::Equal => match tie {
-                    None => false,
-                    Some(t) => cmp_keys(store, id, t) == Ordering::Less,
-                },
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -300,6 +340,52 @@ mod tests {
         for b in buckets {
             // Expected 10,000 each, standard deviation about 97.
             assert!((9_500..=10_500).contains(&b), "{buckets:?}");
+        }
+    }
+
+    /// Equal ranks (which a 64-bit hash makes rare) are ordered by key: checked against a
+    /// sort, with every cut position, on ranks crowded into one histogram bucket.
+    #[test]
+    fn equal_ranks_are_ordered_by_key() {
+        use crate::directory::CustomerKey;
+        let mut store = Store::new();
+        // Keys deliberately not in id order.
+        let keys: Vec<CustomerKey> = (0..40u64)
+            .map(|i| {
+                if i % 3 == 0 {
+                    CustomerKey::Member(format!("m{}", 97 - i))
+                } else {
+                    CustomerKey::Phone(85_290_000_000 + (i * 7919) % 1000)
+                }
+            })
+            .collect();
+        let ids = store.ensure_customers(keys).unwrap();
+        let ranks: Vec<u64> = (0..40u64)
+            .map(|i| [5, 5, 7, 5, 1 << 60, 7, 7, 3][i as usize % 8])
+            .collect();
+        let ranked = Ranked::from_parts(ids.clone(), ranks.clone());
+        let mut order: Vec<(u64, crate::directory::KeyRef<'_>, u32)> = ids
+            .iter()
+            .zip(&ranks)
+            .map(|(&id, &r)| (r, store.key(id).unwrap(), id))
+            .collect();
+        order.sort();
+        for a in 0..=40usize {
+            for b in a..=40usize {
+                let sizes = [a, b - a, 40 - b];
+                let segs = ranked.assign(&store, &sizes);
+                for (pos, (_, _, id)) in order.iter().enumerate() {
+                    let want = if pos < a {
+                        0
+                    } else if pos < b {
+                        1
+                    } else {
+                        2
+                    };
+                    let i = ids.iter().position(|x| x == id).unwrap();
+                    assert_eq!(segs[i], want, "sizes {sizes:?}, position {pos}");
+                }
+            }
         }
     }
 

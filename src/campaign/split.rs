@@ -422,25 +422,37 @@ fn cut_set(
     sizes: &[u64],
 ) -> Result<Vec<RoaringBitmap>, Error> {
     let ranked = Ranked::new(store, set, keys)?;
+    Ok(cut_ranked(store, set, &ranked, sizes))
+}
+
+/// Cuts `set`, already ranked, into consecutive segments of the `(rank, key)` order.
+fn cut_ranked(
+    store: &Store,
+    set: &RoaringBitmap,
+    ranked: &Ranked,
+    sizes: &[u64],
+) -> Vec<RoaringBitmap> {
     let usizes: Vec<usize> = sizes
         .iter()
         .map(|&s| usize::try_from(s).unwrap_or(usize::MAX))
         .collect();
-    // The largest segment is the set minus the others: no ids to collect for it.
+    // The largest segment is the set minus the others: no bitmap to build for it.
     let skip = usizes
         .iter()
         .enumerate()
         .max_by_key(|(i, s)| (**s, std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
-    let segs = ranked.cut(store, &usizes, skip);
-    let mut out: Vec<RoaringBitmap> = segs
-        .into_iter()
-        .map(
-            |ids| match RoaringBitmap::from_sorted_iter(ids.iter().copied()) {
-                Ok(b) => b,
-                Err(_) => ids.into_iter().collect(),
-            },
-        )
+    let segs = ranked.assign(store, &usizes);
+    let mut out: Vec<RoaringBitmap> = usizes
+        .iter()
+        .enumerate()
+        .map(|(j, &size)| {
+            if Some(j) == skip || size == 0 {
+                RoaringBitmap::new()
+            } else {
+                segment_bitmap(&ranked.ids, &segs, j as u16, size)
+            }
+        })
         .collect();
     if let Some(skip) = skip {
         let mut rest = set.clone();
@@ -453,7 +465,46 @@ fn cut_set(
             *slot = rest;
         }
     }
-    Ok(out)
+    out
+}
+
+/// The ids (ascending) whose segment is `seg`, as a bitmap. A segment holding at least one
+/// id per 64 of the ids' span is gathered branch-free into a bitset, one 64-bit word at a
+/// time, and handed to roaring's bulk constructor; a sparse one is filtered into a list
+/// (the branch is then rarely taken, so well predicted).
+fn segment_bitmap(ids: &[u32], segs: &[u16], seg: u16, size: usize) -> RoaringBitmap {
+    let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
+        return RoaringBitmap::new();
+    };
+    let offset = lo & !0xFFFF;
+    let span = u64::from(hi - offset) + 1;
+    if span > 64 * size as u64 || span >= 1 << 31 {
+        let list = ids
+            .iter()
+            .zip(segs)
+            .filter(|(_, s)| **s == seg)
+            .map(|(id, _)| *id);
+        return RoaringBitmap::from_sorted_iter(list).unwrap_or_default();
+    }
+    let mut words = vec![0u64; span.div_ceil(64) as usize];
+    let mut cur = usize::MAX;
+    let mut acc = 0u64;
+    for (&id, &s) in ids.iter().zip(segs) {
+        let bit = (id - offset) as usize;
+        if bit >> 6 != cur {
+            if let Some(w) = words.get_mut(cur) {
+                *w = acc;
+            }
+            cur = bit >> 6;
+            acc = 0;
+        }
+        acc |= u64::from(s == seg) << (bit & 63);
+    }
+    if let Some(w) = words.get_mut(cur) {
+        *w = acc;
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    RoaringBitmap::from_lsb0_bytes(offset, &bytes)
 }
 
 /// Per stratum: its tags, its size and its row of the rounded table.
@@ -478,23 +529,97 @@ fn stratified(
             t
         }
     };
-    // An id outside the store would otherwise only be noticed after the strata were built.
-    if let Some(id) = (audience - store.customers()).min() {
-        return err(ErrorKind::UnknownCustomerId { id });
-    }
+    // Rank the whole audience once, in id order (one pass over the directory), then deal
+    // the ranked customers out to their strata.
+    let ranked = Ranked::new(store, audience, keys)?;
     let parts = partition(store, audience, &tags)?;
+    let labels = stratum_labels(&ranked.ids, &parts);
+    let mut counts = vec![0usize; parts.len()];
+    for &l in &labels {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    let mut per: Vec<(Vec<u32>, Vec<u64>)> = counts
+        .iter()
+        .map(|&c| (Vec::with_capacity(c), Vec::with_capacity(c)))
+        .collect();
+    for ((&id, &r), &l) in ranked.ids.iter().zip(&ranked.ranks).zip(&labels) {
+        if let Some((ids, ranks)) = per.get_mut(l as usize) {
+            ids.push(id);
+            ranks.push(r);
+        }
+    }
+    drop(ranked);
     let rows: Vec<u64> = parts.iter().map(|(_, b)| b.len()).collect();
     let table = controlled_round(&rows, sizes);
     let mut segments = vec![RoaringBitmap::new(); sizes.len()];
     let mut report = Vec::with_capacity(parts.len());
-    for ((label, bits), row) in parts.into_iter().zip(table) {
-        let pieces = cut_set(store, &bits, keys, &row)?;
+    for (((label, bits), row), (ids, ranks)) in parts.into_iter().zip(table).zip(per) {
+        let sub = Ranked::from_parts(ids, ranks);
+        let pieces = cut_ranked(store, &bits, &sub, &row);
         for (seg, piece) in segments.iter_mut().zip(pieces) {
             *seg |= piece;
         }
         report.push((label, bits.len(), row));
     }
     Ok((segments, report))
+}
+
+/// For every id of `ids` (ascending), the index of the part holding it. When the ids are
+/// not too sparse, through a dense array over their span (sequential writes part by part,
+/// then one sequential read); otherwise each part's ids are located by galloping forward.
+fn stratum_labels(ids: &[u32], parts: &[(Vec<TagId>, RoaringBitmap)]) -> Vec<u32> {
+    let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
+        return Vec::new();
+    };
+    let span = (hi - lo) as usize + 1;
+    let mut buf = vec![0u32; 4096];
+    if span <= 16 * ids.len() {
+        let mut by_id = vec![0u32; span];
+        for (p, (_, bits)) in parts.iter().enumerate() {
+            let mut it = bits.iter();
+            loop {
+                let chunk = it.next_many(&mut buf);
+                if chunk.is_empty() {
+                    break;
+                }
+                for &id in chunk.iter() {
+                    if let Some(l) = by_id.get_mut(id.wrapping_sub(lo) as usize) {
+                        *l = p as u32;
+                    }
+                }
+            }
+        }
+        return ids
+            .iter()
+            .map(|&id| {
+                by_id
+                    .get(id.wrapping_sub(lo) as usize)
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect();
+    }
+    let mut labels = vec![0u32; ids.len()];
+    for (p, (_, bits)) in parts.iter().enumerate() {
+        let mut at = 0usize;
+        for id in bits {
+            // Gallop: find a window [at + step/2, at + step] that holds id, then search it.
+            let mut step = 1usize;
+            while ids.get(at + step - 1).is_some_and(|&x| x < id) {
+                step *= 2;
+            }
+            let lo = at + step / 2;
+            let hi = (at + step).min(ids.len());
+            let window = ids.get(lo..hi).unwrap_or(&[]);
+            at = lo + window.partition_point(|&x| x < id);
+            if let Some(l) = labels.get_mut(at) {
+                *l = p as u32;
+            }
+        }
+    }
+    labels
 }
 
 /// The audience cut by tag combination, ordered by the tags' qualified names (so the order
