@@ -572,6 +572,10 @@ fn ab_winner_only_when_significant() {
     )
     .unwrap();
     assert_eq!(direct.winner, Some(Arm::A));
+    assert!(
+        direct.to_string().contains(", p < 0.0001: A wins"),
+        "{direct}"
+    );
 }
 
 #[test]

@@ -387,9 +387,14 @@ impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.test;
         let rate = |p: &Proportion| p.rate().map_or(0.0, |r| r * 100.0);
+        let p = if t.p_value < 0.0001 {
+            "p < 0.0001".to_string()
+        } else {
+            format!("p = {:.4}", t.p_value)
+        };
         write!(
             f,
-            "{}: A {:.1}% vs B {:.1}%, difference {:+.1} points ({:.0}% CI {:+.1} to {:+.1}), z = {:.2}, p = {:.4}: ",
+            "{}: A {:.1}% vs B {:.1}%, difference {:+.1} points ({:.0}% CI {:+.1} to {:+.1}), z = {:.2}, {p}: ",
             self.metric,
             rate(&t.a),
             rate(&t.b),
@@ -398,7 +403,6 @@ impl fmt::Display for Comparison {
             t.low * 100.0,
             t.high * 100.0,
             t.z,
-            t.p_value
         )?;
         match self.winner {
             Some(Arm::A) => f.write_str("A wins"),
