@@ -1,60 +1,4 @@
-//! Frequency caps: who already got enough messages lately.
-//!
-//! The app records every automated send ([`SendLog::record`]: an hour, a channel, the
-//! customers); the log answers "who received at least k messages in the last 24 hours" as
-//! a bitmap ([`SendLog::capped`], [`SendLog::received`]) that a query excludes as a
-//! caller-supplied set:
-//!
-//! ```
-//! use audience::campaign::{CapRule, Hour, SendLog};
-//! use audience::{Context, CustomerKey, Day, Query, RoaringBitmap, Store};
-//!
-//! let mut store = Store::new();
-//! let ids = store.ensure_customers((1..=3u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
-//! let everyone: RoaringBitmap = ids.iter().copied().collect();
-//!
-//! let today = Day::from_ymd(2025, 1, 7)?;
-//! let mut log = SendLog::new();
-//! // Customer 0 got five automated messages yesterday evening and this morning.
-//! let first: RoaringBitmap = [ids[0]].into_iter().collect();
-//! for h in [20, 21, 22] {
-//!     log.record(Hour::new(today - 1, h)?, "whatsapp", &first)?;
-//! }
-//! log.record(Hour::new(today, 8)?, "whatsapp", &first)?;
-//! log.record(Hour::new(today, 9)?, "line", &first)?;
-//!
-//! let now = Hour::new(today, 10)?;
-//! let capped = log.capped(now, &CapRule::seeds())?; // at most 5 per 24 hours
-//! assert_eq!(capped.iter().collect::<Vec<_>>(), vec![ids[0]]);
-//!
-//! let ctx = Context::new(today).with_set("capped", &capped);
-//! let q = Query::parse("ALL EXCLUDE @capped")?;
-//! assert_eq!(store.plan(&q, &ctx)?.count(), 2);
-//! # Ok::<(), audience::Error>(())
-//! ```
-//!
-//! # Representation and bounds
-//!
-//! One bucket per (hour, channel) holds a "thermometer" of bitmaps: layer `j` is the
-//! customers who got more than `j` messages in that hour on that channel, so repeated sends
-//! within an hour are counted (up to [`MAX_PER_HOUR`] per customer, channel and hour; more
-//! count as that many). Buckets older than the retention ([`DEFAULT_RETENTION_HOURS`]
-//! unless set) behind the newest recorded hour are dropped as sends are recorded, so memory
-//! stays bounded by `(retention + 1) x channels x layers` bitmaps.
-//!
-//! Counting "at least k in the window" adds the window's layers into a bit-sliced counter
-//! (one bitmap per bit of the count, ripple-carry additions with AND/XOR) and compares it
-//! with k slice by slice: O(layers x log(max count)) bitmap operations, no per-customer
-//! loop.
-//!
-//! # What "the last 24 hours" means with hour buckets
-//!
-//! A window of `w` hours at hour `now` counts the buckets `now - w ..= now`: the current
-//! hour and the `w` before it. A send recorded in hour `now - w` happened between `w` and
-//! `w + 1` hours before the end of the current hour, so it may be less than `w` hours old
-//! and is counted; a send in an earlier bucket is certainly older and is not. The cap errs
-//! on the safe side by at most one hour: it never lets a customer receive more than the
-//! allowed number of messages within any `w` hours.
+//! Frequency caps: who already got enough messages lately (see [`SendLog`]).
 
 use std::fmt;
 use std::ops::{Add, Sub};
@@ -158,7 +102,7 @@ impl fmt::Display for Hour {
 pub struct CapRule {
     /// Messages allowed in the window; customers who got this many are capped.
     pub max_messages: u32,
-    /// The window, in hours (see the [module docs](self) for the exact buckets).
+    /// The window, in hours (see [`SendLog`] for the exact buckets).
     pub window_hours: u32,
     /// Count only this channel's sends; `None` counts every channel.
     pub channel: Option<String>,
@@ -196,8 +140,70 @@ struct Bucket {
     layers: Vec<RoaringBitmap>,
 }
 
-/// Recent sends, per hour and channel, for frequency caps. Serde data, so an app can keep
-/// it with its store (a loaded log is validated: see the module docs for its invariants).
+/// Recent sends, per hour and channel, for frequency caps.
+///
+/// The app records every automated send ([`SendLog::record`]: an hour, a channel, the
+/// customers); the log answers "who received at least k messages in the last 24 hours" as
+/// a bitmap ([`SendLog::capped`], [`SendLog::received`]) that a query excludes as a
+/// caller-supplied set:
+///
+/// ```
+/// use audience::campaign::{CapRule, Hour, SendLog};
+/// use audience::{Context, CustomerKey, Day, Query, RoaringBitmap, Store};
+///
+/// let mut store = Store::new();
+/// let ids = store.ensure_customers((1..=3u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
+/// let everyone: RoaringBitmap = ids.iter().copied().collect();
+///
+/// let today = Day::from_ymd(2025, 1, 7)?;
+/// let mut log = SendLog::new();
+/// // Customer 0 got five automated messages yesterday evening and this morning.
+/// let first: RoaringBitmap = [ids[0]].into_iter().collect();
+/// for h in [20, 21, 22] {
+///     log.record(Hour::new(today - 1, h)?, "whatsapp", &first)?;
+/// }
+/// log.record(Hour::new(today, 8)?, "whatsapp", &first)?;
+/// log.record(Hour::new(today, 9)?, "line", &first)?;
+///
+/// let now = Hour::new(today, 10)?;
+/// let capped = log.capped(now, &CapRule::seeds())?; // at most 5 per 24 hours
+/// assert_eq!(capped.iter().collect::<Vec<_>>(), vec![ids[0]]);
+///
+/// let ctx = Context::new(today).with_set("capped", &capped);
+/// let q = Query::parse("ALL EXCLUDE @capped")?;
+/// assert_eq!(store.plan(&q, &ctx)?.count(), 2);
+/// # Ok::<(), audience::Error>(())
+/// ```
+///
+/// # Representation and bounds
+///
+/// One bucket per (hour, channel) holds a "thermometer" of bitmaps: layer `j` is the
+/// customers who got more than `j` messages in that hour on that channel, so repeated sends
+/// within an hour are counted (up to [`MAX_PER_HOUR`] per customer, channel and hour; more
+/// count as that many). Buckets older than the retention ([`DEFAULT_RETENTION_HOURS`]
+/// unless set) behind the newest recorded hour are dropped as sends are recorded, so memory
+/// stays bounded by `(retention + 1) x channels x layers` bitmaps.
+///
+/// Counting "at least k in the window" adds the window's layers into a bit-sliced counter
+/// (one bitmap per bit of the count, ripple-carry additions with AND/XOR) and compares it
+/// with k slice by slice: O(layers x log(max count)) bitmap operations, no per-customer
+/// loop.
+///
+/// # What "the last 24 hours" means with hour buckets
+///
+/// A window of `w` hours at hour `now` counts the buckets `now - w ..= now`: the current
+/// hour and the `w` before it. A send recorded in hour `now - w` happened between `w` and
+/// `w + 1` hours before the end of the current hour, so it may be less than `w` hours old
+/// and is counted; a send in an earlier bucket is certainly older and is not. The cap errs
+/// on the safe side by at most one hour: checked before every send, it never lets a
+/// customer receive more than the allowed number of messages within any `w` hours.
+///
+/// # Serde
+///
+/// A send log is serde data, so an app can keep it with its store. Loading validates it:
+/// the retention is in range, channel names are valid and distinct, buckets are sorted by
+/// (hour, channel) and name known channels, each holds 1 to [`MAX_PER_HOUR`] nested layers,
+/// and every bucket lies between the log's oldest kept hour and its newest hour.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(

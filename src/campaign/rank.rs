@@ -1,35 +1,5 @@
-//! The order splits and samples cut: customers ranked by a keyed hash of their external key.
-//!
-//! Customer ids are handed out in arrival order, so a split that walked ids would depend on
-//! the order customers were added. Instead every customer gets a 64-bit rank computed from
-//! the caller's seed and the customer's *external key* (phone number or member id) alone;
-//! customers are ordered by `(rank, key)` and the order is cut into groups. Two stores that
-//! hold the same customers, added in any order, therefore split them identically, and the
-//! same seed always gives the same split.
-//!
-//! # The rank function
-//!
-//! Let `mix` be the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable
-//! pseudorandom number generators", OOPSLA 2014; a bijection of `u64` with full avalanche):
-//!
-//! ```text
-//! mix(z): z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-//!         z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-//!         return z ^ (z >> 31)                        (wrapping arithmetic)
-//! ```
-//!
-//! With `k0 = mix(seed ^ 0x243F6A8885A308D3)` and `k1 = mix(k0 ^ 0x13198A2E03707344)`:
-//!
-//! - a phone key `p` (its E.164 digits as an integer) ranks `mix(mix(p ^ k0) + k1)`;
-//! - a member id of bytes `b` (UTF-8) ranks as follows: `h = k0 ^ (len(b) * 0x9E3779B97F4A7C15)`,
-//!   then for every 8-byte chunk of `b` (the last one padded with zero bytes) read as a
-//!   little-endian `u64` `c`: `h = mix(h ^ c)`; the rank is `mix(h + k1)`.
-//!
-//! This is a statistical shuffle, not a cryptographic one: it decorrelates the groups from
-//! the keys and from each other across seeds, which is what a random split needs, and it
-//! costs a few nanoseconds per customer. It is part of the crate's stability contract: a
-//! seed gives the same split in every later version. [`rank`] exposes it so other programs
-//! can reproduce a split.
+//! The order splits and samples cut: customers ranked by a keyed hash of their external key
+//! (see [`rank`] for why and for the exact function).
 
 use std::cmp::Ordering;
 
@@ -87,16 +57,45 @@ impl Keys {
     }
 }
 
-/// The rank of a customer key under a seed (see the [module docs](self) for the exact
-/// function). Splits order customers by `(rank, key)` and cut that order.
+/// The rank of a customer key under a seed: splits and samples order customers by
+/// `(rank, key)` and cut that order.
+///
+/// Customer ids are handed out in arrival order, so a split that walked ids would depend on
+/// the order customers were added. The rank is computed from the caller's seed and the
+/// customer's *external key* (phone number or member id) alone, so two stores that hold
+/// the same customers, added in any order, split them identically, and the same seed
+/// always gives the same split.
+///
+/// Let `mix` be the SplitMix64 finaliser (Steele, Lea and Flood, "Fast splittable
+/// pseudorandom number generators", OOPSLA 2014; a bijection of `u64` with full avalanche):
+///
+/// ```text
+/// mix(z): z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+///         z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+///         return z ^ (z >> 31)                        (wrapping arithmetic)
+/// ```
+///
+/// With `k0 = mix(seed ^ 0x243F6A8885A308D3)` and `k1 = mix(k0 ^ 0x13198A2E03707344)`:
+///
+/// - a phone key `p` (its E.164 digits as an integer) ranks `mix(mix(p ^ k0) + k1)`;
+/// - a member id of bytes `b` (UTF-8) ranks as follows: `h = k0 ^ (len(b) * 0x9E3779B97F4A7C15)`,
+///   then for every 8-byte chunk of `b` (the last one padded with zero bytes) read as a
+///   little-endian `u64` `c`: `h = mix(h ^ c)`; the rank is `mix(h + k1)`.
+///
+/// This is a statistical shuffle, not a cryptographic one: it decorrelates the groups from
+/// the keys and from each other across seeds, which is what a random split needs, and it
+/// costs a few nanoseconds per customer. It is part of the crate's stability contract: a
+/// seed gives the same split in every later version, and other programs can reproduce a
+/// split from it. Equal ranks (rare with 64 bits) are ordered by key: phone numbers by
+/// value before member ids by their bytes.
 ///
 /// ```
 /// use audience::KeyRef;
 /// use audience::campaign::rank;
 ///
 /// // Fixed forever: the same seed and key give the same rank in every version.
-/// assert_eq!(rank(42, KeyRef::Phone(85_291_234_567)), rank(42, KeyRef::Phone(85_291_234_567)));
-/// assert_ne!(rank(42, KeyRef::Phone(85_291_234_567)), rank(43, KeyRef::Phone(85_291_234_567)));
+/// assert_eq!(rank(42, KeyRef::Phone(85_291_234_567)), 12_064_952_794_396_347_586);
+/// assert_ne!(rank(43, KeyRef::Phone(85_291_234_567)), 12_064_952_794_396_347_586);
 /// ```
 pub fn rank(seed: u64, key: KeyRef<'_>) -> u64 {
     Keys::new(seed).rank(key)
