@@ -213,6 +213,24 @@ pub enum ErrorKind {
     #[error(transparent)]
     InvalidPhone(#[from] crate::phone::PhoneError),
 
+    /// No tag of the store belongs to a dimension of this name.
+    #[error("unknown dimension {}{}", quote(name), did_you_mean(suggestion))]
+    UnknownDimension {
+        /// The name as given.
+        name: String,
+        /// The nearest existing dimension name, when one is close.
+        suggestion: Option<String>,
+    },
+
+    /// A split or sample asks for more customers than the audience has.
+    #[error("the split needs {requested} customers but the audience has only {available}")]
+    SplitTooLarge {
+        /// Customers the fixed-size groups (and holdout) need together.
+        requested: u64,
+        /// Customers in the audience.
+        available: u64,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),

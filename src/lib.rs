@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod attribute;
+pub mod campaign;
 mod day;
 mod directory;
 mod error;
