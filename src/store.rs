@@ -576,9 +576,13 @@ impl Store {
             .collect();
         let mut out = Vec::new();
         for (tag, ttl) in ttls {
-            let last = today - i32::try_from(ttl).unwrap_or(i32::MAX);
+            // Exact arithmetic: a `Day` subtraction saturates, which would expire memberships
+            // assigned on the earliest day before they are due.
+            let Ok(last) = i32::try_from(i64::from(today.0) - i64::from(ttl)) else {
+                continue;
+            };
             if let Some(slot) = self.members.get_mut(tag.0 as usize) {
-                let gone = slot.take_through(last);
+                let gone = slot.take_through(Day(last));
                 if !gone.is_empty() {
                     out.push((tag, gone));
                 }
