@@ -251,6 +251,13 @@ impl Store {
         Ok(id)
     }
 
+    /// Checks, without changing anything, that `create_tag(spec)` would succeed after
+    /// `pending` other tags have been created (rule runs validate the tags they will create
+    /// before changing anything).
+    pub(crate) fn check_new_tag(&self, spec: &TagSpec, pending: usize) -> Result<(), Error> {
+        self.taxonomy.check_create(spec, pending)
+    }
+
     /// Renames a tag (the new name must not clash within its dimension).
     pub fn rename_tag(&mut self, edit: &Edit, tag: TagId, new_name: &str) -> Result<(), Error> {
         Arc::make_mut(&mut self.taxonomy).rename(edit, tag, new_name)
