@@ -6,13 +6,26 @@
 //!   the timing, so every day removes one day's memberships per tag.
 //! - `expiry/daily_shared`: the same expiry on a clone that shares its bitmaps with a reader
 //!   snapshot, so the copy-on-write copies of the touched tags are included.
+//! - `weekly/run_10_rules`: the seeds' weekly rules (high value, highly active, needs
+//!   attention, at risk with the positive group, follow up) plus the five lifecycle rules,
+//!   over everyone, one week after the previous run (steady state: only what the week
+//!   changed moves). Runs on a clone that shares its bitmaps with the previous state, so
+//!   copy-on-write copies of every touched tag are included.
+//! - `weekly/dry_run_10_rules`: the same as a dry run.
+//! - `event/order_one_customer`: "order succeeded" for one customer: remove "abandoned
+//!   cart", add "purchased-<date>+<product>" (validation included).
+//! - `event/weekly_rules_one_customer`: the ten weekly rules restricted to one customer.
 
 mod support;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use audience::{Day, Edit, RoaringBitmap, Store, TagId};
+use audience::query::{all, attr, tag};
+use audience::{
+    AttrKind, Day, Edit, Lifecycle, Query, RoaringBitmap, Rule, RuleSet, Run, Store, TagId,
+    TagSpec, TagTemplate, Value, dimensions,
+};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use support::{Workload, build_store};
 
@@ -116,8 +129,187 @@ fn expiry(c: &mut Criterion, w: &Workload) {
     group.finish();
 }
 
+/// Tags the seeds' rules remove when a customer has not opened anything for 60 days.
+const POSITIVE: [&str; 4] = [
+    "activity/active_7d",
+    "activity/active_30d",
+    "highly active",
+    "high potential, follow up",
+];
+
+/// The seeds' five weekly rules and the five lifecycle rules.
+fn weekly_rules() -> RuleSet {
+    let mut set = RuleSet::new()
+        .group("positive", POSITIVE)
+        .rule(
+            Rule::new(
+                "high value",
+                Query::parse("purchase_count > 3").expect("query"),
+            )
+            .add("high value customer"),
+        )
+        .rule(
+            Rule::new("highly active", attr("last_read").within_days(7))
+                .add("highly active")
+                .remove("needs attention"),
+        )
+        .rule(
+            Rule::new("needs attention", attr("last_read").within_days(14).not())
+                .remove("highly active")
+                .add("needs attention"),
+        )
+        .rule(
+            Rule::new("at risk", attr("last_open").within_days(60).not())
+                .remove_group("positive")
+                .add("at risk of churn"),
+        )
+        .rule(
+            Rule::new(
+                "follow up",
+                attr("last_interaction_day")
+                    .within_days(30)
+                    .exclude(tag("stage/purchased")),
+            )
+            .add("high potential, follow up")
+            .remove("silent customer"),
+        );
+    set.extend(Lifecycle::default().rules().expect("lifecycle"));
+    set
+}
+
+fn on_order() -> RuleSet {
+    RuleSet::new().rule(
+        Rule::new("order succeeded", all())
+            .remove("stage/checkout_abandoned")
+            .add_template(TagTemplate::new("purchased-{date}+{product}").dimension("stage")),
+    )
+}
+
+/// The workload plus what the rules read and write: `last_read` and `last_open` (derived
+/// from the last interaction), the rules' tags, "silent customer" on the dormant.
+fn rules_store(w: &Workload) -> (Store, Day) {
+    let (mut store, today) = build_store(w);
+    let edit = Edit::new("bench", today);
+    let last = store
+        .attribute_id("last_interaction_day")
+        .expect("attribute");
+    let (mut ids, mut read, mut open) = (Vec::new(), Vec::new(), Vec::new());
+    for id in 0..w.n {
+        if let Some(Value::Day(d)) = store.value(id, last).expect("value") {
+            ids.push(id);
+            read.push(Value::Day(d - (mix(id) % 10) as i32));
+            open.push(Value::Day(d - (mix(id) % 40) as i32));
+        }
+    }
+    let a = store
+        .define_attribute("last_read", AttrKind::Day)
+        .expect("attribute");
+    store.set_values(a, &ids, &read).expect("values");
+    let a = store
+        .define_attribute("last_open", AttrKind::Day)
+        .expect("attribute");
+    store.set_values(a, &ids, &open).expect("values");
+    for (name, dim) in [
+        ("high value customer", dimensions::PURCHASING_POWER),
+        ("highly active", dimensions::ACTIVITY),
+        ("needs attention", dimensions::ACTIVITY),
+        ("at risk of churn", dimensions::ACTIVITY),
+        ("high potential, follow up", dimensions::STAGE),
+        ("silent customer", dimensions::ACTIVITY),
+    ] {
+        store
+            .create_tag(&edit, TagSpec::new(name).dimension(dim))
+            .expect("tag");
+    }
+    let silent = store.tag_id("silent customer").expect("tag");
+    let dormant = store
+        .members(store.tag_id("activity/dormant_180d").expect("tag"))
+        .expect("members")
+        .clone();
+    store
+        .add_tag_bulk(silent, &dormant, today - 30)
+        .expect("members");
+    Lifecycle::default()
+        .create_tags(&mut store, &edit)
+        .expect("lifecycle tags");
+    (store, today)
+}
+
+#[allow(clippy::disallowed_methods)] // benches time with the clock
+fn weekly(c: &mut Criterion, w: &Workload) {
+    let (mut store, today) = rules_store(w);
+    let rules = weekly_rules();
+    // Last week's run, so this week's moves only what changed.
+    let first = rules.run(&mut store, &Run::new(today - 7)).expect("run");
+    eprintln!("weekly: first run\n{first}");
+    let report = rules.dry_run(&store, &Run::new(today)).expect("dry run");
+    eprintln!("weekly: the measured run\n{report}");
+
+    let mut group = c.benchmark_group("weekly");
+    group.sample_size(20);
+    group.bench_function("run_10_rules", |b| {
+        b.iter_batched(
+            || store.clone(),
+            |mut s| black_box(rules.run(&mut s, &Run::new(today)).expect("run")),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("dry_run_10_rules", |b| {
+        b.iter(|| black_box(rules.dry_run(&store, &Run::new(today)).expect("dry run")))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("event");
+    let order = on_order();
+    let cart = store.tag_id("stage/checkout_abandoned").expect("tag");
+    let carts: Vec<u32> = store.members(cart).expect("members").iter().collect();
+    // The first order of the day creates the templated tag; later ones find it.
+    let first_buyer = carts[0];
+    order
+        .run(
+            &mut store,
+            &Run::new(today)
+                .customer(first_buyer)
+                .var("product", "lipstick"),
+        )
+        .expect("order");
+    let purchased = store
+        .tag_id_in("stage", "purchased-2025-01-01+lipstick")
+        .expect("created");
+    let mut next = 1usize;
+    group.bench_function("order_one_customer", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let c = carts[next % carts.len()];
+                next += 1;
+                let run = Run::new(today).customer(c).var("product", "lipstick");
+                let start = Instant::now();
+                let report = order.run(&mut store, &run).expect("order");
+                total += start.elapsed();
+                debug_assert_eq!(report.changed, 1);
+                black_box(report);
+                // Back to the cart, outside the timing, so every order has work to do.
+                store.add_tag(c, cart, today - 1).expect("cart");
+                store.remove_tag(c, purchased).expect("purchased");
+            }
+            total
+        })
+    });
+    let mut next = 0u32;
+    group.bench_function("weekly_rules_one_customer", |b| {
+        b.iter(|| {
+            next = (next + 7919) % w.n;
+            let run = Run::new(today).customer(next);
+            black_box(rules.run(&mut store, &run).expect("run"))
+        })
+    });
+    group.finish();
+}
+
 fn rules(c: &mut Criterion) {
     let w = Workload::from_env_or_generate(N);
+    weekly(c, &w);
     expiry(c, &w);
 }
 

@@ -79,7 +79,7 @@ use crate::day::Day;
 use crate::directory::CustomerId;
 use crate::error::{Error, ErrorKind, err};
 use crate::fold::{fold, tidy};
-use crate::query::{Context, Expr, Query, TagRef, tag_ref};
+use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
 use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
@@ -371,7 +371,7 @@ impl RuleSet {
     /// Validates the set for this store and run (see the [module docs](self)) and returns
     /// the rule names in the order a run applies them. Changes nothing.
     pub fn order(&self, store: &Store, run: &Run<'_>) -> Result<Vec<&str>, Error> {
-        let prepared = self.prepare(store, run)?;
+        let (prepared, _) = self.prepare(store, run)?;
         Ok(prepared
             .order
             .iter()
@@ -382,10 +382,19 @@ impl RuleSet {
     /// Runs the rules: validates everything, then applies each rule in dependency order
     /// (see the [module docs](self)). On error nothing has changed.
     pub fn run(&self, store: &mut Store, run: &Run<'_>) -> Result<RunReport, Error> {
-        let prepared = self.prepare(store, run)?;
-        let today = run.ctx.today();
+        // Rules that no other rule feeds match the same customers before and after the
+        // others ran: they are evaluated here, with the plans validation bound.
+        let (prepared, mut early) = {
+            let (prepared, plans) = self.prepare(store, run)?;
+            let early: Vec<Option<RoaringBitmap>> = plans
+                .iter()
+                .zip(&prepared.fed)
+                .map(|(plan, fed)| (!fed).then(|| matches(plan, run)))
+                .collect();
+            (prepared, early)
+        };
         let mut report = RunReport {
-            today,
+            today: run.ctx.today(),
             dry_run: false,
             considered: match &run.within {
                 Some(w) => w.len(),
@@ -395,7 +404,7 @@ impl RuleSet {
             rules: Vec::with_capacity(prepared.order.len()),
             created: Vec::new(),
         };
-        let mut changed_all = RoaringBitmap::new();
+        let mut changed = RoaringBitmap::new();
         // Validation guarantees that none of the calls below fails: the scope and every
         // query result hold live customers only, every tag written exists and is not
         // archived, and every tag to create was checked to be creatable.
@@ -403,59 +412,16 @@ impl RuleSet {
             let (Some(rule), Some(effects)) = (self.rules.get(i), prepared.effects.get(i)) else {
                 continue;
             };
-            let matched = {
-                let plan = store.plan(&rule.when, &run.ctx)?;
-                match &run.within {
-                    Some(w) => plan.bitmap_within(w),
-                    None => plan.bitmap(),
-                }
+            let matched = match early.get_mut(i).and_then(Option::take) {
+                Some(m) => m,
+                None => matches(&store.plan(&rule.when, &run.ctx)?, run),
             };
-            let mut changed = RoaringBitmap::new();
-            let mut removed = Vec::new();
-            for &tag in &effects.remove {
-                let lost = store.members(tag)? & &matched;
-                if lost.is_empty() {
-                    continue;
-                }
-                store.remove_tag_bulk(tag, &lost)?;
-                changed |= &lost;
-                removed.push(TagCount::new(store, tag, lost.len())?);
-            }
-            let mut added = Vec::with_capacity(effects.add.len());
-            for target in &effects.add {
-                let tag = match target {
-                    Target::Tag(tag) => *tag,
-                    Target::New { .. } if matched.is_empty() => continue,
-                    Target::New { spec, pattern } => {
-                        match store.tag_id_in(&spec.dimension, &spec.name) {
-                            Ok(tag) => tag,
-                            Err(_) => {
-                                let edit = Edit::new(run.actor.clone(), today)
-                                    .because(format!("rule {:?}: template {pattern:?}", rule.name));
-                                let tag = store.create_tag(&edit, spec.clone())?;
-                                report.created.push(TagCount::new(store, tag, 0)?);
-                                tag
-                            }
-                        }
-                    }
-                };
-                let gained = &matched - store.members(tag)?;
-                if !gained.is_empty() {
-                    store.add_tag_bulk(tag, &gained, today)?;
-                    changed |= &gained;
-                }
-                added.push(TagCount::new(store, tag, gained.len())?);
-            }
-            report.rules.push(RuleReport {
-                rule: rule.name.clone(),
-                matched: matched.len(),
-                changed: changed.len(),
-                added,
-                removed,
-            });
-            changed_all |= changed;
+            let (rule_report, moved) =
+                apply(store, rule, effects, &matched, run, &mut report.created)?;
+            report.rules.push(rule_report);
+            changed |= moved;
         }
-        report.changed = changed_all.len();
+        report.changed = changed.len();
         Ok(report)
     }
 
@@ -468,8 +434,13 @@ impl RuleSet {
         Ok(report)
     }
 
-    /// Validates everything a run needs and resolves every tag the rules write.
-    fn prepare(&self, store: &Store, run: &Run<'_>) -> Result<Prepared, Error> {
+    /// Validates everything a run needs, resolves every tag the rules write and orders
+    /// the rules. Returns the bound plans too (by rule index).
+    fn prepare<'s>(
+        &self,
+        store: &'s Store,
+        run: &Run<'s>,
+    ) -> Result<(Prepared, Vec<Plan<'s>>), Error> {
         if let Some(w) = &run.within
             && !w.is_subset(store.customers())
         {
@@ -490,9 +461,14 @@ impl RuleSet {
                 });
             }
         }
-        let mut pending: Vec<String> = Vec::new();
+        let mut names = Names {
+            store,
+            known: Vec::new(),
+            pending: Vec::new(),
+        };
         let mut effects = Vec::with_capacity(self.rules.len());
         let mut reads = Vec::with_capacity(self.rules.len());
+        let mut plans = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
             let in_rule = |e: Error| -> Error {
                 ErrorKind::Rule {
@@ -501,24 +477,31 @@ impl RuleSet {
                 }
                 .into()
             };
-            store.plan(&rule.when, &run.ctx).map_err(in_rule)?;
-            reads.push(query_tags(store, &rule.when).map_err(in_rule)?);
+            plans.push(store.plan(&rule.when, &run.ctx).map_err(in_rule)?);
+            reads.push(names.query_tags(&rule.when).map_err(in_rule)?);
             effects.push(
-                self.resolve_effects(store, rule, run, &mut pending)
+                self.resolve_effects(&mut names, rule, run)
                     .map_err(in_rule)?,
             );
         }
-        let order = dependency_order(&self.rules, &effects, &reads)?;
-        Ok(Prepared { order, effects })
+        let (order, fed) = dependency_order(&self.rules, &effects, &reads)?;
+        Ok((
+            Prepared {
+                order,
+                fed,
+                effects,
+            },
+            plans,
+        ))
     }
 
-    fn resolve_effects(
-        &self,
-        store: &Store,
-        rule: &Rule,
+    fn resolve_effects<'r>(
+        &'r self,
+        names: &mut Names<'_, 'r>,
+        rule: &'r Rule,
         run: &Run<'_>,
-        pending: &mut Vec<String>,
     ) -> Result<Effects, Error> {
+        let store = names.store;
         if rule.add.is_empty() && rule.remove.is_empty() {
             return err(ErrorKind::InvalidArgument(
                 "a rule must add or remove at least one tag".into(),
@@ -527,20 +510,20 @@ impl RuleSet {
         let mut add: Vec<Target> = Vec::with_capacity(rule.add.len());
         for target in &rule.add {
             let resolved = match target {
-                TagTarget::Tag(t) => Target::Tag(writable(store, resolve(store, t)?)?),
+                TagTarget::Tag(t) => Target::Tag(names.writable(t)?),
                 TagTarget::Template(tpl) => {
                     let name = tpl.render(run.ctx.today(), &run.vars)?;
                     match store.tag_id_in(&tpl.dimension, &name) {
-                        Ok(tag) => Target::Tag(writable(store, tag)?),
+                        Ok(tag) => Target::Tag(unarchived(store, tag)?),
                         Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
                             let mut spec = TagSpec::new(name)
                                 .dimension(tpl.dimension.as_str())
                                 .kind(TagKind::Dynamic);
                             spec.ttl_days = tpl.ttl_days;
                             let key = format!("{}\u{0}{}", fold(&spec.dimension), fold(&spec.name));
-                            if !pending.contains(&key) {
-                                store.check_new_tag(&spec, pending.len())?;
-                                pending.push(key);
+                            if !names.pending.contains(&key) {
+                                store.check_new_tag(&spec, names.pending.len())?;
+                                names.pending.push(key);
                             }
                             Target::New {
                                 spec,
@@ -558,7 +541,7 @@ impl RuleSet {
         let mut remove = Vec::new();
         for selector in &rule.remove {
             match selector {
-                TagSelector::Tag(t) => remove.push(writable(store, resolve(store, t)?)?),
+                TagSelector::Tag(t) => remove.push(names.writable(t)?),
                 TagSelector::Dimension(d) => {
                     let key = fold(d);
                     if !store.dimensions().iter().any(|x| fold(&x.name) == key) {
@@ -576,7 +559,7 @@ impl RuleSet {
                         return err(ErrorKind::UnknownGroup { name: g.clone() });
                     };
                     for t in tags {
-                        remove.push(writable(store, resolve(store, t)?)?);
+                        remove.push(names.writable(t)?);
                     }
                 }
             }
@@ -608,19 +591,79 @@ enum Target {
 struct Prepared {
     /// Rule indexes in the order to apply them.
     order: Vec<usize>,
+    /// By rule index: whether another rule writes a tag this rule's query reads.
+    fed: Vec<bool>,
     /// By rule index.
     effects: Vec<Effects>,
 }
 
-fn resolve(store: &Store, t: &TagRef) -> Result<TagId, Error> {
-    match &t.dimension {
-        Some(d) => store.tag_id_in(d, &t.name),
-        None => store.tag_id(&t.name),
+/// Applies one rule's effects to the customers it matched: removals first, then additions
+/// to those who lack the tag. Returns the rule's report and the customers it changed.
+fn apply(
+    store: &mut Store,
+    rule: &Rule,
+    effects: &Effects,
+    matched: &RoaringBitmap,
+    run: &Run<'_>,
+    created: &mut Vec<TagCount>,
+) -> Result<(RuleReport, RoaringBitmap), Error> {
+    let today = run.ctx.today();
+    let mut changed = RoaringBitmap::new();
+    let mut removed = Vec::new();
+    for &tag in &effects.remove {
+        let lost = store.members(tag)? & matched;
+        if lost.is_empty() {
+            continue;
+        }
+        store.remove_tag_bulk(tag, &lost)?;
+        changed |= &lost;
+        removed.push(TagCount::new(store, tag, lost.len())?);
+    }
+    let mut added = Vec::with_capacity(effects.add.len());
+    for target in &effects.add {
+        let tag = match target {
+            Target::Tag(tag) => *tag,
+            // Templated tags are created for their first member, not before.
+            Target::New { .. } if matched.is_empty() => continue,
+            Target::New { spec, pattern } => match store.tag_id_in(&spec.dimension, &spec.name) {
+                // An earlier rule of this run created it.
+                Ok(tag) => tag,
+                Err(_) => {
+                    let edit = Edit::new(run.actor.clone(), today)
+                        .because(format!("rule {:?}: template {pattern:?}", rule.name));
+                    let tag = store.create_tag(&edit, spec.clone())?;
+                    created.push(TagCount::new(store, tag, 0)?);
+                    tag
+                }
+            },
+        };
+        let gained = matched - store.members(tag)?;
+        if !gained.is_empty() {
+            store.add_tag_bulk(tag, &gained, today)?;
+            changed |= &gained;
+        }
+        added.push(TagCount::new(store, tag, gained.len())?);
+    }
+    let report = RuleReport {
+        rule: rule.name.clone(),
+        matched: matched.len(),
+        changed: changed.len(),
+        added,
+        removed,
+    };
+    Ok((report, changed))
+}
+
+/// The customers a bound rule query matches in the run's scope.
+fn matches(plan: &Plan<'_>, run: &Run<'_>) -> RoaringBitmap {
+    match &run.within {
+        Some(w) => plan.bitmap_within(w),
+        None => plan.bitmap(),
     }
 }
 
 /// The tag, unless it is archived (archived tags keep their members: rules leave them be).
-fn writable(store: &Store, tag: TagId) -> Result<TagId, Error> {
+fn unarchived(store: &Store, tag: TagId) -> Result<TagId, Error> {
     let info = store.tag(tag)?;
     if info.archived {
         return err(ErrorKind::ArchivedTag {
@@ -630,34 +673,62 @@ fn writable(store: &Store, tag: TagId) -> Result<TagId, Error> {
     Ok(tag)
 }
 
-/// The tags a (bound, so resolvable and not too deep) query reads, sorted.
-fn query_tags(store: &Store, query: &Query) -> Result<Vec<TagId>, Error> {
-    let mut out = Vec::new();
-    let mut stack: Vec<&Expr> = vec![query.expr()];
-    while let Some(e) = stack.pop() {
-        match e {
-            Expr::And(items) | Expr::Or(items) => stack.extend(items),
-            Expr::Not(inner) => stack.push(inner),
-            Expr::Tag(t)
-            | Expr::AssignedBefore { tag: t, .. }
-            | Expr::AssignedWithin { tag: t, .. } => {
-                out.push(resolve(store, t)?);
-            }
-            _ => {}
+/// Tag names resolved during one validation (rules name the same tags again and again),
+/// and the tags the run will create.
+struct Names<'s, 'r> {
+    store: &'s Store,
+    known: Vec<(&'r TagRef, TagId)>,
+    /// Folded `dimension NUL name` of each tag to create.
+    pending: Vec<String>,
+}
+
+impl<'r> Names<'_, 'r> {
+    fn tag(&mut self, t: &'r TagRef) -> Result<TagId, Error> {
+        if let Some((_, id)) = self.known.iter().find(|(k, _)| *k == t) {
+            return Ok(*id);
         }
+        let id = match &t.dimension {
+            Some(d) => self.store.tag_id_in(d, &t.name),
+            None => self.store.tag_id(&t.name),
+        }?;
+        self.known.push((t, id));
+        Ok(id)
     }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+
+    /// The tag, unless it is archived.
+    fn writable(&mut self, t: &'r TagRef) -> Result<TagId, Error> {
+        let id = self.tag(t)?;
+        unarchived(self.store, id)
+    }
+
+    /// The tags a (bound, so resolvable and not too deep) query reads, sorted.
+    fn query_tags(&mut self, query: &'r Query) -> Result<Vec<TagId>, Error> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&'r Expr> = vec![query.expr()];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::And(items) | Expr::Or(items) => stack.extend(items),
+                Expr::Not(inner) => stack.push(inner),
+                Expr::Tag(t)
+                | Expr::AssignedBefore { tag: t, .. }
+                | Expr::AssignedWithin { tag: t, .. } => out.push(self.tag(t)?),
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 /// Rule indexes in dependency order, the user's order among independent rules (Kahn's
-/// algorithm taking the earliest ready rule first), or the cycle that prevents one.
+/// algorithm taking the earliest ready rule first), and per rule whether another rule feeds
+/// it; or the cycle that prevents an order.
 fn dependency_order(
     rules: &[Rule],
     effects: &[Effects],
     reads: &[Vec<TagId>],
-) -> Result<Vec<usize>, Error> {
+) -> Result<(Vec<usize>, Vec<bool>), Error> {
     let n = rules.len();
     let writes: Vec<Vec<TagId>> = effects
         .iter()
@@ -683,6 +754,7 @@ fn dependency_order(
             }
         }
     }
+    let fed: Vec<bool> = before_count.iter().map(|&c| c > 0).collect();
     let mut ready: BinaryHeap<Reverse<usize>> = (0..n)
         .filter(|&i| before_count[i] == 0)
         .map(Reverse)
@@ -698,7 +770,7 @@ fn dependency_order(
         }
     }
     if order.len() == n {
-        return Ok(order);
+        return Ok((order, fed));
     }
     // Every rule left waits for another rule left: walk back from the earliest one along
     // its earliest waiting-on rule until a rule repeats.

@@ -630,6 +630,11 @@ impl Store {
 
     /// The attribute of a name (case-insensitive), with a did-you-mean on a miss.
     pub fn attribute_id(&self, name: &str) -> Result<AttrId, Error> {
+        // Names are unique after folding, so an exact match is the match; queries almost
+        // always spell names exactly, and folding every name costs an allocation each.
+        if let Some(a) = self.attrs.iter().find(|a| a.info.name == name) {
+            return Ok(a.info.id);
+        }
         let key = fold(name);
         self.attrs
             .iter()
