@@ -193,6 +193,21 @@ fn order_succeeded_event_path() {
         ("abandoned cart", 1)
     );
     assert_eq!(r.added[0].customers, 1);
+    assert_eq!(
+        report.to_string(),
+        "rules on 2024-06-18: 1 customers considered, 1 changed\n\
+         \x20 rule               matched    changed  changes\n\
+         \x20 order succeeded          1          1  -abandoned cart 1, +purchased-2024-06-18+lipstick 1\n\
+         \x20 created tag \"purchased-2024-06-18+lipstick\"\n"
+    );
+    #[cfg(feature = "serde")]
+    {
+        let json = serde_json::to_string(&report).unwrap();
+        assert_eq!(
+            serde_json::from_str::<audience::RunReport>(&json).unwrap(),
+            report
+        );
+    }
 
     // A second lipstick order the same day, by a customer without an abandoned cart: the tag
     // exists now. Another product gets its own tag.
