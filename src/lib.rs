@@ -10,7 +10,7 @@ mod fold;
 mod lifecycle;
 mod membership;
 pub mod query;
-mod rules;
+pub mod rules;
 mod segment;
 mod store;
 mod taxonomy;

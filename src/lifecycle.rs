@@ -1,38 +1,4 @@
-//! The seeds' customer lifecycle as a preset of ordinary rules.
-//!
-//! Counting days since a customer's first purchase (an attribute the app keeps):
-//!
-//! | days since first purchase | stage tag |
-//! |---|---|
-//! | 0 to `new_days` (30) | "new customer" |
-//! | `new_days + 1` to `growth_days` (31 to 90), opened a message in the last `open_window_days` (7) | "growth, high frequency" |
-//! | same window, no open in the last 7 days (or never) | "growth, low frequency" |
-//! | over `growth_days` (90), no second purchase | "expected to churn" |
-//! | over `growth_days`, a second purchase | none of these (the lifecycle is over) |
-//!
-//! Each stage rule removes the other stage tags, so a customer carries at most one of them,
-//! and a weekly run moves everyone to the stage their days say. "Opens at least one message
-//! a week" is read from a day attribute the app sets on every open (`last_open`, the same
-//! one the seeds' "no open for 60 days" rule reads): a customer is high-frequency this week
-//! when `last_open WITHIN 7d`. Day bounds, attribute names and tag names are configurable.
-//!
-//! ```
-//! use audience::{AttrKind, CustomerKey, Day, Edit, Lifecycle, Run, Store};
-//!
-//! let today = Day::from_ymd(2025, 4, 1)?;
-//! let mut store = Store::new();
-//! let first = store.define_attribute("first_purchase_day", AttrKind::Day)?;
-//! store.define_attribute("purchase_count", AttrKind::Int)?;
-//! store.define_attribute("last_open", AttrKind::Day)?;
-//! let lifecycle = Lifecycle::default();
-//! let [new, ..] = lifecycle.create_tags(&mut store, &Edit::new("admin", today))?;
-//!
-//! let c = store.add_customer(CustomerKey::member("m1")?)?;
-//! store.set_value(c, first, today - 3)?;
-//! lifecycle.rules()?.run(&mut store, &Run::new(today))?;
-//! assert!(store.members(new)?.contains(c));
-//! # Ok::<(), audience::Error>(())
-//! ```
+//! The seeds' customer lifecycle as a preset of ordinary rules (see [`Lifecycle`]).
 
 use crate::error::{Error, ErrorKind, err};
 use crate::fold::fold;
@@ -41,8 +7,43 @@ use crate::rules::{Rule, RuleSet, TagSelector, TagTarget};
 use crate::store::Store;
 use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
-/// The lifecycle preset's configuration; [`Lifecycle::default`] is the seeds' (30 and 90
-/// days, opens within 7 days).
+/// The seeds' customer lifecycle as a preset of ordinary rules.
+///
+/// Counting days since a customer's first purchase (an attribute the app keeps):
+///
+/// | days since first purchase | stage tag |
+/// |---|---|
+/// | 0 to `new_days` (30) | "new customer" |
+/// | `new_days + 1` to `growth_days` (31 to 90), opened a message in the last `open_window_days` (7) | "growth, high frequency" |
+/// | same window, no open in the last 7 days (or never) | "growth, low frequency" |
+/// | over `growth_days` (90), no second purchase | "expected to churn" |
+/// | over `growth_days`, a second purchase | none of these (the lifecycle is over) |
+///
+/// Each stage rule removes the other stage tags, so a customer carries at most one of them,
+/// and a weekly run moves everyone to the stage their days say. "Opens at least one message
+/// a week" is read from a day attribute the app sets on every open (`last_open`, the same
+/// one the seeds' "no open for 60 days" rule reads): a customer is high-frequency this week
+/// when `last_open WITHIN 7d`. Day bounds, attribute names and tag names are configurable;
+/// [`Lifecycle::default`] is the seeds' configuration. [`Lifecycle::rules`] gives an
+/// ordinary [`RuleSet`], to run alone or appended to other rules ([`RuleSet::extend`]).
+///
+/// ```
+/// use audience::{AttrKind, CustomerKey, Day, Edit, Lifecycle, Run, Store};
+///
+/// let today = Day::from_ymd(2025, 4, 1)?;
+/// let mut store = Store::new();
+/// let first = store.define_attribute("first_purchase_day", AttrKind::Day)?;
+/// store.define_attribute("purchase_count", AttrKind::Int)?;
+/// store.define_attribute("last_open", AttrKind::Day)?;
+/// let lifecycle = Lifecycle::default();
+/// let [new, ..] = lifecycle.create_tags(&mut store, &Edit::new("admin", today))?;
+///
+/// let c = store.add_customer(CustomerKey::member("m1")?)?;
+/// store.set_value(c, first, today - 3)?;
+/// lifecycle.rules()?.run(&mut store, &Run::new(today))?;
+/// assert!(store.members(new)?.contains(c));
+/// # Ok::<(), audience::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]

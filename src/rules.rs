@@ -40,6 +40,15 @@
 //!
 //! Rules do not expire memberships: call [`Store::expire`] (daily) before the rules.
 //!
+//! # Cost
+//!
+//! Every query is bound once during validation; a rule that no other rule feeds matches
+//! the same customers before and after the others ran, so it is evaluated with that plan,
+//! and only fed rules are bound again at their turn. Within a scope, queries are evaluated
+//! inside the scope ([`Plan::bitmap_within`]), so a run over one changed customer costs
+//! validation and a few lookups per rule, not a pass over everyone. `benches/rules.rs`
+//! measures the seeds' ten weekly rules over a million customers and the event path.
+//!
 //! # Example: the seeds' weekly rules
 //!
 //! ```
@@ -78,7 +87,7 @@ use roaring::RoaringBitmap;
 use crate::day::Day;
 use crate::directory::CustomerId;
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::{fold, tidy};
+use crate::fold::fold;
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
 use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
@@ -447,15 +456,15 @@ impl RuleSet {
             let first = (&**w - store.customers()).min().unwrap_or(0);
             return err(ErrorKind::UnknownCustomerId { id: first });
         }
-        let mut names = BTreeSet::new();
+        let mut rule_names = BTreeSet::new();
         for rule in &self.rules {
-            if tidy(&rule.name).is_empty() {
+            if rule.name.trim().is_empty() {
                 return err(ErrorKind::InvalidName {
                     name: rule.name.chars().take(64).collect(),
                     reason: "a rule name must not be empty".into(),
                 });
             }
-            if !names.insert(fold(&rule.name)) {
+            if !rule_names.insert(fold(&rule.name)) {
                 return err(ErrorKind::DuplicateRule {
                     name: rule.name.clone(),
                 });
@@ -610,7 +619,14 @@ fn apply(
     let today = run.ctx.today();
     let mut changed = RoaringBitmap::new();
     let mut removed = Vec::new();
-    for &tag in &effects.remove {
+    // A rule that matched nobody (the common case of a run over a few customers) skips
+    // every bitmap operation.
+    let remove: &[TagId] = if matched.is_empty() {
+        &[]
+    } else {
+        &effects.remove
+    };
+    for &tag in remove {
         let lost = store.members(tag)? & matched;
         if lost.is_empty() {
             continue;
@@ -637,12 +653,16 @@ fn apply(
                 }
             },
         };
-        let gained = matched - store.members(tag)?;
-        if !gained.is_empty() {
-            store.add_tag_bulk(tag, &gained, today)?;
-            changed |= &gained;
+        let mut gained = 0;
+        if !matched.is_empty() {
+            let new = matched - store.members(tag)?;
+            if !new.is_empty() {
+                store.add_tag_bulk(tag, &new, today)?;
+                gained = new.len();
+                changed |= new;
+            }
         }
-        added.push(TagCount::new(store, tag, gained.len())?);
+        added.push(TagCount::new(store, tag, gained)?);
     }
     let report = RuleReport {
         rule: rule.name.clone(),
@@ -998,8 +1018,8 @@ impl fmt::Display for RunReport {
 impl Store {
     /// Materialises a query as a new static tag: a snapshot of the segment today (e.g.
     /// "618 campaign non-buyers"), which does not follow later changes. The tag is created
-    /// from `spec` (Edit-logged; an empty description becomes "snapshot of <query> on
-    /// <day>") and its members are assigned on `edit.day`. The query is evaluated first: on
+    /// from `spec` (Edit-logged; an empty description becomes "snapshot of `<query>` on
+    /// `<day>`") and its members are assigned on `edit.day`. The query is evaluated first: on
     /// any error nothing has changed.
     ///
     /// ```
