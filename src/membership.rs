@@ -216,6 +216,7 @@ impl TagMembers {
         }
         *Arc::make_mut(&mut self.all) -= &gone;
         Arc::make_mut(&mut self.dated).retain(|d, _| *d >= next);
+        self.rebase();
         gone
     }
 

@@ -95,7 +95,7 @@ use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 /// A named rule: when its query matches a customer, add some tags and remove others.
 ///
 /// ```
-/// use audience::query::{attr, tag};
+/// use audience::query::attr;
 /// use audience::{Rule, TagTemplate};
 ///
 /// let rule = Rule::new("order succeeded", audience::query::all())

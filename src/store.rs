@@ -255,7 +255,7 @@ impl Store {
     /// `pending` other tags have been created (rule runs validate the tags they will create
     /// before changing anything).
     pub(crate) fn check_new_tag(&self, spec: &TagSpec, pending: usize) -> Result<(), Error> {
-        self.taxonomy.check_create(spec, pending)
+        self.taxonomy.check_create(spec, pending).map(|_| ())
     }
 
     /// Renames a tag (the new name must not clash within its dimension).

@@ -409,8 +409,8 @@ impl Taxonomy {
     }
 
     /// Checks, without changing anything, that `create(spec)` would succeed after
-    /// `pending` other tags have been created.
-    pub(crate) fn check_create(&self, spec: &TagSpec, pending: usize) -> Result<(), Error> {
+    /// `pending` other tags have been created. Returns the tag's displayed name.
+    pub(crate) fn check_create(&self, spec: &TagSpec, pending: usize) -> Result<String, Error> {
         let name = Self::check_tag_name(&spec.name)?;
         let count = self.tags.len().saturating_add(pending);
         if count >= MAX_TAGS {
@@ -422,13 +422,12 @@ impl Taxonomy {
         }
         self.clash(&name, &tidy(&spec.dimension), None)?;
         self.check_dimension(&spec.dimension)?;
-        Ok(())
+        Ok(name)
     }
 
     pub(crate) fn create(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
         // Validate everything before registering anything (the dimension included).
-        self.check_create(&spec, 0)?;
-        let name = Self::check_tag_name(&spec.name)?;
+        let name = self.check_create(&spec, 0)?;
         let dimension = self.dimension_name(&spec.dimension)?;
         let id = TagId(self.tags.len() as u32);
         self.by_name.entry(fold(&name)).or_default().push(id);
