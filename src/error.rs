@@ -231,6 +231,60 @@ pub enum ErrorKind {
         available: u64,
     },
 
+    /// A rule that does not fit the store or the run; `error` says why (an unknown or
+    /// archived tag, a query that does not bind, a template that does not render...).
+    #[error("rule {}: {error}", quote(rule))]
+    Rule {
+        /// The rule's name.
+        rule: String,
+        /// What is wrong with it.
+        error: Box<ErrorKind>,
+    },
+
+    /// Rules whose effects feed each other in a cycle: each writes a tag the next one's
+    /// query reads, so their order (and the result) would flip from run to run.
+    #[error("rules feed each other in a cycle: {}", cycle_text(rules))]
+    RuleCycle {
+        /// The rules of the cycle, in order; the last one feeds the first.
+        rules: Vec<String>,
+    },
+
+    /// Two rules of one set have the same name (compared as tag names are).
+    #[error("two rules are named {}", quote(name))]
+    DuplicateRule {
+        /// The name.
+        name: String,
+    },
+
+    /// A tag template that does not parse (see `TagTemplate`).
+    #[error("invalid tag template {}: {reason}", quote(template))]
+    InvalidTemplate {
+        /// The template.
+        template: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A tag template placeholder that the run gives no value for.
+    #[error(
+        "tag template {} needs the variable {}: pass it with the run",
+        quote(template),
+        quote(variable)
+    )]
+    MissingVariable {
+        /// The template.
+        template: String,
+        /// The placeholder's name.
+        variable: String,
+    },
+
+    /// A rule names a tag group that its rule set does not define.
+    #[error("unknown tag group {}", quote(name))]
+    UnknownGroup {
+        /// The group's name.
+        name: String,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),
@@ -238,6 +292,17 @@ pub enum ErrorKind {
     /// All `u32` customer ids have been handed out.
     #[error("customer id space exhausted ({0} ids handed out)")]
     IdSpaceExhausted(u64),
+}
+
+fn cycle_text(rules: &[String]) -> String {
+    let mut out = String::new();
+    for r in rules.iter().chain(rules.first()) {
+        if !out.is_empty() {
+            out.push_str(" -> ");
+        }
+        out.push_str(&quote(r));
+    }
+    out
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {

@@ -51,9 +51,11 @@ mod day;
 mod directory;
 mod error;
 mod fold;
+mod lifecycle;
 mod membership;
 pub mod phone;
 pub mod query;
+pub mod rules;
 mod segment;
 mod store;
 mod taxonomy;
@@ -63,7 +65,11 @@ pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 pub use fold::MAX_NAME_CHARS;
+pub use lifecycle::Lifecycle;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
+pub use rules::{
+    Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
+};
 pub use segment::Segment;
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{

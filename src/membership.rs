@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use crate::day::Day;
 
@@ -169,33 +169,48 @@ impl TagMembers {
         n
     }
 
-    /// Members assigned strictly before `cutoff`.
+    /// Members assigned strictly before `cutoff`: an n-way union of the older buckets, or,
+    /// when the base group is older too, everyone minus an n-way union of the newer ones
+    /// (never a subtraction per bucket).
     pub(crate) fn assigned_before(&self, cutoff: Day) -> RoaringBitmap {
-        let mut out = if self.base_day < cutoff {
-            self.base_members()
+        if self.base_day < cutoff {
+            let newer = self.dated.range(cutoff..).map(|(_, b)| b).union();
+            &*self.all - &newer
         } else {
-            RoaringBitmap::new()
-        };
-        for (_, b) in self.dated.range(..cutoff) {
-            out |= b;
+            self.dated.range(..cutoff).map(|(_, b)| b).union()
         }
-        out
     }
 
     /// Members assigned on `cutoff` or later.
     pub(crate) fn assigned_since(&self, cutoff: Day) -> RoaringBitmap {
-        let before = self.assigned_before(cutoff);
-        &*self.all - &before
+        if self.base_day < cutoff {
+            self.dated.range(cutoff..).map(|(_, b)| b).union()
+        } else {
+            let older = self.dated.range(..cutoff).map(|(_, b)| b).union();
+            &*self.all - &older
+        }
     }
 
     /// Removes and returns the members assigned on or before `last_day`.
     pub(crate) fn take_through(&mut self, last_day: Day) -> RoaringBitmap {
-        let Some(next) = last_day.checked_add(1) else {
+        let Some(next) = last_day.0.checked_add(1).map(Day) else {
             let all = std::mem::take(&mut self.all);
             self.dated = Arc::default();
             return Arc::unwrap_or_clone(all);
         };
-        let gone = self.assigned_before(next);
+        if self.base_day < next {
+            // The base group goes: what stays is exactly the newer buckets.
+            let keep = self.dated.range(next..).map(|(_, b)| b).union();
+            if keep.len() == self.all.len() {
+                return RoaringBitmap::new();
+            }
+            let gone = &*self.all - &keep;
+            self.all = Arc::new(keep);
+            Arc::make_mut(&mut self.dated).retain(|d, _| *d >= next);
+            self.rebase();
+            return gone;
+        }
+        let gone = self.dated.range(..next).map(|(_, b)| b).union();
         if gone.is_empty() {
             return gone;
         }

@@ -251,6 +251,13 @@ impl Store {
         Ok(id)
     }
 
+    /// Checks, without changing anything, that `create_tag(spec)` would succeed after
+    /// `pending` other tags have been created (rule runs validate the tags they will create
+    /// before changing anything).
+    pub(crate) fn check_new_tag(&self, spec: &TagSpec, pending: usize) -> Result<(), Error> {
+        self.taxonomy.check_create(spec, pending).map(|_| ())
+    }
+
     /// Renames a tag (the new name must not clash within its dimension).
     pub fn rename_tag(&mut self, edit: &Edit, tag: TagId, new_name: &str) -> Result<(), Error> {
         Arc::make_mut(&mut self.taxonomy).rename(edit, tag, new_name)
@@ -577,9 +584,13 @@ impl Store {
             .collect();
         let mut out = Vec::new();
         for (tag, ttl) in ttls {
-            let last = today - i32::try_from(ttl).unwrap_or(i32::MAX);
+            // Exact arithmetic: a `Day` subtraction saturates, which would expire memberships
+            // assigned on the earliest day before they are due.
+            let Ok(last) = i32::try_from(i64::from(today.0) - i64::from(ttl)) else {
+                continue;
+            };
             if let Some(slot) = self.members.get_mut(tag.0 as usize) {
-                let gone = slot.take_through(last);
+                let gone = slot.take_through(Day(last));
                 if !gone.is_empty() {
                     out.push((tag, gone));
                 }
@@ -620,6 +631,11 @@ impl Store {
 
     /// The attribute of a name (case-insensitive), with a did-you-mean on a miss.
     pub fn attribute_id(&self, name: &str) -> Result<AttrId, Error> {
+        // Names are unique after folding, so an exact match is the match; queries almost
+        // always spell names exactly, and folding every name costs an allocation each.
+        if let Some(a) = self.attrs.iter().find(|a| a.info.name == name) {
+            return Ok(a.info.id);
+        }
         let key = fold(name);
         self.attrs
             .iter()

@@ -355,15 +355,16 @@ impl Taxonomy {
         self.dimensions.iter().find(|d| fold(&d.name) == key)
     }
 
-    /// The displayed name of a dimension, registering it on first use.
-    fn dimension_name(&mut self, dimension: &str) -> Result<String, Error> {
+    /// Checks a dimension name; returns the displayed name of an existing dimension, or
+    /// `None` for a valid new one.
+    fn check_dimension(&self, dimension: &str) -> Result<Option<String>, Error> {
         let dimension = tidy(dimension);
         check_name(&dimension).map_err(|reason| ErrorKind::InvalidName {
             name: dimension.chars().take(64).collect(),
             reason,
         })?;
         if let Some(d) = self.dimension_key(&dimension) {
-            return Ok(d.name.clone());
+            return Ok(Some(d.name.clone()));
         }
         if dimension.contains(':') {
             return err(ErrorKind::InvalidName {
@@ -371,6 +372,15 @@ impl Taxonomy {
                 reason: "a dimension name must not contain ':'".into(),
             });
         }
+        Ok(None)
+    }
+
+    /// The displayed name of a dimension, registering it on first use.
+    fn dimension_name(&mut self, dimension: &str) -> Result<String, Error> {
+        if let Some(existing) = self.check_dimension(dimension)? {
+            return Ok(existing);
+        }
+        let dimension = tidy(dimension);
         self.dimensions.push(DimensionInfo {
             name: dimension.clone(),
             colour: None,
@@ -405,18 +415,26 @@ impl Taxonomy {
         Ok(())
     }
 
-    pub(crate) fn create(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
+    /// Checks, without changing anything, that `create(spec)` would succeed after
+    /// `pending` other tags have been created. Returns the tag's displayed name.
+    pub(crate) fn check_create(&self, spec: &TagSpec, pending: usize) -> Result<String, Error> {
         let name = Self::check_tag_name(&spec.name)?;
-        if self.tags.len() >= MAX_TAGS {
+        let count = self.tags.len().saturating_add(pending);
+        if count >= MAX_TAGS {
             return err(ErrorKind::LimitExceeded {
                 what: "number of tags",
                 limit: MAX_TAGS as u64,
-                actual: self.tags.len() as u64 + 1,
+                actual: count as u64 + 1,
             });
         }
+        self.clash(&name, &tidy(&spec.dimension), None)?;
+        self.check_dimension(&spec.dimension)?;
+        Ok(name)
+    }
+
+    pub(crate) fn create(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
         // Validate everything before registering anything (the dimension included).
-        let dim_tidy = tidy(&spec.dimension);
-        self.clash(&name, &dim_tidy, None)?;
+        let name = self.check_create(&spec, 0)?;
         let dimension = self.dimension_name(&spec.dimension)?;
         let id = TagId(self.tags.len() as u32);
         self.by_name.entry(fold(&name)).or_default().push(id);
