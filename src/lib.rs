@@ -14,6 +14,8 @@
 //! - [`query`]: a segment language with three faces (text, serde AST, builder), a planner
 //!   and an evaluator that counts without materialising and explains its funnel.
 //! - [`phone`]: messy phone numbers to E.164 digits.
+//! - [`import`]: customer lists (CSV, TXT) in, validated whole before anything changes, with
+//!   a report of every row.
 //!
 //! # Example
 //!
@@ -50,6 +52,7 @@ mod day;
 mod directory;
 mod error;
 mod fold;
+pub mod import;
 mod membership;
 pub mod phone;
 pub mod query;
@@ -69,6 +72,7 @@ pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
 
+pub use import::{ImportReport, Importer};
 pub use phone::{Country, Phone, PhoneError, normalize_phone};
 pub use roaring::RoaringBitmap;
 
