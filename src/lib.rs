@@ -15,7 +15,8 @@
 //!   and an evaluator that counts without materialising and explains its funnel.
 //! - [`phone`]: messy phone numbers to E.164 digits.
 //! - [`import`]: customer lists (CSV, TXT) in, validated whole before anything changes, with
-//!   a report of every row.
+//!   a report of every row; [`export`]: rows, hashed ad audiences and bitmaps for ClickHouse,
+//!   Doris and StarRocks out.
 //!
 //! # Example
 //!
@@ -51,6 +52,7 @@ mod attribute;
 mod day;
 mod directory;
 mod error;
+pub mod export;
 mod fold;
 pub mod import;
 mod membership;
@@ -72,6 +74,7 @@ pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
 
+pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};
 pub use phone::{Country, Phone, PhoneError, normalize_phone};
 pub use roaring::RoaringBitmap;
