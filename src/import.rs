@@ -70,8 +70,9 @@
 //!   the same number are skipped and listed in [`ImportReport::duplicates`] with the line
 //!   of the first. (A number's first row counts even when it fails.)
 //! * **Unknown tags** ([`UnknownTags`]): ignored and reported (the default), created in a
-//!   dimension of the caller's choice, or the row is rejected. Archived and ambiguous names
-//!   are failures under every policy.
+//!   dimension of the caller's choice (but not near misses of existing names: `VIPP` is
+//!   reported with "did you mean VIP", not created), or the row is rejected. Archived and
+//!   ambiguous names are failures under every policy.
 //! * **Merge or overwrite** ([`TagMode`]): the listed tags are added to the customer's, or
 //!   replace them. In overwrite mode a row with a problem in its tags is skipped whole (a
 //!   partial set would remove tags the file did not mean to remove), and a row with no tags
@@ -140,6 +141,9 @@ pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.10;
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 20;
 /// The default for [`Importer::max_new_tags`]: 100 tags.
 pub const DEFAULT_MAX_NEW_TAGS: u64 = 100;
+/// Unknown names of at least this many characters that are near an existing name are not
+/// created (see [`UnknownTags::Create`]).
+const NEAR_MISS_CHARS: usize = 3;
 /// How many characters of a raw value a [`Failure`] keeps.
 const VALUE_KEPT: usize = 100;
 
@@ -199,7 +203,11 @@ pub enum UnknownTags {
     #[default]
     Ignore,
     /// Create the tag in `dimension` (or, for `dim:name` where `dim` is an existing
-    /// dimension, in that one), as one platform's tag center does.
+    /// dimension, in that one), as one platform's tag center does. A name of three or more
+    /// characters that is a near miss of an existing tag (one that would get a "did you
+    /// mean", such as `VIPP` for `VIP` or `化粧品` for `化妝品`) is not created but reported as
+    /// unknown with the suggestion: a typo must not become a second tag of the same
+    /// meaning (the seeds' "unified naming"). Create such a tag first if it is meant.
     Create {
         /// The dimension of created tags.
         dimension: String,
@@ -1435,6 +1443,11 @@ impl<'a> Pass<'a> {
         };
         match err {
             ErrorKind::UnknownTag { suggestion, .. } => match &self.create_dimension {
+                // A near miss of an existing name is a typo far more often than a new tag:
+                // creating it would make two tags of one meaning.
+                Some(_) if suggestion.is_some() && name.chars().count() >= NEAR_MISS_CHARS => {
+                    Resolved::Fail(FailureReason::UnknownTag { suggestion })
+                }
                 Some(dimension) => self.new_slot(name, dimension.clone()),
                 None => Resolved::Fail(FailureReason::UnknownTag { suggestion }),
             },

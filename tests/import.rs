@@ -431,6 +431,31 @@ fn unknown_tags_ignored_created_or_rejected() {
 }
 
 #[test]
+fn near_misses_are_not_created() {
+    let mut s = shop();
+    let r = Importer::new()
+        .unknown_tags(UnknownTags::create_in("new"))
+        .max_failed_share(1.0)
+        .import_str(
+            &mut s,
+            "phone,tags\n85291234567,\"VIPP,websites,xy,高消費\"\n",
+            day(),
+        )
+        .unwrap();
+    // "xy" is too short to call a near miss of anything; the others are typos.
+    assert_eq!(r.tags_created, ["xy"]);
+    let reasons: Vec<String> = r.failures.iter().map(|f| f.to_string()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "line 2, column 2 (tags): \"VIPP\": unknown tag \"VIPP\" (did you mean \"VIP\"?); tag ignored",
+            "line 2, column 2 (tags): \"websites\": unknown tag \"websites\" (did you mean \"website\"?); tag ignored",
+            "line 2, column 2 (tags): \"高消費\": unknown tag \"高消費\" (did you mean \"高消費力\"?); tag ignored",
+        ]
+    );
+}
+
+#[test]
 fn created_tags_go_to_a_named_existing_dimension() {
     let mut s = shop();
     let r = Importer::new()

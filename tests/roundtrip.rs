@@ -165,3 +165,133 @@ proptest! {
         prop_assert_eq!(got, labels(&original, &set));
     }
 }
+
+// -----------------------------------------------------------------------------------------
+// Import: the dry run tells the truth, and nothing is ever half-applied
+// -----------------------------------------------------------------------------------------
+
+/// Cells for the key column: good numbers (some repeated in other spellings), bad ones.
+const KEYS: &[&str] = &[
+    "85291234567",
+    "+852 9123 4567",
+    "85291234568",
+    "(852) 9123-4569",
+    "66812345678",
+    "0812345679",
+    "91234567",
+    "8.52912E+10",
+    "",
+    "+999 123",
+    "85261234567",
+];
+/// Tag names: known, archived, ambiguous, near misses, new, qualified, blank.
+const TAG_CELLS: &[&str] = &[
+    "VIP",
+    "vip ",
+    "power:VIP",
+    "cosmetics",
+    "archived",
+    "VIPP",
+    "brand new",
+    "interests:yoga",
+    "",
+    "ＣＯＳＭＥＴＩＣＳ",
+];
+
+fn import_shop() -> Store {
+    let e = Edit::new("admin", day());
+    let mut s = Store::new();
+    s.create_tag(&e, TagSpec::new("VIP").dimension("power"))
+        .unwrap();
+    s.create_tag(&e, TagSpec::new("vip").dimension("channel"))
+        .unwrap();
+    s.create_tag(&e, TagSpec::new("cosmetics").dimension("interests"))
+        .unwrap();
+    let archived = s.create_tag(&e, TagSpec::new("archived")).unwrap();
+    let c = s.add_customer(CustomerKey::Phone(85291234567)).unwrap();
+    s.add_tag(c, archived, day()).unwrap();
+    s.archive_tag(&e, archived).unwrap();
+    let d = s.add_customer(CustomerKey::Phone(66812345678)).unwrap();
+    let cos = s.tag_id("cosmetics").unwrap();
+    s.add_tag(d, cos, day()).unwrap();
+    s
+}
+
+fn memberships(s: &Store) -> u64 {
+    s.tags().map(|t| s.members(t.id).unwrap().len()).sum()
+}
+
+fn fingerprint(s: &Store) -> String {
+    let mut out = String::new();
+    for (id, key) in s.keys() {
+        out += &format!("{id}={key}:{:?};", s.tags_of(id).unwrap());
+    }
+    for t in s.tags() {
+        out += &format!("{}/{};", t.name, t.dimension);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dry_run_and_import_agree_and_failures_change_nothing(
+        rows in proptest::collection::vec(
+            (0..KEYS.len(), proptest::collection::vec(0..TAG_CELLS.len(), 0..4)),
+            0..12,
+        ),
+        policy in 0..3usize,
+        overwrite in proptest::bool::ANY,
+        share in proptest::sample::select(vec![0.0, 0.1, 0.5, 1.0]),
+        header in proptest::bool::ANY,
+    ) {
+        let mut text = String::new();
+        if header {
+            text += "phone,tags\r\n";
+        }
+        for (k, tags) in &rows {
+            let tags: Vec<&str> = tags.iter().map(|&t| TAG_CELLS[t]).collect();
+            text += &format!("\"{}\",\"{}\"\r\n", KEYS[*k], tags.join(","));
+        }
+        let importer = Importer::new()
+            .default_country(audience::Country::TH)
+            .unknown_tags(match policy {
+                0 => UnknownTags::Ignore,
+                1 => UnknownTags::create_in("new"),
+                _ => UnknownTags::Reject,
+            })
+            .mode(if overwrite {
+                audience::import::TagMode::Overwrite
+            } else {
+                audience::import::TagMode::Merge
+            })
+            .max_failed_share(share);
+        let mut store = import_shop();
+        let before = fingerprint(&store);
+        let (customers, members) = (store.customer_count(), memberships(&store));
+        let dry = importer.check_str(&store, &text).unwrap();
+        prop_assert_eq!(fingerprint(&store), before.clone());
+        prop_assert_eq!(dry.rows_read, dry.rows_imported + dry.rows_skipped);
+        prop_assert_eq!(
+            dry.rows_imported,
+            dry.customers_created + dry.customers_updated + dry.customers_unchanged
+        );
+        match importer.import_str(&mut store, &text, day()) {
+            Ok(report) => {
+                prop_assert!(!dry.over_failure_limit());
+                prop_assert_eq!(&report, &audience::ImportReport { applied: true, ..dry });
+                prop_assert_eq!(store.customer_count(), customers + report.customers_created);
+                prop_assert_eq!(
+                    memberships(&store),
+                    members + report.memberships_added - report.memberships_removed
+                );
+                prop_assert_eq!(store.tag_count(), 4 + report.tags_created.len());
+            }
+            Err(e) => {
+                prop_assert!(dry.over_failure_limit(), "{}", e);
+                prop_assert_eq!(fingerprint(&store), before);
+            }
+        }
+    }
+}
