@@ -341,9 +341,11 @@ impl Export {
         set: &RoaringBitmap,
     ) -> Result<ExportRows<'s>, Error> {
         let prepared = Prepared::new(self, store, set)?;
+        let mut chunks = prepared.chunks();
+        chunks.reverse(); // taken from the back
         Ok(ExportRows {
             headers: prepared.value_headers(),
-            chunks: prepared.chunks(),
+            chunks,
             current: None,
             prepared,
         })
@@ -635,6 +637,7 @@ impl<'s> Prepared<'s> {
 pub struct ExportRows<'s> {
     prepared: Prepared<'s>,
     headers: Vec<String>,
+    /// Blocks still to load, the next one last.
     chunks: Vec<u32>,
     current: Option<(Chunk, usize)>,
 }
@@ -684,10 +687,7 @@ impl Iterator for ExportRows<'_> {
                 }
                 self.current = None;
             }
-            if self.chunks.is_empty() {
-                return None;
-            }
-            let block = self.chunks.remove(0);
+            let block = self.chunks.pop()?;
             self.current = Some((self.prepared.load(block), 0));
         }
     }
