@@ -285,6 +285,20 @@ pub enum ErrorKind {
         name: String,
     },
 
+    /// A customer list that cannot be imported as a whole (not UTF-8, too many rows, no
+    /// phone column, too many failed rows...). Nothing was imported.
+    #[error("{0}")]
+    Import(crate::import::ImportError),
+
+    /// Reading the caller's input or writing to the caller's output failed.
+    #[error("I/O error: {message}")]
+    Io {
+        /// The kind of the underlying `std::io::Error`.
+        kind: std::io::ErrorKind,
+        /// Its message.
+        message: String,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),
@@ -491,6 +505,22 @@ fn display_width(s: &str) -> usize {
 impl From<crate::phone::PhoneError> for Error {
     fn from(e: crate::phone::PhoneError) -> Error {
         ErrorKind::InvalidPhone(e).into()
+    }
+}
+
+impl From<crate::import::ImportError> for Error {
+    fn from(e: crate::import::ImportError) -> Error {
+        ErrorKind::Import(e).into()
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        ErrorKind::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+        .into()
     }
 }
 

@@ -14,6 +14,9 @@
 //! - [`query`]: a segment language with three faces (text, serde AST, builder), a planner
 //!   and an evaluator that counts without materialising and explains its funnel.
 //! - [`phone`]: messy phone numbers to E.164 digits.
+//! - [`import`]: customer lists (CSV, TXT) in, validated whole before anything changes, with
+//!   a report of every row; [`export`]: rows, hashed ad audiences and bitmaps for ClickHouse,
+//!   Doris and StarRocks out.
 //!
 //! # Example
 //!
@@ -50,7 +53,9 @@ pub mod campaign;
 mod day;
 mod directory;
 mod error;
+pub mod export;
 mod fold;
+pub mod import;
 mod lifecycle;
 mod membership;
 pub mod phone;
@@ -76,6 +81,8 @@ pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
 
+pub use export::{AdPlatform, BitmapFormat, Export};
+pub use import::{ImportReport, Importer};
 pub use phone::{Country, Phone, PhoneError, normalize_phone};
 pub use roaring::RoaringBitmap;
 

@@ -429,6 +429,7 @@ impl From<Country> for u16 {
 /// Every message names the input (at most 64 characters of it) and says what to fix, in
 /// words meant for the person who keeps the customer list.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum PhoneError {
     /// No digit at all: an empty or blank cell, or only separators and `+`.

@@ -404,6 +404,14 @@ impl Store {
         self.taxonomy.iter().count()
     }
 
+    /// Tag ids handed out so far, deleted ones included (what [`MAX_TAGS`] limits). Lets a
+    /// batch check before it changes anything that the tags it will create fit.
+    ///
+    /// [`MAX_TAGS`]: crate::MAX_TAGS
+    pub(crate) fn tag_id_space(&self) -> usize {
+        self.members.len()
+    }
+
     /// Every dimension in use, in order of first use.
     pub fn dimensions(&self) -> &[DimensionInfo] {
         self.taxonomy.dimensions()

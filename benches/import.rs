@@ -1,0 +1,185 @@
+//! Import and export throughput.
+//!
+//! - `import/new_customers`: 1M rows of `phone,tag1,tag2,tag3` (E.164 digits, three of 50
+//!   existing tag names typed without quotes, as Excel users type them) into a store that
+//!   has the tags but no customers: parse, normalise, dedupe, resolve, validate, register
+//!   1M customers, apply 3M memberships. Target: >= 1M rows/s. The default 5,000-row batch
+//!   limit is raised with `max_rows` for this.
+//! - `import/existing_customers`: the same file again into the store it built (every
+//!   customer known, every membership re-assigned): the re-tagging path, in place.
+//! - `import/seed_batch_5000`: a seeds-sized batch (5,000 rows, 3 tags each, existing
+//!   customers) into the shared 1M-customer workload store with its 200 tags, in place;
+//!   and `check_5000`, the dry run of the same file.
+//! - `export/csv`: CSV rows (key and tags) of all 1M customers of the workload store;
+//!   `export/hashed`: SHA-256 audiences of them; `export/clickhouse`: every tag as a
+//!   groupBitmap state.
+//!
+//! `AUDIENCE_BENCH_N` and `AUDIENCE_PEERS_DATA` work as for the other benches.
+
+mod support;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use audience::export::{AdPlatform, BitmapFormat, Export, write_hashed_phones, write_tag_bitmaps};
+use audience::import::Importer;
+use audience::{Edit, Store, TagSpec};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use support::{Workload, build_store, check_shape};
+
+const ROWS: u64 = 1_000_000;
+const POOL: usize = 50;
+
+/// A small deterministic generator (xorshift), so the file is the same every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// `rows` rows of `phone,tag1,tag2,tag3` with distinct Thai mobile numbers and three
+/// distinct names of `names`.
+fn file(rows: u64, first_phone: u64, names: &[String], seed: u64) -> String {
+    let mut rng = Lcg(seed);
+    let mut out = String::with_capacity(rows as usize * 40 + 32);
+    out.push_str("phone,tags\n");
+    for i in 0..rows {
+        let a = (rng.next() % names.len() as u64) as usize;
+        let b = (a + 1 + (rng.next() % (names.len() as u64 - 2)) as usize) % names.len();
+        let mut c = (b + 1) % names.len();
+        if c == a {
+            c = (c + 1) % names.len();
+        }
+        out.push_str(&format!(
+            "{},{},{},{}\n",
+            first_phone + i,
+            names[a],
+            names[b],
+            names[c]
+        ));
+    }
+    out
+}
+
+fn import(c: &mut Criterion) {
+    let edit = Edit::new("bench", audience::Day::from_ymd(2025, 1, 1).unwrap());
+    let today = audience::Day::from_ymd(2025, 1, 6).unwrap();
+    let names: Vec<String> = (0..POOL).map(|i| format!("tag-{i:02}")).collect();
+    let mut tags_only = Store::new();
+    for n in &names {
+        tags_only
+            .create_tag(&edit, TagSpec::new(n.as_str()))
+            .unwrap();
+    }
+    let text = file(ROWS, 66_800_000_000, &names, 0x9E37_79B9_7F4A_7C15);
+    let importer = Importer::new().max_rows(ROWS);
+
+    // Check once, outside the timing.
+    let mut full = tags_only.clone();
+    let report = importer.import_str(&mut full, &text, today).unwrap();
+    assert_eq!(report.customers_created, ROWS);
+    assert_eq!(report.memberships_added, 3 * ROWS);
+    eprintln!(
+        "import input: {} rows, {:.1} MiB",
+        ROWS,
+        text.len() as f64 / (1 << 20) as f64
+    );
+
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ROWS));
+    group.bench_function("new_customers", |b| {
+        b.iter_batched(
+            || tags_only.clone(),
+            |mut store| {
+                let r = importer
+                    .import_str(&mut store, black_box(&text), today)
+                    .unwrap();
+                (store, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // In place: every iteration does the same work (all customers known, every listed
+    // membership re-assigned), without the copy-on-write a clone per iteration would add.
+    group.bench_function("existing_customers", |b| {
+        b.iter(|| {
+            importer
+                .import_str(&mut full, black_box(&text), today)
+                .unwrap()
+        })
+    });
+    group.finish();
+    drop(full);
+
+    // A seeds-sized batch into the shared workload store.
+    let n = support::bench_customers();
+    let w = Workload::from_env_or_generate(n);
+    check_shape(&w);
+    let (store, _) = build_store(&w);
+    let workload_names: Vec<String> = w.tags.iter().map(|t| t.name.clone()).collect();
+    let batch = file(5_000, 66_800_000_000 + 12_345, &workload_names, 7);
+    let r = Importer::new().check_str(&store, &batch).unwrap();
+    assert_eq!((r.rows_imported, r.customers_created), (5_000, 0));
+    let mut group = c.benchmark_group("import");
+    group.throughput(Throughput::Elements(5_000));
+    let mut target = store.clone();
+    group.bench_function("seed_batch_5000", |b| {
+        b.iter(|| {
+            Importer::new()
+                .import_str(&mut target, black_box(&batch), today)
+                .unwrap()
+        })
+    });
+    drop(target);
+    group.bench_function("check_5000", |b| {
+        b.iter(|| {
+            Importer::new()
+                .check_str(&store, black_box(&batch))
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("export");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(u64::from(n)));
+    let everyone = store.customers().clone();
+    let mut out = Vec::with_capacity(64 << 20);
+    group.bench_function("csv", |b| {
+        b.iter(|| {
+            out.clear();
+            Export::new()
+                .write_csv(&store, &everyone, &mut out)
+                .unwrap()
+        })
+    });
+    group.bench_function("hashed", |b| {
+        b.iter(|| {
+            out.clear();
+            write_hashed_phones(&store, &everyone, AdPlatform::Meta, &mut out).unwrap()
+        })
+    });
+    group.throughput(Throughput::Elements(w.memberships()));
+    group.bench_function("clickhouse", |b| {
+        b.iter(|| {
+            out.clear();
+            write_tag_bitmaps(&store, BitmapFormat::ClickHouse, &mut out).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = import
+}
+criterion_main!(benches);
