@@ -651,8 +651,11 @@ fn apply(
                 // An earlier rule of this run created it.
                 Ok(tag) => tag,
                 Err(_) => {
-                    let edit = Edit::new(run.actor.clone(), today)
-                        .because(format!("rule {:?}: template {pattern:?}", rule.name));
+                    let edit = Edit::new(run.actor.clone(), today).because(format!(
+                        "rule {}: template {}",
+                        crate::error::quote(&rule.name),
+                        crate::error::quote(pattern)
+                    ));
                     let tag = store.create_tag(&edit, spec.clone())?;
                     created.push(TagCount::new(store, tag, 0)?);
                     tag
@@ -1015,7 +1018,7 @@ impl fmt::Display for RunReport {
             )?;
         }
         for t in &self.created {
-            writeln!(f, "  created tag {:?}", t.name)?;
+            writeln!(f, "  created tag {}", crate::error::quote(&t.name))?;
         }
         Ok(())
     }

@@ -163,8 +163,8 @@ impl SplitSpec {
             }
             if !seen.insert(g.name.as_str()) {
                 return err(ErrorKind::InvalidArgument(format!(
-                    "two groups are named {:?}",
-                    g.name
+                    "two groups are named {}",
+                    crate::error::quote(&g.name)
                 )));
             }
         }
