@@ -206,6 +206,36 @@ pub enum ErrorKind {
         actual: u64,
     },
 
+    /// The taxonomy's policy does not let this actor make this change (see
+    /// `crate::governance`).
+    #[error("actor {actor:?} may not {action}; ask an administrator ({})", administrators.join(", "))]
+    NotPermitted {
+        /// Who tried.
+        actor: String,
+        /// What they tried, e.g. "delete tags".
+        action: &'static str,
+        /// Who may.
+        administrators: Vec<String>,
+    },
+
+    /// Deleting or merging a tag without a reason in the `Edit`.
+    #[error("a reason is required to {action} tag {tag:?}")]
+    ReasonRequired {
+        /// "delete" or "merge".
+        action: &'static str,
+        /// The tag that would disappear.
+        tag: String,
+    },
+
+    /// A tag name that breaks one of the policy's naming rules.
+    #[error("tag name {name:?} breaks a naming rule: {rule}")]
+    NamingRule {
+        /// The name as given (tidied, at most 64 characters of it).
+        name: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),
