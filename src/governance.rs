@@ -52,12 +52,13 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::fold::{check_name, fold, tidy};
 use crate::store::Store;
-use crate::taxonomy::{Edit, LogEntry, TagId};
+use crate::taxonomy::{Change, Edit, LogEntry, TagId};
 
 /// The most administrators a policy names (the seeds advise one or two).
 pub const MAX_ADMINISTRATORS: usize = 64;
@@ -448,6 +449,113 @@ impl Store {
             return Ok(());
         }
         self.policy().naming.check(name, dimension)
+    }
+}
+
+impl fmt::Display for Change {
+    /// One line for people: `deleted "spring limited" (1,204 members)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Created {
+                name, dimension, ..
+            } => write!(f, "created \"{name}\" in dimension \"{dimension}\""),
+            Change::Renamed { from, to, .. } => write!(f, "renamed \"{from}\" to \"{to}\""),
+            Change::Archived { name, .. } => write!(f, "archived \"{name}\""),
+            Change::Unarchived { name, .. } => write!(f, "took \"{name}\" out of the archive"),
+            Change::Deleted { name, members, .. } => {
+                write!(f, "deleted \"{name}\" ({members} members)")
+            }
+            Change::Merged {
+                from_name,
+                into_name,
+                ..
+            } => write!(f, "merged \"{from_name}\" into \"{into_name}\""),
+            Change::TtlChanged { tag, from, to } => {
+                let days = |d: &Option<u32>| d.map_or("none".to_string(), |d| format!("{d} days"));
+                write!(
+                    f,
+                    "changed the time-to-live of tag #{} from {} to {}",
+                    tag.as_u32(),
+                    days(from),
+                    days(to)
+                )
+            }
+            Change::Described { tag } => {
+                write!(
+                    f,
+                    "changed the kind or description of tag #{}",
+                    tag.as_u32()
+                )
+            }
+            Change::Coloured {
+                dimension,
+                colour: Some(c),
+            } => write!(f, "coloured dimension \"{dimension}\" {c}"),
+            Change::Coloured { dimension, .. } => {
+                write!(f, "cleared the colour of dimension \"{dimension}\"")
+            }
+            Change::PolicyChanged { policy } => {
+                if policy.is_open() {
+                    f.write_str("opened the taxonomy to everyone")?;
+                } else {
+                    write!(
+                        f,
+                        "made {} the administrators",
+                        policy.administrators.join(", ")
+                    )?;
+                    if !policy.open_to_all.is_empty() {
+                        let open: Vec<&str> =
+                            policy.open_to_all.iter().map(|a| a.describe()).collect();
+                        write!(f, " (anyone may {})", open.join(", "))?;
+                    }
+                }
+                let n = &policy.naming;
+                let mut rules = Vec::new();
+                if n.dimension_prefix {
+                    rules.push("dimension prefix".to_string());
+                }
+                if let Some(max) = n.max_chars {
+                    rules.push(format!("at most {max} characters"));
+                }
+                if !n.forbidden_chars.is_empty() {
+                    let chars: String = n.forbidden_chars.iter().collect();
+                    rules.push(format!("none of {chars:?}"));
+                }
+                if !rules.is_empty() {
+                    write!(f, "; naming rules: {}", rules.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for LogEntry {
+    /// `2025-03-01 somchai: deleted "winter sale" (0 members), because: season over`.
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let day = Day::from_ymd(2025, 3, 1)?;
+    /// let mut store = Store::new();
+    /// let t = store.create_tag(&Edit::new("mei", day), TagSpec::new("winter sale"))?;
+    /// store.delete_tag(&Edit::new("mei", day).because("season over"), t)?;
+    /// let lines: Vec<String> = store.change_log().iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(
+    ///     lines,
+    ///     [
+    ///         "2025-03-01 mei: created \"winter sale\" in dimension \"general\"",
+    ///         "2025-03-01 mei: deleted \"winter sale\" (0 members), because: season over",
+    ///     ]
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.day, self.actor, self.change)?;
+        if let Some(reason) = &self.reason {
+            write!(f, ", because: {reason}")?;
+        }
+        Ok(())
     }
 }
 

@@ -499,3 +499,69 @@ fn the_log_and_the_policy_are_serde_data() {
     let back: Policy = serde_json::from_value(policy_json).unwrap();
     assert_eq!(&back, store.policy());
 }
+
+#[test]
+fn log_entries_read_as_sentences() {
+    let mut store = Store::new();
+    let d = day(3);
+    let mei = Edit::new("mei", d);
+    let a = store
+        .create_tag(&mei, TagSpec::new("payed").dimension("stage"))
+        .unwrap();
+    let b = store
+        .create_tag(&mei, TagSpec::new("ordered").dimension("stage"))
+        .unwrap();
+    store.rename_tag(&mei, a, "paid").unwrap();
+    store.set_ttl(&mei, a, Some(30)).unwrap();
+    store.set_ttl(&mei, a, None).unwrap();
+    store
+        .describe_tag(&mei, a, TagKind::Dynamic, "kept by rules")
+        .unwrap();
+    store
+        .set_dimension_colour(&mei, "stage", Some("green".into()))
+        .unwrap();
+    store.set_dimension_colour(&mei, "stage", None).unwrap();
+    store.archive_tag(&mei, a).unwrap();
+    store.unarchive_tag(&mei, a).unwrap();
+    store
+        .merge_tags(&mei.clone().because("one meaning"), b, a)
+        .unwrap();
+    store
+        .set_policy(
+            &mei,
+            Policy::administered_by(["mei", "ali"])
+                .allow_anyone(TaxonomyAction::Create)
+                .with_naming(
+                    NamingRules::new()
+                        .require_dimension_prefix()
+                        .max_chars(30)
+                        .forbid_chars(",#"),
+                ),
+        )
+        .unwrap();
+    store.set_policy(&mei, Policy::open()).unwrap();
+    store
+        .delete_tag(&mei.clone().because("season over"), b)
+        .unwrap();
+    let lines: Vec<String> = store.change_log().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        lines,
+        [
+            "2025-01-03 mei: created \"payed\" in dimension \"stage\"",
+            "2025-01-03 mei: created \"ordered\" in dimension \"stage\"",
+            "2025-01-03 mei: renamed \"payed\" to \"paid\"",
+            "2025-01-03 mei: changed the time-to-live of tag #0 from none to 30 days",
+            "2025-01-03 mei: changed the time-to-live of tag #0 from 30 days to none",
+            "2025-01-03 mei: changed the kind or description of tag #0",
+            "2025-01-03 mei: coloured dimension \"stage\" green",
+            "2025-01-03 mei: cleared the colour of dimension \"stage\"",
+            "2025-01-03 mei: archived \"paid\"",
+            "2025-01-03 mei: took \"paid\" out of the archive",
+            "2025-01-03 mei: merged \"paid\" into \"ordered\", because: one meaning",
+            "2025-01-03 mei: made ali, mei the administrators (anyone may create tags); naming \
+             rules: dimension prefix, at most 30 characters, none of \",#\"",
+            "2025-01-03 mei: opened the taxonomy to everyone",
+            "2025-01-03 mei: deleted \"ordered\" (0 members), because: season over",
+        ]
+    );
+}
