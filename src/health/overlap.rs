@@ -327,13 +327,14 @@ struct Work {
     /// `list[offsets[x]..offsets[x + 1]]`.
     offsets: Vec<u32>,
     fill: Vec<u32>,
-    list: Vec<u32>,
+    list: Vec<u16>,
     /// Dense pair counts of the chunk, `D x D`, upper triangle used.
     dd: Vec<u32>,
     /// Bit-sliced counters of each sparse tag against the dense tags:
     /// `PLANES * rw` words per sparse tag.
     planes: Vec<u64>,
-    /// Sparse pair counts of the chunk, `S x S`, upper triangle used.
+    /// Sparse pair counts of the chunk, upper triangle (`S (S - 1) / 2`), small enough
+    /// for the first-level cache at 200 tags.
     ss: Vec<u16>,
 }
 
@@ -410,7 +411,7 @@ impl Work {
         let rw = d.div_ceil(64);
         reset(&mut self.dd, d * d);
         reset(&mut self.planes, s * PLANES * rw);
-        reset(&mut self.ss, s * s);
+        reset(&mut self.ss, s * s.saturating_sub(1) / 2);
         self.cursor.clear();
         self.cursor
             .extend_from_slice(self.starts.get(..s).unwrap_or(&[]));
@@ -461,21 +462,21 @@ impl Work {
         let d = self.dense.len();
         self.rows.clear();
         self.rows.resize(SLICE * rw, 0);
-        let mut block = [0u64; 64];
         for g in 0..rw {
             let tags = (d - g * 64).min(64);
             for p in 0..SLICE_WORDS {
                 let word = slice * SLICE_WORDS + p;
-                for (t, slot) in block.iter_mut().enumerate() {
-                    *slot = if t < tags {
-                        self.words[(g * 64 + t) * WORDS + word]
-                    } else {
-                        0
-                    };
+                let mut block = [0u64; 64];
+                for (t, slot) in block.iter_mut().take(tags).enumerate() {
+                    *slot = self.words[(g * 64 + t) * WORDS + word];
                 }
                 transpose64(&mut block);
-                for (i, row) in block.iter().enumerate() {
-                    self.rows[(p * 64 + i) * rw + g] = *row;
+                if rw == 1 {
+                    self.rows[p * 64..(p + 1) * 64].copy_from_slice(&block);
+                } else {
+                    for (i, row) in block.iter().enumerate() {
+                        self.rows[(p * 64 + i) * rw + g] = *row;
+                    }
                 }
             }
         }
@@ -537,16 +538,21 @@ impl Work {
         for t in 0..s {
             for &x in &self.ids[self.cursor[t]..self.ends[t]] {
                 let f = &mut self.fill[usize::from(x) % SLICE];
-                self.list[*f as usize] = t as u32;
+                self.list[*f as usize] = t as u16;
                 *f += 1;
             }
         }
-        for x in 0..SLICE {
-            let tags = &self.list[self.offsets[x] as usize..self.offsets[x + 1] as usize];
+        for bounds in self.offsets.windows(2) {
+            let (lo, hi) = (bounds[0] as usize, bounds[1] as usize);
+            if hi - lo < 2 {
+                continue;
+            }
+            let tags = &self.list[lo..hi];
             for (i, &a) in tags.iter().enumerate() {
-                let row = &mut self.ss[a as usize * s..(a as usize + 1) * s];
+                // Row `a` of the upper triangle; `b > a` since lists are ascending.
+                let row = tri(s, a as usize, a as usize + 1);
                 for &b in &tags[i + 1..] {
-                    row[b as usize] += 1;
+                    self.ss[row + (b - a) as usize - 1] += 1;
                 }
             }
         }
@@ -574,7 +580,7 @@ impl Work {
             }
             for u in t + 1..s {
                 let (x, y) = order(self.sparse[t], self.sparse[u]);
-                out[tri(n, x, y)] += u64::from(self.ss[t * s + u]);
+                out[tri(n, x, y)] += u64::from(self.ss[tri(s, t, u)]);
             }
         }
     }
@@ -600,15 +606,15 @@ fn for_each_run(payload: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// `|a ∩ b|` of two bitsets of equal length, a multiple of 64 words: a Harley-Seal
-/// carry-save adder tree over four lanes (which the compiler turns into vector
-/// instructions), so only one word in sixteen is popcounted.
+/// `|a ∩ b|` of two bitsets of equal length: a Harley-Seal carry-save adder tree over
+/// blocks of 64 words in four lanes (which the compiler turns into vector instructions),
+/// so only one word in sixteen is popcounted.
 fn and_count(a: &[u64], b: &[u64]) -> u32 {
     type V = [u64; 4];
-    fn and(a: &[u64], b: &[u64], at: usize) -> V {
+    fn and(a: &[u64; 64], b: &[u64; 64], k: usize) -> V {
         let mut v = [0u64; 4];
         for (l, slot) in v.iter_mut().enumerate() {
-            *slot = a.get(at + l).copied().unwrap_or(0) & b.get(at + l).copied().unwrap_or(0);
+            *slot = a[4 * k + l] & b[4 * k + l];
         }
         v
     }
@@ -626,32 +632,34 @@ fn and_count(a: &[u64], b: &[u64]) -> u32 {
     }
     let (mut ones, mut twos, mut fours, mut eights) = ([0u64; 4], [0u64; 4], [0u64; 4], [0u64; 4]);
     let mut sixteens = 0u32;
-    let len = a.len().min(b.len());
-    let mut at = 0;
-    while at + 64 <= len {
-        let (o, ta) = csa4(ones, and(a, b, at), and(a, b, at + 4));
-        let (o, tb) = csa4(o, and(a, b, at + 8), and(a, b, at + 12));
+    let (blocks_a, blocks_b) = (a.chunks_exact(64), b.chunks_exact(64));
+    let rest: u32 = blocks_a
+        .remainder()
+        .iter()
+        .zip(blocks_b.remainder())
+        .map(|(x, y)| (x & y).count_ones())
+        .sum();
+    for (ca, cb) in blocks_a.zip(blocks_b) {
+        let (Ok(x), Ok(y)) = (<&[u64; 64]>::try_from(ca), <&[u64; 64]>::try_from(cb)) else {
+            continue;
+        };
+        let (o, ta) = csa4(ones, and(x, y, 0), and(x, y, 1));
+        let (o, tb) = csa4(o, and(x, y, 2), and(x, y, 3));
         let (tw, fa) = csa4(twos, ta, tb);
-        let (o, ta) = csa4(o, and(a, b, at + 16), and(a, b, at + 20));
-        let (o, tb) = csa4(o, and(a, b, at + 24), and(a, b, at + 28));
+        let (o, ta) = csa4(o, and(x, y, 4), and(x, y, 5));
+        let (o, tb) = csa4(o, and(x, y, 6), and(x, y, 7));
         let (tw, fb) = csa4(tw, ta, tb);
         let (f, ea) = csa4(fours, fa, fb);
-        let (o, ta) = csa4(o, and(a, b, at + 32), and(a, b, at + 36));
-        let (o, tb) = csa4(o, and(a, b, at + 40), and(a, b, at + 44));
+        let (o, ta) = csa4(o, and(x, y, 8), and(x, y, 9));
+        let (o, tb) = csa4(o, and(x, y, 10), and(x, y, 11));
         let (tw, fa) = csa4(tw, ta, tb);
-        let (o, ta) = csa4(o, and(a, b, at + 48), and(a, b, at + 52));
-        let (o, tb) = csa4(o, and(a, b, at + 56), and(a, b, at + 60));
+        let (o, ta) = csa4(o, and(x, y, 12), and(x, y, 13));
+        let (o, tb) = csa4(o, and(x, y, 14), and(x, y, 15));
         let (tw, fb) = csa4(tw, ta, tb);
         let (f, eb) = csa4(f, fa, fb);
         let (e, s16) = csa4(eights, ea, eb);
         (ones, twos, fours, eights) = (o, tw, f, e);
         sixteens += pop(s16);
-        at += 64;
-    }
-    let mut rest = 0;
-    while at < len {
-        rest += (a.get(at).copied().unwrap_or(0) & b.get(at).copied().unwrap_or(0)).count_ones();
-        at += 1;
     }
     16 * sixteens + 8 * pop(eights) + 4 * pop(fours) + 2 * pop(twos) + pop(ones) + rest
 }
