@@ -766,8 +766,8 @@ impl Store {
             band: TagCountBand::of(active_tags, customers),
             dimensions,
             tagged,
-            untagged: customers - tagged,
-            untagged_share: share(customers - tagged),
+            untagged: customers.saturating_sub(tagged),
+            untagged_share: share(customers.saturating_sub(tagged)),
             administrators: policy.administrators.len(),
         };
 
