@@ -359,7 +359,16 @@ impl NamingRules {
                 "a naming rule's maximum length must be at least 1 character".into(),
             ));
         }
+        let mut seen: Vec<String> = Vec::new();
         for (dimension, prefix) in &self.prefixes {
+            let key = fold(dimension);
+            if seen.contains(&key) {
+                return err(ErrorKind::InvalidArgument(format!(
+                    "dimension {dimension:?} has two prefixes (dimension names ignore case, \
+                     width and extra spaces)"
+                )));
+            }
+            seen.push(key);
             let tidy_prefix = tidy(prefix);
             if let Err(reason) = check_name(&tidy_prefix) {
                 return err(ErrorKind::InvalidArgument(format!(

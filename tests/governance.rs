@@ -209,6 +209,21 @@ fn the_policy_is_set_once_then_only_by_administrators() {
         e.to_string(),
         "invalid argument: the prefix of dimension \"stage\" is not a valid name: a name must not be empty"
     );
+    let e = store
+        .set_policy(
+            &ali,
+            Policy::administered_by(["ali"]).with_naming(
+                NamingRules::new()
+                    .prefix("stage", "st")
+                    .prefix("Stage", "stg"),
+            ),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid argument: dimension \"stage\" has two prefixes (dimension names ignore case, \
+         width and extra spaces)"
+    );
     let many: Vec<String> = (0..65).map(|i| format!("a{i}")).collect();
     let e = store
         .set_policy(&ali, Policy::administered_by(many))
