@@ -4,7 +4,8 @@
 //! Planted: a "regular customer" tag on 92% of customers (97% of those with tags), "ordered" and "paid" with the
 //! same meaning, "spring limited" unused for 31 days, VIPs idle for over 180 days, an empty
 //! test tag, a tiny manual list, a product tag inside its interest tag, customers without
-//! any tag, and a name from before the naming rules.
+//! any tag, a name from before the naming rules, and only 19 tags for 20,000 customers
+//! (too coarse).
 //!
 //! Run with `cargo run --release --example weekly_health`.
 
@@ -121,7 +122,7 @@ fn main() -> Result<(), audience::Error> {
             add(regular, c);
         }
         let level = if asleep { 2 } else { (rng.next() % 3) as usize };
-        if rng.chance(0.95) {
+        if rng.chance(0.99) {
             add(activity[level], c);
         }
         let is_ordered = rng.chance(0.3);
@@ -149,9 +150,9 @@ fn main() -> Result<(), audience::Error> {
             }
             _ => {}
         }
-        match rng.next() % 10 {
-            0..=4 => add(web, c),
-            5..=7 => add(instagram, c),
+        match rng.next() % 20 {
+            0..=7 => add(web, c),
+            8..=14 => add(instagram, c),
             _ => add(offline, c),
         };
         if is_vip[c as usize] {
