@@ -1,11 +1,11 @@
 //! The seeds' Monday routine: the weekly tag health report for a generated shop of 20,000
 //! customers with problems planted in it, then the week's change log.
 //!
-//! Planted: a "regular customer" tag on 92% of customers (97% of those with tags), "ordered" and "paid" with the
-//! same meaning, "spring limited" unused for 31 days, VIPs idle for over 180 days, an empty
-//! test tag, a tiny manual list, a product tag inside its interest tag, customers without
-//! any tag, a name from before the naming rules, and only 19 tags for 20,000 customers
-//! (too coarse).
+//! Planted: a "regular customer" tag on 92% of customers, "ordered" and "paid" with the
+//! same meaning, "spring limited" unused for 31 days, VIPs idle for over 180 days, an
+//! empty test tag, a tiny manual list, a product tag inside its interest tag, customers
+//! without any tag, a name from before the naming rules, and only 19 tags for 20,000
+//! customers (too coarse).
 //!
 //! Run with `cargo run --release --example weekly_health`.
 
