@@ -299,6 +299,36 @@ pub enum ErrorKind {
         message: String,
     },
 
+    /// The taxonomy's policy does not let this actor make this change (see
+    /// `crate::governance`).
+    #[error("actor {} may not {action}; ask an administrator ({})", quote(actor), administrators.join(", "))]
+    NotPermitted {
+        /// Who tried.
+        actor: String,
+        /// What they tried, e.g. "delete tags".
+        action: &'static str,
+        /// Who may.
+        administrators: Vec<String>,
+    },
+
+    /// Deleting or merging a tag without a reason in the `Edit`.
+    #[error("a reason is required to {action} tag {}", quote(tag))]
+    ReasonRequired {
+        /// "delete" or "merge".
+        action: &'static str,
+        /// The tag that would disappear.
+        tag: String,
+    },
+
+    /// A tag name that breaks one of the policy's naming rules.
+    #[error("tag name {} breaks a naming rule: {rule}", quote(name))]
+    NamingRule {
+        /// The name as given (tidied, at most 64 characters of it).
+        name: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),

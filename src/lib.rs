@@ -55,6 +55,8 @@ mod directory;
 mod error;
 pub mod export;
 mod fold;
+pub mod governance;
+pub mod health;
 pub mod import;
 mod lifecycle;
 mod membership;
@@ -70,6 +72,8 @@ pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 pub use fold::MAX_NAME_CHARS;
+pub use governance::{MAX_ADMINISTRATORS, NamingRules, PREFIX_SEPARATORS, Policy, TaxonomyAction};
+pub use health::{HealthConfig, HealthReport};
 pub use lifecycle::Lifecycle;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rules::{

@@ -185,7 +185,7 @@ impl Lifecycle {
                     {
                         continue;
                     }
-                    store.check_new_tag(&spec, missing.len())?;
+                    store.check_new_tag(edit, &spec, missing.len())?;
                     missing.push(spec);
                 }
                 Err(e) => return Err(e),

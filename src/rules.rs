@@ -531,7 +531,8 @@ impl RuleSet {
                             spec.ttl_days = tpl.ttl_days;
                             let key = format!("{}\u{0}{}", fold(&spec.dimension), fold(&spec.name));
                             if !names.pending.contains(&key) {
-                                store.check_new_tag(&spec, names.pending.len())?;
+                                let edit = Edit::new(run.actor.clone(), run.today());
+                                store.check_new_tag(&edit, &spec, names.pending.len())?;
                                 names.pending.push(key);
                             }
                             Target::New {

@@ -9,6 +9,7 @@ use crate::day::Day;
 use crate::directory::{CustomerId, CustomerKey, Directory, KeyRef};
 use crate::error::{Error, ErrorKind, err};
 use crate::fold::{MAX_NAME_CHARS, fold, suggest};
+use crate::governance::{TaxonomyAction, require_reason};
 use crate::membership::{TagMembers, bitmap_bytes};
 use crate::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, TagId, TagInfo, TagKind, TagSpec, Taxonomy,
@@ -243,6 +244,8 @@ impl Store {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn create_tag(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
+        self.govern(edit, TaxonomyAction::Create)?;
+        self.check_naming(&spec.name, &spec.dimension)?;
         let id = Arc::make_mut(&mut self.taxonomy).create(edit, spec)?;
         if self.members.len() <= id.0 as usize {
             self.members
@@ -251,31 +254,46 @@ impl Store {
         Ok(id)
     }
 
-    /// Checks, without changing anything, that `create_tag(spec)` would succeed after
+    /// Checks, without changing anything, that `create_tag(edit, spec)` (policy and naming
+    /// rules included) would succeed after
     /// `pending` other tags have been created (rule runs validate the tags they will create
     /// before changing anything).
-    pub(crate) fn check_new_tag(&self, spec: &TagSpec, pending: usize) -> Result<(), Error> {
+    pub(crate) fn check_new_tag(
+        &self,
+        edit: &Edit,
+        spec: &TagSpec,
+        pending: usize,
+    ) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Create)?;
+        self.check_naming(&spec.name, &spec.dimension)?;
         self.taxonomy.check_create(spec, pending).map(|_| ())
     }
 
     /// Renames a tag (the new name must not clash within its dimension).
     pub fn rename_tag(&mut self, edit: &Edit, tag: TagId, new_name: &str) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Rename)?;
+        self.check_naming(new_name, &self.taxonomy.get(tag)?.dimension)?;
         Arc::make_mut(&mut self.taxonomy).rename(edit, tag, new_name)
     }
 
     /// Archives a tag: it keeps its members but takes no new ones and is refused in queries.
     pub fn archive_tag(&mut self, edit: &Edit, tag: TagId) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Archive)?;
         Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, true)
     }
 
     /// Takes a tag out of the archive.
     pub fn unarchive_tag(&mut self, edit: &Edit, tag: TagId) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Archive)?;
         Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, false)
     }
 
-    /// Deletes a tag and all its memberships. Returns how many customers carried it.
+    /// Deletes a tag and all its memberships. Returns how many customers carried it. The
+    /// edit needs a reason ([`Edit::because`]).
     pub fn delete_tag(&mut self, edit: &Edit, tag: TagId) -> Result<u64, Error> {
+        self.govern(edit, TaxonomyAction::Delete)?;
         let info = self.taxonomy.get(tag)?;
+        require_reason(edit, "delete", &info.name)?;
         let members = self.member_slot(tag)?.len();
         let change = Change::Deleted {
             tag,
@@ -291,10 +309,13 @@ impl Store {
 
     /// Merges tag `from` into tag `into`: `into` gets `from`'s members (new members keep
     /// the day they were assigned `from`; existing members keep theirs) and `from`
-    /// disappears. Returns how many customers `into` gained.
+    /// disappears. Returns how many customers `into` gained. The edit needs a reason
+    /// ([`Edit::because`]).
     pub fn merge_tags(&mut self, edit: &Edit, into: TagId, from: TagId) -> Result<u64, Error> {
+        self.govern(edit, TaxonomyAction::Merge)?;
         let into_info = self.taxonomy.get(into)?;
         let from_info = self.taxonomy.get(from)?;
+        require_reason(edit, "merge", &from_info.name)?;
         if into == from {
             return err(ErrorKind::SameTag {
                 operation: "merge",
@@ -328,6 +349,7 @@ impl Store {
 
     /// Sets or clears a tag's time-to-live in days.
     pub fn set_ttl(&mut self, edit: &Edit, tag: TagId, ttl_days: Option<u32>) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::ChangeTtl)?;
         Arc::make_mut(&mut self.taxonomy).set_ttl(edit, tag, ttl_days)
     }
 
@@ -339,6 +361,7 @@ impl Store {
         kind: TagKind,
         description: impl Into<String>,
     ) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Describe)?;
         Arc::make_mut(&mut self.taxonomy).describe(edit, tag, kind, description.into())
     }
 
@@ -349,6 +372,7 @@ impl Store {
         dimension: &str,
         colour: Option<String>,
     ) -> Result<(), Error> {
+        self.govern(edit, TaxonomyAction::Describe)?;
         Arc::make_mut(&mut self.taxonomy).set_colour(edit, dimension, colour)
     }
 
@@ -420,6 +444,14 @@ impl Store {
     /// The taxonomy's change log, oldest first.
     pub fn change_log(&self) -> &[LogEntry] {
         self.taxonomy.log()
+    }
+
+    pub(crate) fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    pub(crate) fn taxonomy_mut(&mut self) -> &mut Taxonomy {
+        Arc::make_mut(&mut self.taxonomy)
     }
 
     // ----------------------------------------------------------------------------------

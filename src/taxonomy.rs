@@ -15,6 +15,7 @@ use smallvec::SmallVec;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::fold::{check_name, fold, suggest, tidy};
+use crate::governance::Policy;
 
 /// Well-known dimension names. Any other name is a user-defined dimension.
 pub mod dimensions {
@@ -284,6 +285,28 @@ pub enum Change {
         /// The new colour.
         colour: Option<String>,
     },
+    /// The policy (administrators, naming rules) was replaced.
+    PolicyChanged {
+        /// The new policy.
+        policy: Policy,
+    },
+}
+
+impl Change {
+    /// Whether the change concerns `tag` (for a merge: either tag).
+    pub fn mentions(&self, tag: TagId) -> bool {
+        match self {
+            Change::Created { tag: t, .. }
+            | Change::Renamed { tag: t, .. }
+            | Change::Archived { tag: t, .. }
+            | Change::Unarchived { tag: t, .. }
+            | Change::Deleted { tag: t, .. }
+            | Change::TtlChanged { tag: t, .. }
+            | Change::Described { tag: t } => *t == tag,
+            Change::Merged { from, into, .. } => *from == tag || *into == tag,
+            Change::Coloured { .. } | Change::PolicyChanged { .. } => false,
+        }
+    }
 }
 
 /// An entry of the taxonomy's change log.
@@ -309,6 +332,8 @@ pub(crate) struct Taxonomy {
     by_name: HashMap<String, SmallVec<[TagId; 1]>>,
     dimensions: Vec<DimensionInfo>,
     log: Vec<LogEntry>,
+    /// Who may change the taxonomy and the naming rules (see `crate::governance`).
+    policy: Policy,
 }
 
 /// The most tags a store holds (live or not), a guard against runaway creation.
@@ -339,6 +364,16 @@ impl Taxonomy {
 
     pub(crate) fn log(&self) -> &[LogEntry] {
         &self.log
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the policy (the caller checked the actor and the policy) and logs it.
+    pub(crate) fn set_policy(&mut self, edit: &Edit, policy: Policy) {
+        self.policy = policy.clone();
+        self.record(edit, Change::PolicyChanged { policy });
     }
 
     fn record(&mut self, edit: &Edit, change: Change) {

@@ -107,6 +107,12 @@ fn taxonomy_errors() {
     let vip = s.tag_id("power:VIP").unwrap();
     assert_eq!(
         s.merge_tags(&e, vip, vip).unwrap_err().to_string(),
+        "a reason is required to merge tag \"VIP\""
+    );
+    assert_eq!(
+        s.merge_tags(&e.clone().because("same meaning"), vip, vip)
+            .unwrap_err()
+            .to_string(),
         "merge needs two different tags, got \"VIP\" twice"
     );
     s.archive_tag(&e, new).unwrap();
