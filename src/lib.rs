@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aggregate;
 mod attribute;
 mod day;
 mod directory;
@@ -13,6 +14,7 @@ mod segment;
 mod store;
 mod taxonomy;
 
+pub use aggregate::Summary;
 pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
 pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
