@@ -206,6 +206,32 @@ pub enum ErrorKind {
         actual: u64,
     },
 
+    /// RFM bins, RFM segment ranges or tier thresholds that cannot be used (too few or
+    /// too many bins, edges out of order, a tier name given twice...).
+    #[error("{what}: {reason}")]
+    InvalidBuckets {
+        /// What was being configured: "RFM recency bins", "tiers of lead_score"...
+        what: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// Groups of an assignment (tiers, segments) that share customers: a customer belongs
+    /// to one group at most.
+    #[error(
+        "groups {first:?} and {second:?} share {shared} customer(s) (e.g. id {example}); a customer can be in one group only"
+    )]
+    OverlappingGroups {
+        /// The earlier group.
+        first: String,
+        /// The later group.
+        second: String,
+        /// How many customers both hold.
+        shared: u64,
+        /// The smallest shared customer id.
+        example: u32,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),

@@ -13,6 +13,7 @@ pub mod query;
 mod segment;
 mod store;
 mod taxonomy;
+pub mod tiers;
 
 pub use aggregate::Summary;
 pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
@@ -26,5 +27,7 @@ pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
+
+pub use tiers::{Assignment, GroupChange, GroupWrite, Migration, Tier, Tiers};
 
 pub use roaring::RoaringBitmap;
