@@ -216,6 +216,32 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// An RFM segment map that leaves score cells without a segment.
+    #[error(
+        "the RFM segment map leaves {} without a segment: {}",
+        cell_count(cells),
+        crate::rfm::fmt_cells(cells)
+    )]
+    SegmentGap {
+        /// Every (R, F, M) cell no segment claims.
+        cells: Vec<crate::rfm::RfmScore>,
+    },
+
+    /// Two segments of an RFM segment map claim the same score cells.
+    #[error(
+        "RFM segments {first:?} and {second:?} both claim {}: {}",
+        cell_count(cells),
+        crate::rfm::fmt_cells(cells)
+    )]
+    SegmentOverlap {
+        /// The earlier segment of the map.
+        first: String,
+        /// The later segment of the map.
+        second: String,
+        /// The cells both claim.
+        cells: Vec<crate::rfm::RfmScore>,
+    },
+
     /// Groups of an assignment (tiers, segments) that share customers: a customer belongs
     /// to one group at most.
     #[error(
@@ -239,6 +265,13 @@ pub enum ErrorKind {
     /// All `u32` customer ids have been handed out.
     #[error("customer id space exhausted ({0} ids handed out)")]
     IdSpaceExhausted(u64),
+}
+
+fn cell_count(cells: &[crate::rfm::RfmScore]) -> String {
+    match cells.len() {
+        1 => "1 score cell".to_string(),
+        n => format!("{n} score cells"),
+    }
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -327,6 +360,24 @@ pub enum QueryProblem {
     /// unknown attribute, attribute type...).
     #[error("{0}")]
     Resolve(Box<ErrorKind>),
+    /// An RFM score outside the scores' range (`rfm.r >= 7` when recency has 5 bins).
+    #[error("{term} scores run from 1 to {bins}, got {score}")]
+    ScoreOutOfRange {
+        /// The term: `rfm.r`, `rfm.f` or `rfm.m`.
+        term: String,
+        /// The number of bins, the highest score.
+        bins: u8,
+        /// The score asked for.
+        score: i64,
+    },
+    /// A named RFM segment that the scores' segment map does not have.
+    #[error("unknown RFM segment {name:?}{}", did_you_mean(suggestion))]
+    UnknownSegment {
+        /// The name as given.
+        name: String,
+        /// The nearest segment name, when one is close.
+        suggestion: Option<String>,
+    },
 }
 
 /// A query that does not parse or does not bind to the store: the problem, where it is, and

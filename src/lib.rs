@@ -10,6 +10,7 @@ mod error;
 mod fold;
 mod membership;
 pub mod query;
+pub mod rfm;
 mod segment;
 mod store;
 mod taxonomy;
@@ -22,6 +23,10 @@ pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 pub use fold::MAX_NAME_CHARS;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
+pub use rfm::{
+    Binning, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore, RfmScores, ScoreRow,
+    ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
+};
 pub use segment::Segment;
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{

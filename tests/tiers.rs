@@ -3,8 +3,8 @@
 //! each week; under 5% means the follow-up content is weak".
 
 use audience::{
-    Assignment, AttrKind, Change, CustomerKey, Day, Edit, ErrorKind, Migration, Query,
-    RoaringBitmap, Store, TagKind, TagSpec, Tiers,
+    Assignment, AttrKind, Change, Context, CustomerKey, Day, Edit, ErrorKind, Migration, Query,
+    RfmConfig, RoaringBitmap, Store, TagKind, TagSpec, Tiers,
 };
 
 fn monday() -> Day {
@@ -398,4 +398,57 @@ fn assignments_from_tags_and_segments() {
         .to_string(),
         "invalid argument: group \"X \" is named twice"
     );
+}
+
+#[test]
+fn rfm_segments_can_become_tags() {
+    let today = Day::from_ymd(2025, 1, 31).unwrap();
+    let mut store = Store::new();
+    let last = store
+        .define_attribute("last_purchase", AttrKind::Day)
+        .unwrap();
+    let count = store
+        .define_attribute("purchase_count", AttrKind::Int)
+        .unwrap();
+    let money = store.define_attribute("monetary", AttrKind::Int).unwrap();
+    for i in 0..50i32 {
+        let c = store
+            .add_customer(CustomerKey::member(format!("c{i}")).unwrap())
+            .unwrap();
+        if i % 10 == 9 {
+            continue;
+        }
+        store.set_value(c, last, today - i * 5).unwrap();
+        store.set_value(c, count, i64::from(50 - i) / 5).unwrap();
+        store.set_value(c, money, i64::from(i) * 100).unwrap();
+    }
+    let scores = RfmConfig::default()
+        .score(&store, &Context::new(today))
+        .unwrap();
+    let report = store
+        .write_groups(
+            &Edit::new("crm", today),
+            "rfm",
+            &scores.segment_assignment(),
+            scores.scope(),
+        )
+        .unwrap();
+    assert_eq!(report.groups.len(), 11);
+    assert_eq!(report.ungrouped, 5, "never purchased");
+    for (name, bits) in scores.segments() {
+        let tag = store.tag_id_in("rfm", name).unwrap();
+        assert_eq!(store.members(tag).unwrap(), bits, "{name}");
+    }
+    // Two runs compared segment by segment.
+    let next = RfmConfig::default()
+        .score(&store, &Context::new(today + 60))
+        .unwrap();
+    let moves = Migration::between(&scores.segment_assignment(), &next.segment_assignment());
+    let total: u64 = moves.counts.iter().flatten().sum();
+    assert_eq!(total, 45);
+    let r = Migration::between(
+        &scores.score_assignment(audience::Measure::Recency),
+        &next.score_assignment(audience::Measure::Recency),
+    );
+    assert_eq!(r.from, vec!["R1", "R2", "R3", "R4", "R5"]);
 }
