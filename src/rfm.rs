@@ -547,23 +547,28 @@ const TABLE_SPAN_PER_VALUE: i128 = 2;
 fn score_values(vals: &[i64], binning: &Binning, reverse: bool) -> Scored {
     let n = binning.bins();
     let len = vals.len();
+    let to_score = |g: usize| if reverse { n - g } else { g + 1 };
     let mut scores = Vec::with_capacity(len);
-    // Per score: lowest and highest value (branch-free updates; empty when min > max).
-    let mut lows = vec![i64::MAX; n + 1];
-    let mut highs = vec![i64::MIN; n + 1];
-    let mut emit = |v: i64, g: usize| {
-        let s = if reverse { n - g } else { g + 1 };
-        scores.push(s as u8);
-        if let (Some(lo), Some(hi)) = (lows.get_mut(s), highs.get_mut(s)) {
-            *lo = (*lo).min(v);
-            *hi = (*hi).max(v);
-        }
-    };
-    if let (Some(&min), Some(&max)) = (vals.iter().min(), vals.iter().max()) {
+    // Lowest and highest value per group (0-based, ascending values).
+    let mut by_group: Vec<Option<ValueRange>> = vec![None; n];
+    let (min, max) = vals
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if len > 0 {
         match binning {
             Binning::Edges(edges) => {
+                let mut lows = vec![i64::MAX; n];
+                let mut highs = vec![i64::MIN; n];
                 for &v in vals {
-                    emit(v, edges.partition_point(|&e| e <= v));
+                    let g = edges.partition_point(|&e| e <= v);
+                    scores.push(to_score(g) as u8);
+                    if let (Some(lo), Some(hi)) = (lows.get_mut(g), highs.get_mut(g)) {
+                        *lo = (*lo).min(v);
+                        *hi = (*hi).max(v);
+                    }
+                }
+                for ((r, &min), &max) in by_group.iter_mut().zip(&lows).zip(&highs) {
+                    *r = (min <= max).then_some(ValueRange { min, max });
                 }
             }
             Binning::Quantiles(_) => {
@@ -571,23 +576,25 @@ fn score_values(vals: &[i64], binning: &Binning, reverse: bool) -> Scored {
                 if span < (len as i128 * TABLE_SPAN_PER_VALUE).max(1 << 16) {
                     let mut table = RankTable::new(vals, min, span as usize + 1, n);
                     for &v in vals {
-                        emit(v, table.group(v - min));
+                        scores.push(to_score(table.group(v - min)) as u8);
                     }
+                    by_group = table.ranges;
                 } else {
-                    let mut cuts = Cuts::select(vals, n);
+                    let mut cuts = Cuts::select(vals, n, min, max);
                     for &v in vals {
-                        emit(v, cuts.group(v));
+                        scores.push(to_score(cuts.group(v)) as u8);
                     }
+                    by_group = cuts.ranges;
                 }
             }
         }
     }
-    let ranges = lows
-        .iter()
-        .zip(&highs)
-        .skip(1)
-        .map(|(&min, &max)| (min <= max).then_some(ValueRange { min, max }))
-        .collect();
+    let mut ranges = vec![None; n];
+    for (g, r) in by_group.into_iter().enumerate() {
+        if let Some(slot) = ranges.get_mut(to_score(g) - 1) {
+            *slot = r;
+        }
+    }
     Scored { scores, ranges }
 }
 
@@ -634,6 +641,8 @@ impl TieRanks {
 struct RankTable {
     table: Vec<u8>,
     ties: Vec<TieRanks>,
+    /// Lowest and highest value of each group.
+    ranges: Vec<Option<ValueRange>>,
     len: usize,
     n: usize,
 }
@@ -651,8 +660,9 @@ impl RankTable {
         let len = vals.len();
         let mut table = vec![0u8; span];
         let mut ties = Vec::new();
+        let mut ranges: Vec<Option<ValueRange>> = vec![None; n];
         let mut start = 0usize;
-        for (t, &c) in table.iter_mut().zip(&counts) {
+        for (offset, (t, &c)) in table.iter_mut().zip(&counts).enumerate() {
             if c == 0 {
                 continue;
             }
@@ -667,11 +677,21 @@ impl RankTable {
                 ties.push(TieRanks::new(start, len, n));
                 SPLIT | (ties.len() - 1) as u8
             };
+            // Values come in ascending order: the first met is a group's minimum, the
+            // last its maximum.
+            let v = min + offset as i64;
+            for r in ranges.iter_mut().take(last + 1).skip(first) {
+                match r {
+                    Some(r) => r.max = v,
+                    None => *r = Some(ValueRange { min: v, max: v }),
+                }
+            }
             start += c;
         }
         RankTable {
             table,
             ties,
+            ranges,
             len,
             n,
         }
@@ -701,39 +721,45 @@ struct Cuts {
     /// For each cut value, how many groups start below it; one more entry for values above
     /// all cuts.
     groups_below: Vec<usize>,
+    /// Lowest and highest value of each group.
+    ranges: Vec<Option<ValueRange>>,
     len: usize,
     n: usize,
 }
 
 impl Cuts {
-    fn select(vals: &[i64], n: usize) -> Cuts {
+    /// `min` and `max` are the smallest and largest of `vals`.
+    fn select(vals: &[i64], n: usize, min: i64, max: i64) -> Cuts {
         let len = vals.len();
         let starts: Vec<usize> = (1..n)
             .map(|g| group_start(g, len, n))
             .filter(|&s| s < len)
             .collect();
         let mut scratch = vals.to_vec();
+        // The value at each group's first rank, and at the rank just before it.
         let mut cuts: Vec<i64> = Vec::with_capacity(starts.len());
+        let mut before: Vec<i64> = Vec::with_capacity(starts.len());
         let mut values: Vec<i64> = Vec::new();
         let mut ties: Vec<TieRanks> = Vec::new();
         let mut lo = 0usize;
         for &r in &starts {
-            if r < lo {
-                // Same rank as the previous start (fewer customers than groups).
-                if let Some(&v) = cuts.last() {
-                    cuts.push(v);
-                }
-                continue;
-            }
+            // Starts increase strictly, so `lo <= r < lo + part.len()`.
             let Some(part) = scratch.get_mut(lo..) else {
                 break;
             };
             let (left, nth, _) = part.select_nth_unstable(r - lo);
             let v = *nth;
+            // `left` holds the values ranked lo..r; everything before `lo` is at most the
+            // previous cut, which is below `v` when `v` is a new cut value.
+            let (mut equal, mut left_max) = (0usize, None);
+            for &x in left.iter() {
+                equal += usize::from(x == v);
+                left_max = Some(left_max.map_or(x, |m: i64| m.max(x)));
+            }
+            // The value ranked r - 1: the largest of `left`, or the previous cut when
+            // `left` is empty (then r - 1 is the previous cut's rank).
+            before.push(left_max.or(cuts.last().copied()).unwrap_or(v));
             if values.last() != Some(&v) {
-                // Everything before `lo` is at most the previous cut, which is below `v`;
-                // `left` holds the rest of the values ranked before `r`.
-                let equal = left.iter().filter(|&&x| x == v).count();
                 values.push(v);
                 ties.push(TieRanks::new(r - equal, len, n));
             }
@@ -745,10 +771,28 @@ impl Cuts {
             .map(|&u| cuts.iter().filter(|&&c| c < u).count())
             .collect();
         groups_below.push(cuts.len());
+        // Group g runs from its first value (the minimum for group 0) to the value just
+        // before the next group's first (the maximum for the last group).
+        let mut ranges = vec![None; n];
+        for (g, r) in ranges.iter_mut().enumerate().take(cuts.len() + 1) {
+            let low = if g == 0 {
+                Some(min)
+            } else {
+                cuts.get(g - 1).copied()
+            };
+            let high = before.get(g).copied().unwrap_or(max);
+            if let Some(low) = low {
+                *r = Some(ValueRange {
+                    min: low,
+                    max: high,
+                });
+            }
+        }
         Cuts {
             values,
             ties,
             groups_below,
+            ranges,
             len,
             n,
         }

@@ -21,7 +21,13 @@ struct Cust {
 
 fn value(wide: bool) -> BoxedStrategy<i64> {
     if wide {
-        prop_oneof![any::<i64>(), -1_000_000_000_000i64..1_000_000_000_000].boxed()
+        // Wide spans (ranked by selection), with and without ties.
+        prop_oneof![
+            any::<i64>(),
+            -1_000_000_000_000i64..1_000_000_000_000,
+            prop::sample::select(vec![i64::MIN, -(1 << 40), 0, 1 << 40, i64::MAX]),
+        ]
+        .boxed()
     } else {
         (0i64..6).boxed()
     }
@@ -211,6 +217,27 @@ proptest! {
                     .filter(|&id| want[id as usize].is_some_and(|x| x.get(m) == s))
                     .collect();
                 prop_assert_eq!(bits.iter().collect::<Vec<_>>(), naive);
+            }
+        }
+        // Each score's lowest and highest measured value.
+        for m in Measure::ALL {
+            let table = scores.score_table(m);
+            for row in &table.rows {
+                let vals: Vec<i64> = custs
+                    .iter()
+                    .zip(&want)
+                    .filter(|(_, w)| w.is_some_and(|x| x.get(m) == row.score))
+                    .map(|(c, _)| match m {
+                        Measure::Recency => i64::from(c.last.unwrap_or(0)),
+                        Measure::Frequency => c.count.unwrap_or(0),
+                        Measure::Monetary => c.money.unwrap_or(0),
+                    })
+                    .collect();
+                prop_assert_eq!(
+                    (row.min, row.max, row.count),
+                    (vals.iter().min().copied(), vals.iter().max().copied(), vals.len() as u64),
+                    "{:?} {}", m, row.score
+                );
             }
         }
         // The grid counts every scored customer once.
