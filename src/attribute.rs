@@ -154,6 +154,13 @@ impl Column {
         &self.present
     }
 
+    /// The dense values, indexed by customer id: 0 where a customer has no value (check
+    /// [`Column::present`]). May be shorter than the id space: ids past the end have no
+    /// value.
+    pub(crate) fn values(&self) -> &[i64] {
+        &self.values
+    }
+
     fn offset(&self, v: i64) -> u64 {
         (i128::from(v) - i128::from(self.base)) as u64
     }

@@ -265,6 +265,16 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// RFM bins, RFM segment ranges or tier thresholds that cannot be used (too few or
+    /// too many bins, edges out of order, a tier name given twice...).
+    #[error("{what}: {reason}")]
+    InvalidBuckets {
+        /// What was being configured: "RFM recency bins", "tiers of lead_score"...
+        what: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
     /// A tag template placeholder that the run gives no value for.
     #[error(
         "tag template {} needs the variable {}: pass it with the run",
@@ -329,6 +339,52 @@ pub enum ErrorKind {
         rule: String,
     },
 
+    /// An RFM segment map that leaves score cells without a segment.
+    #[error(
+        "the RFM segment map leaves {} without a segment: {}",
+        cell_count(cells),
+        crate::rfm::fmt_cells(cells)
+    )]
+    SegmentGap {
+        /// Every (R, F, M) cell no segment claims.
+        cells: Vec<crate::rfm::RfmScore>,
+    },
+
+    /// Two segments of an RFM segment map claim the same score cells.
+    #[error(
+        "RFM segments {} and {} both claim {}: {}",
+        quote(first),
+        quote(second),
+        cell_count(cells),
+        crate::rfm::fmt_cells(cells)
+    )]
+    SegmentOverlap {
+        /// The earlier segment of the map.
+        first: String,
+        /// The later segment of the map.
+        second: String,
+        /// The cells both claim.
+        cells: Vec<crate::rfm::RfmScore>,
+    },
+
+    /// Groups of an assignment (tiers, segments) that share customers: a customer belongs
+    /// to one group at most.
+    #[error(
+        "groups {} and {} share {shared} customer(s) (e.g. id {example}); a customer can be in one group only",
+        quote(first),
+        quote(second)
+    )]
+    OverlappingGroups {
+        /// The earlier group.
+        first: String,
+        /// The later group.
+        second: String,
+        /// How many customers both hold.
+        shared: u64,
+        /// The smallest shared customer id.
+        example: u32,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),
@@ -347,6 +403,13 @@ fn cycle_text(rules: &[String]) -> String {
         out.push_str(&quote(r));
     }
     out
+}
+
+fn cell_count(cells: &[crate::rfm::RfmScore]) -> String {
+    match cells.len() {
+        1 => "1 score cell".to_string(),
+        n => format!("{n} score cells"),
+    }
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -462,6 +525,24 @@ pub enum QueryProblem {
     /// unknown attribute, attribute type...).
     #[error("{0}")]
     Resolve(Box<ErrorKind>),
+    /// An RFM score outside the scores' range (`rfm.r >= 7` when recency has 5 bins).
+    #[error("{term} scores run from 1 to {bins}, got {score}")]
+    ScoreOutOfRange {
+        /// The term: `rfm.r`, `rfm.f` or `rfm.m`.
+        term: String,
+        /// The number of bins, the highest score.
+        bins: u8,
+        /// The score asked for.
+        score: i64,
+    },
+    /// A named RFM segment that the scores' segment map does not have.
+    #[error("unknown RFM segment {name:?}{}", did_you_mean(suggestion))]
+    UnknownSegment {
+        /// The name as given.
+        name: String,
+        /// The nearest segment name, when one is close.
+        suggestion: Option<String>,
+    },
 }
 
 /// A query that does not parse or does not bind to the store: the problem, where it is, and

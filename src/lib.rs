@@ -48,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aggregate;
 mod attribute;
 pub mod campaign;
 mod day;
@@ -62,11 +63,14 @@ mod lifecycle;
 mod membership;
 pub mod phone;
 pub mod query;
+pub mod rfm;
 pub mod rules;
 mod segment;
 mod store;
 mod taxonomy;
+pub mod tiers;
 
+pub use aggregate::Summary;
 pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
 pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
@@ -76,6 +80,10 @@ pub use governance::{MAX_ADMINISTRATORS, NamingRules, PREFIX_SEPARATORS, Policy,
 pub use health::{HealthConfig, HealthReport};
 pub use lifecycle::Lifecycle;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
+pub use rfm::{
+    Binning, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore, RfmScores, ScoreRow,
+    ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
+};
 pub use rules::{
     Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
 };
@@ -88,6 +96,8 @@ pub use taxonomy::{
 pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};
 pub use phone::{Country, Phone, PhoneError, normalize_phone};
+pub use tiers::{Assignment, GroupChange, GroupWrite, Migration, Tier, Tiers};
+
 pub use roaring::RoaringBitmap;
 
 /// The README's example, compiled and run as a doctest so it cannot rot.

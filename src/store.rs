@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, err};
 use crate::fold::{MAX_NAME_CHARS, fold, suggest};
 use crate::governance::{TaxonomyAction, require_reason};
 use crate::membership::{TagMembers, bitmap_bytes};
+use crate::rfm::RfmScores;
 use crate::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, TagId, TagInfo, TagKind, TagSpec, Taxonomy,
 };
@@ -54,6 +55,8 @@ pub struct Store {
     members: Vec<TagMembers>,
     attrs: Vec<AttrSlot>,
     live: Arc<RoaringBitmap>,
+    /// The current RFM scores (see `crate::rfm`), shared by clones.
+    pub(crate) rfm: Option<Arc<RfmScores>>,
 }
 
 /// What [`Store::set_tags`] changed for one customer.
@@ -193,8 +196,8 @@ impl Store {
         self.directory.next_id()
     }
 
-    /// "Forget me": removes the customer from every tag, every attribute and the directory.
-    /// Its id is never handed out again.
+    /// "Forget me": removes the customer from every tag, every attribute, the current RFM
+    /// scores and the directory. Its id is never handed out again.
     pub fn erase_customer(&mut self, id: CustomerId) -> Result<(), Error> {
         self.check_live(id)?;
         for m in &mut self.members {
@@ -204,6 +207,9 @@ impl Store {
             if slot.column.get(id).is_some() {
                 Arc::make_mut(&mut slot.column).clear(id);
             }
+        }
+        if let Some(rfm) = &mut self.rfm {
+            Arc::make_mut(rfm).forget(id);
         }
         Arc::make_mut(&mut self.directory).remove(id);
         Arc::make_mut(&mut self.live).remove(id);

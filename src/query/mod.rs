@@ -42,7 +42,11 @@
 //!   `IS NULL` for those.
 //! - `@name` is a set the caller passes in the [`Context`] (e.g. `@capped`, customers who
 //!   already got five messages today).
-//! - `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment` are reserved for RFM scores.
+//! - `rfm.r`, `rfm.f` and `rfm.m` compare with the store's current RFM scores
+//!   (`rfm.r >= 4`, `rfm.m BETWEEN 3 AND 5`, `rfm.f IS NULL` for customers not scored) and
+//!   `rfm.segment` with their named segments (`rfm.segment = "At risk"`); see
+//!   [`crate::rfm`]. A score outside the bins or an unknown segment is an error pointing at
+//!   the term; a store without scores refuses them.
 //!
 //! # Example
 //!

@@ -134,6 +134,17 @@ impl<'s> Binder<'s, '_, '_> {
 
     fn bind_leaf(&mut self, expr: &Expr, at: usize) -> Result<Node<'s>, Error> {
         let today = self.ctx.today;
+        if let Some(attr) = crate::rfm::rfm_attr(expr) {
+            let label = expr.to_string();
+            return match crate::rfm::bind(self.store.rfm(), attr, expr) {
+                Ok(crate::rfm::Bound::Bits(bits)) => Ok(Node::Leaf { bits, label }),
+                Ok(crate::rfm::Bound::Not(bits)) => Ok(mk_not(Node::Leaf {
+                    label: format!("{attr} IS NOT NULL"),
+                    bits,
+                })),
+                Err(problem) => Err(self.error(at, problem)),
+            };
+        }
         match expr {
             Expr::All => Ok(Node::All),
             Expr::Tag(t) => {
@@ -261,14 +272,6 @@ impl<'s> Binder<'s, '_, '_> {
     }
 
     fn column(&self, attr: &str, at: usize) -> Result<(&'s Column, AttrKind, usize), Error> {
-        if attr.starts_with("rfm.") {
-            return Err(self.error(
-                at,
-                QueryProblem::Mismatch(format!(
-                    "{attr} needs RFM scores, and this store has none: score customers first"
-                )),
-            ));
-        }
         let id = self
             .store
             .attribute_id(attr)

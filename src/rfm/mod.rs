@@ -1,0 +1,946 @@
+//! RFM scoring: recency, frequency and monetary value as bitmaps of customers, named
+//! segments, the R x F grid and per-segment summaries.
+//!
+//! RFM (Kohavi & Parekh, "Visualizing RFM segmentation", SIAM SDM 2004) grades every
+//! customer who has bought something on three measures, each read from a store attribute:
+//!
+//! | measure | attribute (default name) | value scored | score `n` (the best) goes to |
+//! |---|---|---|---|
+//! | recency, `R` | last purchase day (`last_purchase`, a day attribute) | days since the last purchase, `today - last_purchase` | the most recent buyers |
+//! | frequency, `F` | number of purchases (`purchase_count`, a number) | the count | the most frequent buyers |
+//! | monetary, `M` | total spend (`monetary`, a number, e.g. cents) | the total | the biggest spenders |
+//!
+//! # Who is scored
+//!
+//! The customers in scope are the live customers, narrowed by the configuration's scope
+//! query ([`RfmConfig::scope`], e.g. one branch's customers) and by an optional bitmap
+//! ([`RfmConfig::score_within`]). Of those, a customer **without a last purchase day never
+//! purchased**: it is not scored and is reported in [`RfmScores::never_purchased`]. A
+//! customer with a last purchase day but no frequency or monetary value is not scored
+//! either, and is reported in [`RfmScores::incomplete`]. Everyone else is scored on all
+//! three measures. Values are taken as they are: a last purchase after `today` gives a
+//! negative recency (the most recent of all), a count of 0 is a count like any other.
+//!
+//! # Bins
+//!
+//! Each measure is cut into 3 to 10 bins ([`MIN_BINS`], [`MAX_BINS`]; 5 by default), by
+//! one of two methods ([`Binning`]):
+//!
+//! - **Quantiles, with NTILE semantics.** Sort the scored customers by the measured value
+//!   ascending (recency: days since the last purchase), ties broken by ascending customer
+//!   id. Split the sorted list into `n` consecutive groups whose sizes differ by at most
+//!   one, the larger groups first (SQL's `NTILE(n)`): with `N` customers, the first
+//!   `N % n` groups hold `N / n + 1` customers and the others `N / n`. Group `g` (1 = the
+//!   smallest values) gets score `g` for frequency and monetary, and score `n + 1 - g` for
+//!   recency, so that the most recent, most frequent and biggest spenders score `n`. As in
+//!   SQL, `NTILE(5) OVER (ORDER BY days_since_last_purchase, id)` is `6 - R` and
+//!   `NTILE(5) OVER (ORDER BY purchase_count, id)` is `F`. Fewer customers than bins leave
+//!   the top groups empty.
+//! - **Fixed edges**, business-defined: `n - 1` strictly increasing values, each the lowest
+//!   value of the next bin in ascending order of the measured value. Frequency edges
+//!   `[2, 3, 5, 10]` give F1 = one purchase, F2 = two, F3 = 3-4, F4 = 5-9, F5 = 10 or more;
+//!   recency edges `[31, 91, 181, 366]` (days since the last purchase) give R5 = within 30
+//!   days, R4 = 31-90 days ago, R3 = 91-180, R2 = 181-365, R1 = longer ago.
+//!
+//! # Scores as bitmaps
+//!
+//! [`RfmScores`] holds one bitmap per (measure, score) and one per named segment. Hand the
+//! scores to the store ([`Store::set_rfm`]) and they become query terms: `rfm.r`, `rfm.f`
+//! and `rfm.m` compare with scores (`rfm.r >= 4`, `rfm.m BETWEEN 3 AND 5`, `rfm.f != 1`,
+//! `rfm.r IS NULL` for customers not scored), `rfm.segment` with segment names
+//! (`rfm.segment = "At risk"`). A score outside `1..=bins` or an unknown segment name is an
+//! error pointing at the term. The scores are a snapshot taken on `today`: changing
+//! attributes later does not move anyone until the next scoring, but erasing a customer
+//! removes it from every score and segment bitmap (the run's summaries, grid and tables,
+//! keep describing the run as scored).
+//!
+//! # Named segments
+//!
+//! A [`SegmentMap`] names boxes of (R, F, M) score cells. It must be a partition: every
+//! cell in exactly one segment, or scoring fails with an error naming the cells left out
+//! ([`ErrorKind::SegmentGap`]) or claimed twice ([`ErrorKind::SegmentOverlap`]). Segments
+//! are not written to tags by scoring: they are queryable as `rfm.segment` and iterable as
+//! bitmaps; to make them tags (to show them next to a customer, to export them, to keep
+//! their assignment day) write [`RfmScores::segment_assignment`] with
+//! [`Store::write_groups`] in a dimension of your choice.
+//!
+//! The default map, [`SegmentMap::standard`], uses the eleven segment names popularised by
+//! Putler's RFM guide and the R `rfm` package. Those sources give overlapping ranges
+//! matched in order; a partition is needed here, so the ranges are the R x F grid that
+//! circulates in many open RFM tutorials (a regular-expression map over the "RF" score
+//! string, 5 bins, monetary not used), with its "hibernating" block split by recency into
+//! Hibernating (R = 2) and Lost (R = 1). It is a convention, not a standard; pass your own
+//! map where it does not fit your business:
+//!
+//! | segment | R | F | M |
+//! |---|---|---|---|
+//! | Champions | 5 | 4-5 | any |
+//! | Loyal | 3-4 | 4-5 | any |
+//! | Potential loyalist | 4-5 | 2-3 | any |
+//! | New customers | 5 | 1 | any |
+//! | Promising | 4 | 1 | any |
+//! | Need attention | 3 | 3 | any |
+//! | About to sleep | 3 | 1-2 | any |
+//! | At risk | 1-2 | 3-4 | any |
+//! | Can't lose them | 1-2 | 5 | any |
+//! | Hibernating | 2 | 1-2 | any |
+//! | Lost | 1 | 1-2 | any |
+//!
+//! # Example
+//!
+//! ```
+//! use audience::{AttrKind, Context, CustomerKey, Day, Query, RfmConfig, Store, Value};
+//!
+//! let today = Day::from_ymd(2025, 1, 1)?;
+//! let mut store = Store::new();
+//! let last = store.define_attribute("last_purchase", AttrKind::Day)?;
+//! let count = store.define_attribute("purchase_count", AttrKind::Int)?;
+//! let spend = store.define_attribute("monetary", AttrKind::Int)?;
+//! for i in 0..100i64 {
+//!     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
+//!     if i % 4 == 3 {
+//!         continue; // never purchased
+//!     }
+//!     store.set_value(c, last, today - (i as i32 * 3))?;
+//!     store.set_value(c, count, 1 + i % 7)?;
+//!     store.set_value(c, spend, 1_000 * (i % 13))?;
+//! }
+//! let scores = RfmConfig::default().score(&store, &Context::new(today))?;
+//! assert_eq!(scores.scored().len(), 75);
+//! assert_eq!(scores.never_purchased().len(), 25);
+//! // 75 customers in 5 groups of 15; the 15 most recent have R = 5.
+//! assert_eq!(scores.score_of(0).map(|s| s.r), Some(5));
+//!
+//! store.set_rfm(scores)?;
+//! let q = Query::parse("rfm.r >= 4 AND rfm.segment != \"Champions\"")?;
+//! assert!(store.count(&q, today)? > 0);
+//! # Ok::<(), audience::Error>(())
+//! ```
+
+mod rank;
+mod report;
+mod segments;
+mod terms;
+
+use std::fmt;
+use std::sync::Arc;
+
+use roaring::{MultiOps, RoaringBitmap};
+
+use crate::attribute::{AttrKind, Column};
+use crate::day::Day;
+use crate::directory::CustomerId;
+use crate::error::{Error, ErrorKind, err};
+use crate::fold::fold;
+use crate::query::{Context, Query};
+use crate::store::Store;
+use crate::tiers::Assignment;
+
+use rank::{Scored, bitmaps_by_class, score_values};
+use segments::{Owners, cell_index, cell_of};
+
+pub use report::{GridCell, RfmGrid, ScoreRow, ScoreTable, SegmentRow, SegmentTable};
+pub use segments::{RfmScore, SegmentMap, SegmentRule};
+
+pub(crate) use segments::fmt_cells;
+pub(crate) use terms::{Bound, bind, rfm_attr};
+
+/// The fewest bins a measure may have.
+pub const MIN_BINS: u8 = 3;
+/// The most bins a measure may have.
+pub const MAX_BINS: u8 = 10;
+/// The number of bins of [`Binning::default`].
+pub const DEFAULT_BINS: u8 = 5;
+/// The most segments a [`SegmentMap`] may name.
+pub const MAX_SEGMENTS: usize = 64;
+
+/// One of the three RFM measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Measure {
+    /// Days since the last purchase; the most recent buyers score highest.
+    Recency,
+    /// Number of purchases; the most frequent buyers score highest.
+    Frequency,
+    /// Total spend; the biggest spenders score highest.
+    Monetary,
+}
+
+impl Measure {
+    /// The three measures in R, F, M order.
+    pub const ALL: [Measure; 3] = [Measure::Recency, Measure::Frequency, Measure::Monetary];
+
+    /// `'R'`, `'F'` or `'M'`.
+    pub fn letter(self) -> char {
+        match self {
+            Measure::Recency => 'R',
+            Measure::Frequency => 'F',
+            Measure::Monetary => 'M',
+        }
+    }
+
+    /// `"recency"`, `"frequency"` or `"monetary"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Recency => "recency",
+            Measure::Frequency => "frequency",
+            Measure::Monetary => "monetary",
+        }
+    }
+
+    /// The query term: `"rfm.r"`, `"rfm.f"` or `"rfm.m"`.
+    pub fn term(self) -> &'static str {
+        match self {
+            Measure::Recency => "rfm.r",
+            Measure::Frequency => "rfm.f",
+            Measure::Monetary => "rfm.m",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Measure::Recency => 0,
+            Measure::Frequency => 1,
+            Measure::Monetary => 2,
+        }
+    }
+}
+
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How one measure is cut into bins (see the [module docs](self) for the exact rules).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Binning {
+    /// `n` groups of (nearly) equal size with NTILE semantics, 3 to 10.
+    Quantiles(u8),
+    /// Fixed edges: the lowest value of bins 2..=n in ascending order of the measured
+    /// value (for recency: days since the last purchase), strictly increasing; 2 to 9
+    /// edges.
+    Edges(Vec<i64>),
+}
+
+impl Default for Binning {
+    /// Quintiles: `Quantiles(5)`.
+    fn default() -> Binning {
+        Binning::Quantiles(DEFAULT_BINS)
+    }
+}
+
+impl Binning {
+    /// The number of bins (the highest score).
+    pub fn bins(&self) -> usize {
+        match self {
+            Binning::Quantiles(n) => usize::from(*n),
+            Binning::Edges(e) => e.len() + 1,
+        }
+    }
+
+    fn validate(&self, measure: Measure) -> Result<u8, Error> {
+        let what = || format!("RFM {measure} bins");
+        let bins = self.bins();
+        if !(usize::from(MIN_BINS)..=usize::from(MAX_BINS)).contains(&bins) {
+            let reason = match self {
+                Binning::Quantiles(n) => {
+                    format!("quantiles need {MIN_BINS} to {MAX_BINS} bins, got {n}")
+                }
+                Binning::Edges(e) => format!(
+                    "fixed edges need {} to {} edges ({MIN_BINS} to {MAX_BINS} bins), got {}",
+                    MIN_BINS - 1,
+                    MAX_BINS - 1,
+                    e.len()
+                ),
+            };
+            return err(ErrorKind::InvalidBuckets {
+                what: what(),
+                reason,
+            });
+        }
+        if let Binning::Edges(e) = self
+            && let Some(w) = e.windows(2).find(|w| w[0] >= w[1])
+        {
+            return err(ErrorKind::InvalidBuckets {
+                what: what(),
+                reason: format!("edges must increase strictly, got {} then {}", w[0], w[1]),
+            });
+        }
+        Ok(bins as u8)
+    }
+}
+
+/// Which attribute a measure reads and how it is binned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MeasureSpec {
+    /// The store attribute: a day attribute for recency, numbers for frequency and
+    /// monetary.
+    pub attribute: String,
+    /// How its values are cut into scores.
+    pub binning: Binning,
+}
+
+impl MeasureSpec {
+    /// Quintiles of `attribute`.
+    pub fn new(attribute: impl Into<String>) -> MeasureSpec {
+        MeasureSpec {
+            attribute: attribute.into(),
+            binning: Binning::default(),
+        }
+    }
+}
+
+/// An RFM definition: the three measures, who is scored and the segment names. Plain data
+/// (serde), so an app can store it next to the store.
+///
+/// ```
+/// use audience::{Binning, Measure, Query, RfmConfig};
+///
+/// let config = RfmConfig::new("last_purchase_day", "purchase_count", "monetary_cents")
+///     .edges(Measure::Frequency, [2, 3, 5, 10])
+///     .scope(Query::parse("branch/bangkok")?);
+/// assert_eq!(config.recency.binning, Binning::Quantiles(5));
+/// assert_eq!(config.frequency.binning.bins(), 5);
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RfmConfig {
+    /// Recency: a day attribute holding each customer's last purchase day.
+    pub recency: MeasureSpec,
+    /// Frequency: a number attribute holding each customer's purchase count.
+    pub frequency: MeasureSpec,
+    /// Monetary: a number attribute holding each customer's total spend.
+    pub monetary: MeasureSpec,
+    /// Only customers this query selects are scored (all live customers when `None`).
+    pub scope: Option<Query>,
+    /// Names for boxes of score cells; `None` for no named segments.
+    pub segments: Option<SegmentMap>,
+}
+
+impl Default for RfmConfig {
+    /// Quintiles of `last_purchase`, `purchase_count` and `monetary`, everyone in scope,
+    /// the [standard](SegmentMap::standard) segment map.
+    fn default() -> RfmConfig {
+        RfmConfig::new("last_purchase", "purchase_count", "monetary")
+    }
+}
+
+impl RfmConfig {
+    /// Quintiles of the three attributes, everyone in scope, the standard segment map.
+    pub fn new(
+        last_purchase: impl Into<String>,
+        purchase_count: impl Into<String>,
+        monetary: impl Into<String>,
+    ) -> RfmConfig {
+        RfmConfig {
+            recency: MeasureSpec::new(last_purchase),
+            frequency: MeasureSpec::new(purchase_count),
+            monetary: MeasureSpec::new(monetary),
+            scope: None,
+            segments: Some(SegmentMap::standard()),
+        }
+    }
+
+    /// Cuts every measure into `n` quantiles.
+    pub fn bins(mut self, n: u8) -> RfmConfig {
+        for m in Measure::ALL {
+            self.spec_mut(m).binning = Binning::Quantiles(n);
+        }
+        self
+    }
+
+    /// Sets one measure's binning.
+    pub fn binning(mut self, measure: Measure, binning: Binning) -> RfmConfig {
+        self.spec_mut(measure).binning = binning;
+        self
+    }
+
+    /// Cuts one measure at fixed edges (see [`Binning::Edges`]).
+    pub fn edges(self, measure: Measure, edges: impl Into<Vec<i64>>) -> RfmConfig {
+        self.binning(measure, Binning::Edges(edges.into()))
+    }
+
+    /// Scores only the customers `query` selects.
+    pub fn scope(mut self, query: Query) -> RfmConfig {
+        self.scope = Some(query);
+        self
+    }
+
+    /// Sets the segment map (`None`: no named segments).
+    pub fn segments(mut self, map: Option<SegmentMap>) -> RfmConfig {
+        self.segments = map;
+        self
+    }
+
+    /// One measure's attribute and binning.
+    pub fn spec(&self, measure: Measure) -> &MeasureSpec {
+        match measure {
+            Measure::Recency => &self.recency,
+            Measure::Frequency => &self.frequency,
+            Measure::Monetary => &self.monetary,
+        }
+    }
+
+    fn spec_mut(&mut self, measure: Measure) -> &mut MeasureSpec {
+        match measure {
+            Measure::Recency => &mut self.recency,
+            Measure::Frequency => &mut self.frequency,
+            Measure::Monetary => &mut self.monetary,
+        }
+    }
+
+    /// Checks the bins and the segment map without scoring anyone. Returns the number of
+    /// bins of R, F and M.
+    pub fn validate(&self) -> Result<[u8; 3], Error> {
+        let bins = self.bins_checked()?;
+        if let Some(map) = &self.segments {
+            map.cell_owners(bins)?;
+        }
+        Ok(bins)
+    }
+
+    fn bins_checked(&self) -> Result<[u8; 3], Error> {
+        Ok([
+            self.recency.binning.validate(Measure::Recency)?,
+            self.frequency.binning.validate(Measure::Frequency)?,
+            self.monetary.binning.validate(Measure::Monetary)?,
+        ])
+    }
+
+    /// Scores the customers in scope on `ctx.today()` (sets named by `@name` in the scope
+    /// query come from `ctx`). See the [module docs](self) for who is scored and how.
+    pub fn score<'s>(&self, store: &'s Store, ctx: &Context<'s>) -> Result<RfmScores, Error> {
+        self.run(store, ctx, None)
+    }
+
+    /// Like [`RfmConfig::score`], scoring only customers of `within` (e.g. one store's
+    /// customers, or a query result).
+    pub fn score_within<'s>(
+        &self,
+        store: &'s Store,
+        ctx: &Context<'s>,
+        within: &RoaringBitmap,
+    ) -> Result<RfmScores, Error> {
+        self.run(store, ctx, Some(within))
+    }
+
+    fn column<'s>(
+        &self,
+        store: &'s Store,
+        measure: Measure,
+        want: AttrKind,
+    ) -> Result<&'s Column, Error> {
+        let id = store.attribute_id(&self.spec(measure).attribute)?;
+        let info = store.attribute(id)?;
+        if info.kind != want {
+            return err(ErrorKind::AttributeType {
+                attribute: info.name.clone(),
+                expected: info.kind.noun(),
+                found: want.noun(),
+            });
+        }
+        store.column(id)
+    }
+
+    fn run<'s>(
+        &self,
+        store: &'s Store,
+        ctx: &Context<'s>,
+        within: Option<&RoaringBitmap>,
+    ) -> Result<RfmScores, Error> {
+        let bins = self.bins_checked()?;
+        let owners = match &self.segments {
+            Some(map) => map.cell_owners(bins)?,
+            None => Owners::default(),
+        };
+        let cols = [
+            self.column(store, Measure::Recency, AttrKind::Day)?,
+            self.column(store, Measure::Frequency, AttrKind::Int)?,
+            self.column(store, Measure::Monetary, AttrKind::Int)?,
+        ];
+        let mut scope = match &self.scope {
+            Some(q) => store.plan(q, ctx)?.bitmap(),
+            None => store.customers().clone(),
+        };
+        if let Some(w) = within {
+            scope &= w;
+        }
+        let has_r = &scope & cols[0].present();
+        let never_purchased = &scope - &has_r;
+        let mut scored = has_r.clone();
+        scored &= cols[1].present();
+        scored &= cols[2].present();
+        let incomplete = has_r - &scored;
+
+        // Gather the scored customers' values, in id order.
+        let n = scored.len() as usize;
+        let mut ids = Vec::with_capacity(n);
+        let mut vals: [Vec<i64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
+        let today = i64::from(ctx.today().0);
+        let dense = cols.map(Column::values);
+        let mut buf = [0u32; 1024];
+        let mut it = scored.iter();
+        loop {
+            let got = it.next_many(&mut buf);
+            if got.is_empty() {
+                break;
+            }
+            for &id in got.iter() {
+                let at = id as usize;
+                let get = |c: &[i64]| c.get(at).copied().unwrap_or(0);
+                ids.push(id);
+                vals[0].push(today.saturating_sub(get(dense[0])));
+                vals[1].push(get(dense[1]));
+                vals[2].push(get(dense[2]));
+            }
+        }
+
+        let scored_by = Measure::ALL.map(|m| {
+            score_values(
+                &vals[m.index()],
+                &self.spec(m).binning,
+                m == Measure::Recency,
+            )
+        });
+
+        Ok(RfmScores::build(
+            self.clone(),
+            ctx.today(),
+            bins,
+            owners,
+            Sets {
+                scope,
+                scored,
+                never_purchased,
+                incomplete,
+            },
+            &ids,
+            &vals[2],
+            scored_by,
+        ))
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Scores
+// ----------------------------------------------------------------------------------------
+
+struct Sets {
+    scope: RoaringBitmap,
+    scored: RoaringBitmap,
+    never_purchased: RoaringBitmap,
+    incomplete: RoaringBitmap,
+}
+
+/// Count and monetary total of one (R, F, M) cell, as scored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct CellStat {
+    count: u64,
+    monetary: i128,
+}
+
+/// Lowest and highest measured value of one score, as scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ValueRange {
+    min: i64,
+    max: i64,
+}
+
+/// The result of one scoring run: who was scored, one bitmap per (measure, score) and per
+/// named segment, each customer's scores, and the run's statistics for the grid and the
+/// tables. Give it to the store with [`Store::set_rfm`] to query it.
+#[derive(Clone, Debug)]
+pub struct RfmScores {
+    config: RfmConfig,
+    today: Day,
+    bins: [u8; 3],
+    scope: RoaringBitmap,
+    scored: RoaringBitmap,
+    never_purchased: RoaringBitmap,
+    incomplete: RoaringBitmap,
+    by_score: [Vec<RoaringBitmap>; 3],
+    ranges: [Vec<Option<ValueRange>>; 3],
+    segment_names: Vec<String>,
+    segments: Vec<RoaringBitmap>,
+    /// Cell index -> segment index; empty without a segment map.
+    owners: Vec<u8>,
+    cells: Vec<CellStat>,
+    /// Per customer id: 0 when not scored, else the cell index + 1.
+    packed: Vec<u16>,
+}
+
+impl RfmScores {
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        config: RfmConfig,
+        today: Day,
+        bins: [u8; 3],
+        owners: Owners,
+        sets: Sets,
+        ids: &[u32],
+        monetary: &[i64],
+        scored: [Scored; 3],
+    ) -> RfmScores {
+        let [br, bf, bm] = bins.map(usize::from);
+        let by_score = [
+            bitmaps_by_class(ids, &scored[0].scores, br),
+            bitmaps_by_class(ids, &scored[1].scores, bf),
+            bitmaps_by_class(ids, &scored[2].scores, bm),
+        ];
+        // A segment is a box of scores: the union of its scores per measure, intersected.
+        let segments: Vec<RoaringBitmap> = owners
+            .boxes
+            .iter()
+            .map(|b| {
+                let mut acc: Option<RoaringBitmap> = None;
+                for (m, &(lo, hi)) in b.iter().enumerate() {
+                    let all = &by_score[m];
+                    if lo == 1 && usize::from(hi) == all.len() {
+                        continue;
+                    }
+                    let picked = all
+                        .get(usize::from(lo.max(1)) - 1..usize::from(hi))
+                        .unwrap_or(&[]);
+                    acc = Some(match acc {
+                        None => picked.iter().union(),
+                        Some(a) => {
+                            let mut u = picked.iter().union();
+                            u &= a;
+                            u
+                        }
+                    });
+                }
+                acc.unwrap_or_else(|| sets.scored.clone())
+            })
+            .collect();
+        let mut cells = vec![CellStat::default(); br * bf * bm];
+        let mut packed = vec![0u16; ids.last().map_or(0, |&l| l as usize + 1)];
+        let [r, f, m] = &scored;
+        for ((((&id, &r), &f), &m), &v) in ids
+            .iter()
+            .zip(&r.scores)
+            .zip(&f.scores)
+            .zip(&m.scores)
+            .zip(monetary)
+        {
+            let at = cell_index([r, f, m], bins);
+            if let Some(c) = cells.get_mut(at) {
+                c.count += 1;
+                c.monetary += i128::from(v);
+            }
+            if let Some(p) = packed.get_mut(id as usize) {
+                *p = at as u16 + 1;
+            }
+        }
+        let segment_names: Vec<String> = config
+            .segments
+            .as_ref()
+            .map(|s| s.rules.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default();
+        let [sr, sf, sm] = scored;
+        RfmScores {
+            config,
+            today,
+            bins,
+            scope: sets.scope,
+            scored: sets.scored,
+            never_purchased: sets.never_purchased,
+            incomplete: sets.incomplete,
+            by_score,
+            ranges: [sr.ranges, sf.ranges, sm.ranges],
+            segment_names,
+            segments,
+            owners: owners.owners,
+            cells,
+            packed,
+        }
+    }
+
+    /// The definition that was scored.
+    pub fn config(&self) -> &RfmConfig {
+        &self.config
+    }
+
+    /// The day recency was counted from.
+    pub fn today(&self) -> Day {
+        self.today
+    }
+
+    /// The number of bins (the highest score) of a measure.
+    pub fn bins(&self, measure: Measure) -> u8 {
+        self.bins[measure.index()]
+    }
+
+    /// Every customer in scope: scored, never purchased or incomplete.
+    pub fn scope(&self) -> &RoaringBitmap {
+        &self.scope
+    }
+
+    /// The scored customers.
+    pub fn scored(&self) -> &RoaringBitmap {
+        &self.scored
+    }
+
+    /// Customers in scope without a last purchase day: not scored.
+    pub fn never_purchased(&self) -> &RoaringBitmap {
+        &self.never_purchased
+    }
+
+    /// Customers in scope with a last purchase day but no frequency or monetary value: not
+    /// scored.
+    pub fn incomplete(&self) -> &RoaringBitmap {
+        &self.incomplete
+    }
+
+    /// The customers with `score` on `measure`; `None` when the score is outside
+    /// `1..=bins`.
+    pub fn customers(&self, measure: Measure, score: u8) -> Option<&RoaringBitmap> {
+        self.by_score[measure.index()].get(usize::from(score).checked_sub(1)?)
+    }
+
+    /// A customer's scores; `None` when it was not scored.
+    pub fn score_of(&self, customer: CustomerId) -> Option<RfmScore> {
+        let p = *self.packed.get(customer as usize)?;
+        let at = usize::from(p).checked_sub(1)?;
+        Some(cell_of(at, self.bins))
+    }
+
+    /// A customer's segment; `None` when it was not scored or there is no segment map.
+    pub fn segment_of(&self, customer: CustomerId) -> Option<&str> {
+        let p = *self.packed.get(customer as usize)?;
+        let at = usize::from(p).checked_sub(1)?;
+        let o = *self.owners.get(at)?;
+        self.segment_names.get(usize::from(o)).map(String::as_str)
+    }
+
+    /// The customers of a named segment (names compared as tag names are: case, width and
+    /// spacing do not matter).
+    pub fn segment(&self, name: &str) -> Option<&RoaringBitmap> {
+        let key = fold(name);
+        let i = self.segment_names.iter().position(|n| fold(n) == key)?;
+        self.segments.get(i)
+    }
+
+    /// The named segments and their customers, in the map's order.
+    pub fn segments(&self) -> impl Iterator<Item = (&str, &RoaringBitmap)> {
+        self.segment_names
+            .iter()
+            .map(String::as_str)
+            .zip(self.segments.iter())
+    }
+
+    /// The segments as an [`Assignment`]: to write them to tags
+    /// ([`Store::write_groups`], with [`RfmScores::scope`] as the scope) or to compare two
+    /// runs ([`crate::Migration::between`]).
+    pub fn segment_assignment(&self) -> Assignment {
+        Assignment::from_disjoint(
+            self.segments()
+                .map(|(n, b)| (n.to_string(), b.clone()))
+                .collect(),
+        )
+    }
+
+    /// The scores of one measure as an [`Assignment`] with groups `"R1"`, `"R2"`...
+    pub fn score_assignment(&self, measure: Measure) -> Assignment {
+        Assignment::from_disjoint(
+            self.by_score[measure.index()]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (format!("{}{}", measure.letter(), i + 1), b.clone()))
+                .collect(),
+        )
+    }
+
+    fn total_monetary(&self) -> i128 {
+        self.cells.iter().map(|c| c.monetary).sum()
+    }
+
+    fn scored_count(&self) -> u64 {
+        self.cells.iter().map(|c| c.count).sum()
+    }
+
+    /// The R x F grid of the run: count, share of the scored customers and mean monetary
+    /// value per cell.
+    pub fn grid(&self) -> RfmGrid {
+        let [br, bf, bm] = self.bins;
+        let scored = self.scored_count();
+        let mut cells = Vec::with_capacity(usize::from(br) * usize::from(bf));
+        for r in (1..=br).rev() {
+            for f in 1..=bf {
+                let mut count = 0;
+                let mut monetary = 0i128;
+                for m in 1..=bm {
+                    if let Some(c) = self.cells.get(cell_index([r, f, m], self.bins)) {
+                        count += c.count;
+                        monetary += c.monetary;
+                    }
+                }
+                cells.push(GridCell {
+                    r,
+                    f,
+                    count,
+                    share: ratio(count as f64, scored as f64),
+                    monetary,
+                    mean_monetary: mean(monetary, count),
+                });
+            }
+        }
+        RfmGrid {
+            r_bins: br,
+            f_bins: bf,
+            scored,
+            monetary: self.total_monetary(),
+            cells,
+        }
+    }
+
+    /// Per segment of the run: customers, share of the scored customers, monetary total,
+    /// share of it, mean. Rows in the map's order; the `Display` sorts by revenue share
+    /// and adds running totals (the 20/60 check).
+    pub fn segment_table(&self) -> SegmentTable {
+        let scored = self.scored_count();
+        let total = self.total_monetary();
+        let mut rows: Vec<SegmentRow> = self
+            .segment_names
+            .iter()
+            .map(|n| SegmentRow {
+                segment: n.clone(),
+                count: 0,
+                customer_share: 0.0,
+                monetary: 0,
+                revenue_share: 0.0,
+                mean_monetary: None,
+            })
+            .collect();
+        for (at, c) in self.cells.iter().enumerate() {
+            if let Some(row) = self
+                .owners
+                .get(at)
+                .and_then(|&o| rows.get_mut(usize::from(o)))
+            {
+                row.count += c.count;
+                row.monetary += c.monetary;
+            }
+        }
+        for row in &mut rows {
+            row.customer_share = ratio(row.count as f64, scored as f64);
+            row.revenue_share = ratio(row.monetary as f64, total as f64);
+            row.mean_monetary = mean(row.monetary, row.count);
+        }
+        SegmentTable {
+            scored,
+            never_purchased: self.never_purchased.len(),
+            incomplete: self.incomplete.len(),
+            monetary: total,
+            rows,
+        }
+    }
+
+    /// Per score of one measure: customers, the range of measured values (for recency:
+    /// days since the last purchase), monetary total and its share. With quintiles, the
+    /// monetary table's top row is "the top 20% of customers bring X% of revenue".
+    pub fn score_table(&self, measure: Measure) -> ScoreTable {
+        let n = self.bins[measure.index()];
+        let scored = self.scored_count();
+        let total = self.total_monetary();
+        let mut rows: Vec<ScoreRow> = (1..=n)
+            .rev()
+            .map(|score| {
+                let range = self.ranges[measure.index()]
+                    .get(usize::from(score - 1))
+                    .copied()
+                    .flatten();
+                ScoreRow {
+                    score,
+                    count: 0,
+                    customer_share: 0.0,
+                    min: range.map(|r| r.min),
+                    max: range.map(|r| r.max),
+                    monetary: 0,
+                    revenue_share: 0.0,
+                }
+            })
+            .collect();
+        for (at, c) in self.cells.iter().enumerate() {
+            let s = cell_of(at, self.bins).get(measure);
+            if let Some(row) = rows.get_mut(usize::from(n - s)) {
+                row.count += c.count;
+                row.monetary += c.monetary;
+            }
+        }
+        for row in &mut rows {
+            row.customer_share = ratio(row.count as f64, scored as f64);
+            row.revenue_share = ratio(row.monetary as f64, total as f64);
+        }
+        ScoreTable {
+            measure,
+            scored,
+            monetary: total,
+            rows,
+        }
+    }
+
+    /// Removes an erased customer from every bitmap and lookup.
+    pub(crate) fn forget(&mut self, customer: CustomerId) {
+        for b in [
+            &mut self.scope,
+            &mut self.scored,
+            &mut self.never_purchased,
+            &mut self.incomplete,
+        ] {
+            b.remove(customer);
+        }
+        for b in self.by_score.iter_mut().flatten() {
+            b.remove(customer);
+        }
+        for b in &mut self.segments {
+            b.remove(customer);
+        }
+        if let Some(p) = self.packed.get_mut(customer as usize) {
+            *p = 0;
+        }
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
+}
+
+fn mean(sum: i128, count: u64) -> Option<f64> {
+    (count > 0).then(|| sum as f64 / count as f64)
+}
+
+// ----------------------------------------------------------------------------------------
+// The store holds the current scores
+// ----------------------------------------------------------------------------------------
+
+impl Store {
+    /// Makes `scores` the store's current RFM scores, queryable as `rfm.r`, `rfm.f`,
+    /// `rfm.m` and `rfm.segment`. Replaces earlier scores. The scores must be of live
+    /// customers of this store (erased customers are refused with
+    /// [`ErrorKind::UnknownCustomerId`]). Clones of the store share them.
+    pub fn set_rfm(&mut self, scores: RfmScores) -> Result<(), Error> {
+        if !scores.scope.is_subset(self.customers()) {
+            let first = (&scores.scope - self.customers()).min().unwrap_or(0);
+            return err(ErrorKind::UnknownCustomerId { id: first });
+        }
+        self.rfm = Some(Arc::new(scores));
+        Ok(())
+    }
+
+    /// The current RFM scores, if any.
+    pub fn rfm(&self) -> Option<&RfmScores> {
+        self.rfm.as_deref()
+    }
+
+    /// Drops the current RFM scores (queries on `rfm.*` fail again until the next
+    /// [`Store::set_rfm`]).
+    pub fn clear_rfm(&mut self) {
+        self.rfm = None;
+    }
+}

@@ -1,0 +1,656 @@
+//! Tiers from a numeric attribute, groups written to tags, and migration matrices.
+//!
+//! - An [`Assignment`] is a list of named, disjoint groups of customers: tiers (S, A, B,
+//!   C), RFM segments, RFM scores, or the tags of a dimension.
+//! - [`Tiers`] cuts a numeric attribute (a lead score, a spend) at thresholds into named
+//!   tiers, `S >= 80, A >= 60, B >= 40, C` for the rest, and [`Tiers::apply`] writes them
+//!   to tags so they compose with everything else (`tier:S AND interest/cosmetics`).
+//! - [`Store::write_groups`] writes any assignment to tags of one dimension, atomically:
+//!   customers in scope end up carrying exactly the tag of their group, re-running moves
+//!   customers between tags, and customers who stay keep their assignment day.
+//! - [`Migration::between`] counts customers moving between the groups of two assignments
+//!   (last week's tiers and this week's, possibly read from two snapshots of the store), with
+//!   rates, arrivals and departures: the seeds' "8-10% of B should move up to A each week".
+//!
+//! ```
+//! use audience::{AttrKind, CustomerKey, Day, Edit, Migration, Store, Tiers};
+//!
+//! let monday = Day::from_ymd(2025, 3, 3)?;
+//! let mut store = Store::new();
+//! let score = store.define_attribute("lead_score", AttrKind::Int)?;
+//! for (i, s) in [95, 70, 45, 45, 10].into_iter().enumerate() {
+//!     let c = store.add_customer(CustomerKey::member(format!("lead{i}"))?)?;
+//!     store.set_value(c, score, s)?;
+//! }
+//! let tiers = Tiers::new("lead_score", "tier").tier("S", 80).tier("A", 60).tier("B", 40).rest("C");
+//! let report = tiers.apply(&mut store, &Edit::new("crm", monday), None)?;
+//! assert_eq!(report.groups.iter().map(|g| g.members).collect::<Vec<_>>(), vec![1, 1, 2, 1]);
+//!
+//! // A week later lead 2 replied quickly and moved up.
+//! let last_week = store.clone();
+//! store.set_value(2, score, 65)?;
+//! tiers.apply(&mut store, &Edit::new("crm", monday + 7), None)?;
+//! let moves = Migration::between(&tiers.current(&last_week)?, &tiers.current(&store)?);
+//! assert_eq!(moves.count("B", "A"), Some(1));
+//! assert_eq!(moves.rate("B", "A"), Some(0.5));
+//! # Ok::<(), audience::Error>(())
+//! ```
+
+use std::fmt;
+
+use roaring::{MultiOps, RoaringBitmap};
+
+use crate::attribute::AttrKind;
+use crate::error::{Error, ErrorKind, err};
+use crate::fold::{check_name, fold, tidy};
+use crate::store::Store;
+use crate::taxonomy::{Edit, TagId, TagKind, TagSpec};
+
+/// The most groups an [`Assignment`] or a [`Tiers`] definition may have.
+pub const MAX_GROUPS: usize = 256;
+
+/// Named, disjoint groups of customers, in order: the input of [`Store::write_groups`] and
+/// [`Migration::between`].
+///
+/// ```
+/// use audience::{Assignment, RoaringBitmap};
+///
+/// let a = Assignment::new(vec![
+///     ("A".to_string(), RoaringBitmap::from_iter([1, 2])),
+///     ("B".to_string(), RoaringBitmap::from_iter([3])),
+/// ])?;
+/// assert_eq!(a.group_of(3), Some("B"));
+/// let err = Assignment::new(vec![
+///     ("A".to_string(), RoaringBitmap::from_iter([1, 2])),
+///     ("B".to_string(), RoaringBitmap::from_iter([2, 3])),
+/// ])
+/// .unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "groups \"A\" and \"B\" share 1 customer(s) (e.g. id 2); a customer can be in one group only"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Assignment {
+    groups: Vec<(String, RoaringBitmap)>,
+}
+
+impl Assignment {
+    /// Groups from `(name, customers)` pairs. Names must be distinct (compared as tag
+    /// names are) and groups disjoint.
+    pub fn new(groups: Vec<(String, RoaringBitmap)>) -> Result<Assignment, Error> {
+        if groups.len() > MAX_GROUPS {
+            return err(ErrorKind::LimitExceeded {
+                what: "number of groups",
+                limit: MAX_GROUPS as u64,
+                actual: groups.len() as u64,
+            });
+        }
+        let mut keys: Vec<String> = Vec::with_capacity(groups.len());
+        for (name, _) in &groups {
+            let key = fold(name);
+            if keys.contains(&key) {
+                return err(ErrorKind::InvalidArgument(format!(
+                    "group {name:?} is named twice"
+                )));
+            }
+            keys.push(key);
+        }
+        let mut seen = RoaringBitmap::new();
+        for (i, (name, bits)) in groups.iter().enumerate() {
+            if !seen.is_disjoint(bits)
+                && let Some((first, shared)) = groups
+                    .iter()
+                    .take(i)
+                    .map(|(n, b)| (n, b & bits))
+                    .find(|(_, s)| !s.is_empty())
+            {
+                return err(ErrorKind::OverlappingGroups {
+                    first: first.clone(),
+                    second: name.clone(),
+                    shared: shared.len(),
+                    example: shared.min().unwrap_or(0),
+                });
+            }
+            seen |= bits;
+        }
+        Ok(Assignment { groups })
+    }
+
+    /// Groups known to be disjoint with distinct names.
+    pub(crate) fn from_disjoint(groups: Vec<(String, RoaringBitmap)>) -> Assignment {
+        Assignment { groups }
+    }
+
+    /// The tags of `tags`, one group per tag named after it. Errors when two of them share
+    /// customers.
+    pub fn from_tags(store: &Store, tags: &[TagId]) -> Result<Assignment, Error> {
+        let mut groups = Vec::with_capacity(tags.len());
+        for &t in tags {
+            groups.push((store.tag(t)?.name.clone(), store.members(t)?.clone()));
+        }
+        Assignment::new(groups)
+    }
+
+    /// The groups in order, with their customers.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, &RoaringBitmap)> {
+        self.groups.iter().map(|(n, b)| (n.as_str(), b))
+    }
+
+    /// The number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether there are no groups.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The customers of a group (names compared as tag names are).
+    pub fn group(&self, name: &str) -> Option<&RoaringBitmap> {
+        self.position(name)
+            .and_then(|i| self.groups.get(i))
+            .map(|g| &g.1)
+    }
+
+    /// The group of a customer.
+    pub fn group_of(&self, customer: u32) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, b)| b.contains(customer))
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Every customer in some group.
+    pub fn assigned(&self) -> RoaringBitmap {
+        self.groups.iter().map(|(_, b)| b).union()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let key = fold(name);
+        self.groups.iter().position(|(n, _)| fold(n) == key)
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Writing groups to tags
+// ----------------------------------------------------------------------------------------
+
+/// What [`Store::write_groups`] did to one group's tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct GroupChange {
+    /// The group's name (the tag's name).
+    pub name: String,
+    /// The tag.
+    pub tag: TagId,
+    /// Whether the tag was created by this write.
+    pub created: bool,
+    /// Members after the write.
+    pub members: u64,
+    /// Customers who got the tag.
+    pub arrived: u64,
+    /// Customers in scope who lost it.
+    pub left: u64,
+}
+
+/// What [`Store::write_groups`] (or [`Tiers::apply`]) changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct GroupWrite {
+    /// One entry per group, in the assignment's order.
+    pub groups: Vec<GroupChange>,
+    /// Customers in scope left in no group (and so without any of the groups' tags).
+    pub ungrouped: u64,
+}
+
+impl Store {
+    /// Writes `assignment` to tags of `dimension`: one tag per group, named after it,
+    /// created on demand (a dynamic tag, logged with `edit`). Afterwards every customer of
+    /// `scope` or of a group carries exactly its group's tag and none of the others';
+    /// customers outside them are untouched. Customers who keep their group keep their
+    /// assignment day; arrivals are assigned on `edit.day`. Other tags of the dimension are
+    /// left alone.
+    ///
+    /// Atomic: every name, tag and customer is checked first; on error nothing changed.
+    /// Errors when a group's tag exists but is archived, when a name is not a valid tag
+    /// name, or when a customer is not live.
+    ///
+    /// ```
+    /// use audience::{Assignment, CustomerKey, Day, Edit, RoaringBitmap, Store};
+    ///
+    /// let day = Day::from_ymd(2025, 3, 3)?;
+    /// let mut store = Store::new();
+    /// for i in 0..4 {
+    ///     store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
+    /// }
+    /// let groups = Assignment::new(vec![
+    ///     ("gold".to_string(), RoaringBitmap::from_iter([0, 1])),
+    ///     ("silver".to_string(), RoaringBitmap::from_iter([2])),
+    /// ])?;
+    /// let everyone = store.customers().clone();
+    /// let report = store.write_groups(&Edit::new("crm", day), "level", &groups, &everyone)?;
+    /// assert_eq!(report.ungrouped, 1);
+    /// assert_eq!(store.members(store.tag_id("level:gold")?)?.len(), 2);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn write_groups(
+        &mut self,
+        edit: &Edit,
+        dimension: &str,
+        assignment: &Assignment,
+        scope: &RoaringBitmap,
+    ) -> Result<GroupWrite, Error> {
+        let assigned = assignment.assigned();
+        let mut scope = scope | &assigned;
+        if !scope.is_subset(self.customers()) {
+            let first = (&scope - self.customers()).min().unwrap_or(0);
+            return err(ErrorKind::UnknownCustomerId { id: first });
+        }
+        let dim = tidy(dimension);
+        check_name(&dim).map_err(|reason| ErrorKind::InvalidName {
+            name: dimension.chars().take(64).collect(),
+            reason,
+        })?;
+        // Resolve or plan every tag before changing anything.
+        let mut plan: Vec<Option<TagId>> = Vec::with_capacity(assignment.len());
+        for (name, _) in assignment.groups() {
+            match self.tag_id_in(&dim, name) {
+                Ok(id) => {
+                    let info = self.tag(id)?;
+                    if info.archived {
+                        return err(ErrorKind::ArchivedTag {
+                            name: info.name.clone(),
+                        });
+                    }
+                    plan.push(Some(id));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
+                    check_name(&tidy(name)).map_err(|reason| ErrorKind::InvalidName {
+                        name: name.chars().take(64).collect(),
+                        reason,
+                    })?;
+                    plan.push(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Apply on a copy (cheap: bitmaps are shared until written) and swap it in only
+        // when everything succeeded.
+        let mut next = self.clone();
+        let mut tags = Vec::with_capacity(plan.len());
+        for ((name, _), id) in assignment.groups().zip(&plan) {
+            let (id, created) = match id {
+                Some(id) => (*id, false),
+                None => (
+                    next.create_tag(
+                        edit,
+                        TagSpec::new(name)
+                            .dimension(dim.as_str())
+                            .kind(TagKind::Dynamic),
+                    )?,
+                    true,
+                ),
+            };
+            tags.push((id, created));
+        }
+        let mut groups = Vec::with_capacity(tags.len());
+        for ((_, bits), (tag, created)) in assignment.groups().zip(tags) {
+            let current = next.members(tag)?;
+            let mut leave = current & &scope;
+            leave -= bits;
+            let arrive = bits - current;
+            let left = next.remove_tag_bulk(tag, &leave)?;
+            next.add_tag_bulk(tag, &arrive, edit.day)?;
+            groups.push(GroupChange {
+                name: next.tag(tag)?.name.clone(),
+                tag,
+                created,
+                members: next.members(tag)?.len(),
+                arrived: arrive.len(),
+                left,
+            });
+        }
+        scope -= assigned;
+        *self = next;
+        Ok(GroupWrite {
+            groups,
+            ungrouped: scope.len(),
+        })
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Tiers
+// ----------------------------------------------------------------------------------------
+
+/// One tier: a name and the lowest value it takes (`None`: everything below the tier
+/// before it; only the last tier may say so).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Tier {
+    /// The tier's name, also its tag's name.
+    pub name: String,
+    /// The lowest value of the tier (inclusive); `None` for "everything lower".
+    pub at_least: Option<i64>,
+}
+
+/// Named tiers of a number attribute, from the highest down, written to tags of one
+/// dimension: `S >= 80, A >= 60, B >= 40, C` for the rest. Plain data (serde).
+///
+/// Tier `i` takes the values from its `at_least` up to just below the `at_least` of the tier
+/// before it (the first tier has no upper bound). A customer without a value, or below the
+/// last threshold when there is no catch-all tier, is in no tier.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Tiers {
+    /// The number attribute: a lead score, a spend...
+    pub attribute: String,
+    /// The dimension of the tier tags.
+    pub dimension: String,
+    /// The tiers, highest first.
+    pub tiers: Vec<Tier>,
+}
+
+impl Tiers {
+    /// No tiers yet over `attribute`, written to tags of `dimension`.
+    pub fn new(attribute: impl Into<String>, dimension: impl Into<String>) -> Tiers {
+        Tiers {
+            attribute: attribute.into(),
+            dimension: dimension.into(),
+            tiers: Vec::new(),
+        }
+    }
+
+    /// Adds the next (lower) tier: values `>= at_least`.
+    pub fn tier(mut self, name: impl Into<String>, at_least: i64) -> Tiers {
+        self.tiers.push(Tier {
+            name: name.into(),
+            at_least: Some(at_least),
+        });
+        self
+    }
+
+    /// Adds the last tier: every value below the tier before it.
+    pub fn rest(mut self, name: impl Into<String>) -> Tiers {
+        self.tiers.push(Tier {
+            name: name.into(),
+            at_least: None,
+        });
+        self
+    }
+
+    /// Checks the definition: 1 to [`MAX_GROUPS`] tiers with valid, distinct names,
+    /// thresholds strictly decreasing, only the last without one.
+    pub fn validate(&self) -> Result<(), Error> {
+        let what = || format!("tiers of {}", self.attribute);
+        let bad = |reason: String| {
+            err(ErrorKind::InvalidBuckets {
+                what: what(),
+                reason,
+            })
+        };
+        if self.tiers.is_empty() || self.tiers.len() > MAX_GROUPS {
+            return bad(format!(
+                "give 1 to {MAX_GROUPS} tiers, got {}",
+                self.tiers.len()
+            ));
+        }
+        let mut keys: Vec<String> = Vec::new();
+        let mut prev: Option<(&str, i64)> = None;
+        for (i, t) in self.tiers.iter().enumerate() {
+            if let Err(reason) = check_name(&tidy(&t.name)) {
+                return bad(format!("tier name {:?}: {reason}", t.name));
+            }
+            let key = fold(&t.name);
+            if keys.contains(&key) {
+                return bad(format!("tier {:?} is named twice", t.name));
+            }
+            keys.push(key);
+            match t.at_least {
+                None if i + 1 < self.tiers.len() => {
+                    return bad(format!(
+                        "only the last tier may take everything lower, not {:?}",
+                        t.name
+                    ));
+                }
+                None => {}
+                Some(v) => {
+                    if let Some((p, pv)) = prev
+                        && v >= pv
+                    {
+                        return bad(format!(
+                            "thresholds must decrease from the first tier down, but {:?} (>= {v}) follows {p:?} (>= {pv})",
+                            t.name
+                        ));
+                    }
+                    prev = Some((t.name.as_str(), v));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tier of every customer of `within` (all live customers when `None`) from the
+    /// store's current values. Bitmap range scans: no per-customer loop.
+    pub fn assign(
+        &self,
+        store: &Store,
+        within: Option<&RoaringBitmap>,
+    ) -> Result<Assignment, Error> {
+        self.validate()?;
+        let id = store.attribute_id(&self.attribute)?;
+        let info = store.attribute(id)?;
+        if info.kind != AttrKind::Int {
+            return err(ErrorKind::AttributeType {
+                attribute: info.name.clone(),
+                expected: info.kind.noun(),
+                found: AttrKind::Int.noun(),
+            });
+        }
+        let col = store.column(id)?;
+        let live = store.customers();
+        let scope = match within {
+            Some(w) => w & live,
+            None => live.clone(),
+        };
+        // Validated: thresholds decrease strictly, so each tier's range is not empty.
+        let mut groups = Vec::with_capacity(self.tiers.len());
+        let mut hi = i64::MAX;
+        for t in &self.tiers {
+            let lo = t.at_least.unwrap_or(i64::MIN);
+            groups.push((t.name.clone(), col.range(lo, hi, Some(&scope))));
+            match lo.checked_sub(1) {
+                Some(h) => hi = h,
+                None => break,
+            }
+        }
+        Ok(Assignment::from_disjoint(groups))
+    }
+
+    /// The tiers as the store's tags say now (a tier whose tag does not exist yet is an
+    /// empty group). Read it before and after [`Tiers::apply`], or from two snapshots, to
+    /// build a [`Migration`].
+    pub fn current(&self, store: &Store) -> Result<Assignment, Error> {
+        self.validate()?;
+        let mut groups = Vec::with_capacity(self.tiers.len());
+        for t in &self.tiers {
+            let bits = match store.tag_id_in(&self.dimension, &t.name) {
+                Ok(id) => store.members(id)?.clone(),
+                Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => RoaringBitmap::new(),
+                Err(e) => return Err(e),
+            };
+            groups.push((t.name.clone(), bits));
+        }
+        Assignment::new(groups)
+    }
+
+    /// Computes the tiers of every customer of `within` (all live customers when `None`)
+    /// and writes them to tags of the dimension ([`Store::write_groups`]): customers move
+    /// between tier tags, a customer in no tier loses them all. Atomic.
+    pub fn apply(
+        &self,
+        store: &mut Store,
+        edit: &Edit,
+        within: Option<&RoaringBitmap>,
+    ) -> Result<GroupWrite, Error> {
+        let assignment = self.assign(store, within)?;
+        let scope = match within {
+            Some(w) => w & store.customers(),
+            None => store.customers().clone(),
+        };
+        store.write_groups(edit, &self.dimension, &assignment, &scope)
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+// Migration
+// ----------------------------------------------------------------------------------------
+
+/// Customers moving between the groups of two assignments, compared by customer id (so
+/// both must come from one store, or from a store and a later copy or snapshot of it:
+/// ids are never reused).
+///
+/// Rows are the earlier assignment's groups, columns the later one's. A customer in a
+/// group of the later assignment only is an arrival; one in the earlier only is a
+/// departure. Rates are shares of the earlier group's size.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Migration {
+    /// The earlier groups (rows).
+    pub from: Vec<String>,
+    /// The later groups (columns).
+    pub to: Vec<String>,
+    /// Size of each earlier group.
+    pub from_sizes: Vec<u64>,
+    /// Size of each later group.
+    pub to_sizes: Vec<u64>,
+    /// `counts[i][j]`: customers in earlier group `i` and later group `j`.
+    pub counts: Vec<Vec<u64>>,
+    /// Per later group: customers in no earlier group.
+    pub arrivals: Vec<u64>,
+    /// Per earlier group: customers in no later group.
+    pub departures: Vec<u64>,
+}
+
+impl Migration {
+    /// Counts the moves from `before` to `after` (count-only bitmap intersections).
+    pub fn between(before: &Assignment, after: &Assignment) -> Migration {
+        let all_before = before.assigned();
+        let all_after = after.assigned();
+        let counts = before
+            .groups
+            .iter()
+            .map(|(_, b)| {
+                after
+                    .groups
+                    .iter()
+                    .map(|(_, a)| b.intersection_len(a))
+                    .collect()
+            })
+            .collect();
+        Migration {
+            from: before.groups.iter().map(|g| g.0.clone()).collect(),
+            to: after.groups.iter().map(|g| g.0.clone()).collect(),
+            from_sizes: before.groups.iter().map(|g| g.1.len()).collect(),
+            to_sizes: after.groups.iter().map(|g| g.1.len()).collect(),
+            counts,
+            arrivals: after
+                .groups
+                .iter()
+                .map(|(_, a)| a.len() - a.intersection_len(&all_before))
+                .collect(),
+            departures: before
+                .groups
+                .iter()
+                .map(|(_, b)| b.len() - b.intersection_len(&all_after))
+                .collect(),
+        }
+    }
+
+    fn row(&self, name: &str) -> Option<usize> {
+        let key = fold(name);
+        self.from.iter().position(|n| fold(n) == key)
+    }
+
+    fn col(&self, name: &str) -> Option<usize> {
+        let key = fold(name);
+        self.to.iter().position(|n| fold(n) == key)
+    }
+
+    /// Customers who were in `from` and are now in `to` (`from == to`: who stayed).
+    pub fn count(&self, from: &str, to: &str) -> Option<u64> {
+        let (i, j) = (self.row(from)?, self.col(to)?);
+        self.counts.get(i)?.get(j).copied()
+    }
+
+    /// The share of `from`'s customers now in `to`; `None` for unknown names or an empty
+    /// `from`.
+    pub fn rate(&self, from: &str, to: &str) -> Option<f64> {
+        let size = *self.from_sizes.get(self.row(from)?)?;
+        (size > 0).then(|| self.count(from, to).unwrap_or(0) as f64 / size as f64)
+    }
+
+    /// Customers now in `to` who were in no earlier group.
+    pub fn arrivals_into(&self, to: &str) -> Option<u64> {
+        self.arrivals.get(self.col(to)?).copied()
+    }
+
+    /// Customers of `from` now in no group.
+    pub fn departures_from(&self, from: &str) -> Option<u64> {
+        self.departures.get(self.row(from)?).copied()
+    }
+}
+
+impl fmt::Display for Migration {
+    /// One line per pair of groups with customers moving between them (pairs without any
+    /// are left out), rows in the earlier assignment's order: the count and its share of
+    /// the earlier group. `(gone)` lines are departures, `(new)` lines arrivals.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = self
+            .from
+            .iter()
+            .chain(&self.to)
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(6, 32);
+        write!(
+            f,
+            "{:<w$}  {:<w$}  {:>10}  {:>7}",
+            "from", "to", "customers", "rate"
+        )?;
+        let line = |f: &mut fmt::Formatter<'_>, from: &str, to: &str, n: u64, size: Option<u64>| {
+            write!(f, "\n{from:<w$}  {to:<w$}  {n:>10}")?;
+            match size {
+                Some(size) if size > 0 => {
+                    write!(f, "  {:>6.1}%", n as f64 * 100.0 / size as f64)
+                }
+                _ => Ok(()),
+            }
+        };
+        for (i, from) in self.from.iter().enumerate() {
+            let size = self.from_sizes.get(i).copied();
+            let row = self.counts.get(i);
+            for (j, to) in self.to.iter().enumerate() {
+                let n = row.and_then(|r| r.get(j)).copied().unwrap_or(0);
+                if n > 0 {
+                    line(f, from, to, n, size)?;
+                }
+            }
+            let gone = self.departures.get(i).copied().unwrap_or(0);
+            if gone > 0 {
+                line(f, from, "(gone)", gone, size)?;
+            }
+        }
+        for (j, to) in self.to.iter().enumerate() {
+            let n = self.arrivals.get(j).copied().unwrap_or(0);
+            if n > 0 {
+                line(f, "(new)", to, n, None)?;
+            }
+        }
+        Ok(())
+    }
+}
