@@ -525,18 +525,10 @@ impl<'s> Plan<'s> {
                     Node::Leaf { bits, .. } => Some(&**bits),
                     _ => None,
                 });
-                let mut out = match within {
-                    // Inside few candidates, shrink each child before the union.
-                    Some(w) if w.len() < leaves.clone().map(RoaringBitmap::len).sum::<u64>() => {
-                        leaves.map(|l| w & l).union()
-                    }
-                    Some(w) => {
-                        let mut u = leaves.union();
-                        u &= w;
-                        u
-                    }
-                    None => leaves.union(),
-                };
+                let mut out = leaves.union();
+                if let Some(w) = within {
+                    out &= w;
+                }
                 for n in items {
                     if !matches!(n, Node::Leaf { .. }) {
                         out |= &*self.eval(n, within);
