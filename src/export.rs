@@ -179,8 +179,8 @@ where
 
 /// A value column of an export, after the key and tags.
 ///
-/// New kinds of columns (RFM scores and segments, once the store keeps them) are added as
-/// variants; the enum is `#[non_exhaustive]` for that.
+/// RFM scores and segments come as computed columns ([`Export::with_rfm`]). New kinds of
+/// columns are added as variants; the enum is `#[non_exhaustive]` for that.
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum ExportColumn {
@@ -331,6 +331,31 @@ impl Export {
     pub fn column(mut self, column: ExportColumn) -> Export {
         self.columns.push(column);
         self
+    }
+
+    /// Adds the columns `rfm_r`, `rfm_f`, `rfm_m` and `rfm_segment` from the store's current
+    /// RFM scores ([`Store::rfm`]); cells are empty for customers that were not scored, and
+    /// in a store without scores.
+    ///
+    /// ```
+    /// use audience::export::Export;
+    ///
+    /// let export = Export::new().with_rfm();
+    /// # let _ = export;
+    /// ```
+    pub fn with_rfm(self) -> Export {
+        let score = |pick: fn(crate::rfm::RfmScore) -> u8| {
+            move |store: &Store, id: CustomerId| {
+                let s = store.rfm()?.score_of(id)?;
+                Some(Cell::Int(i64::from(pick(s))))
+            }
+        };
+        self.column(ExportColumn::from_fn("rfm_r", score(|s| s.r)))
+            .column(ExportColumn::from_fn("rfm_f", score(|s| s.f)))
+            .column(ExportColumn::from_fn("rfm_m", score(|s| s.m)))
+            .column(ExportColumn::from_fn("rfm_segment", |store: &Store, id| {
+                Some(Cell::Text(store.rfm()?.segment_of(id)?.to_string()))
+            }))
     }
 
     /// The rows for the customers of `set`, in id order, as serde data. Errors when an

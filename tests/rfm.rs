@@ -775,3 +775,40 @@ fn configs_are_serde_data() {
         serde_json::to_value(score(&grid_shop(), &RfmConfig::default()).grid()).unwrap();
     assert_eq!(grid_json["cells"][0]["count"], 1);
 }
+
+#[test]
+fn export_carries_rfm_scores_when_present() {
+    use audience::export::Export;
+    let rows: Vec<Row> = (0..10).map(|_| (Some(7), Some(2), Some(500))).collect();
+    let mut store = shop(&rows);
+    let all = store.customers().clone();
+    let csv = |store: &audience::Store| {
+        let mut out = Vec::new();
+        Export::new()
+            .without_tags()
+            .with_rfm()
+            .write_csv(store, &all, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    // No scores yet: the columns are there, the cells empty.
+    let before = csv(&store);
+    let lines: Vec<&str> = before.lines().collect();
+    assert!(
+        lines[0].ends_with("rfm_r,rfm_f,rfm_m,rfm_segment"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(",,,,"), "{}", lines[1]);
+    let s = score(&store, &RfmConfig::default());
+    let first = s.score_of(0).unwrap();
+    let segment = s.segment_of(0).map(str::to_string).unwrap_or_default();
+    store.set_rfm(s).unwrap();
+    let after = csv(&store);
+    let row0 = after.lines().nth(1).unwrap();
+    assert!(
+        row0.ends_with(&format!(",{},{},{},{}", first.r, first.f, first.m, segment)),
+        "{row0}"
+    );
+    assert_eq!((first.r, first.f, first.m), (5, 1, 1));
+}
