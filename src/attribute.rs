@@ -154,6 +154,38 @@ impl Column {
         &self.present
     }
 
+    /// The dense values by id (0 where there is no value) and who has one, as snapshots
+    /// write them. The vector may run past the last customer with a value.
+    pub(crate) fn raw(&self) -> (&[i64], &RoaringBitmap) {
+        (&self.values, &self.present)
+    }
+
+    /// Rebuilds a column (and its index) from dense values by id and the presence bitmap.
+    /// The caller has checked that every present id is below `values.len()`.
+    pub(crate) fn restore(values: Vec<i64>, present: RoaringBitmap) -> Column {
+        let mut present_words = vec![0u64; values.len().div_ceil(64)];
+        let mut min = i64::MAX;
+        for id in &present {
+            if let Some(word) = present_words.get_mut(id as usize / 64) {
+                *word |= 1 << (id % 64);
+            }
+            if let Some(&v) = values.get(id as usize) {
+                min = min.min(v);
+            }
+        }
+        let mut c = Column {
+            values,
+            present,
+            present_words,
+            base: 0,
+            planes: Vec::new(),
+        };
+        if !c.present.is_empty() {
+            c.rebuild(min);
+        }
+        c
+    }
+
     fn offset(&self, v: i64) -> u64 {
         (i128::from(v) - i128::from(self.base)) as u64
     }

@@ -270,6 +270,31 @@ impl Directory {
         Ok(Ok(id))
     }
 
+    /// Rebuilds a directory from its keys by id: `keys[id]` is the key of a live id, `None`
+    /// for an erased one (the id space is `keys.len()`). Errors with the first id whose key
+    /// is a duplicate. Keys must be valid ([`CustomerKey::phone_number`],
+    /// [`CustomerKey::member`]); the caller checks.
+    pub(crate) fn restore(
+        keys: impl ExactSizeIterator<Item = Option<CustomerKey>>,
+        live: usize,
+    ) -> Result<Directory, u32> {
+        let mut dir = Directory::default();
+        dir.keys.reserve_exact(keys.len());
+        dir.reserve(live);
+        for key in keys {
+            let id = dir.keys.len() as u32;
+            match key {
+                None => dir.keys.push(HOLE),
+                Some(key) => {
+                    if !matches!(dir.insert(key), Ok(Ok(got)) if got == id) {
+                        return Err(id);
+                    }
+                }
+            }
+        }
+        Ok(dir)
+    }
+
     /// Erases a live id; its key may later be registered again under a new id.
     pub(crate) fn remove(&mut self, id: u32) -> bool {
         let Some(key) = self.key(id) else {

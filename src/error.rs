@@ -213,6 +213,23 @@ pub enum ErrorKind {
     #[error(transparent)]
     InvalidPhone(#[from] crate::phone::PhoneError),
 
+    /// A snapshot that cannot be read: not a snapshot, a newer format version, truncated,
+    /// a checksum mismatch, or content that is malformed or contradicts itself. Names the
+    /// section.
+    #[error("{0}")]
+    Snapshot(crate::snapshot::SnapshotError),
+
+    /// The reader or writer given to the crate failed.
+    #[error("I/O error while {operation}: {message}")]
+    Io {
+        /// What the crate was doing ("writing a snapshot").
+        operation: &'static str,
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
+    },
+
     /// A query that does not parse or does not bind to the store.
     #[error("{0}")]
     Query(QueryError),

@@ -14,6 +14,9 @@
 //! - [`query`]: a segment language with three faces (text, serde AST, builder), a planner
 //!   and an evaluator that counts without materialising and explains its funnel.
 //! - [`phone`]: messy phone numbers to E.164 digits.
+//! - [`snapshot`]: the whole store to an `impl Write` and back from an `impl Read`, in a
+//!   versioned, checksummed format specified in `SNAPSHOT.md` ([`Store::write_snapshot`],
+//!   [`Store::read_snapshot`]).
 //!
 //! # Example
 //!
@@ -54,6 +57,7 @@ mod membership;
 pub mod phone;
 pub mod query;
 mod segment;
+pub mod snapshot;
 mod store;
 mod taxonomy;
 
@@ -64,6 +68,7 @@ pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 pub use fold::MAX_NAME_CHARS;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use segment::Segment;
+pub use snapshot::{Section, SnapshotError, SnapshotProblem};
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
