@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use crate::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column};
+use crate::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
 use crate::day::Day;
 use crate::directory::{CustomerKey, Directory, KeyRef};
 use crate::error::{Error, ErrorKind, quote};
@@ -558,56 +558,54 @@ fn write_attribute(b: &mut Vec<u8>, slot: &AttrSlot) {
             AttrKind::Day => 1,
         },
     );
-    let (values, present) = slot.column.raw();
-    put_bitmap(b, present);
+    let (values, present, words) = slot.column.raw();
     let n = present
         .max()
         .map_or(0, |m| m as usize + 1)
         .min(values.len());
+    let values = values.get(..n).unwrap_or(values);
+    let words = words.get(..n.div_ceil(64)).unwrap_or(words);
+    put_u64(b, n as u64);
+    for &w in words {
+        put_u64(b, w);
+    }
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for id in present {
-        if let Some(&v) = values.get(id as usize) {
-            lo = lo.min(v);
-            hi = hi.max(v);
+    for (chunk, &word) in values.chunks(64).zip(words) {
+        for (i, &v) in chunk.iter().enumerate() {
+            let present = word >> i & 1 == 1;
+            lo = lo.min(if present { v } else { i64::MAX });
+            hi = hi.max(if present { v } else { i64::MIN });
         }
     }
     if lo > hi {
-        lo = 0;
-        hi = 0;
+        (lo, hi) = (0, 0);
     }
     let span = (i128::from(hi) - i128::from(lo)) as u64;
-    let width: usize = match span {
-        0..=0xFF => 1,
-        0x100..=0xFFFF => 2,
-        0x1_0000..=0xFFFF_FFFF => 4,
-        _ => 8,
-    };
     put_i64(b, lo);
-    put_u8(b, width as u8);
-    let values = values.get(..n).unwrap_or(values);
-    b.reserve(n * width);
-    let mut words = present_words(present, n);
-    for (chunk, word) in values.chunks(64).zip(words.iter_mut()) {
-        for (i, &v) in chunk.iter().enumerate() {
-            let off = if *word >> i & 1 == 1 {
-                v.wrapping_sub(lo) as u64
-            } else {
-                0
-            };
-            b.extend_from_slice(off.to_le_bytes().get(..width).unwrap_or(&[]));
-        }
+    let at = b.len() + 1;
+    match span {
+        0..=0xFF => encode_values::<1>(b, values, words, lo),
+        0x100..=0xFFFF => encode_values::<2>(b, values, words, lo),
+        0x1_0000..=0xFFFF_FFFF => encode_values::<4>(b, values, words, lo),
+        _ => encode_values::<8>(b, values, words, lo),
     }
+    debug_assert_eq!(b.len() - at, n * b.get(at - 1).map_or(0, |w| *w as usize));
 }
 
-/// The presence bits of ids `0..n` as words.
-fn present_words(present: &RoaringBitmap, n: usize) -> Vec<u64> {
-    let mut words = vec![0u64; n.div_ceil(64)];
-    for id in present {
-        if let Some(w) = words.get_mut(id as usize / 64) {
-            *w |= 1 << (id % 64);
+/// The width byte, then `value - lo` in `W` bytes for every id, 0 for ids without a value.
+fn encode_values<const W: usize>(b: &mut Vec<u8>, values: &[i64], words: &[u64], lo: i64) {
+    put_u8(b, W as u8);
+    let start = b.len();
+    b.resize(start + values.len() * W, 0);
+    let out = b.get_mut(start..).unwrap_or(&mut []);
+    for ((dst, chunk), &word) in out.chunks_mut(64 * W).zip(values.chunks(64)).zip(words) {
+        for (i, (d, &v)) in dst.chunks_exact_mut(W).zip(chunk).enumerate() {
+            let off = v.wrapping_sub(lo) as u64 & 0u64.wrapping_sub(word >> i & 1);
+            if let Some(src) = off.to_le_bytes().get(..W) {
+                d.copy_from_slice(src);
+            }
         }
     }
-    words
 }
 
 // ----------------------------------------------------------------------------------------
@@ -952,7 +950,7 @@ impl Store {
         if raw.kind != KIND_DIRECTORY {
             return Err(raw.invalid("expected the directory section first".into()));
         }
-        let (directory, live) = read_directory(&raw).map_err(|e| raw.invalid(e))?;
+        let (directory, live, live_words) = read_directory(&raw).map_err(|e| raw.invalid(e))?;
         drop(raw);
 
         let raw = rd.known()?;
@@ -976,8 +974,8 @@ impl Store {
                             "attribute sections must come before the members sections".into(),
                         ));
                     }
-                    let slot =
-                        read_attribute(&raw, attrs.len(), &live).map_err(|e| raw.invalid(e))?;
+                    let slot = read_attribute(&raw, attrs.len(), &live_words)
+                        .map_err(|e| raw.invalid(e))?;
                     if !attr_names.insert(fold(&slot.info.name)) {
                         return Err(raw.invalid(format!(
                             "attribute {} appears twice",
@@ -1019,7 +1017,7 @@ impl Store {
     }
 }
 
-fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap)> {
+fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
     let mut c = raw.cursor();
     let n = c.u64("id space")?;
     if n > u64::from(u32::MAX) {
@@ -1043,24 +1041,28 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap)> {
     let slots = c.take(n as usize * 8, "id slots")?;
     c.end()?;
 
-    // Check every slot (and count them) before building anything.
-    let mut live_count = 0usize;
-    let mut member_slots = 0usize;
-    for (id, chunk) in slots.chunks_exact(8).enumerate() {
+    // Check every slot before building anything.
+    let slot = |chunk: &[u8]| {
         let mut b = [0u8; 8];
         b.copy_from_slice(chunk);
-        match u64::from_le_bytes(b) {
-            SLOT_ERASED => {}
-            SLOT_MEMBER => {
-                member_slots += 1;
-                live_count += 1;
-            }
-            p if (1..=MAX_PHONE).contains(&p) => live_count += 1,
+        u64::from_le_bytes(b)
+    };
+    let mut member_slots = 0usize;
+    let mut phones: Vec<u64> = Vec::new();
+    let mut live_words = vec![0u64; (n as usize).div_ceil(64)];
+    for (id, chunk) in slots.chunks_exact(8).enumerate() {
+        match slot(chunk) {
+            SLOT_ERASED => continue,
+            SLOT_MEMBER => member_slots += 1,
+            p if (1..=MAX_PHONE).contains(&p) => phones.push(p),
             other => {
                 return Err(format!(
                     "customer id {id} has an invalid key slot {other:#x}"
                 ));
             }
+        }
+        if let Some(w) = live_words.get_mut(id / 64) {
+            *w |= 1 << (id % 64);
         }
     }
     if member_slots != m {
@@ -1068,35 +1070,86 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap)> {
             "{member_slots} slots hold member ids but {m} member ids are stored"
         ));
     }
-    let mut live = RoaringBitmap::new();
+    if let Some(p) = first_duplicate(phones) {
+        let id = slots
+            .chunks_exact(8)
+            .enumerate()
+            .filter(|(_, c)| slot(c) == p)
+            .nth(1)
+            .map_or(0, |(id, _)| id);
+        return Err(format!("customer id {id} repeats the key of an earlier id"));
+    }
+    let mut seen: HashSet<&str> = HashSet::with_capacity(m);
     let mut next_member = member_ids.into_iter();
     let mut problem: Option<String> = None;
-    let keys = slots.chunks_exact(8).enumerate().map(|(id, chunk)| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        let key = match u64::from_le_bytes(b) {
-            SLOT_ERASED => return None,
+    let keys = slots
+        .chunks_exact(8)
+        .enumerate()
+        .map(|(id, chunk)| match slot(chunk) {
+            SLOT_ERASED => None,
             SLOT_MEMBER => {
                 let s = next_member.next().unwrap_or("");
+                if !seen.insert(s) {
+                    problem.get_or_insert(format!(
+                        "customer id {id} repeats the key of an earlier id"
+                    ));
+                }
                 match CustomerKey::member(s) {
-                    Ok(k) => k,
+                    Ok(k) => Some(k),
                     Err(e) => {
                         problem.get_or_insert(format!("customer id {id}: {e}"));
-                        return None;
+                        None
                     }
                 }
             }
-            p => CustomerKey::Phone(p),
-        };
-        let _ = live.try_push(id as u32);
-        Some(key)
-    });
-    let dir = Directory::restore(keys, live_count);
+            p => Some(CustomerKey::Phone(p)),
+        });
+    let dir = Directory::restore(keys);
     if let Some(p) = problem {
         return Err(p);
     }
-    let dir = dir.map_err(|id| format!("customer id {id} repeats the key of an earlier id"))?;
-    Ok((dir, live))
+    let live = words_to_bitmap(&live_words);
+    Ok((dir, live, live_words))
+}
+
+/// A value that occurs twice, found by sorting (LSD radix sort on 11-bit digits: phone
+/// numbers are below 2^50, so five passes of linear work, much cheaper than hashing).
+fn first_duplicate(mut v: Vec<u64>) -> Option<u64> {
+    const BITS: u32 = 11;
+    const MASK: u64 = (1 << BITS) - 1;
+    let max = v.iter().copied().max().unwrap_or(0);
+    let passes = (64 - max.leading_zeros()).div_ceil(BITS) as usize;
+    // Every pass's histogram in one read.
+    let mut counts = vec![[0usize; 1 << BITS]; passes];
+    for &x in &v {
+        for (p, c) in counts.iter_mut().enumerate() {
+            if let Some(n) = c.get_mut((x >> (p as u32 * BITS) & MASK) as usize) {
+                *n += 1;
+            }
+        }
+    }
+    let mut tmp = vec![0u64; v.len()];
+    for (p, c) in counts.iter_mut().enumerate() {
+        let shift = p as u32 * BITS;
+        let mut sum = 0;
+        for n in c.iter_mut() {
+            let here = *n;
+            *n = sum;
+            sum += here;
+        }
+        for &x in &v {
+            if let Some(n) = c.get_mut((x >> shift & MASK) as usize) {
+                if let Some(t) = tmp.get_mut(*n) {
+                    *t = x;
+                }
+                *n += 1;
+            }
+        }
+        std::mem::swap(&mut v, &mut tmp);
+    }
+    v.windows(2)
+        .find(|w| w.first() == w.get(1))
+        .and_then(|w| w.first().copied())
 }
 
 fn read_taxonomy(raw: &Raw) -> Res<Taxonomy> {
@@ -1208,7 +1261,7 @@ fn read_log_entry(c: &mut Cursor<'_>) -> Res<LogEntry> {
     })
 }
 
-fn read_attribute(raw: &Raw, expected_id: usize, live: &RoaringBitmap) -> Res<AttrSlot> {
+fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) -> Res<AttrSlot> {
     let mut c = raw.cursor();
     let id = c.u32("attribute id")?;
     if id as usize != expected_id {
@@ -1226,11 +1279,40 @@ fn read_attribute(raw: &Raw, expected_id: usize, live: &RoaringBitmap) -> Res<At
         1 => AttrKind::Day,
         other => return Err(format!("attribute {id} has an unknown kind {other}")),
     };
-    let present = c.bitmap("presence bitmap")?;
-    if !present.is_subset(live) {
-        let first = (&present - live).min().unwrap_or(0);
+    let n = c.u64("value slots")?;
+    let words_len = n.div_ceil(64);
+    if words_len > live_words.len() as u64 {
         return Err(format!(
-            "attribute {id} has a value for customer id {first}, which is not a live customer"
+            "attribute {id} has {n} value slots, more than the {} ids handed out",
+            live_words.len() * 64
+        ));
+    }
+    let n = n as usize;
+    let raw_words = c.take(n.div_ceil(64) * 8, "presence words")?;
+    let words: Vec<u64> = raw_words
+        .chunks_exact(8)
+        .map(|w| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            u64::from_le_bytes(b)
+        })
+        .collect();
+    if let Some(last) = words.last() {
+        let used = n - (words.len() - 1) * 64;
+        if last >> (used - 1) != 1 {
+            return Err(format!(
+                "attribute {id}: the presence bits must end with the last value slot"
+            ));
+        }
+    }
+    if let Some(w) = words.iter().zip(live_words).position(|(p, l)| p & !l != 0) {
+        let bad = words
+            .get(w)
+            .zip(live_words.get(w))
+            .map_or(0, |(p, l)| p & !l);
+        return Err(format!(
+            "attribute {id} has a value for customer id {}, which is not a live customer",
+            w * 64 + bad.trailing_zeros() as usize
         ));
     }
     let base = c.i64("base")?;
@@ -1240,23 +1322,28 @@ fn read_attribute(raw: &Raw, expected_id: usize, live: &RoaringBitmap) -> Res<At
             "attribute {id} has a value width of {width} bytes (1, 2, 4 or 8)"
         ));
     }
-    let n = present.max().map_or(0, |m| m as usize + 1);
     let bytes = c.take(n.saturating_mul(width), "values")?;
     c.end()?;
-    let words = present_words(&present, n);
-    let values =
-        decode_values(bytes, width, base, &words).map_err(|e| format!("attribute {id}: {e}"))?;
-    if kind == AttrKind::Day {
-        let out_of_range = present.iter().find(|&i| {
-            values
-                .get(i as usize)
-                .is_some_and(|v| i32::try_from(*v).is_err())
-        });
-        if let Some(i) = out_of_range {
-            return Err(format!(
-                "attribute {id} holds days, and customer id {i} has a value beyond them"
-            ));
-        }
+    let present = words_to_bitmap(&words);
+    let decoded = match width {
+        1 => decode_values::<1>(bytes, base, &words),
+        2 => decode_values::<2>(bytes, base, &words),
+        4 => decode_values::<4>(bytes, base, &words),
+        _ => decode_values::<8>(bytes, base, &words),
+    };
+    let (values, min, max) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    if kind == AttrKind::Day
+        && !present.is_empty()
+        && (i32::try_from(min).is_err() || i32::try_from(max).is_err())
+    {
+        let beyond = |v: i64| i32::try_from(v).is_err();
+        let first = present
+            .iter()
+            .find(|&i| values.get(i as usize).is_some_and(|v| beyond(*v)))
+            .unwrap_or(0);
+        return Err(format!(
+            "attribute {id} holds days, and customer id {first} has a value beyond them"
+        ));
     }
     Ok(AttrSlot {
         info: AttrInfo {
@@ -1264,34 +1351,35 @@ fn read_attribute(raw: &Raw, expected_id: usize, live: &RoaringBitmap) -> Res<At
             name,
             kind,
         },
-        column: Arc::new(Column::restore(values, present)),
+        column: Arc::new(Column::restore(values, present, words, (min, max))),
     })
 }
 
-/// Values of ids `0..n` from `width`-byte offsets above `base`; absent ids must hold 0 and
-/// get 0.
-fn decode_values(bytes: &[u8], width: usize, base: i64, words: &[u64]) -> Res<Vec<i64>> {
-    let n = bytes.len() / width;
-    let mut values = Vec::with_capacity(n);
+/// Values of ids `0..n` from `W`-byte offsets above `base`, with the smallest and largest
+/// present value. Absent ids must hold 0, and get 0.
+fn decode_values<const W: usize>(
+    bytes: &[u8],
+    base: i64,
+    words: &[u64],
+) -> Res<(Vec<i64>, i64, i64)> {
+    let mut values = vec![0i64; bytes.len() / W];
     // The largest offset that keeps `base + offset` an i64.
     let max_off = (i128::from(i64::MAX) - i128::from(base)) as u64;
-    let mut bad_absent = false;
-    let mut overflow = false;
-    for (chunk, &word) in bytes.chunks(width * 64).zip(words) {
-        for (i, v) in chunk.chunks_exact(width).enumerate() {
+    let (mut bad_absent, mut overflow) = (false, false);
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for ((dst, chunk), &word) in values.chunks_mut(64).zip(bytes.chunks(64 * W)).zip(words) {
+        for (i, (d, v)) in dst.iter_mut().zip(chunk.chunks_exact(W)).enumerate() {
             let mut b = [0u8; 8];
-            if let Some(dst) = b.get_mut(..width) {
-                dst.copy_from_slice(v);
+            if let Some(to) = b.get_mut(..W) {
+                to.copy_from_slice(v);
             }
             let off = u64::from_le_bytes(b);
-            let present = word >> i & 1 == 1;
-            bad_absent |= !present & (off != 0);
-            overflow |= present & (off > max_off);
-            values.push(if present {
-                base.wrapping_add(off as i64)
-            } else {
-                0
-            });
+            let mask = 0u64.wrapping_sub(word >> i & 1);
+            bad_absent |= off & !mask != 0;
+            overflow |= off & mask > max_off;
+            lo = lo.min(off | !mask);
+            hi = hi.max(off & mask);
+            *d = base.wrapping_add((off & mask) as i64) & mask as i64;
         }
     }
     if overflow {
@@ -1300,7 +1388,11 @@ fn decode_values(bytes: &[u8], width: usize, base: i64, words: &[u64]) -> Res<Ve
     if bad_absent {
         return Err("a customer without a value has a non-zero slot".into());
     }
-    Ok(values)
+    Ok((
+        values,
+        base.wrapping_add(lo as i64),
+        base.wrapping_add(hi as i64),
+    ))
 }
 
 fn read_members(
@@ -1367,6 +1459,23 @@ fn read_members(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicates_are_found_by_sorting() {
+        assert_eq!(first_duplicate(vec![]), None);
+        assert_eq!(first_duplicate(vec![5]), None);
+        assert_eq!(first_duplicate(vec![3, 1, 2]), None);
+        assert_eq!(
+            first_duplicate(vec![MAX_PHONE, 7, MAX_PHONE]),
+            Some(MAX_PHONE)
+        );
+        let mut v: Vec<u64> = (0..100_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % MAX_PHONE)
+            .collect();
+        assert_eq!(first_duplicate(v.clone()), None);
+        v.push(v[4_321]);
+        assert_eq!(first_duplicate(v.clone()), Some(v[4_321]));
+    }
 
     #[test]
     fn portable_header_checks() {

@@ -735,13 +735,38 @@ fn content_errors_name_the_section_and_the_problem() {
     let a = &mut p.sections[attr].1;
     let name_len = u32::from_le_bytes(a[4..8].try_into().unwrap()) as usize;
     let kind_at = 8 + name_len;
-    let bm_len = u32::from_le_bytes(a[kind_at + 1..kind_at + 5].try_into().unwrap()) as usize;
-    let width_at = kind_at + 5 + bm_len + 8;
+    let n = u64::from_le_bytes(a[kind_at + 1..kind_at + 9].try_into().unwrap()) as usize;
+    assert_eq!(n, 3);
+    let width_at = kind_at + 9 + n.div_ceil(64) * 8 + 8;
     assert_eq!(a[width_at], 8);
     a[width_at] = 3;
     assert_eq!(
         invalid(&p),
         "attribute 2 has a value width of 3 bytes (1, 2, 4 or 8)"
+    );
+    // A value for customer 7, who was erased (purchase_count, attribute 1, has 40 slots).
+    let count = section_of(&parts, 3, 1);
+    let mut p = parts.clone();
+    let a = &mut p.sections[count].1;
+    let k = 8 + u32::from_le_bytes(a[4..8].try_into().unwrap()) as usize;
+    assert_eq!(u64::from_le_bytes(a[k + 1..k + 9].try_into().unwrap()), 40);
+    a[k + 9] |= 1 << 7;
+    assert_eq!(
+        invalid(&p),
+        "attribute 1 has a value for customer id 7, which is not a live customer"
+    );
+    // Presence bits past the last slot, and slots beyond the id space.
+    let mut p = parts.clone();
+    p.sections[count].1[k + 9 + 5] |= 1 << 2; // id 42 > 40
+    assert_eq!(
+        invalid(&p),
+        "attribute 1: the presence bits must end with the last value slot"
+    );
+    let mut p = parts.clone();
+    p.sections[count].1[k + 1..k + 9].copy_from_slice(&1_000u64.to_le_bytes());
+    assert_eq!(
+        invalid(&p),
+        "attribute 1 has 1000 value slots, more than the 64 ids handed out"
     );
     let mut p = parts.clone();
     p.sections[attr].1[kind_at] = 1;
