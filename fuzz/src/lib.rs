@@ -70,15 +70,14 @@ pub fn fix_crcs(bytes: &[u8]) -> Vec<u8> {
     let mut at = 12usize;
     while let Some(head) = out.get(at..at + 12) {
         let len = u64::from_le_bytes(head[4..12].try_into().unwrap());
+        // The section must fit, CRC included; a length near usize::MAX must not wrap.
         let Some(end) = usize::try_from(len)
             .ok()
             .and_then(|l| (at + 12).checked_add(l))
+            .filter(|end| end.checked_add(4).is_some_and(|e| e <= out.len()))
         else {
             break;
         };
-        if end + 4 > out.len() {
-            break;
-        }
         let crc = crc32fast::hash(&out[at..end]);
         out[end..end + 4].copy_from_slice(&crc.to_le_bytes());
         at = end + 4;
