@@ -13,7 +13,7 @@
 //! allocated from its declared length), every section's checksum is verified, and every
 //! cross-reference is checked (a member that is not a live customer, a membership of a tag
 //! that does not exist, overlapping assignment days, a value out of its attribute's
-//! range...). Any problem is an [`ErrorKind::Snapshot`](crate::ErrorKind::Snapshot) naming
+//! range...). Any problem is an [`ErrorKind::Snapshot`] naming
 //! the section; the store is assembled only after everything was read and checked, so a
 //! failed load leaves nothing behind.
 //!
@@ -938,6 +938,11 @@ impl Store {
     /// actually read, never with a length the input merely declares: a snapshot of `n`
     /// bytes makes the load allocate at most about `10 n` bytes plus up to about 1 KiB per
     /// tag slot (see `SNAPSHOT.md`).
+    ///
+    /// The directory's key -> id table is not built by the load but by the first lookup
+    /// or registration by key ([`Store::customer`], [`Store::add_customer`]...), so a store
+    /// loaded only to answer queries never pays for hashing every key (at 1M phone keys
+    /// that is most of a load's cost). Duplicate keys are still refused by the load.
     pub fn read_snapshot(r: impl Read) -> Result<Store, Error> {
         let mut rd = Reader {
             input: r,
@@ -1112,10 +1117,11 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
     Ok((dir, live, live_words))
 }
 
-/// A value that occurs twice, found by sorting (LSD radix sort on 11-bit digits: phone
-/// numbers are below 2^50, so five passes of linear work, much cheaper than hashing).
+/// A value that occurs twice, found by sorting (LSD radix sort on 13-bit digits: phone
+/// numbers are below 2^50, so at most four passes of linear work, much cheaper than
+/// hashing them).
 fn first_duplicate(mut v: Vec<u64>) -> Option<u64> {
-    const BITS: u32 = 11;
+    const BITS: u32 = 13;
     const MASK: u64 = (1 << BITS) - 1;
     let max = v.iter().copied().max().unwrap_or(0);
     let passes = (64 - max.leading_zeros()).div_ceil(BITS) as usize;
@@ -1362,30 +1368,29 @@ fn decode_values<const W: usize>(
     base: i64,
     words: &[u64],
 ) -> Res<(Vec<i64>, i64, i64)> {
-    let mut values = vec![0i64; bytes.len() / W];
-    // The largest offset that keeps `base + offset` an i64.
-    let max_off = (i128::from(i64::MAX) - i128::from(base)) as u64;
-    let (mut bad_absent, mut overflow) = (false, false);
-    let (mut lo, mut hi) = (u64::MAX, 0u64);
-    for ((dst, chunk), &word) in values.chunks_mut(64).zip(bytes.chunks(64 * W)).zip(words) {
-        for (i, (d, v)) in dst.iter_mut().zip(chunk.chunks_exact(W)).enumerate() {
+    let mut values = Vec::with_capacity(bytes.len() / W);
+    // Bits of non-zero slots of ids without a value, and the extreme present offsets.
+    let (mut absent, mut lo, mut hi) = (0u64, u64::MAX, 0u64);
+    for (chunk, &word) in bytes.chunks(64 * W).zip(words) {
+        values.extend(chunk.chunks_exact(W).enumerate().map(|(i, v)| {
             let mut b = [0u8; 8];
             if let Some(to) = b.get_mut(..W) {
                 to.copy_from_slice(v);
             }
             let off = u64::from_le_bytes(b);
             let mask = 0u64.wrapping_sub(word >> i & 1);
-            bad_absent |= off & !mask != 0;
-            overflow |= off & mask > max_off;
+            absent |= off & !mask;
             lo = lo.min(off | !mask);
             hi = hi.max(off & mask);
-            *d = base.wrapping_add((off & mask) as i64) & mask as i64;
-        }
+            base.wrapping_add((off & mask) as i64) & mask as i64
+        }));
     }
-    if overflow {
+    // The largest offset that keeps `base + offset` an i64.
+    let max_off = (i128::from(i64::MAX) - i128::from(base)) as u64;
+    if hi > max_off {
         return Err("a value does not fit in 64 bits".into());
     }
-    if bad_absent {
+    if absent != 0 {
         return Err("a customer without a value has a non-zero slot".into());
     }
     Ok((
