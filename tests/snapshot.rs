@@ -486,6 +486,8 @@ fn header_errors() {
         SnapshotProblem::UnknownVersion { found: 0 }
     );
     assert_eq!(&good[..8], &MAGIC);
+    // The check value SNAPSHOT.md gives for its CRC-32.
+    assert_eq!(crc(b"123456789"), 0xCBF4_3926);
     assert_eq!(
         u32::from_le_bytes(good[8..12].try_into().unwrap()),
         FORMAT_VERSION
