@@ -161,6 +161,36 @@ impl Column {
         &self.values
     }
 
+    /// The dense values by id (0 where there is no value), who has one, and the same as
+    /// words (bit `id % 64` of word `id / 64`), as snapshots write them. The vectors may
+    /// run past the last customer with a value.
+    pub(crate) fn raw(&self) -> (&[i64], &RoaringBitmap, &[u64]) {
+        (&self.values, &self.present, &self.present_words)
+    }
+
+    /// Rebuilds a column (and its index) from dense values by id, the presence bitmap and
+    /// the same as words. The caller has checked that they agree, that
+    /// `words.len() == values.len().div_ceil(64)`, and that `min` and `max` are the
+    /// smallest and largest present values.
+    pub(crate) fn restore(
+        values: Vec<i64>,
+        present: RoaringBitmap,
+        present_words: Vec<u64>,
+        (min, max): (i64, i64),
+    ) -> Column {
+        let mut c = Column {
+            values,
+            present,
+            present_words,
+            base: min,
+            planes: Vec::new(),
+        };
+        if !c.present.is_empty() {
+            c.build_planes(max.wrapping_sub(min) as u64);
+        }
+        c
+    }
+
     fn offset(&self, v: i64) -> u64 {
         (i128::from(v) - i128::from(self.base)) as u64
     }
@@ -201,26 +231,43 @@ impl Column {
     /// Recomputes the planes from the dense values with a new base.
     fn rebuild(&mut self, base: i64) {
         self.base = base;
-        let max_off = self
-            .present
-            .iter()
-            .map(|id| self.offset(self.values[id as usize]))
-            .max()
-            .unwrap_or(0);
+        let mut max_off = 0u64;
+        for (w, &word) in self.present_words.iter().enumerate() {
+            if word == 0 {
+                continue;
+            }
+            let chunk = self.values.get(w * 64..).unwrap_or(&[]);
+            for (i, &v) in chunk.iter().take(64).enumerate() {
+                max_off =
+                    max_off.max(v.wrapping_sub(base) as u64 & 0u64.wrapping_sub(word >> i & 1));
+            }
+        }
+        self.build_planes(max_off);
+    }
+
+    /// Builds the planes for the current base, `max_off` being the largest offset: per word
+    /// of 64 ids, their offsets are transposed into one word per plane.
+    fn build_planes(&mut self, max_off: u64) {
+        let base = self.base;
+        let offset = |v: i64| v.wrapping_sub(base) as u64;
         let bits = 64 - max_off.leading_zeros() as usize;
         let words = self.present_words.len();
-        let mut planes = vec![vec![0u64; words]; bits];
+        let mut planes: Vec<Vec<u64>> = (0..bits).map(|_| Vec::with_capacity(words)).collect();
+        let width = bits.next_power_of_two();
+        let mut block = [0u64; 64];
         for (w, &word) in self.present_words.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                let b = word.trailing_zeros() as usize;
-                word &= word - 1;
-                let mut off = self.offset(self.values[w * 64 + b]);
-                while off != 0 {
-                    let bit = off.trailing_zeros() as usize;
-                    off &= off - 1;
-                    planes[bit][w] |= 1 << b;
-                }
+            if word == 0 {
+                planes.iter_mut().for_each(|p| p.push(0));
+                continue;
+            }
+            block.fill(0);
+            let chunk = self.values.get(w * 64..).unwrap_or(&[]);
+            for (i, (slot, &v)) in block.iter_mut().zip(chunk).enumerate() {
+                *slot = offset(v) & 0u64.wrapping_sub(word >> i & 1);
+            }
+            transpose64(&mut block, width);
+            for (plane, &t) in planes.iter_mut().zip(block.iter()) {
+                plane.push(t);
             }
         }
         self.planes = planes;
@@ -493,6 +540,39 @@ impl Column {
     }
 }
 
+/// Transposes a 64 x 64 bit matrix in place: afterwards bit `i` of `a[j]` is what bit `j`
+/// of `a[i]` was. `width` (a power of two, at most 64) bounds the input: every `a[i]` is
+/// below `2^width`, so only rows below `width` are non-zero afterwards and the work is
+/// about `width * log2(width)` word operations (the recursive block swap of Hacker's
+/// Delight, 7-3, preceded by packing steps for the empty upper blocks).
+pub(crate) fn transpose64(a: &mut [u64; 64], width: usize) {
+    let mut j = 32usize;
+    let mut m: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        if j >= width {
+            // Columns j.. are empty: move rows j..2j into the high blocks of rows 0..j.
+            let (lo, hi) = a.split_at_mut(j);
+            for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                *x |= *y << j;
+                *y = 0;
+            }
+        } else {
+            // Swap the off-diagonal j x j blocks of every 2j x 2j block of rows below
+            // `width` (the rows above are zero).
+            for block in a.chunks_exact_mut(2 * j).take(width / (2 * j)) {
+                let (lo, hi) = block.split_at_mut(j);
+                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                    let t = ((*x >> j) ^ *y) & m;
+                    *y ^= t;
+                    *x ^= t << j;
+                }
+            }
+        }
+        j >>= 1;
+        m ^= m << j;
+    }
+}
+
 /// A roaring bitmap of the set bits of dense words (bit `i % 64` of word `i / 64` is id `i`).
 pub(crate) fn words_to_bitmap(words: &[u64]) -> RoaringBitmap {
     let used = words.iter().rposition(|w| *w != 0).map_or(0, |i| i + 1);
@@ -559,6 +639,34 @@ mod tests {
             );
             assert_eq!(c.probe(lo, hi, &f), naive(&vals, lo, hi, Some(&f)));
             assert_eq!(c.count_range(lo, hi), naive(&vals, lo, hi, None).len());
+        }
+    }
+
+    #[test]
+    fn transpose_matches_a_bit_by_bit_transpose() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for width in [1usize, 2, 4, 8, 16, 32, 64] {
+            for _ in 0..20 {
+                let mut a = [0u64; 64];
+                for x in a.iter_mut() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    *x = if width == 64 {
+                        seed
+                    } else {
+                        seed & ((1 << width) - 1)
+                    };
+                }
+                let mut want = [0u64; 64];
+                for (i, x) in a.iter().enumerate() {
+                    for (j, w) in want.iter_mut().enumerate() {
+                        *w |= (x >> j & 1) << i;
+                    }
+                }
+                transpose64(&mut a, width);
+                assert_eq!(a, want, "width {width}");
+            }
         }
     }
 

@@ -11,9 +11,14 @@
 //!
 //! For 10M phone keys that is 8 bytes (vector) + about 5.7 to 11.4 bytes (table at its
 //! 87.5% to 43.75% load) per key: 14 to 20 bytes, against a budget of 30.
+//!
+//! A directory read from a snapshot builds its key -> id table on the first lookup by key
+//! (or the first insert), not while loading: hashing every key is most of the cost of a
+//! load, and a store that only answers queries never needs the table.
 
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
@@ -169,7 +174,8 @@ pub(crate) struct Directory {
     keys: Vec<u64>,
     /// Member-id strings; a slot is emptied (not removed) when its customer is erased.
     members: Vec<Box<str>>,
-    index: HashTable<u32>,
+    /// Built on first use when the directory was restored from a snapshot.
+    index: OnceLock<HashTable<u32>>,
     hasher: RandomState,
     live: usize,
 }
@@ -200,7 +206,7 @@ impl Directory {
     pub(crate) fn get(&self, key: &CustomerKey) -> Option<u32> {
         let k = key.as_ref();
         let h = Self::hash_key(&self.hasher, k);
-        self.index.find(h, |&id| self.matches(id, k)).copied()
+        self.index().find(h, |&id| self.matches(id, k)).copied()
     }
 
     /// Ids handed out so far (live or erased): the next id.
@@ -208,9 +214,40 @@ impl Directory {
         self.keys.len() as u64
     }
 
+    /// The key -> id table, built from the keys on first use.
+    fn index(&self) -> &HashTable<u32> {
+        self.index
+            .get_or_init(|| Self::build_index(&self.keys, &self.members, &self.hasher, self.live))
+    }
+
+    fn build_index(
+        keys: &[u64],
+        members: &[Box<str>],
+        hasher: &RandomState,
+        live: usize,
+    ) -> HashTable<u32> {
+        let mut table = HashTable::with_capacity(live);
+        for (id, &raw) in keys.iter().enumerate() {
+            if raw == HOLE {
+                continue;
+            }
+            let h = Self::hash_key(hasher, Self::key_of(keys, members, id as u32));
+            table.insert_unique(h, id as u32, |&other| {
+                Self::hash_key(hasher, Self::key_of(keys, members, other))
+            });
+        }
+        table
+    }
+
+    /// Builds the table if it is not built yet, for a change to it.
+    fn ensure_index(&mut self) {
+        self.index();
+    }
+
     /// Reserves room for `additional` new customers.
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.keys.reserve(additional);
+        self.ensure_index();
         let Directory {
             keys,
             members,
@@ -218,9 +255,11 @@ impl Directory {
             hasher,
             ..
         } = self;
-        index.reserve(additional, |&id| {
-            Self::hash_key(hasher, Self::key_of(keys, members, id))
-        });
+        if let Some(index) = index.get_mut() {
+            index.reserve(additional, |&id| {
+                Self::hash_key(hasher, Self::key_of(keys, members, id))
+            });
+        }
     }
 
     fn key_of<'a>(keys: &[u64], members: &'a [Box<str>], id: u32) -> KeyRef<'a> {
@@ -240,7 +279,7 @@ impl Directory {
     /// Inserts a new key: `Ok(id)`, or `Err(existing id)` when the key is present.
     pub(crate) fn insert(&mut self, key: CustomerKey) -> Result<Result<u32, u32>, Error> {
         let h = Self::hash_key(&self.hasher, key.as_ref());
-        if let Some(&id) = self.index.find(h, |&id| self.matches(id, key.as_ref())) {
+        if let Some(&id) = self.index().find(h, |&id| self.matches(id, key.as_ref())) {
             return Ok(Err(id));
         }
         let next = self.keys.len() as u64;
@@ -256,6 +295,7 @@ impl Directory {
             }
         };
         self.keys.push(raw);
+        // `index()` above built the table.
         let Directory {
             keys,
             members,
@@ -263,11 +303,35 @@ impl Directory {
             hasher,
             ..
         } = self;
-        index.insert_unique(h, id, |&id| {
-            Self::hash_key(hasher, Self::key_of(keys, members, id))
-        });
+        if let Some(index) = index.get_mut() {
+            index.insert_unique(h, id, |&id| {
+                Self::hash_key(hasher, Self::key_of(keys, members, id))
+            });
+        }
         self.live += 1;
         Ok(Ok(id))
+    }
+
+    /// Rebuilds a directory from its keys by id: `keys[id]` is the key of a live id, `None`
+    /// for an erased one (the id space is `keys.len()`). The key -> id table is built on
+    /// first use. The caller has checked that the keys are valid
+    /// ([`CustomerKey::phone_number`], [`CustomerKey::member`]) and distinct.
+    pub(crate) fn restore(keys: impl ExactSizeIterator<Item = Option<CustomerKey>>) -> Directory {
+        let mut dir = Directory::default();
+        dir.keys.reserve_exact(keys.len());
+        for key in keys {
+            let raw = match key {
+                None => HOLE,
+                Some(CustomerKey::Phone(p)) => p,
+                Some(CustomerKey::Member(m)) => {
+                    dir.members.push(m.into_boxed_str());
+                    MEMBER_BIT | (dir.members.len() as u64 - 1)
+                }
+            };
+            dir.keys.push(raw);
+            dir.live += usize::from(raw != HOLE);
+        }
+        dir
     }
 
     /// Erases a live id; its key may later be registered again under a new id.
@@ -276,7 +340,10 @@ impl Directory {
             return false;
         };
         let h = Self::hash_key(&self.hasher, key);
-        if let Ok(entry) = self.index.find_entry(h, |&x| x == id) {
+        self.ensure_index();
+        if let Some(index) = self.index.get_mut()
+            && let Ok(entry) = index.find_entry(h, |&x| x == id)
+        {
             entry.remove();
         }
         if let Some(raw) = self.keys.get_mut(id as usize) {
@@ -296,7 +363,7 @@ impl Directory {
         self.keys.capacity() * 8
             + self.members.capacity() * std::mem::size_of::<Box<str>>()
             + self.members.iter().map(|s| s.len()).sum::<usize>()
-            + self.index.capacity() * 5
+            + self.index.get().map_or(0, HashTable::capacity) * 5
     }
 
     /// Every id handed out with its key (holes skipped), in id order.

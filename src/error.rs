@@ -300,15 +300,6 @@ pub enum ErrorKind {
     #[error("{0}")]
     Import(crate::import::ImportError),
 
-    /// Reading the caller's input or writing to the caller's output failed.
-    #[error("I/O error: {message}")]
-    Io {
-        /// The kind of the underlying `std::io::Error`.
-        kind: std::io::ErrorKind,
-        /// Its message.
-        message: String,
-    },
-
     /// The taxonomy's policy does not let this actor make this change (see
     /// `crate::governance`).
     #[error("actor {} may not {action}; ask an administrator ({})", quote(actor), administrators.join(", "))]
@@ -383,6 +374,23 @@ pub enum ErrorKind {
         shared: u64,
         /// The smallest shared customer id.
         example: u32,
+    },
+
+    /// A snapshot that cannot be read: not a snapshot, a newer format version, truncated,
+    /// a checksum mismatch, or content that is malformed or contradicts itself. Names the
+    /// section.
+    #[error("{0}")]
+    Snapshot(crate::snapshot::SnapshotError),
+
+    /// The reader or writer given to the crate failed.
+    #[error("I/O error while {operation}: {message}")]
+    Io {
+        /// What the crate was doing ("writing a snapshot").
+        operation: &'static str,
+        /// The I/O error's kind.
+        kind: std::io::ErrorKind,
+        /// The I/O error's message.
+        message: String,
     },
 
     /// A query that does not parse or does not bind to the store.
@@ -626,8 +634,11 @@ impl From<crate::import::ImportError> for Error {
 }
 
 impl From<std::io::Error> for Error {
+    /// For the caller's readers and writers outside snapshots (customer lists in, exports
+    /// out).
     fn from(e: std::io::Error) -> Error {
         ErrorKind::Io {
+            operation: "reading input or writing output",
             kind: e.kind(),
             message: e.to_string(),
         }

@@ -459,6 +459,7 @@ fn csv_error(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => io.into(),
         other => ErrorKind::Io {
+            operation: "writing CSV",
             kind: std::io::ErrorKind::Other,
             message: format!("{other:?}"),
         }

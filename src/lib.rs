@@ -17,6 +17,9 @@
 //! - [`import`]: customer lists (CSV, TXT) in, validated whole before anything changes, with
 //!   a report of every row; [`export`]: rows, hashed ad audiences and bitmaps for ClickHouse,
 //!   Doris and StarRocks out.
+//! - [`snapshot`]: the whole store to an `impl Write` and back from an `impl Read`, in a
+//!   versioned, checksummed format specified in `SNAPSHOT.md` ([`Store::write_snapshot`],
+//!   [`Store::read_snapshot`]).
 //!
 //! # Example
 //!
@@ -66,6 +69,7 @@ pub mod query;
 pub mod rfm;
 pub mod rules;
 mod segment;
+pub mod snapshot;
 mod store;
 mod taxonomy;
 pub mod tiers;
@@ -88,6 +92,7 @@ pub use rules::{
     Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
 };
 pub use segment::Segment;
+pub use snapshot::{Section, SnapshotError, SnapshotProblem};
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,

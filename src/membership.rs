@@ -250,6 +250,27 @@ impl TagMembers {
         }
     }
 
+    /// The stored parts, as snapshots write them: every member, the base day, and the
+    /// dated buckets (a member in no bucket was assigned on the base day).
+    pub(crate) fn parts(&self) -> (&RoaringBitmap, Day, &BTreeMap<Day, RoaringBitmap>) {
+        (&self.all, self.base_day, &self.dated)
+    }
+
+    /// Rebuilds a tag's members from the parts [`TagMembers::parts`] returns, as they are
+    /// (so a rebuilt store writes the same snapshot bytes). The caller has checked that the
+    /// buckets are non-empty, disjoint subsets of `all`, none for `base_day`.
+    pub(crate) fn from_parts(
+        all: RoaringBitmap,
+        base_day: Day,
+        dated: BTreeMap<Day, RoaringBitmap>,
+    ) -> TagMembers {
+        TagMembers {
+            all: Arc::new(all),
+            base_day,
+            dated: Arc::new(dated),
+        }
+    }
+
     /// Members per assignment day, oldest first: `(day, count)`.
     pub(crate) fn day_counts(&self) -> Vec<(Day, u64)> {
         let dated_len: u64 = self.dated.values().map(RoaringBitmap::len).sum();

@@ -841,6 +841,32 @@ impl Store {
         }
     }
 
+    /// The parts a snapshot writes.
+    pub(crate) fn snapshot_parts(&self) -> (&Directory, &Taxonomy, &[TagMembers], &[AttrSlot]) {
+        (&self.directory, &self.taxonomy, &self.members, &self.attrs)
+    }
+
+    /// A store from the parts a snapshot read, validated by the caller: `members` has one
+    /// slot per tag id, every member and attribute value belongs to a live customer of
+    /// `directory`, whose live ids are `live`.
+    pub(crate) fn from_snapshot_parts(
+        directory: Directory,
+        taxonomy: Taxonomy,
+        members: Vec<TagMembers>,
+        attrs: Vec<AttrSlot>,
+        live: RoaringBitmap,
+    ) -> Store {
+        Store {
+            directory: Arc::new(directory),
+            taxonomy: Arc::new(taxonomy),
+            members,
+            attrs,
+            live: Arc::new(live),
+            // RFM scores are derived data: not in snapshots; score again after loading.
+            rfm: None,
+        }
+    }
+
     /// Every live customer with its key, in id order.
     pub fn keys(&self) -> impl Iterator<Item = (CustomerId, KeyRef<'_>)> + '_ {
         self.directory.iter()
@@ -856,7 +882,7 @@ fn validate_key(key: &CustomerKey) -> Result<(), Error> {
 
 /// Checks an attribute name: letters of any script, digits and `_`, not starting with a
 /// digit, at most [`MAX_NAME_CHARS`] characters.
-fn check_attr_name(name: &str) -> Result<(), Error> {
+pub(crate) fn check_attr_name(name: &str) -> Result<(), Error> {
     let reason = if name.is_empty() {
         Some("a name must not be empty".to_string())
     } else if name.chars().count() > MAX_NAME_CHARS {

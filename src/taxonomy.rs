@@ -8,12 +8,12 @@
 //!
 //! Every change is recorded in a log ([`LogEntry`]) with its day, actor and reason.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use smallvec::SmallVec;
 
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, quote};
 use crate::fold::{check_name, fold, suggest, tidy};
 use crate::governance::Policy;
 
@@ -360,6 +360,112 @@ impl Taxonomy {
 
     pub(crate) fn dimensions(&self) -> &[DimensionInfo] {
         &self.dimensions
+    }
+
+    /// Every tag slot by id, `None` for a deleted or merged-away tag.
+    pub(crate) fn slots(&self) -> &[Option<TagInfo>] {
+        &self.tags
+    }
+
+    /// Rebuilds a taxonomy from its parts, checking what the mutating calls guarantee:
+    /// at most [`MAX_TAGS`] slots, each tag's id its slot, names and dimensions valid and
+    /// tidy, each tag's dimension registered, dimension names unique after folding, tag
+    /// names unique per dimension after folding, and every tag id in the log handed out.
+    /// Returns the reason for refusing them.
+    pub(crate) fn restore(
+        tags: Vec<Option<TagInfo>>,
+        dimensions: Vec<DimensionInfo>,
+        log: Vec<LogEntry>,
+    ) -> Result<Taxonomy, String> {
+        if tags.len() > MAX_TAGS {
+            return Err(format!(
+                "{} tag ids exceed the limit of {MAX_TAGS}",
+                tags.len()
+            ));
+        }
+        let mut dim_keys: HashMap<String, usize> = HashMap::new();
+        for (i, d) in dimensions.iter().enumerate() {
+            if let Err(reason) = check_name(&d.name) {
+                return Err(format!("dimension {}: {reason}", quote(&d.name)));
+            }
+            if tidy(&d.name) != d.name || d.name.contains(':') {
+                return Err(format!(
+                    "dimension name {} is not in its stored form",
+                    quote(&d.name)
+                ));
+            }
+            if dim_keys.insert(fold(&d.name), i).is_some() {
+                return Err(format!("dimension {} appears twice", quote(&d.name)));
+            }
+        }
+        let dim_names: HashSet<&str> = dimensions.iter().map(|d| d.name.as_str()).collect();
+        let mut seen: HashMap<(String, String), TagId> = HashMap::new();
+        let mut by_name: HashMap<String, SmallVec<[TagId; 1]>> = HashMap::new();
+        for (slot, info) in tags.iter().enumerate() {
+            let Some(info) = info else { continue };
+            if info.id.0 as usize != slot {
+                return Err(format!("tag in slot {slot} has id {}", info.id.0));
+            }
+            if let Err(reason) = check_name(&info.name) {
+                return Err(format!("tag {}: {reason}", info.id.0));
+            }
+            if tidy(&info.name) != info.name {
+                return Err(format!(
+                    "tag {} name {} is not in its stored form",
+                    info.id.0,
+                    quote(&info.name)
+                ));
+            }
+            if !dim_names.contains(info.dimension.as_str()) {
+                return Err(format!(
+                    "tag {} is in dimension {}, which is not registered",
+                    info.id.0,
+                    quote(&info.dimension)
+                ));
+            }
+            let key = fold(&info.name);
+            if let Some(other) = seen.insert((key.clone(), fold(&info.dimension)), info.id) {
+                return Err(format!(
+                    "tags {} and {} have the same name {} in dimension {}",
+                    other.0,
+                    info.id.0,
+                    quote(&info.name),
+                    quote(&info.dimension)
+                ));
+            }
+            by_name.entry(key).or_default().push(info.id);
+        }
+        for (i, entry) in log.iter().enumerate() {
+            let ids: SmallVec<[TagId; 2]> = match &entry.change {
+                Change::Created { tag, .. }
+                | Change::Renamed { tag, .. }
+                | Change::Archived { tag, .. }
+                | Change::Unarchived { tag, .. }
+                | Change::Deleted { tag, .. }
+                | Change::TtlChanged { tag, .. }
+                | Change::Described { tag } => smallvec::smallvec![*tag],
+                Change::Merged { from, into, .. } => smallvec::smallvec![*from, *into],
+                Change::Coloured { .. } | Change::PolicyChanged { .. } => SmallVec::new(),
+            };
+            if let Some(bad) = ids.iter().find(|t| t.0 as usize >= tags.len()) {
+                return Err(format!(
+                    "log entry {i} names tag {}, which was never created",
+                    bad.0
+                ));
+            }
+        }
+        Ok(Taxonomy {
+            tags,
+            by_name,
+            dimensions,
+            log,
+            policy: Policy::default(),
+        })
+    }
+
+    /// Puts back a loaded policy without logging it (its changes are in the loaded log).
+    pub(crate) fn restore_policy(&mut self, policy: Policy) {
+        self.policy = policy;
     }
 
     pub(crate) fn log(&self) -> &[LogEntry] {

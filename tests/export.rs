@@ -462,7 +462,10 @@ fn write_errors_are_io_errors() {
             .unwrap_err(),
         write_tag_bitmaps(&s, BitmapFormat::ClickHouse, Full).unwrap_err(),
     ] {
-        assert_eq!(err.to_string(), "I/O error: disk full");
+        assert_eq!(
+            err.to_string(),
+            "I/O error while reading input or writing output: disk full"
+        );
         assert!(matches!(
             err.kind(),
             ErrorKind::Io {

@@ -818,7 +818,10 @@ fn input_size_and_reader_errors() {
     let err = Importer::new()
         .import_reader(&mut shop(), Broken, day())
         .unwrap_err();
-    assert_eq!(err.to_string(), "I/O error: the upload was cut");
+    assert_eq!(
+        err.to_string(),
+        "I/O error while reading input or writing output: the upload was cut"
+    );
     assert!(matches!(
         err.kind(),
         ErrorKind::Io {

@@ -1,0 +1,152 @@
+//! Shared helpers of the fuzz targets: a small store to bind queries against, the checks a
+//! loaded snapshot must pass, and a checksum fixer that lets the fuzzer reach the section
+//! parsers behind the CRC-32s.
+
+use audience::{AttrKind, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value};
+
+/// A small store with tags in several scripts and dimensions, an archived tag, assignment
+/// days and attributes of both kinds: what fuzzed queries bind to.
+pub fn small_store() -> (Store, Day) {
+    let today = Day(20_000);
+    let e = Edit::new("fuzz", today);
+    let mut s = Store::new();
+    let names = [
+        ("vip", "power"),
+        ("vip", "channel"),
+        ("interest/cosmetics", "interests"),
+        ("stage-purchased", "stage"),
+        ("高消費力", "power"),
+        ("ลูกค้าใหม่", "stage"),
+        ("VIP клиент", "general"),
+        ("a", "general"),
+        ("b", "general"),
+    ];
+    let mut tags = Vec::new();
+    for (name, dim) in names {
+        tags.push(s.create_tag(&e, TagSpec::new(name).dimension(dim)).unwrap());
+    }
+    let old = s.create_tag(&e, TagSpec::new("old")).unwrap();
+    s.archive_tag(&e, old).unwrap();
+    let ids = s
+        .ensure_customers((0..64u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))
+        .unwrap();
+    for (t, &tag) in tags.iter().enumerate() {
+        let set: RoaringBitmap = ids
+            .iter()
+            .copied()
+            .filter(|i| (i * 7 + t as u32) % 5 < 2)
+            .collect();
+        s.add_tag_bulk(tag, &set, today - 30 * t as i32).unwrap();
+    }
+    s.erase_customer(ids[10]).unwrap();
+    let n = s.define_attribute("purchase_count", AttrKind::Int).unwrap();
+    let d = s
+        .define_attribute("last_interaction", AttrKind::Day)
+        .unwrap();
+    let m = s.define_attribute("monetary", AttrKind::Int).unwrap();
+    for &c in &ids {
+        if c == ids[10] {
+            continue;
+        }
+        s.set_value(c, n, i64::from(c % 9)).unwrap();
+        if c % 3 != 0 {
+            s.set_value(c, d, Value::Day(today - (c as i32 * 13) % 400))
+                .unwrap();
+        }
+        let v = match c % 4 {
+            0 => i64::MIN,
+            1 => i64::MAX,
+            _ => i64::from(c) * 1_000_003 - 20_000_000,
+        };
+        s.set_value(c, m, v).unwrap();
+    }
+    (s, today)
+}
+
+/// Recomputes the CRC-32 of every complete section, so mutated payloads get past the
+/// checksums and reach the parsers.
+pub fn fix_crcs(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mut at = 12usize;
+    while let Some(head) = out.get(at..at + 12) {
+        let len = u64::from_le_bytes(head[4..12].try_into().unwrap());
+        // The section must fit, CRC included; a length near usize::MAX must not wrap.
+        let Some(end) = usize::try_from(len)
+            .ok()
+            .and_then(|l| (at + 12).checked_add(l))
+            .filter(|end| end.checked_add(4).is_some_and(|e| e <= out.len()))
+        else {
+            break;
+        };
+        let crc = crc32fast::hash(&out[at..end]);
+        out[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+        at = end + 4;
+    }
+    out
+}
+
+fn write(store: &Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.write_snapshot(&mut out).expect("writing to a Vec");
+    out
+}
+
+/// What any store that loaded must satisfy: it writes a snapshot that loads back and
+/// writes the same bytes, and every read and a few writes work without panicking.
+pub fn check_loaded(store: &Store) {
+    let bytes = write(store);
+    let again = Store::read_snapshot(&bytes[..]).expect("a written snapshot loads");
+    assert_eq!(write(&again), bytes, "writing is canonical");
+
+    let live = store.customers();
+    let today = Day(20_000);
+    for t in store.tags() {
+        let members = store.members(t.id).unwrap();
+        assert!(members.is_subset(live));
+        let total: u64 = store
+            .assignment_days(t.id)
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(total, members.len());
+        if let Some(c) = members.min() {
+            assert!(store.assigned_day(c, t.id).unwrap().is_some());
+            assert!(store.tags_of(c).unwrap().contains(&t.id));
+        }
+        let _ = store.assigned_before(t.id, today);
+        assert!(store.tag_id_in(&t.dimension, &t.name).is_ok());
+        if !t.archived {
+            let q = Query::new(audience::query::tag_in(t.dimension.clone(), t.name.clone()));
+            assert_eq!(store.count(&q, today).unwrap(), members.len());
+        }
+    }
+    for a in store.attributes() {
+        assert!(store.with_value(a.id).unwrap().is_subset(live));
+        let (lo, hi) = match a.kind {
+            AttrKind::Int => (Value::Int(i64::MIN), Value::Int(i64::MAX)),
+            AttrKind::Day => (Value::Day(Day(i32::MIN)), Value::Day(Day(i32::MAX))),
+        };
+        let all = store.range(a.id, lo, hi).unwrap();
+        assert_eq!(&all, store.with_value(a.id).unwrap());
+        if let Some(c) = all.max() {
+            let v = store.value(c, a.id).unwrap().unwrap();
+            assert!(store.range(a.id, v, v).unwrap().contains(c));
+        }
+    }
+    let _ = store.keys().count();
+    let _ = store.memory_usage();
+
+    // Writes keep working on a loaded store.
+    let mut s = store.clone();
+    let c = s.ensure_customer(CustomerKey::member("fuzz-new").unwrap());
+    let writable = s.tags().find(|t| !t.archived).map(|t| t.id);
+    if let (Ok((c, _)), Some(t)) = (c, writable) {
+        s.add_tag(c, t, today).unwrap();
+        s.erase_customer(c).unwrap();
+    }
+    s.expire(today);
+    if let Some(c) = s.customers().min() {
+        s.erase_customer(c).unwrap();
+    }
+}
