@@ -97,14 +97,19 @@ impl TagMembers {
             self.dated = Arc::default();
             return;
         }
+        // Only members being re-assigned leave their bucket; new members are in none, so a
+        // batch of new members touches (and, in a shared store, copies) no other bucket.
         if !self.dated.is_empty() {
-            let dated = Arc::make_mut(&mut self.dated);
-            dated.retain(|d, b| {
-                if *d != day {
-                    *b -= set;
-                }
-                !b.is_empty()
-            });
+            let moved = set & &*self.all;
+            if !moved.is_empty() {
+                let dated = Arc::make_mut(&mut self.dated);
+                dated.retain(|d, b| {
+                    if *d != day {
+                        *b -= &moved;
+                    }
+                    !b.is_empty()
+                });
+            }
         }
         if day != self.base_day {
             let dated = Arc::make_mut(&mut self.dated);
