@@ -454,6 +454,14 @@ pub(crate) fn quote_char(c: char) -> String {
     }
 }
 
+/// [`ErrorKind::InvalidName`] for `name` (at most 64 characters of it are kept).
+pub(crate) fn invalid_name(name: &str, reason: impl Into<String>) -> ErrorKind {
+    ErrorKind::InvalidName {
+        name: name.chars().take(64).collect(),
+        reason: reason.into(),
+    }
+}
+
 /// Shorthand for building an [`Error`] from a kind.
 pub(crate) fn err<T>(kind: ErrorKind) -> Result<T, Error> {
     Err(kind.into())

@@ -127,7 +127,7 @@ use roaring::RoaringBitmap;
 
 use crate::day::Day;
 use crate::directory::{CustomerId, CustomerKey};
-use crate::error::{Error, ErrorKind, quote};
+use crate::error::{Error, ErrorKind, invalid_name, quote};
 use crate::fold::{check_name, fold, tidy};
 use crate::phone::{Country, PhoneError, normalize_phone};
 use crate::store::Store;
@@ -711,11 +711,7 @@ fn check_dimension(dimension: &str) -> Result<String, Error> {
             .then(|| "a dimension name must not contain ':'".to_string())
     });
     match reason {
-        Some(reason) => Err(ErrorKind::InvalidName {
-            name: dim.chars().take(64).collect(),
-            reason,
-        }
-        .into()),
+        Some(reason) => Err(invalid_name(&dim, reason).into()),
         None => Ok(dim),
     }
 }

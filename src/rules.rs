@@ -86,7 +86,7 @@ use roaring::RoaringBitmap;
 
 use crate::day::Day;
 use crate::directory::CustomerId;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::fold::fold;
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
@@ -459,10 +459,7 @@ impl RuleSet {
         let mut rule_names = BTreeSet::new();
         for rule in &self.rules {
             if rule.name.trim().is_empty() {
-                return err(ErrorKind::InvalidName {
-                    name: rule.name.chars().take(64).collect(),
-                    reason: "a rule name must not be empty".into(),
-                });
+                return err(invalid_name(&rule.name, "a rule name must not be empty"));
             }
             if !rule_names.insert(fold(&rule.name)) {
                 return err(ErrorKind::DuplicateRule {

@@ -7,7 +7,7 @@ use roaring::RoaringBitmap;
 use crate::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
 use crate::day::Day;
 use crate::directory::{CustomerId, CustomerKey, Directory, KeyRef};
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::fold::{MAX_NAME_CHARS, fold, suggest};
 use crate::governance::{TaxonomyAction, require_reason};
 use crate::membership::{TagMembers, bitmap_bytes};
@@ -895,10 +895,7 @@ pub(crate) fn check_attr_name(name: &str) -> Result<(), Error> {
         None
     };
     match reason {
-        Some(reason) => err(ErrorKind::InvalidName {
-            name: name.chars().take(64).collect(),
-            reason,
-        }),
+        Some(reason) => err(invalid_name(name, reason)),
         None => Ok(()),
     }
 }

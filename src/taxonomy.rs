@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use smallvec::SmallVec;
 
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err, quote};
+use crate::error::{Error, ErrorKind, err, invalid_name, quote};
 use crate::fold::{check_name, fold, suggest, tidy};
 use crate::governance::Policy;
 
@@ -500,10 +500,7 @@ impl Taxonomy {
     /// `None` for a valid new one.
     fn check_dimension(&self, dimension: &str) -> Result<Option<String>, Error> {
         let dimension = tidy(dimension);
-        check_name(&dimension).map_err(|reason| ErrorKind::InvalidName {
-            name: dimension.chars().take(64).collect(),
-            reason,
-        })?;
+        check_name(&dimension).map_err(|reason| invalid_name(&dimension, reason))?;
         if let Some(d) = self.dimension_key(&dimension) {
             return Ok(Some(d.name.clone()));
         }
@@ -531,10 +528,7 @@ impl Taxonomy {
 
     fn check_tag_name(name: &str) -> Result<String, Error> {
         let name = tidy(name);
-        check_name(&name).map_err(|reason| ErrorKind::InvalidName {
-            name: name.chars().take(64).collect(),
-            reason,
-        })?;
+        check_name(&name).map_err(|reason| invalid_name(&name, reason))?;
         Ok(name)
     }
 

@@ -41,7 +41,7 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::attribute::AttrKind;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::fold::{check_name, fold, tidy};
 use crate::store::Store;
 use crate::taxonomy::{Edit, TagId, TagKind, TagSpec};
@@ -250,10 +250,7 @@ impl Store {
             return err(ErrorKind::UnknownCustomerId { id: first });
         }
         let dim = tidy(dimension);
-        check_name(&dim).map_err(|reason| ErrorKind::InvalidName {
-            name: dimension.chars().take(64).collect(),
-            reason,
-        })?;
+        check_name(&dim).map_err(|reason| invalid_name(dimension, reason))?;
         // Resolve or plan every tag before changing anything.
         let mut plan: Vec<Option<TagId>> = Vec::with_capacity(assignment.len());
         for (name, _) in assignment.groups() {
@@ -268,10 +265,7 @@ impl Store {
                     plan.push(Some(id));
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
-                    check_name(&tidy(name)).map_err(|reason| ErrorKind::InvalidName {
-                        name: name.chars().take(64).collect(),
-                        reason,
-                    })?;
+                    check_name(&tidy(name)).map_err(|reason| invalid_name(name, reason))?;
                     plan.push(None);
                 }
                 Err(e) => return Err(e),

@@ -6,7 +6,7 @@ use std::ops::{Add, Sub};
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::fold::{MAX_NAME_CHARS, fold};
 
 /// How long a [`SendLog`] keeps sends unless told otherwise: 7 days.
@@ -453,10 +453,7 @@ fn check_channel(name: &str) -> Result<(), Error> {
         None
     };
     match reason {
-        Some(reason) => err(ErrorKind::InvalidName {
-            name: name.chars().take(64).collect(),
-            reason,
-        }),
+        Some(reason) => err(invalid_name(name, reason)),
         None => Ok(()),
     }
 }
