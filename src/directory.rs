@@ -248,6 +248,12 @@ impl Directory {
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.keys.reserve(additional);
         self.ensure_index();
+        self.with_table(|table, rehash| table.reserve(additional, rehash));
+    }
+
+    /// Runs `f` on the built key table with the function that rehashes a stored id (for
+    /// growth), which reads the key through the id -> key vector.
+    fn with_table(&mut self, f: impl FnOnce(&mut HashTable<u32>, &dyn Fn(&u32) -> u64)) {
         let Directory {
             keys,
             members,
@@ -255,8 +261,8 @@ impl Directory {
             hasher,
             ..
         } = self;
-        if let Some(index) = index.get_mut() {
-            index.reserve(additional, |&id| {
+        if let Some(table) = index.get_mut() {
+            f(table, &|&id| {
                 Self::hash_key(hasher, Self::key_of(keys, members, id))
             });
         }
@@ -296,18 +302,9 @@ impl Directory {
         };
         self.keys.push(raw);
         // `index()` above built the table.
-        let Directory {
-            keys,
-            members,
-            index,
-            hasher,
-            ..
-        } = self;
-        if let Some(index) = index.get_mut() {
-            index.insert_unique(h, id, |&id| {
-                Self::hash_key(hasher, Self::key_of(keys, members, id))
-            });
-        }
+        self.with_table(|table, rehash| {
+            table.insert_unique(h, id, rehash);
+        });
         self.live += 1;
         Ok(Ok(id))
     }
