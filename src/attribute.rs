@@ -415,7 +415,7 @@ impl Column {
 
     /// The words (bit per customer) of `lo <= value <= hi`, or `None` when no value can
     /// match.
-    fn range_words(&self, lo: i64, hi: i64) -> Option<Vec<u64>> {
+    pub(crate) fn range_words(&self, lo: i64, hi: i64) -> Option<Vec<u64>> {
         let lo_off = i128::from(lo) - i128::from(self.base);
         let hi_off = i128::from(hi) - i128::from(self.base);
         let max_off = if self.planes.len() >= 64 {

@@ -54,6 +54,7 @@
 pub mod aggregate;
 mod attribute;
 pub mod campaign;
+mod containers;
 mod day;
 mod directory;
 mod error;

@@ -75,6 +75,7 @@
 //! ```
 
 mod ast;
+mod dense;
 mod parse;
 mod plan;
 

@@ -10,7 +10,10 @@
 //! - narrows an accumulator in place and stops as soon as it is empty;
 //! - evaluates each range either by probing the dense column for every candidate (few
 //!   candidates) or through the bit-sliced index restricted to the candidates;
-//! - unions OR children with roaring's n-way union;
+//! - unions OR children with roaring's n-way union, except in large subtrees holding a
+//!   large union, which run on dense word sets ([`super::dense`]; the decision is
+//!   `Plan::prefers_dense`), and inside a small candidate set, where each child is
+//!   intersected with the candidates first;
 //! - counts without materialising the last step: `|A and B|` is `intersection_len`, and
 //!   `|A and not C|` is `|A| - |A and C|`.
 
@@ -19,6 +22,7 @@ use std::fmt;
 
 use roaring::{MultiOps, RoaringBitmap};
 
+use super::dense::{self, Dense, Op, Words};
 use crate::attribute::{AttrKind, Column};
 use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 use crate::store::Store;
@@ -474,6 +478,10 @@ impl<'s> Plan<'s> {
     }
 
     fn count_node(&self, node: &Node<'s>) -> u64 {
+        if self.prefers_dense(node) {
+            let mut d = self.dense_buffers();
+            return dense::count(&self.dense(node, &mut d));
+        }
         match node {
             Node::Empty => 0,
             Node::All => self.universe().len(),
@@ -508,6 +516,14 @@ impl<'s> Plan<'s> {
         node: &'a Node<'s>,
         within: Option<&RoaringBitmap>,
     ) -> Cow<'a, RoaringBitmap> {
+        if within.is_none_or(|w| w.len() >= self.dense_threshold()) && self.prefers_dense(node) {
+            let mut d = self.dense_buffers();
+            let mut words = self.dense(node, &mut d);
+            if let Some(w) = within {
+                d.apply(&mut words, w, Op::And);
+            }
+            return Cow::Owned(crate::attribute::words_to_bitmap(&words));
+        }
         match node {
             Node::Empty => Cow::Owned(RoaringBitmap::new()),
             Node::All => match within {
@@ -520,6 +536,19 @@ impl<'s> Plan<'s> {
             },
             Node::Range { col, lo, hi, .. } => Cow::Owned(col.range(*lo, *hi, within)),
             Node::And { pos, neg } => self.eval_and(pos, neg, within),
+            Node::Or(items) if within.is_some_and(|w| w.len() < self.dense_threshold()) => {
+                // Few candidates: intersect each child with them, then unite the (small)
+                // pieces, rather than uniting whole tags.
+                let w = within.unwrap_or(self.universe());
+                let mut out = RoaringBitmap::new();
+                for n in items {
+                    match n {
+                        Node::Leaf { bits, .. } => out |= w & &**bits,
+                        other => out |= &*self.eval(other, within),
+                    }
+                }
+                Cow::Owned(out)
+            }
             Node::Or(items) => {
                 let leaves = items.iter().filter_map(|n| match n {
                     Node::Leaf { bits, .. } => Some(&**bits),
@@ -593,6 +622,114 @@ impl<'s> Plan<'s> {
             });
         }
         acc
+    }
+
+    /// Sets at least this large are "large": a 65,536-id chunk of such a set holds about
+    /// 2,000 members or more, where roaring's array containers cost more per member than
+    /// a dense word set costs per id.
+    fn dense_threshold(&self) -> u64 {
+        (self.universe().len() / 32).max(1)
+    }
+
+    /// Whether `node` is evaluated as a dense word set: it is large (every positive AND
+    /// child large) and contains a union of large size, the case roaring pays per member.
+    fn prefers_dense(&self, node: &Node<'s>) -> bool {
+        let t = self.dense_threshold();
+        match node {
+            Node::Or(items) => {
+                // Two tags: `union_len` counts them without materialising anything.
+                let two_leaves =
+                    items.len() == 2 && items.iter().all(|n| matches!(n, Node::Leaf { .. }));
+                !two_leaves && estimate(node, self.store) >= t
+            }
+            Node::And { pos, neg } => {
+                estimate(node, self.store) >= t
+                    && pos
+                        .iter()
+                        .chain(neg)
+                        .any(|n| matches!(n, Node::Or(_)) && self.prefers_dense(n))
+            }
+            Node::Not(inner) => self.prefers_dense(inner),
+            _ => false,
+        }
+    }
+
+    fn dense_buffers(&self) -> Dense {
+        Dense::new(self.universe().max())
+    }
+
+    /// `node` as a dense word set.
+    fn dense(&self, node: &Node<'s>, d: &mut Dense) -> Words {
+        match node {
+            Node::Empty => d.zeros(),
+            Node::All => d.of(self.universe()),
+            Node::Leaf { bits, .. } => d.of(bits),
+            Node::Range { .. } => {
+                let mut w = d.zeros();
+                self.dense_into(&mut w, node, Op::Or, d);
+                w
+            }
+            Node::Or(items) => {
+                let mut w = d.zeros();
+                let leaves: Vec<&RoaringBitmap> = items
+                    .iter()
+                    .filter_map(|n| match n {
+                        Node::Leaf { bits, .. } => Some(&**bits),
+                        _ => None,
+                    })
+                    .collect();
+                d.union_into(&mut w, &leaves);
+                for n in items {
+                    if !matches!(n, Node::Leaf { .. }) {
+                        self.dense_into(&mut w, n, Op::Or, d);
+                    }
+                }
+                w
+            }
+            Node::And { pos, neg } => {
+                let mut w = match pos.split_first() {
+                    Some((first, rest)) => {
+                        let mut w = self.dense(first, d);
+                        for n in rest {
+                            self.dense_into(&mut w, n, Op::And, d);
+                        }
+                        w
+                    }
+                    None => d.of(self.universe()),
+                };
+                for n in neg {
+                    self.dense_into(&mut w, n, Op::AndNot, d);
+                }
+                w
+            }
+            Node::Not(inner) => {
+                let mut w = d.of(self.universe());
+                self.dense_into(&mut w, inner, Op::AndNot, d);
+                w
+            }
+        }
+    }
+
+    /// `acc op= node`: tags are applied container by container, ranges come from the
+    /// bit-sliced index as words, large subtrees are evaluated densely and small ones with
+    /// roaring.
+    fn dense_into(&self, acc: &mut [u64], node: &Node<'s>, op: Op, d: &mut Dense) {
+        match node {
+            Node::Leaf { bits, .. } => d.apply(acc, bits, op),
+            Node::Range { col, lo, hi, .. } => match col.range_words(*lo, *hi) {
+                Some(words) => dense::combine(acc, &words, op),
+                None => dense::combine(acc, &[], op),
+            },
+            Node::Empty | Node::All => dense::combine(acc, &self.dense(node, d), op),
+            _ if estimate(node, self.store) >= self.dense_threshold() => {
+                let words = self.dense(node, d);
+                dense::combine(acc, &words, op);
+            }
+            _ => {
+                let bits = self.eval(node, None);
+                d.apply(acc, &bits, op);
+            }
+        }
     }
 
     /// The funnel: the count after every clause of the top-level AND, in evaluation order,
