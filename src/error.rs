@@ -382,6 +382,21 @@ pub enum ErrorKind {
     #[error("{0}")]
     Snapshot(crate::snapshot::SnapshotError),
 
+    /// An entry of a snapshot's [`Extras`](crate::snapshot::Extras) that the snapshot cannot
+    /// hold as it is, so that a reader would refuse it: a definition its own checks refuse,
+    /// a query whose canonical text does not read back as the same query, a send log with
+    /// customer ids the store never handed out, a name or list over the snapshot's limits.
+    /// Found before anything was written.
+    #[error("cannot write {what} {} to a snapshot: {reason}", quote(name))]
+    SnapshotExtra {
+        /// The kind of entry: "rule set", "send log", "RFM configuration" or "tiers".
+        what: &'static str,
+        /// The entry's name in the extras (at most 64 characters of it).
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The reader or writer given to the crate failed.
     #[error("I/O error while {operation}: {message}")]
     Io {

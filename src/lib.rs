@@ -19,7 +19,9 @@
 //!   Doris and StarRocks out.
 //! - [`snapshot`]: the whole store to an `impl Write` and back from an `impl Read`, in a
 //!   versioned, checksummed format specified in `SNAPSHOT.md` ([`Store::write_snapshot`],
-//!   [`Store::read_snapshot`]).
+//!   [`Store::read_snapshot`]); with the app's rule sets, send logs, RFM configurations
+//!   and tiers alongside ([`Extras`], [`Store::write_snapshot_with`],
+//!   [`Store::read_snapshot_with`]).
 //!
 //! # Example
 //!
@@ -93,7 +95,7 @@ pub use rules::{
     Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
 };
 pub use segment::Segment;
-pub use snapshot::{Section, SnapshotError, SnapshotProblem};
+pub use snapshot::{Extras, Section, SnapshotError, SnapshotProblem};
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 pub use taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,

@@ -443,6 +443,23 @@ impl RuleSet {
         Ok(report)
     }
 
+    /// The checks that need no store: every rule has a name, and no two rules share one
+    /// (compared as tag names are). Runs and snapshots both check this.
+    pub(crate) fn check_names(&self) -> Result<(), Error> {
+        let mut rule_names = BTreeSet::new();
+        for rule in &self.rules {
+            if rule.name.trim().is_empty() {
+                return err(invalid_name(&rule.name, "a rule name must not be empty"));
+            }
+            if !rule_names.insert(fold(&rule.name)) {
+                return err(ErrorKind::DuplicateRule {
+                    name: rule.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Validates everything a run needs, resolves every tag the rules write and orders
     /// the rules. Returns the bound plans too (by rule index).
     fn prepare<'s>(
@@ -456,17 +473,7 @@ impl RuleSet {
             let first = (&**w - store.customers()).min().unwrap_or(0);
             return err(ErrorKind::UnknownCustomerId { id: first });
         }
-        let mut rule_names = BTreeSet::new();
-        for rule in &self.rules {
-            if rule.name.trim().is_empty() {
-                return err(invalid_name(&rule.name, "a rule name must not be empty"));
-            }
-            if !rule_names.insert(fold(&rule.name)) {
-                return err(ErrorKind::DuplicateRule {
-                    name: rule.name.clone(),
-                });
-            }
-        }
+        self.check_names()?;
         let mut names = Names {
             store,
             known: Vec::new(),

@@ -3,10 +3,12 @@
 //! [`Store::write_snapshot`] writes the directory, the taxonomy (tags, dimensions and
 //! colours, the change log), every tag's members with their assignment days and every
 //! attribute to an `impl Write`; [`Store::read_snapshot`] reads them back from an
-//! `impl Read`. The format is specified in `SNAPSHOT.md` at the root of the repository,
-//! precisely enough for another program to read it. In short: a magic number and a format
-//! version, then sections, each with a kind, a length and a CRC-32, integers little-endian,
-//! bitmaps in the portable Roaring format.
+//! `impl Read`. [`Store::write_snapshot_with`] and [`Store::read_snapshot_with`] carry the
+//! app's state outside the store along: rule sets, campaign send logs, RFM configurations
+//! and tier definitions ([`Extras`]). The format is specified in `SNAPSHOT.md` at the root
+//! of the repository, precisely enough for another program to read it. In short: a magic
+//! number and a format version, then sections, each with a kind, a length and a CRC-32,
+//! integers little-endian, bitmaps in the portable Roaring format.
 //!
 //! Loading trusts nothing. Every length is checked against the bytes actually present
 //! before anything is allocated for it (a section's bytes are read in growing chunks, never
@@ -55,6 +57,10 @@ use crate::governance::{Policy, TaxonomyAction};
 use crate::membership::TagMembers;
 use crate::store::{MAX_ATTRIBUTES, Store, check_attr_name};
 use crate::taxonomy::{Change, DimensionInfo, LogEntry, TagId, TagInfo, TagKind, Taxonomy};
+
+mod extras;
+
+pub use extras::Extras;
 
 /// The first eight bytes of every snapshot (as PNG's: a byte with the high bit set, the
 /// name, CR LF, DOS end-of-file, LF, so that text-mode transfers are detected).
@@ -108,6 +114,14 @@ pub enum Section {
     Members,
     /// The taxonomy's governance policy (present only when it is not open).
     Policy,
+    /// One rule set of the [`Extras`].
+    RuleSet,
+    /// One send log of the [`Extras`].
+    SendLog,
+    /// One RFM configuration of the [`Extras`].
+    Rfm,
+    /// One tier definition of the [`Extras`].
+    Tiers,
     /// The closing section.
     End,
     /// A section of a kind this version does not know.
@@ -122,6 +136,10 @@ impl Section {
             KIND_ATTRIBUTE => Section::Attribute,
             KIND_MEMBERS => Section::Members,
             KIND_POLICY => Section::Policy,
+            extras::KIND_RULE_SET => Section::RuleSet,
+            extras::KIND_SEND_LOG => Section::SendLog,
+            extras::KIND_RFM => Section::Rfm,
+            extras::KIND_TIERS => Section::Tiers,
             KIND_END => Section::End,
             other => Section::Unknown(other),
         }
@@ -137,6 +155,10 @@ impl fmt::Display for Section {
             Section::Attribute => f.write_str("attribute section"),
             Section::Members => f.write_str("members section"),
             Section::Policy => f.write_str("policy section"),
+            Section::RuleSet => f.write_str("rule set section"),
+            Section::SendLog => f.write_str("send log section"),
+            Section::Rfm => f.write_str("RFM configuration section"),
+            Section::Tiers => f.write_str("tiers section"),
             Section::End => f.write_str("end section"),
             Section::Unknown(kind) => write!(f, "section of kind {kind:#010x}"),
         }
@@ -379,7 +401,80 @@ impl Store {
     /// if it is slow with those. Errors: [`ErrorKind::Io`] when `w` fails (what was written
     /// up to then is not a valid snapshot: it has no end section), and
     /// [`ErrorKind::LimitExceeded`] for a section over [`MAX_SECTION_BYTES`].
+    ///
+    /// The same as [`Store::write_snapshot_with`] with empty [`Extras`]: the snapshot holds
+    /// the store alone.
     pub fn write_snapshot(&self, w: impl Write) -> Result<u64, Error> {
+        self.write_snapshot_with(&Extras::default(), w)
+    }
+
+    /// Writes the whole store and the app's state outside it (rule sets, campaign send
+    /// logs, RFM configurations, tier definitions: see [`Extras`]) to `w`, one section per
+    /// entry after the store's sections. Returns the number of bytes written.
+    /// [`Store::read_snapshot_with`] reads both back; empty extras write exactly the bytes
+    /// of [`Store::write_snapshot`].
+    ///
+    /// Queries (rule conditions, RFM scopes) are written as their canonical text. Before
+    /// anything is written, every entry is checked as a reader will check it, so a snapshot
+    /// that was written can be read back: an entry that fails is refused with
+    /// [`ErrorKind::SnapshotExtra`] naming it (its own checks fail: [`RfmConfig::validate`],
+    /// [`Tiers::validate`], rule names empty or given twice; a query whose canonical text
+    /// does not read back as the same query, e.g. an AST built in code nesting deeper than
+    /// the language allows; a send log holding customer ids the store never handed out; a
+    /// name over 200 characters or a list over 2^20 items). Otherwise the errors of
+    /// [`Store::write_snapshot`].
+    ///
+    /// [`RfmConfig::validate`]: crate::RfmConfig::validate
+    /// [`Tiers::validate`]: crate::Tiers::validate
+    ///
+    /// ```
+    /// use audience::campaign::{Hour, SendLog};
+    /// use audience::snapshot::Extras;
+    /// use audience::{
+    ///     AttrKind, CustomerKey, Day, Edit, ErrorKind, Query, RfmConfig, Rule, RuleSet, Store,
+    ///     TagSpec, Tiers,
+    /// };
+    ///
+    /// let today = Day::from_ymd(2025, 1, 6)?;
+    /// let mut store = Store::new();
+    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+    /// store.define_attribute("purchase_count", AttrKind::Int)?;
+    /// let c = store.add_customer(CustomerKey::phone("85291234567")?)?;
+    ///
+    /// let mut extras = Extras::new();
+    /// let loyal = Rule::new("loyal", Query::parse("purchase_count >= 5")?).add("VIP");
+    /// extras.rule_sets.insert("weekly".into(), RuleSet::new().rule(loyal));
+    /// let mut log = SendLog::new();
+    /// log.record(Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
+    /// extras.send_logs.insert("automations".into(), log);
+    /// extras.rfm.insert("everyone".into(), RfmConfig::default());
+    /// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5).rest("B");
+    /// extras.tiers.insert("leads".into(), tiers);
+    ///
+    /// let mut bytes = Vec::new();
+    /// store.write_snapshot_with(&extras, &mut bytes)?;
+    /// let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..])?;
+    /// assert_eq!(loaded_extras, extras);
+    /// assert_eq!(loaded.customer_count(), 1);
+    ///
+    /// // `read_snapshot` reads and checks the same bytes, and drops the extras.
+    /// assert_eq!(Store::read_snapshot(&bytes[..])?.customer_count(), 1);
+    ///
+    /// // An entry a reader would refuse is refused before anything is written.
+    /// extras.tiers.insert("broken".into(), Tiers::new("purchase_count", "tier"));
+    /// let mut out = Vec::new();
+    /// let err = store.write_snapshot_with(&extras, &mut out).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::SnapshotExtra { what: "tiers", .. }));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "cannot write tiers \"broken\" to a snapshot: \
+    ///      tiers of purchase_count: give 1 to 256 tiers, got 0"
+    /// );
+    /// assert!(out.is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn write_snapshot_with(&self, extras: &Extras, w: impl Write) -> Result<u64, Error> {
+        extras::check(extras, self.id_space())?;
         let mut wr = Writer {
             out: w,
             buf: Vec::new(),
@@ -420,6 +515,7 @@ impl Store {
             }
             wr.finish()?;
         }
+        extras::write(&mut wr, extras)?;
         let sections = wr.sections;
         put_u32(wr.begin(KIND_END), sections);
         wr.finish()?;
@@ -1028,7 +1124,28 @@ impl Store {
     /// or registration by key ([`Store::customer`], [`Store::add_customer`]...), so a store
     /// loaded only to answer queries never pays for hashing every key (at 1M phone keys
     /// that is most of a load's cost). Duplicate keys are still refused by the load.
+    ///
+    /// A snapshot written with [`Extras`] ([`Store::write_snapshot_with`]) is read whole:
+    /// its extras sections are read and checked like every other section (a damaged or
+    /// invalid one fails the load), then dropped. Use [`Store::read_snapshot_with`] to
+    /// keep them.
     pub fn read_snapshot(r: impl Read) -> Result<Store, Error> {
+        Store::read_snapshot_with(r).map(|(store, _)| store)
+    }
+
+    /// Reads a store and the app's [`Extras`] from a snapshot written by
+    /// [`Store::write_snapshot_with`] (or [`Store::write_snapshot`]: then the extras are
+    /// empty) of this or any earlier version of the crate.
+    ///
+    /// Everything [`Store::read_snapshot`] says holds, and every entry of the extras is
+    /// checked as its own type checks it (the [`SendLog`](crate::campaign::SendLog)'s
+    /// deserialisation checks, [`RfmConfig::validate`](crate::RfmConfig::validate) with its
+    /// segment map's gaps and overlaps, [`Tiers::validate`](crate::Tiers::validate), rule
+    /// names), queries are parsed from their text, and a send log may hold only customer
+    /// ids the directory handed out. Entries refer to tags and attributes by name and are
+    /// not resolved against the store. Atomic: on any error nothing is returned but the
+    /// error, naming the section and the entry.
+    pub fn read_snapshot_with(r: impl Read) -> Result<(Store, Extras), Error> {
         let mut rd = Reader {
             input: r,
             offset: 0,
@@ -1056,8 +1173,10 @@ impl Store {
         let mut members: Vec<TagMembers> = Vec::new();
         members.resize_with(taxonomy.slots().len(), TagMembers::default);
         let mut last_tag: Option<u32> = None;
+        let mut extras = extras::Loader::new();
         loop {
             let raw = rd.known()?;
+            extras.order(&raw)?;
             match raw.kind {
                 KIND_ATTRIBUTE => {
                     if last_tag.is_some() {
@@ -1095,6 +1214,7 @@ impl Store {
                         *slot = m;
                     }
                 }
+                kind if extras::is_kind(kind) => extras.read(&raw, directory.next_id())?,
                 KIND_END => {
                     let mut c = raw.cursor();
                     let count = c.u32("section count").map_err(|e| raw.invalid(e))?;
@@ -1114,8 +1234,9 @@ impl Store {
                 }
             }
         }
-        Ok(Store::from_snapshot_parts(
-            directory, taxonomy, members, attrs, live,
+        Ok((
+            Store::from_snapshot_parts(directory, taxonomy, members, attrs, live),
+            extras.finish(),
         ))
     }
 }

@@ -1,20 +1,23 @@
 //! Snapshot bytes from anywhere: loading never panics and never allocates without bound;
-//! whatever loads passes `check_loaded`. Each input is tried as it is, then with every
-//! section's CRC-32 recomputed, so that mutations reach the section parsers.
+//! whatever loads (a store and its extras) passes `check_loaded_with`. Each input is tried
+//! as it is, then with every section's CRC-32 recomputed, so that mutations reach the
+//! section parsers, the extras' included.
 #![no_main]
 
 use audience::Store;
-use audience_fuzz::{check_loaded, fix_crcs};
+use audience_fuzz::{check_loaded_with, fix_crcs};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(store) = Store::read_snapshot(data) {
-        check_loaded(&store);
+    match Store::read_snapshot_with(data) {
+        Ok((store, extras)) => check_loaded_with(data, &store, &extras),
+        Err(e) => assert_eq!(Store::read_snapshot(data).err(), Some(e)),
     }
     let fixed = fix_crcs(data);
-    if fixed != data
-        && let Ok(store) = Store::read_snapshot(&fixed[..])
-    {
-        check_loaded(&store);
+    if fixed != data {
+        match Store::read_snapshot_with(&fixed[..]) {
+            Ok((store, extras)) => check_loaded_with(&fixed, &store, &extras),
+            Err(e) => assert_eq!(Store::read_snapshot(&fixed[..]).err(), Some(e)),
+        }
     }
 });

@@ -1,10 +1,18 @@
-//! A store built by random operations round-trips through a snapshot; then the snapshot is
-//! damaged (bytes flipped, truncated) and must fail to load, never panic, never load as
-//! something else.
+//! A store built by random operations, with extras (a send log, rules, tiers, an RFM
+//! configuration) built from the same operations, round-trips through a snapshot; then the
+//! snapshot is damaged (bytes flipped, truncated) and must fail to load, never panic, never
+//! load as something else.
 #![no_main]
 
-use audience::{AttrKind, CustomerKey, Day, Edit, RoaringBitmap, Store, TagId, TagSpec, Value};
-use audience_fuzz::check_loaded;
+use std::collections::BTreeSet;
+
+use audience::campaign::{Hour, SendLog};
+use audience::snapshot::Extras;
+use audience::{
+    AttrKind, CustomerKey, Day, Edit, Query, RfmConfig, RoaringBitmap, Rule, RuleSet, Store, TagId,
+    TagSpec, Tiers, Value,
+};
+use audience_fuzz::check_loaded_with;
 use libfuzzer_sys::fuzz_target;
 
 fn build(ops: &[u8]) -> Store {
@@ -59,6 +67,67 @@ fn build(ops: &[u8]) -> Store {
     s
 }
 
+/// Extras from the same operations: sends to the store's ids, rules over a few queries,
+/// tier thresholds, RFM bins.
+fn build_extras(ops: &[u8], store: &Store) -> Extras {
+    const QUERIES: [&str; 7] = [
+        "ALL",
+        "t1 AND NOT t2",
+        "n > 3 OR d WITHIN 30d",
+        "d0:t3 ASSIGNED BEFORE 7d",
+        "@capped EXCLUDE t5",
+        "IN [t0, t1, \"VIP клиент\"]",
+        "\"高消費力\" OR NOT (t4 AND n BETWEEN -5 AND 5)",
+    ];
+    let id_space = store.id_space();
+    let mut log = SendLog::with_retention(1 + ops.len() as u32 % 200).unwrap();
+    let mut rules = RuleSet::new().group("g", ["t6", "d1:t7"]);
+    let mut thresholds = BTreeSet::new();
+    for (i, op) in ops.chunks_exact(4).enumerate() {
+        let (a, b, c) = (op[1], op[2], op[3]);
+        match op[0] % 4 {
+            0 if id_space > 0 => {
+                let ids: RoaringBitmap = (0..=b % 4)
+                    .map(|k| ((u64::from(a) + u64::from(k) * 7) % id_space) as u32)
+                    .collect();
+                let channel = ["whatsapp", "LINE", "sms"][usize::from(b % 3)];
+                log.record(Hour(i64::from(c)), channel, &ids).unwrap();
+            }
+            1 => {
+                let q = Query::parse(QUERIES[usize::from(a) % QUERIES.len()]).unwrap();
+                let rule = Rule::new(format!("r{i}"), q).add(format!("t{}", b % 8));
+                rules = rules.rule(if c % 2 == 0 {
+                    rule.remove_group("g")
+                } else {
+                    rule
+                });
+            }
+            2 => {
+                thresholds.insert(i64::from_le_bytes([a, b, c, a, b, c, a, b]));
+            }
+            _ => {}
+        }
+    }
+    let mut e = Extras::new();
+    e.send_logs.insert("log".into(), log);
+    if !rules.rules.is_empty() {
+        e.rule_sets.insert("rules".into(), rules);
+    }
+    if !thresholds.is_empty() {
+        let mut tiers = Tiers::new("n", "tier");
+        for (i, v) in thresholds.into_iter().rev().enumerate() {
+            tiers = tiers.tier(format!("tier {i}"), v);
+        }
+        e.tiers.insert("tiers".into(), tiers.rest("rest"));
+    }
+    let bins = 3 + (ops.len() % 8) as u8;
+    e.rfm.insert(
+        "rfm".into(),
+        RfmConfig::new("d", "n", "n").bins(bins).segments(None),
+    );
+    e
+}
+
 fn key(k: u8) -> CustomerKey {
     if k.is_multiple_of(3) {
         CustomerKey::member(format!("m{k}")).unwrap()
@@ -74,12 +143,16 @@ fuzz_target!(|data: &[u8]| {
     let split = (usize::from(n_ops) * 4).min(rest.len());
     let (ops, damage) = rest.split_at(split);
     let store = build(ops);
+    let extras = build_extras(ops, &store);
     let mut bytes = Vec::new();
-    store.write_snapshot(&mut bytes).unwrap();
-    let loaded = Store::read_snapshot(&bytes[..]).unwrap();
-    check_loaded(&loaded);
+    store.write_snapshot_with(&extras, &mut bytes).unwrap();
+    let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..]).unwrap();
+    assert_eq!(loaded_extras, extras);
+    check_loaded_with(&bytes, &loaded, &loaded_extras);
     let mut again = Vec::new();
-    loaded.write_snapshot(&mut again).unwrap();
+    loaded
+        .write_snapshot_with(&loaded_extras, &mut again)
+        .unwrap();
     assert_eq!(bytes, again);
 
     // Damage: pairs of (position, xor); a zero xor truncates there instead.
@@ -94,7 +167,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if bad != bytes {
         assert!(
-            Store::read_snapshot(&bad[..]).is_err(),
+            Store::read_snapshot_with(&bad[..]).is_err(),
             "damaged snapshot loaded"
         );
     }

@@ -2,7 +2,11 @@
 //! loaded snapshot must pass, and a checksum fixer that lets the fuzzer reach the section
 //! parsers behind the CRC-32s.
 
-use audience::{AttrKind, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value};
+use audience::campaign::Hour;
+use audience::snapshot::Extras;
+use audience::{
+    AttrKind, Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Run, Store, TagSpec, Value,
+};
 
 /// A small store with tags in several scripts and dimensions, an archived tag, assignment
 /// days and attributes of both kinds: what fuzzed queries bind to.
@@ -89,6 +93,62 @@ fn write(store: &Store) -> Vec<u8> {
     let mut out = Vec::new();
     store.write_snapshot(&mut out).expect("writing to a Vec");
     out
+}
+
+fn write_with(store: &Store, extras: &Extras) -> Vec<u8> {
+    let mut out = Vec::new();
+    store
+        .write_snapshot_with(extras, &mut out)
+        .expect("loaded extras are writable");
+    out
+}
+
+/// What any store and extras that loaded from `input` must satisfy: `read_snapshot`
+/// agrees, they write a snapshot that loads back to themselves and writes the same bytes,
+/// the store passes [`check_loaded`], and every extra can be used on it without panicking.
+pub fn check_loaded_with(input: &[u8], store: &Store, extras: &Extras) {
+    let plain =
+        Store::read_snapshot(input).expect("read_snapshot reads what read_snapshot_with does");
+    assert_eq!(
+        write(&plain),
+        write(store),
+        "read_snapshot reads the same store"
+    );
+    let bytes = write_with(store, extras);
+    let (again, again_extras) =
+        Store::read_snapshot_with(&bytes[..]).expect("a written snapshot loads");
+    assert_eq!(&again_extras, extras, "extras round-trip");
+    assert_eq!(
+        write_with(&again, &again_extras),
+        bytes,
+        "writing is canonical"
+    );
+    check_loaded(store);
+
+    let today = Day(20_000);
+    let none = RoaringBitmap::new();
+    for rules in extras.rule_sets.values() {
+        let run = Run::new(today).set("new_orders", &none).var("product", "x");
+        if rules.order(store, &run).is_ok() {
+            let _ = rules.dry_run(store, &run);
+        }
+    }
+    for log in extras.send_logs.values() {
+        if let Some(now) = log.newest() {
+            let _ = log.received(now, log.retention_hours(), None, 1);
+            let _ = log.received(now + 1, 1, log.channels().first().map(String::as_str), 2);
+        }
+        let _ = log.received(Hour(0), 0, None, 1);
+    }
+    for rfm in extras.rfm.values() {
+        rfm.validate().expect("a loaded RFM configuration is valid");
+        let _ = rfm.score(store, &Context::new(today));
+    }
+    for tiers in extras.tiers.values() {
+        tiers.validate().expect("loaded tiers are valid");
+        let _ = tiers.assign(store, None);
+        let _ = tiers.current(store);
+    }
 }
 
 /// What any store that loaded must satisfy: it writes a snapshot that loads back and

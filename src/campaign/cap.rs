@@ -134,10 +134,11 @@ impl CapRule {
 /// One hour of one channel: `layers[j]` = customers who got more than `j` messages.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-struct Bucket {
-    hour: Hour,
-    channel: u32,
-    layers: Vec<RoaringBitmap>,
+pub(crate) struct Bucket {
+    pub(crate) hour: Hour,
+    /// Index into the log's channels.
+    pub(crate) channel: u32,
+    pub(crate) layers: Vec<RoaringBitmap>,
 }
 
 /// Recent sends, per hour and channel, for frequency caps.
@@ -198,9 +199,11 @@ struct Bucket {
 /// on the safe side by at most one hour: checked before every send, it never lets a
 /// customer receive more than the allowed number of messages within any `w` hours.
 ///
-/// # Serde
+/// # Serde and snapshots
 ///
-/// A send log is serde data, so an app can keep it with its store. Loading validates it:
+/// A send log is serde data, so an app can keep it with its store, or write it into the
+/// store's snapshot ([`Store::write_snapshot_with`](crate::Store::write_snapshot_with)).
+/// Loading validates it, the same way on both paths:
 /// the retention is in range, channel names are valid and distinct, buckets are sorted by
 /// (hour, channel) and name known channels, each holds 1 to [`MAX_PER_HOUR`] nested layers,
 /// and every bucket lies between the log's oldest kept hour and its newest hour.
@@ -270,6 +273,16 @@ impl SendLog {
     /// The number of (hour, channel) buckets held: bounded by `(retention + 1) x channels`.
     pub fn bucket_count(&self) -> usize {
         self.buckets.len()
+    }
+
+    /// The buckets, sorted by (hour, channel), for snapshots.
+    pub(crate) fn buckets(&self) -> &[Bucket] {
+        &self.buckets
+    }
+
+    /// The hour before which buckets may have been dropped, for snapshots.
+    pub(crate) fn horizon(&self) -> Option<Hour> {
+        self.horizon
     }
 
     /// Records that every customer of `customers` got one message on `channel` in `hour`.
@@ -497,15 +510,14 @@ fn add_one(slices: &mut Vec<RoaringBitmap>, x: &RoaringBitmap) {
     slices.push(carry.unwrap_or_else(|| x.clone()));
 }
 
-/// The serde form of a [`SendLog`], validated on the way in.
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SendLogData {
-    retention_hours: u32,
-    channels: Vec<String>,
-    buckets: Vec<Bucket>,
-    newest: Option<Hour>,
-    horizon: Option<Hour>,
+/// The serde and snapshot form of a [`SendLog`], validated on the way in (`TryFrom`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct SendLogData {
+    pub(crate) retention_hours: u32,
+    pub(crate) channels: Vec<String>,
+    pub(crate) buckets: Vec<Bucket>,
+    pub(crate) newest: Option<Hour>,
+    pub(crate) horizon: Option<Hour>,
 }
 
 #[cfg(feature = "serde")]
@@ -521,7 +533,6 @@ impl From<SendLog> for SendLogData {
     }
 }
 
-#[cfg(feature = "serde")]
 impl TryFrom<SendLogData> for SendLog {
     type Error = Error;
 

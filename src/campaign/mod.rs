@@ -69,6 +69,7 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
+pub(crate) use cap::{Bucket, SendLogData};
 pub use cap::{
     CapRule, DEFAULT_RETENTION_HOURS, Hour, MAX_CHANNELS, MAX_PER_HOUR, MAX_RETENTION_HOURS,
     SendLog,
