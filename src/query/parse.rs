@@ -321,10 +321,12 @@ impl Parser {
         }
     }
 
-    fn enter(&mut self) -> PResult<()> {
+    /// One level deeper, for the `NOT` or `(` at `at`: that token is the one blamed when
+    /// the nesting is too deep.
+    fn enter(&mut self, at: Span) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err((QueryProblem::TooDeep { limit: MAX_DEPTH }, self.span()));
+            return Err((QueryProblem::TooDeep { limit: MAX_DEPTH }, at));
         }
         Ok(())
     }
@@ -360,8 +362,9 @@ impl Parser {
     }
 
     fn unary(&mut self) -> PResult<Expr> {
+        let at = self.span();
         if self.eat_kw("NOT") {
-            self.enter()?;
+            self.enter(at)?;
             let inner = self.unary()?;
             self.depth -= 1;
             return Ok(Expr::Not(Box::new(inner)));
@@ -373,7 +376,7 @@ impl Parser {
         match self.peek().clone() {
             Tok::LParen => {
                 let open = self.bump().span;
-                self.enter()?;
+                self.enter(open)?;
                 let inner = self.or()?;
                 self.depth -= 1;
                 match self.peek() {
@@ -766,9 +769,11 @@ mod tests {
         let deep = "(".repeat(20_000) + "a" + &")".repeat(20_000);
         let e = parse(&deep).unwrap_err();
         assert_eq!(e.problem, QueryProblem::TooDeep { limit: MAX_DEPTH });
+        assert_eq!(e.span, Some(Span { start: 128, end: 129 }), "the 129th parenthesis");
         let nots = "NOT ".repeat(10_000) + "a";
         let e = parse(&nots).unwrap_err();
         assert_eq!(e.problem, QueryProblem::TooDeep { limit: MAX_DEPTH });
+        assert_eq!(e.span, Some(Span { start: 512, end: 515 }), "the 129th NOT");
         let ok = "(".repeat(MAX_DEPTH) + "a" + &")".repeat(MAX_DEPTH);
         assert!(parse(&ok).is_ok());
         let long = "a OR ".repeat(20_000) + "a";
