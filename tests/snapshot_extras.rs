@@ -747,7 +747,7 @@ fn write_errors_name_the_entry_and_the_problem() {
             );
         }),
         format!(
-            "cannot write RFM configuration \"m\" to a snapshot: scope: the query's canonical text \"{}\"... does not parse: query nests deeper than 128 levels at bytes 516..519",
+            "cannot write RFM configuration \"m\" to a snapshot: scope: the query's canonical text \"{}\"... does not parse: query nests deeper than 128 levels at bytes 512..515",
             "NOT ".repeat(16)
         )
     );
