@@ -1151,29 +1151,43 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
         u64::from_le_bytes(b)
     };
     let mut member_slots = 0usize;
-    let mut phones: Vec<u64> = Vec::new();
-    let mut live_words = vec![0u64; (n as usize).div_ceil(64)];
-    for (id, chunk) in slots.chunks_exact(8).enumerate() {
-        match slot(chunk) {
-            SLOT_ERASED => continue,
-            SLOT_MEMBER => member_slots += 1,
-            p if (1..=MAX_PHONE).contains(&p) => phones.push(p),
-            other => {
-                return Err(format!(
-                    "customer id {id} has an invalid key slot {other:#x}"
-                ));
+    // Phone keys that ascend with their ids (customers registered in key order) cannot
+    // repeat: then they need no other check.
+    let (mut ascending, mut last_phone) = (true, 0u64);
+    let mut live_words = Vec::with_capacity((n as usize).div_ceil(64));
+    for (block, ids) in slots.chunks(64 * 8).enumerate() {
+        let mut word = 0u64;
+        for (i, chunk) in ids.chunks_exact(8).enumerate() {
+            match slot(chunk) {
+                SLOT_ERASED => continue,
+                SLOT_MEMBER => member_slots += 1,
+                p if (1..=MAX_PHONE).contains(&p) => {
+                    ascending &= p > last_phone;
+                    last_phone = p;
+                }
+                other => {
+                    return Err(format!(
+                        "customer id {} has an invalid key slot {other:#x}",
+                        block * 64 + i
+                    ));
+                }
             }
+            word |= 1 << i;
         }
-        if let Some(w) = live_words.get_mut(id / 64) {
-            *w |= 1 << (id % 64);
-        }
+        live_words.push(word);
     }
     if member_slots != m {
         return Err(format!(
             "{member_slots} slots hold member ids but {m} member ids are stored"
         ));
     }
-    if let Some(p) = first_duplicate(phones) {
+    let phones = || {
+        slots
+            .chunks_exact(8)
+            .map(slot)
+            .filter(|p| (1..=MAX_PHONE).contains(p))
+    };
+    if !ascending && let Some(p) = first_duplicate(phones) {
         let id = slots
             .chunks_exact(8)
             .enumerate()
@@ -1215,43 +1229,47 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
     Ok((dir, live, live_words))
 }
 
-/// A value that occurs twice, found by sorting (LSD radix sort on 13-bit digits: phone
-/// numbers are below 2^50, so at most four passes of linear work, much cheaper than
-/// hashing them).
-fn first_duplicate(mut v: Vec<u64>) -> Option<u64> {
-    const BITS: u32 = 13;
-    const MASK: u64 = (1 << BITS) - 1;
-    let max = v.iter().copied().max().unwrap_or(0);
-    let passes = (64 - max.leading_zeros()).div_ceil(BITS) as usize;
-    // Every pass's histogram in one read.
-    let mut counts = vec![[0usize; 1 << BITS]; passes];
-    for &x in &v {
-        for (p, c) in counts.iter_mut().enumerate() {
-            if let Some(n) = c.get_mut((x >> (p as u32 * BITS) & MASK) as usize) {
-                *n += 1;
-            }
+/// A value that `values()` yields twice (the smallest such value), without sorting them
+/// all.
+///
+/// Values that ascend cannot repeat: one pass proves that. Otherwise each value sets one
+/// bit, picked by a multiplicative hash, of a bitset of at least 16 bits per value: a bit
+/// set twice is rare unless a value repeats, so only the values on such bits are collected,
+/// sorted and compared. Two bitsets of at most 32 bits per value each, against the 8 bytes
+/// each value takes in the snapshot.
+fn first_duplicate<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> Option<u64> {
+    let (len, ascending, _) = values().fold((0usize, true, None), |(n, asc, last), x| {
+        (n + 1, asc && last < Some(x), Some(x))
+    });
+    if ascending {
+        return None;
+    }
+    let bits = len.saturating_mul(16).next_power_of_two().max(64);
+    let shift = 64 - bits.trailing_zeros();
+    let bit = |x: u64| (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+    let mut once = vec![0u64; bits / 64];
+    let mut twice = vec![0u64; bits / 64];
+    for x in values() {
+        let b = bit(x);
+        if let (Some(o), Some(t)) = (once.get_mut(b / 64), twice.get_mut(b / 64)) {
+            let mask = 1u64 << (b % 64);
+            *t |= *o & mask;
+            *o |= mask;
         }
     }
-    let mut tmp = vec![0u64; v.len()];
-    for (p, c) in counts.iter_mut().enumerate() {
-        let shift = p as u32 * BITS;
-        let mut sum = 0;
-        for n in c.iter_mut() {
-            let here = *n;
-            *n = sum;
-            sum += here;
-        }
-        for &x in &v {
-            if let Some(n) = c.get_mut((x >> shift & MASK) as usize) {
-                if let Some(t) = tmp.get_mut(*n) {
-                    *t = x;
-                }
-                *n += 1;
-            }
-        }
-        std::mem::swap(&mut v, &mut tmp);
+    drop(once);
+    if twice.iter().all(|w| *w == 0) {
+        return None;
     }
-    v.windows(2)
+    let mut candidates: Vec<u64> = values()
+        .filter(|&x| {
+            let b = bit(x);
+            twice.get(b / 64).is_some_and(|w| w >> (b % 64) & 1 == 1)
+        })
+        .collect();
+    candidates.sort_unstable();
+    candidates
+        .windows(2)
         .find(|w| w.first() == w.get(1))
         .and_then(|w| w.first().copied())
 }
@@ -1520,7 +1538,15 @@ fn read_members(
     }
     let base_day = c.day("base day")?;
     let all = c.bitmap("member bitmap")?;
-    if !all.is_subset(live) {
+    // Without erased ids the live customers are `0..=live.max()`, and a bitmap whose
+    // largest member is at most that is a subset: no need to look at every member.
+    let contiguous = live.max().is_some_and(|m| live.len() == u64::from(m) + 1);
+    let within = if contiguous {
+        all.max() <= live.max()
+    } else {
+        all.is_subset(live)
+    };
+    if !within {
         let first = (&all - live).min().unwrap_or(0);
         return Err(format!(
             "tag {tag} has member {first}, which is not a live customer"
@@ -1567,20 +1593,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicates_are_found_by_sorting() {
-        assert_eq!(first_duplicate(vec![]), None);
-        assert_eq!(first_duplicate(vec![5]), None);
-        assert_eq!(first_duplicate(vec![3, 1, 2]), None);
+    fn duplicates_are_found() {
+        assert_eq!(first_duplicate(|| [].into_iter()), None);
+        assert_eq!(first_duplicate(|| [5].into_iter()), None);
+        assert_eq!(first_duplicate(|| [3, 1, 2].into_iter()), None);
+        assert_eq!(first_duplicate(|| [1, 2, 3, 3].into_iter()), Some(3));
         assert_eq!(
-            first_duplicate(vec![MAX_PHONE, 7, MAX_PHONE]),
+            first_duplicate(|| [MAX_PHONE, 7, MAX_PHONE].into_iter()),
             Some(MAX_PHONE)
         );
         let mut v: Vec<u64> = (0..100_000u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % MAX_PHONE)
             .collect();
-        assert_eq!(first_duplicate(v.clone()), None);
+        assert_eq!(first_duplicate(|| v.iter().copied()), None);
         v.push(v[4_321]);
-        assert_eq!(first_duplicate(v.clone()), Some(v[4_321]));
+        assert_eq!(first_duplicate(|| v.iter().copied()), Some(v[4_321]));
+        // Ascending, then one value again.
+        let mut v: Vec<u64> = (1..100_000u64).collect();
+        assert_eq!(first_duplicate(|| v.iter().copied()), None);
+        v.insert(50_000, 77);
+        assert_eq!(first_duplicate(|| v.iter().copied()), Some(77));
+        // Random lengths and values against a plain sort, with and without repeats.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..200 {
+            let len = (next() % 3_000) as usize;
+            let range = [10, 5_000, MAX_PHONE][round % 3];
+            let v: Vec<u64> = (0..len).map(|_| 1 + next() % range).collect();
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let expected = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+            assert_eq!(
+                first_duplicate(|| v.iter().copied()),
+                expected,
+                "round {round}"
+            );
+        }
     }
 
     #[test]

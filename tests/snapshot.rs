@@ -828,6 +828,65 @@ fn content_errors_name_the_section_and_the_problem() {
     assert_eq!(invalid(&p), "1 unexpected bytes after the content");
 }
 
+/// The load's shortcuts keep every check: with no erased id the members check compares
+/// the largest member only, and phone keys that ascend with their ids skip the duplicate
+/// search.
+#[test]
+fn checks_hold_on_the_load_shortcuts() {
+    let day = Day(20_000);
+    let mut s = Store::new();
+    let tag = s
+        .create_tag(&Edit::new("admin", day), TagSpec::new("t"))
+        .unwrap();
+    s.ensure_customers((0..200u64).map(|i| CustomerKey::Phone(66_800_000_000 + i)))
+        .unwrap();
+    s.add_tag_bulk(tag, &(0..150).collect(), day).unwrap();
+    // Values for two ids of every three below 130: full, mixed and partial words.
+    let n = s.define_attribute("n", AttrKind::Int).unwrap();
+    let ids: Vec<u32> = (0..130).filter(|i| i % 3 != 0).collect();
+    let values: Vec<Value> = ids
+        .iter()
+        .map(|&i| Value::Int(i64::from(i) * 1_000))
+        .collect();
+    s.set_values(n, &ids, &values).unwrap();
+    // Days whose offsets reach past i32::MAX only as a bound, not as values.
+    let d = s.define_attribute("d", AttrKind::Day).unwrap();
+    s.set_value(0, d, Day(i32::MAX - 2)).unwrap();
+    s.set_value(1, d, Day(i32::MAX)).unwrap();
+    let bytes = snapshot(&s);
+    assert_same(&s, &Store::read_snapshot(&bytes[..]).unwrap());
+    let parts = Parts::split(&bytes);
+
+    // A member at the id space, one past the last customer.
+    let members = section_of(&parts, 4, 0);
+    let mut p = parts.clone();
+    let mut bad = s.members(tag).unwrap().clone();
+    bad.insert(200);
+    let mut payload = 0u32.to_le_bytes().to_vec();
+    payload.extend_from_slice(&day.0.to_le_bytes());
+    let mut bm = Vec::new();
+    bad.serialize_into(&mut bm).unwrap();
+    payload.extend_from_slice(&(bm.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&bm);
+    payload.extend_from_slice(&0u32.to_le_bytes());
+    p.sections[members].1 = payload;
+    assert_eq!(
+        invalid(&p),
+        "tag 0 has member 200, which is not a live customer"
+    );
+
+    // Ascending keys but one repeated.
+    let mut p = parts.clone();
+    let dir = &mut p.sections[0].1;
+    let slots_at = dir.len() - 200 * 8;
+    let key = dir[slots_at + 99 * 8..slots_at + 100 * 8].to_vec();
+    dir[slots_at + 100 * 8..slots_at + 101 * 8].copy_from_slice(&key);
+    assert_eq!(
+        invalid(&p),
+        "customer id 100 repeats the key of an earlier id"
+    );
+}
+
 #[test]
 fn io_errors_are_reported() {
     struct Failing;
