@@ -1456,16 +1456,19 @@ fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) -> Res<Attr
         4 => decode_values::<4>(bytes, base, &words),
         _ => decode_values::<8>(bytes, base, &words),
     };
-    let (values, min, max) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    let (values, planes) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    // The top plane is the top bit of the largest offset: every value is in
+    // `base..base + 2^planes`, so days need a look at each value only near the i32 limits.
+    let bound = i128::from(base) + (1i128 << planes.len()) - 1;
     if kind == AttrKind::Day
         && !present.is_empty()
-        && (i32::try_from(min).is_err() || i32::try_from(max).is_err())
+        && (i32::try_from(base).is_err() || i32::try_from(bound).is_err())
+        && let Some(first) = present.iter().find(|&i| {
+            values
+                .get(i as usize)
+                .is_some_and(|v| i32::try_from(*v).is_err())
+        })
     {
-        let beyond = |v: i64| i32::try_from(v).is_err();
-        let first = present
-            .iter()
-            .find(|&i| values.get(i as usize).is_some_and(|v| beyond(*v)))
-            .unwrap_or(0);
         return Err(format!(
             "attribute {id} holds days, and customer id {first} has a value beyond them"
         ));
@@ -1476,47 +1479,134 @@ fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) -> Res<Attr
             name,
             kind,
         },
-        column: Arc::new(Column::restore(values, present, words, (min, max))),
+        column: Arc::new(Column::restore(values, present, words, base, planes)),
     })
 }
 
-/// Values of ids `0..n` from `W`-byte offsets above `base`, with the smallest and largest
-/// present value. Absent ids must hold 0, and get 0.
+/// Values of ids `0..n` from `W`-byte offsets above `base` (0 for ids without a value,
+/// whose slots must hold 0), and the bit-sliced index of the offsets: bit `b` of every
+/// offset in plane `b`, one word per word of 64 ids, up to the top bit of the largest
+/// offset.
+///
+/// One pass per word of 64 ids, on their slots in place: the values are the slots plus
+/// `base` (ids without a value are visited afterwards, one set bit at a time, to check
+/// their slot and clear their value), and [`bit_slice`] turns the slots into one word per
+/// plane.
 fn decode_values<const W: usize>(
     bytes: &[u8],
     base: i64,
     words: &[u64],
-) -> Res<(Vec<i64>, i64, i64)> {
-    let mut values = Vec::with_capacity(bytes.len() / W);
-    // Bits of non-zero slots of ids without a value, and the extreme present offsets.
-    let (mut absent, mut lo, mut hi) = (0u64, u64::MAX, 0u64);
+) -> Res<(Vec<i64>, Vec<Vec<u64>>)> {
+    let mut values: Vec<i64> = Vec::with_capacity(bytes.len() / W);
+    let mut planes: Vec<Vec<u64>> = (0..8 * W)
+        .map(|_| Vec::with_capacity(words.len()))
+        .collect();
+    // Bits of the slots of ids without a value (must stay 0), and of every slot (its top
+    // bit is the top bit of the largest offset).
+    let (mut absent, mut all) = (0u64, 0u64);
+    let mut block = [0u64; 64];
     for (chunk, &word) in bytes.chunks(64 * W).zip(words) {
-        values.extend(chunk.chunks_exact(W).enumerate().map(|(i, v)| {
-            let mut b = [0u8; 8];
-            if let Some(to) = b.get_mut(..W) {
-                to.copy_from_slice(v);
+        let start = values.len();
+        values.extend(
+            chunk
+                .chunks_exact(W)
+                .map(|slot| base.wrapping_add(offset::<W>(slot) as i64)),
+        );
+        let ids = values.len() - start;
+        let in_chunk = u64::MAX.checked_shr(64 - ids as u32).unwrap_or(0);
+        let mut without = !word & in_chunk;
+        if without != 0 {
+            let out = values.get_mut(start..).unwrap_or_default();
+            while without != 0 {
+                let i = without.trailing_zeros() as usize;
+                absent |= chunk.get(i * W..(i + 1) * W).map_or(0, offset::<W>);
+                if let Some(v) = out.get_mut(i) {
+                    *v = 0;
+                }
+                without &= without - 1;
             }
-            let off = u64::from_le_bytes(b);
-            let mask = 0u64.wrapping_sub(word >> i & 1);
-            absent |= off & !mask;
-            lo = lo.min(off | !mask);
-            hi = hi.max(off & mask);
-            base.wrapping_add((off & mask) as i64) & mask as i64
-        }));
+        }
+        bit_slice::<W>(chunk, &mut block);
+        for (b, (plane, &t)) in planes.iter_mut().zip(block.iter()).enumerate() {
+            plane.push(t);
+            all |= u64::from(t != 0) << b;
+        }
     }
     // The largest offset that keeps `base + offset` an i64.
     let max_off = (i128::from(i64::MAX) - i128::from(base)) as u64;
-    if hi > max_off {
-        return Err("a value does not fit in 64 bits".into());
+    if all > max_off {
+        // Only the values present count: find the largest.
+        let hi = values
+            .chunks(64)
+            .zip(words)
+            .flat_map(|(chunk, &word)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, _)| word >> i & 1 == 1)
+                    .map(|(_, v)| v.wrapping_sub(base) as u64)
+            })
+            .max()
+            .unwrap_or(0);
+        if hi > max_off {
+            return Err("a value does not fit in 64 bits".into());
+        }
     }
     if absent != 0 {
         return Err("a customer without a value has a non-zero slot".into());
     }
-    Ok((
-        values,
-        base.wrapping_add(lo as i64),
-        base.wrapping_add(hi as i64),
-    ))
+    planes.truncate(64 - all.leading_zeros() as usize);
+    Ok((values, planes))
+}
+
+/// A `W`-byte little-endian slot as a number.
+fn offset<const W: usize>(slot: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if let (Some(to), Some(from)) = (a.get_mut(..W), slot.get(..W)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_le_bytes(a)
+}
+
+/// Transposes up to 64 slots of `W` bytes (`8 W` bits each) into `rows`: bit `i` of row
+/// `b` is bit `b` of slot `i`, for `b < 8 W` (slots past the end of `chunk` count as 0).
+///
+/// A 64 x 64 bit transpose would first gather the slots' few columns into the low rows
+/// (row `r` holding slots `r`, `r + w`, `r + 2w`... in lanes of `w = 8 W` bits); here the
+/// slots are packed that way directly, and only the swaps among those `w` rows remain:
+/// `log2 w` rounds of `w / 2` swaps of `j`-bit blocks, as in Hacker's Delight's
+/// `transpose32`.
+fn bit_slice<const W: usize>(chunk: &[u8], rows: &mut [u64; 64]) {
+    let w = 8 * W;
+    let packed = rows.get_mut(..w).unwrap_or_default();
+    packed.fill(0);
+    for (lane, slots) in chunk.chunks(w * W).enumerate() {
+        for (row, slot) in packed.iter_mut().zip(slots.chunks_exact(W)) {
+            *row |= offset::<W>(slot) << (lane * w);
+        }
+    }
+    // Round `j` swaps the `j`-bit blocks that these masks select.
+    const MASKS: [u64; 6] = [
+        0x5555_5555_5555_5555,
+        0x3333_3333_3333_3333,
+        0x0F0F_0F0F_0F0F_0F0F,
+        0x00FF_00FF_00FF_00FF,
+        0x0000_FFFF_0000_FFFF,
+        0x0000_0000_FFFF_FFFF,
+    ];
+    let mut j = w / 2;
+    while j != 0 {
+        let m = MASKS.get(j.trailing_zeros() as usize).copied().unwrap_or(0);
+        for pair in packed.chunks_exact_mut(2 * j) {
+            let (lo, hi) = pair.split_at_mut(j);
+            for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                let t = ((*x >> j) ^ *y) & m;
+                *y ^= t;
+                *x ^= t << j;
+            }
+        }
+        j /= 2;
+    }
 }
 
 fn read_members(
@@ -1633,6 +1723,44 @@ mod tests {
                 expected,
                 "round {round}"
             );
+        }
+    }
+
+    #[test]
+    fn bit_slicing_matches_the_full_transpose() {
+        fn check<const W: usize>(slots: &[u64]) {
+            let bytes: Vec<u8> = slots
+                .iter()
+                .flat_map(|v| v.to_le_bytes()[..W].to_vec())
+                .collect();
+            let mut full = [0u64; 64];
+            for (f, v) in full.iter_mut().zip(slots) {
+                *f = v & (u64::MAX >> (64 - 8 * W));
+            }
+            crate::attribute::transpose64(&mut full, 8 * W);
+            let mut rows = [0u64; 64];
+            bit_slice::<W>(&bytes, &mut rows);
+            assert_eq!(
+                rows[..8 * W],
+                full[..8 * W],
+                "width {W}, {} slots",
+                slots.len()
+            );
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [0usize, 1, 5, 31, 63, 64] {
+            let slots: Vec<u64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                })
+                .collect();
+            check::<1>(&slots);
+            check::<2>(&slots);
+            check::<4>(&slots);
+            check::<8>(&slots);
         }
     }
 
