@@ -1579,33 +1579,49 @@ fn offset<const W: usize>(slot: &[u8]) -> u64 {
 fn bit_slice<const W: usize>(chunk: &[u8], rows: &mut [u64; 64]) {
     let w = 8 * W;
     let packed = rows.get_mut(..w).unwrap_or_default();
-    packed.fill(0);
-    for (lane, slots) in chunk.chunks(w * W).enumerate() {
-        for (row, slot) in packed.iter_mut().zip(slots.chunks_exact(W)) {
-            *row |= offset::<W>(slot) << (lane * w);
+    // Plain indexing below: every index is in bounds by construction (`at + W <= 64 W`,
+    // `x + j < w`), and the loops unroll into code that keeps the rows in registers.
+    if chunk.len() == 64 * W {
+        // A whole word of ids: one row at a time.
+        for (r, row) in packed.iter_mut().enumerate() {
+            let mut x = 0;
+            for lane in 0..64 / w {
+                let at = (lane * w + r) * W;
+                x |= offset::<W>(&chunk[at..at + W]) << (lane * w);
+            }
+            *row = x;
         }
-    }
-    // Round `j` swaps the `j`-bit blocks that these masks select.
-    const MASKS: [u64; 6] = [
-        0x5555_5555_5555_5555,
-        0x3333_3333_3333_3333,
-        0x0F0F_0F0F_0F0F_0F0F,
-        0x00FF_00FF_00FF_00FF,
-        0x0000_FFFF_0000_FFFF,
-        0x0000_0000_FFFF_FFFF,
-    ];
-    let mut j = w / 2;
-    while j != 0 {
-        let m = MASKS.get(j.trailing_zeros() as usize).copied().unwrap_or(0);
-        for pair in packed.chunks_exact_mut(2 * j) {
-            let (lo, hi) = pair.split_at_mut(j);
-            for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                let t = ((*x >> j) ^ *y) & m;
-                *y ^= t;
-                *x ^= t << j;
+    } else {
+        packed.fill(0);
+        for (lane, slots) in chunk.chunks(w * W).enumerate() {
+            for (row, slot) in packed.iter_mut().zip(slots.chunks_exact(W)) {
+                *row |= offset::<W>(slot) << (lane * w);
             }
         }
-        j /= 2;
+    }
+    // Round `j` swaps the `j`-bit blocks that its mask selects.
+    const ROUNDS: [(usize, u64); 6] = [
+        (32, 0x0000_0000_FFFF_FFFF),
+        (16, 0x0000_FFFF_0000_FFFF),
+        (8, 0x00FF_00FF_00FF_00FF),
+        (4, 0x0F0F_0F0F_0F0F_0F0F),
+        (2, 0x3333_3333_3333_3333),
+        (1, 0x5555_5555_5555_5555),
+    ];
+    for &(j, m) in ROUNDS.iter() {
+        if j >= w {
+            continue;
+        }
+        let mut block = 0;
+        while block < w {
+            for x in block..block + j {
+                let (a, b) = (packed[x], packed[x + j]);
+                let t = ((a >> j) ^ b) & m;
+                packed[x + j] = b ^ t;
+                packed[x] = a ^ (t << j);
+            }
+            block += 2 * j;
+        }
     }
 }
 
