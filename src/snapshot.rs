@@ -1150,7 +1150,10 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
         b.copy_from_slice(chunk);
         u64::from_le_bytes(b)
     };
-    let mut member_slots = 0usize;
+    // The keys by id, as the directory keeps them (the same encoding), and the ids of the
+    // member-id slots.
+    let mut keys: Vec<u64> = Vec::with_capacity(n as usize);
+    let mut member_slots: Vec<usize> = Vec::new();
     // Phone keys that ascend with their ids (customers registered in key order) cannot
     // repeat: then they need no other check.
     let (mut ascending, mut last_phone) = (true, 0u64);
@@ -1158,9 +1161,11 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
     for (block, ids) in slots.chunks(64 * 8).enumerate() {
         let mut word = 0u64;
         for (i, chunk) in ids.chunks_exact(8).enumerate() {
-            match slot(chunk) {
+            let key = slot(chunk);
+            keys.push(key);
+            match key {
                 SLOT_ERASED => continue,
-                SLOT_MEMBER => member_slots += 1,
+                SLOT_MEMBER => member_slots.push(block * 64 + i),
                 p if (1..=MAX_PHONE).contains(&p) => {
                     ascending &= p > last_phone;
                     last_phone = p;
@@ -1176,55 +1181,33 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
         }
         live_words.push(word);
     }
-    if member_slots != m {
+    if member_slots.len() != m {
         return Err(format!(
-            "{member_slots} slots hold member ids but {m} member ids are stored"
+            "{} slots hold member ids but {m} member ids are stored",
+            member_slots.len()
         ));
     }
-    let phones = || {
-        slots
-            .chunks_exact(8)
-            .map(slot)
-            .filter(|p| (1..=MAX_PHONE).contains(p))
-    };
+    let phones = || keys.iter().copied().filter(|p| (1..=MAX_PHONE).contains(p));
     if !ascending && let Some(p) = first_duplicate(phones) {
-        let id = slots
-            .chunks_exact(8)
+        let id = keys
+            .iter()
             .enumerate()
-            .filter(|(_, c)| slot(c) == p)
+            .filter(|(_, k)| **k == p)
             .nth(1)
             .map_or(0, |(id, _)| id);
         return Err(format!("customer id {id} repeats the key of an earlier id"));
     }
     let mut seen: HashSet<&str> = HashSet::with_capacity(m);
-    let mut next_member = member_ids.into_iter();
-    let mut problem: Option<String> = None;
-    let keys = slots
-        .chunks_exact(8)
-        .enumerate()
-        .map(|(id, chunk)| match slot(chunk) {
-            SLOT_ERASED => None,
-            SLOT_MEMBER => {
-                let s = next_member.next().unwrap_or("");
-                if !seen.insert(s) {
-                    problem.get_or_insert(format!(
-                        "customer id {id} repeats the key of an earlier id"
-                    ));
-                }
-                match CustomerKey::member(s) {
-                    Ok(k) => Some(k),
-                    Err(e) => {
-                        problem.get_or_insert(format!("customer id {id}: {e}"));
-                        None
-                    }
-                }
-            }
-            p => Some(CustomerKey::Phone(p)),
-        });
-    let dir = Directory::restore(keys);
-    if let Some(p) = problem {
-        return Err(p);
+    let mut members: Vec<Box<str>> = Vec::with_capacity(m);
+    for (&id, s) in member_slots.iter().zip(member_ids) {
+        if !seen.insert(s) {
+            return Err(format!("customer id {id} repeats the key of an earlier id"));
+        }
+        CustomerKey::member(s).map_err(|e| format!("customer id {id}: {e}"))?;
+        members.push(Box::from(s));
     }
+    let live_count = live_words.iter().map(|w| w.count_ones() as usize).sum();
+    let dir = Directory::restore(keys, members, live_count);
     let live = words_to_bitmap(&live_words);
     Ok((dir, live, live_words))
 }

@@ -741,6 +741,32 @@ fn content_errors_name_the_section_and_the_problem() {
         invalid(&p),
         "customer id 2 repeats the key of an earlier id"
     );
+    // Member ids: M-0000 (id 0), M-0003 (id 3)... each a u16 length and its bytes after
+    // the id space and the count.
+    let first = 12 + 2;
+    let second = first + 6 + 2;
+    assert_eq!(&parts.sections[0].1[first..first + 6], b"M-0000");
+    assert_eq!(&parts.sections[0].1[second..second + 6], b"M-0003");
+    let mut p = parts.clone();
+    p.sections[0].1[second..second + 6].copy_from_slice(b"M-0000");
+    assert_eq!(
+        invalid(&p),
+        "customer id 3 repeats the key of an earlier id"
+    );
+    let mut p = parts.clone();
+    p.sections[0].1[second + 2] = 0x07;
+    assert_eq!(
+        invalid(&p),
+        "customer id 3: invalid customer key \"M-\\u{7}003\": a member id must not contain control characters"
+    );
+    // A phone slot (id 1) marked as a member id: one slot more than member ids stored.
+    let mut p = parts.clone();
+    let dir = &mut p.sections[0].1;
+    dir[slots_at + 8..slots_at + 16].copy_from_slice(&(1u64 << 63).to_le_bytes());
+    assert_eq!(
+        invalid(&p),
+        "15 slots hold member ids but 14 member ids are stored"
+    );
     // An id space beyond the bytes present.
     let mut p = parts.clone();
     p.sections[0].1[..8].copy_from_slice(&u64::from(u32::MAX).to_le_bytes());
