@@ -168,27 +168,26 @@ impl Column {
         (&self.values, &self.present, &self.present_words)
     }
 
-    /// Rebuilds a column (and its index) from dense values by id, the presence bitmap and
-    /// the same as words. The caller has checked that they agree, that
-    /// `words.len() == values.len().div_ceil(64)`, and that `min` and `max` are the
-    /// smallest and largest present values.
+    /// Rebuilds a column from dense values by id (0 where there is no value), the presence
+    /// bitmap, the same as words, and the bit-sliced index for `base`: `planes[b]` holds bit
+    /// `b` of `value - base` for every id with a value (0 for the others), one word per
+    /// presence word. The caller has checked that they agree, that
+    /// `words.len() == values.len().div_ceil(64)`, that no present value is below `base`,
+    /// and that the top plane holds the top bit of the largest offset.
     pub(crate) fn restore(
         values: Vec<i64>,
         present: RoaringBitmap,
         present_words: Vec<u64>,
-        (min, max): (i64, i64),
+        base: i64,
+        planes: Vec<Vec<u64>>,
     ) -> Column {
-        let mut c = Column {
+        Column {
             values,
             present,
             present_words,
-            base: min,
-            planes: Vec::new(),
-        };
-        if !c.present.is_empty() {
-            c.build_planes(max.wrapping_sub(min) as u64);
+            base,
+            planes,
         }
-        c
     }
 
     fn offset(&self, v: i64) -> u64 {

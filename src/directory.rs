@@ -309,26 +309,29 @@ impl Directory {
         Ok(Ok(id))
     }
 
-    /// Rebuilds a directory from its keys by id: `keys[id]` is the key of a live id, `None`
-    /// for an erased one (the id space is `keys.len()`). The key -> id table is built on
-    /// first use. The caller has checked that the keys are valid
-    /// ([`CustomerKey::phone_number`], [`CustomerKey::member`]) and distinct.
-    pub(crate) fn restore(keys: impl ExactSizeIterator<Item = Option<CustomerKey>>) -> Directory {
-        let mut dir = Directory::default();
-        dir.keys.reserve_exact(keys.len());
-        for key in keys {
-            let raw = match key {
-                None => HOLE,
-                Some(CustomerKey::Phone(p)) => p,
-                Some(CustomerKey::Member(m)) => {
-                    dir.members.push(m.into_boxed_str());
-                    MEMBER_BIT | (dir.members.len() as u64 - 1)
-                }
-            };
-            dir.keys.push(raw);
-            dir.live += usize::from(raw != HOLE);
+    /// Rebuilds a directory from its keys by id in the snapshot's encoding, which is this
+    /// vector's: phone digits, `u64::MAX` for an erased id, and `1 << 63` for a member id,
+    /// the next one of `members` (the id space is `keys.len()`, `live` ids are not erased).
+    /// The key -> id table is built on first use. The caller has checked that the keys are
+    /// valid ([`CustomerKey::phone_number`], [`CustomerKey::member`]) and distinct, and that
+    /// `members` has one string per member slot.
+    pub(crate) fn restore(mut keys: Vec<u64>, members: Vec<Box<str>>, live: usize) -> Directory {
+        if !members.is_empty() {
+            // The k-th member slot becomes an index to the k-th member id.
+            for (k, raw) in keys
+                .iter_mut()
+                .filter(|raw| **raw == MEMBER_BIT)
+                .enumerate()
+            {
+                *raw = MEMBER_BIT | k as u64;
+            }
         }
-        dir
+        Directory {
+            keys,
+            members,
+            live,
+            ..Directory::default()
+        }
     }
 
     /// Erases a live id; its key may later be registered again under a new id.

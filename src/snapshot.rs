@@ -1271,108 +1271,109 @@ fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {
         b.copy_from_slice(chunk);
         u64::from_le_bytes(b)
     };
-    let mut member_slots = 0usize;
-    let mut phones: Vec<u64> = Vec::new();
-    let mut live_words = vec![0u64; (n as usize).div_ceil(64)];
-    for (id, chunk) in slots.chunks_exact(8).enumerate() {
-        match slot(chunk) {
-            SLOT_ERASED => continue,
-            SLOT_MEMBER => member_slots += 1,
-            p if (1..=MAX_PHONE).contains(&p) => phones.push(p),
-            other => {
-                return Err(format!(
-                    "customer id {id} has an invalid key slot {other:#x}"
-                ));
+    // The keys by id, as the directory keeps them (the same encoding), and the ids of the
+    // member-id slots.
+    let mut keys: Vec<u64> = Vec::with_capacity(n as usize);
+    let mut member_slots: Vec<usize> = Vec::new();
+    // Phone keys that ascend with their ids (customers registered in key order) cannot
+    // repeat: then they need no other check.
+    let (mut ascending, mut last_phone) = (true, 0u64);
+    let mut live_words = Vec::with_capacity((n as usize).div_ceil(64));
+    for (block, ids) in slots.chunks(64 * 8).enumerate() {
+        let mut word = 0u64;
+        for (i, chunk) in ids.chunks_exact(8).enumerate() {
+            let key = slot(chunk);
+            keys.push(key);
+            match key {
+                SLOT_ERASED => continue,
+                SLOT_MEMBER => member_slots.push(block * 64 + i),
+                p if (1..=MAX_PHONE).contains(&p) => {
+                    ascending &= p > last_phone;
+                    last_phone = p;
+                }
+                other => {
+                    return Err(format!(
+                        "customer id {} has an invalid key slot {other:#x}",
+                        block * 64 + i
+                    ));
+                }
             }
+            word |= 1 << i;
         }
-        if let Some(w) = live_words.get_mut(id / 64) {
-            *w |= 1 << (id % 64);
-        }
+        live_words.push(word);
     }
-    if member_slots != m {
+    if member_slots.len() != m {
         return Err(format!(
-            "{member_slots} slots hold member ids but {m} member ids are stored"
+            "{} slots hold member ids but {m} member ids are stored",
+            member_slots.len()
         ));
     }
-    if let Some(p) = first_duplicate(phones) {
-        let id = slots
-            .chunks_exact(8)
+    let phones = || keys.iter().copied().filter(|p| (1..=MAX_PHONE).contains(p));
+    if !ascending && let Some(p) = first_duplicate(phones) {
+        let id = keys
+            .iter()
             .enumerate()
-            .filter(|(_, c)| slot(c) == p)
+            .filter(|(_, k)| **k == p)
             .nth(1)
             .map_or(0, |(id, _)| id);
         return Err(format!("customer id {id} repeats the key of an earlier id"));
     }
     let mut seen: HashSet<&str> = HashSet::with_capacity(m);
-    let mut next_member = member_ids.into_iter();
-    let mut problem: Option<String> = None;
-    let keys = slots
-        .chunks_exact(8)
-        .enumerate()
-        .map(|(id, chunk)| match slot(chunk) {
-            SLOT_ERASED => None,
-            SLOT_MEMBER => {
-                let s = next_member.next().unwrap_or("");
-                if !seen.insert(s) {
-                    problem.get_or_insert(format!(
-                        "customer id {id} repeats the key of an earlier id"
-                    ));
-                }
-                match CustomerKey::member(s) {
-                    Ok(k) => Some(k),
-                    Err(e) => {
-                        problem.get_or_insert(format!("customer id {id}: {e}"));
-                        None
-                    }
-                }
-            }
-            p => Some(CustomerKey::Phone(p)),
-        });
-    let dir = Directory::restore(keys);
-    if let Some(p) = problem {
-        return Err(p);
+    let mut members: Vec<Box<str>> = Vec::with_capacity(m);
+    for (&id, s) in member_slots.iter().zip(member_ids) {
+        if !seen.insert(s) {
+            return Err(format!("customer id {id} repeats the key of an earlier id"));
+        }
+        CustomerKey::member(s).map_err(|e| format!("customer id {id}: {e}"))?;
+        members.push(Box::from(s));
     }
+    let live_count = live_words.iter().map(|w| w.count_ones() as usize).sum();
+    let dir = Directory::restore(keys, members, live_count);
     let live = words_to_bitmap(&live_words);
     Ok((dir, live, live_words))
 }
 
-/// A value that occurs twice, found by sorting (LSD radix sort on 13-bit digits: phone
-/// numbers are below 2^50, so at most four passes of linear work, much cheaper than
-/// hashing them).
-fn first_duplicate(mut v: Vec<u64>) -> Option<u64> {
-    const BITS: u32 = 13;
-    const MASK: u64 = (1 << BITS) - 1;
-    let max = v.iter().copied().max().unwrap_or(0);
-    let passes = (64 - max.leading_zeros()).div_ceil(BITS) as usize;
-    // Every pass's histogram in one read.
-    let mut counts = vec![[0usize; 1 << BITS]; passes];
-    for &x in &v {
-        for (p, c) in counts.iter_mut().enumerate() {
-            if let Some(n) = c.get_mut((x >> (p as u32 * BITS) & MASK) as usize) {
-                *n += 1;
-            }
+/// A value that `values()` yields twice (the smallest such value), without sorting them
+/// all.
+///
+/// Values that ascend cannot repeat: one pass proves that. Otherwise each value sets one
+/// bit, picked by a multiplicative hash, of a bitset of at least 16 bits per value: a bit
+/// set twice is rare unless a value repeats, so only the values on such bits are collected,
+/// sorted and compared. Two bitsets of at most 32 bits per value each, against the 8 bytes
+/// each value takes in the snapshot.
+fn first_duplicate<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> Option<u64> {
+    let (len, ascending, _) = values().fold((0usize, true, None), |(n, asc, last), x| {
+        (n + 1, asc && last < Some(x), Some(x))
+    });
+    if ascending {
+        return None;
+    }
+    let bits = len.saturating_mul(16).next_power_of_two().max(64);
+    let shift = 64 - bits.trailing_zeros();
+    let bit = |x: u64| (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+    let mut once = vec![0u64; bits / 64];
+    let mut twice = vec![0u64; bits / 64];
+    for x in values() {
+        let b = bit(x);
+        if let (Some(o), Some(t)) = (once.get_mut(b / 64), twice.get_mut(b / 64)) {
+            let mask = 1u64 << (b % 64);
+            *t |= *o & mask;
+            *o |= mask;
         }
     }
-    let mut tmp = vec![0u64; v.len()];
-    for (p, c) in counts.iter_mut().enumerate() {
-        let shift = p as u32 * BITS;
-        let mut sum = 0;
-        for n in c.iter_mut() {
-            let here = *n;
-            *n = sum;
-            sum += here;
-        }
-        for &x in &v {
-            if let Some(n) = c.get_mut((x >> shift & MASK) as usize) {
-                if let Some(t) = tmp.get_mut(*n) {
-                    *t = x;
-                }
-                *n += 1;
-            }
-        }
-        std::mem::swap(&mut v, &mut tmp);
+    drop(once);
+    if twice.iter().all(|w| *w == 0) {
+        return None;
     }
-    v.windows(2)
+    let mut candidates: Vec<u64> = values()
+        .filter(|&x| {
+            let b = bit(x);
+            twice.get(b / 64).is_some_and(|w| w >> (b % 64) & 1 == 1)
+        })
+        .collect();
+    candidates.sort_unstable();
+    candidates
+        .windows(2)
         .find(|w| w.first() == w.get(1))
         .and_then(|w| w.first().copied())
 }
@@ -1559,16 +1560,19 @@ fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) -> Res<Attr
         4 => decode_values::<4>(bytes, base, &words),
         _ => decode_values::<8>(bytes, base, &words),
     };
-    let (values, min, max) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    let (values, planes) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    // The top plane is the top bit of the largest offset: every value is in
+    // `base..base + 2^planes`, so days need a look at each value only near the i32 limits.
+    let bound = i128::from(base) + (1i128 << planes.len()) - 1;
     if kind == AttrKind::Day
         && !present.is_empty()
-        && (i32::try_from(min).is_err() || i32::try_from(max).is_err())
+        && (i32::try_from(base).is_err() || i32::try_from(bound).is_err())
+        && let Some(first) = present.iter().find(|&i| {
+            values
+                .get(i as usize)
+                .is_some_and(|v| i32::try_from(*v).is_err())
+        })
     {
-        let beyond = |v: i64| i32::try_from(v).is_err();
-        let first = present
-            .iter()
-            .find(|&i| values.get(i as usize).is_some_and(|v| beyond(*v)))
-            .unwrap_or(0);
         return Err(format!(
             "attribute {id} holds days, and customer id {first} has a value beyond them"
         ));
@@ -1579,47 +1583,150 @@ fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) -> Res<Attr
             name,
             kind,
         },
-        column: Arc::new(Column::restore(values, present, words, (min, max))),
+        column: Arc::new(Column::restore(values, present, words, base, planes)),
     })
 }
 
-/// Values of ids `0..n` from `W`-byte offsets above `base`, with the smallest and largest
-/// present value. Absent ids must hold 0, and get 0.
+/// Values of ids `0..n` from `W`-byte offsets above `base` (0 for ids without a value,
+/// whose slots must hold 0), and the bit-sliced index of the offsets: bit `b` of every
+/// offset in plane `b`, one word per word of 64 ids, up to the top bit of the largest
+/// offset.
+///
+/// One pass per word of 64 ids, on their slots in place: the values are the slots plus
+/// `base` (ids without a value are visited afterwards, one set bit at a time, to check
+/// their slot and clear their value), and [`bit_slice`] turns the slots into one word per
+/// plane.
 fn decode_values<const W: usize>(
     bytes: &[u8],
     base: i64,
     words: &[u64],
-) -> Res<(Vec<i64>, i64, i64)> {
-    let mut values = Vec::with_capacity(bytes.len() / W);
-    // Bits of non-zero slots of ids without a value, and the extreme present offsets.
-    let (mut absent, mut lo, mut hi) = (0u64, u64::MAX, 0u64);
+) -> Res<(Vec<i64>, Vec<Vec<u64>>)> {
+    let mut values: Vec<i64> = Vec::with_capacity(bytes.len() / W);
+    let mut planes: Vec<Vec<u64>> = (0..8 * W)
+        .map(|_| Vec::with_capacity(words.len()))
+        .collect();
+    // Bits of the slots of ids without a value (must stay 0), and of every slot (its top
+    // bit is the top bit of the largest offset).
+    let (mut absent, mut all) = (0u64, 0u64);
+    let mut block = [0u64; 64];
     for (chunk, &word) in bytes.chunks(64 * W).zip(words) {
-        values.extend(chunk.chunks_exact(W).enumerate().map(|(i, v)| {
-            let mut b = [0u8; 8];
-            if let Some(to) = b.get_mut(..W) {
-                to.copy_from_slice(v);
+        let start = values.len();
+        values.extend(
+            chunk
+                .chunks_exact(W)
+                .map(|slot| base.wrapping_add(offset::<W>(slot) as i64)),
+        );
+        let ids = values.len() - start;
+        let in_chunk = u64::MAX.checked_shr(64 - ids as u32).unwrap_or(0);
+        let mut without = !word & in_chunk;
+        if without != 0 {
+            let out = values.get_mut(start..).unwrap_or_default();
+            while without != 0 {
+                let i = without.trailing_zeros() as usize;
+                absent |= chunk.get(i * W..(i + 1) * W).map_or(0, offset::<W>);
+                if let Some(v) = out.get_mut(i) {
+                    *v = 0;
+                }
+                without &= without - 1;
             }
-            let off = u64::from_le_bytes(b);
-            let mask = 0u64.wrapping_sub(word >> i & 1);
-            absent |= off & !mask;
-            lo = lo.min(off | !mask);
-            hi = hi.max(off & mask);
-            base.wrapping_add((off & mask) as i64) & mask as i64
-        }));
+        }
+        bit_slice::<W>(chunk, &mut block);
+        for (b, (plane, &t)) in planes.iter_mut().zip(block.iter()).enumerate() {
+            plane.push(t);
+            all |= u64::from(t != 0) << b;
+        }
     }
     // The largest offset that keeps `base + offset` an i64.
     let max_off = (i128::from(i64::MAX) - i128::from(base)) as u64;
-    if hi > max_off {
-        return Err("a value does not fit in 64 bits".into());
+    if all > max_off {
+        // Only the values present count: find the largest.
+        let hi = values
+            .chunks(64)
+            .zip(words)
+            .flat_map(|(chunk, &word)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, _)| word >> i & 1 == 1)
+                    .map(|(_, v)| v.wrapping_sub(base) as u64)
+            })
+            .max()
+            .unwrap_or(0);
+        if hi > max_off {
+            return Err("a value does not fit in 64 bits".into());
+        }
     }
     if absent != 0 {
         return Err("a customer without a value has a non-zero slot".into());
     }
-    Ok((
-        values,
-        base.wrapping_add(lo as i64),
-        base.wrapping_add(hi as i64),
-    ))
+    planes.truncate(64 - all.leading_zeros() as usize);
+    Ok((values, planes))
+}
+
+/// A `W`-byte little-endian slot as a number.
+fn offset<const W: usize>(slot: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if let (Some(to), Some(from)) = (a.get_mut(..W), slot.get(..W)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_le_bytes(a)
+}
+
+/// Transposes up to 64 slots of `W` bytes (`8 W` bits each) into `rows`: bit `i` of row
+/// `b` is bit `b` of slot `i`, for `b < 8 W` (slots past the end of `chunk` count as 0).
+///
+/// A 64 x 64 bit transpose would first gather the slots' few columns into the low rows
+/// (row `r` holding slots `r`, `r + w`, `r + 2w`... in lanes of `w = 8 W` bits); here the
+/// slots are packed that way directly, and only the swaps among those `w` rows remain:
+/// `log2 w` rounds of `w / 2` swaps of `j`-bit blocks, as in Hacker's Delight's
+/// `transpose32`.
+fn bit_slice<const W: usize>(chunk: &[u8], rows: &mut [u64; 64]) {
+    let w = 8 * W;
+    let packed = rows.get_mut(..w).unwrap_or_default();
+    // Plain indexing below: every index is in bounds by construction (`at + W <= 64 W`,
+    // `x + j < w`), and the loops unroll into code that keeps the rows in registers.
+    if chunk.len() == 64 * W {
+        // A whole word of ids: one row at a time.
+        for (r, row) in packed.iter_mut().enumerate() {
+            let mut x = 0;
+            for lane in 0..64 / w {
+                let at = (lane * w + r) * W;
+                x |= offset::<W>(&chunk[at..at + W]) << (lane * w);
+            }
+            *row = x;
+        }
+    } else {
+        packed.fill(0);
+        for (lane, slots) in chunk.chunks(w * W).enumerate() {
+            for (row, slot) in packed.iter_mut().zip(slots.chunks_exact(W)) {
+                *row |= offset::<W>(slot) << (lane * w);
+            }
+        }
+    }
+    // Round `j` swaps the `j`-bit blocks that its mask selects.
+    const ROUNDS: [(usize, u64); 6] = [
+        (32, 0x0000_0000_FFFF_FFFF),
+        (16, 0x0000_FFFF_0000_FFFF),
+        (8, 0x00FF_00FF_00FF_00FF),
+        (4, 0x0F0F_0F0F_0F0F_0F0F),
+        (2, 0x3333_3333_3333_3333),
+        (1, 0x5555_5555_5555_5555),
+    ];
+    for &(j, m) in ROUNDS.iter() {
+        if j >= w {
+            continue;
+        }
+        let mut block = 0;
+        while block < w {
+            for x in block..block + j {
+                let (a, b) = (packed[x], packed[x + j]);
+                let t = ((a >> j) ^ b) & m;
+                packed[x + j] = b ^ t;
+                packed[x] = a ^ (t << j);
+            }
+            block += 2 * j;
+        }
+    }
 }
 
 fn read_members(
@@ -1641,7 +1748,15 @@ fn read_members(
     }
     let base_day = c.day("base day")?;
     let all = c.bitmap("member bitmap")?;
-    if !all.is_subset(live) {
+    // Without erased ids the live customers are `0..=live.max()`, and a bitmap whose
+    // largest member is at most that is a subset: no need to look at every member.
+    let contiguous = live.max().is_some_and(|m| live.len() == u64::from(m) + 1);
+    let within = if contiguous {
+        all.max() <= live.max()
+    } else {
+        all.is_subset(live)
+    };
+    if !within {
         let first = (&all - live).min().unwrap_or(0);
         return Err(format!(
             "tag {tag} has member {first}, which is not a live customer"
@@ -1688,20 +1803,85 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicates_are_found_by_sorting() {
-        assert_eq!(first_duplicate(vec![]), None);
-        assert_eq!(first_duplicate(vec![5]), None);
-        assert_eq!(first_duplicate(vec![3, 1, 2]), None);
+    fn duplicates_are_found() {
+        assert_eq!(first_duplicate(|| [].into_iter()), None);
+        assert_eq!(first_duplicate(|| [5].into_iter()), None);
+        assert_eq!(first_duplicate(|| [3, 1, 2].into_iter()), None);
+        assert_eq!(first_duplicate(|| [1, 2, 3, 3].into_iter()), Some(3));
         assert_eq!(
-            first_duplicate(vec![MAX_PHONE, 7, MAX_PHONE]),
+            first_duplicate(|| [MAX_PHONE, 7, MAX_PHONE].into_iter()),
             Some(MAX_PHONE)
         );
         let mut v: Vec<u64> = (0..100_000u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % MAX_PHONE)
             .collect();
-        assert_eq!(first_duplicate(v.clone()), None);
+        assert_eq!(first_duplicate(|| v.iter().copied()), None);
         v.push(v[4_321]);
-        assert_eq!(first_duplicate(v.clone()), Some(v[4_321]));
+        assert_eq!(first_duplicate(|| v.iter().copied()), Some(v[4_321]));
+        // Ascending, then one value again.
+        let mut v: Vec<u64> = (1..100_000u64).collect();
+        assert_eq!(first_duplicate(|| v.iter().copied()), None);
+        v.insert(50_000, 77);
+        assert_eq!(first_duplicate(|| v.iter().copied()), Some(77));
+        // Random lengths and values against a plain sort, with and without repeats.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..200 {
+            let len = (next() % 3_000) as usize;
+            let range = [10, 5_000, MAX_PHONE][round % 3];
+            let v: Vec<u64> = (0..len).map(|_| 1 + next() % range).collect();
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            let expected = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+            assert_eq!(
+                first_duplicate(|| v.iter().copied()),
+                expected,
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn bit_slicing_matches_the_full_transpose() {
+        fn check<const W: usize>(slots: &[u64]) {
+            let bytes: Vec<u8> = slots
+                .iter()
+                .flat_map(|v| v.to_le_bytes()[..W].to_vec())
+                .collect();
+            let mut full = [0u64; 64];
+            for (f, v) in full.iter_mut().zip(slots) {
+                *f = v & (u64::MAX >> (64 - 8 * W));
+            }
+            crate::attribute::transpose64(&mut full, 8 * W);
+            let mut rows = [0u64; 64];
+            bit_slice::<W>(&bytes, &mut rows);
+            assert_eq!(
+                rows[..8 * W],
+                full[..8 * W],
+                "width {W}, {} slots",
+                slots.len()
+            );
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [0usize, 1, 5, 31, 63, 64] {
+            let slots: Vec<u64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                })
+                .collect();
+            check::<1>(&slots);
+            check::<2>(&slots);
+            check::<4>(&slots);
+            check::<8>(&slots);
+        }
     }
 
     #[test]

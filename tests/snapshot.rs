@@ -65,6 +65,25 @@ fn assert_same(a: &Store, b: &Store) {
             a.range(at.id, lo, hi).unwrap(),
             b.range(at.id, lo, hi).unwrap()
         );
+        // Ranges up to and from a few stored values: the loaded bit-sliced index agrees.
+        let pivots: Vec<Value> = a
+            .with_value(at.id)
+            .unwrap()
+            .iter()
+            .step_by(7)
+            .take(12)
+            .filter_map(|c| a.value(c, at.id).unwrap())
+            .collect();
+        for p in pivots {
+            assert_eq!(
+                a.range(at.id, lo, p).unwrap(),
+                b.range(at.id, lo, p).unwrap()
+            );
+            assert_eq!(
+                a.range(at.id, p, hi).unwrap(),
+                b.range(at.id, p, hi).unwrap()
+            );
+        }
     }
     // The format is canonical: the loaded store writes the same bytes.
     assert_eq!(snapshot(a), snapshot(b));
@@ -722,6 +741,32 @@ fn content_errors_name_the_section_and_the_problem() {
         invalid(&p),
         "customer id 2 repeats the key of an earlier id"
     );
+    // Member ids: M-0000 (id 0), M-0003 (id 3)... each a u16 length and its bytes after
+    // the id space and the count.
+    let first = 12 + 2;
+    let second = first + 6 + 2;
+    assert_eq!(&parts.sections[0].1[first..first + 6], b"M-0000");
+    assert_eq!(&parts.sections[0].1[second..second + 6], b"M-0003");
+    let mut p = parts.clone();
+    p.sections[0].1[second..second + 6].copy_from_slice(b"M-0000");
+    assert_eq!(
+        invalid(&p),
+        "customer id 3 repeats the key of an earlier id"
+    );
+    let mut p = parts.clone();
+    p.sections[0].1[second + 2] = 0x07;
+    assert_eq!(
+        invalid(&p),
+        "customer id 3: invalid customer key \"M-\\u{7}003\": a member id must not contain control characters"
+    );
+    // A phone slot (id 1) marked as a member id: one slot more than member ids stored.
+    let mut p = parts.clone();
+    let dir = &mut p.sections[0].1;
+    dir[slots_at + 8..slots_at + 16].copy_from_slice(&(1u64 << 63).to_le_bytes());
+    assert_eq!(
+        invalid(&p),
+        "15 slots hold member ids but 14 member ids are stored"
+    );
     // An id space beyond the bytes present.
     let mut p = parts.clone();
     p.sections[0].1[..8].copy_from_slice(&u64::from(u32::MAX).to_le_bytes());
@@ -826,6 +871,97 @@ fn content_errors_name_the_section_and_the_problem() {
     let mut p = parts.clone();
     p.sections[1].1.push(0);
     assert_eq!(invalid(&p), "1 unexpected bytes after the content");
+}
+
+/// The load's shortcuts keep every check: with no erased id the members check compares
+/// the largest member only, phone keys that ascend with their ids skip the duplicate
+/// search, and attribute slots are decoded a word of 64 ids at a time.
+#[test]
+fn checks_hold_on_the_load_shortcuts() {
+    let day = Day(20_000);
+    let mut s = Store::new();
+    let tag = s
+        .create_tag(&Edit::new("admin", day), TagSpec::new("t"))
+        .unwrap();
+    s.ensure_customers((0..200u64).map(|i| CustomerKey::Phone(66_800_000_000 + i)))
+        .unwrap();
+    s.add_tag_bulk(tag, &(0..150).collect(), day).unwrap();
+    // Values for two ids of every three below 130: full, mixed and partial words.
+    let n = s.define_attribute("n", AttrKind::Int).unwrap();
+    let ids: Vec<u32> = (0..130).filter(|i| i % 3 != 0).collect();
+    let values: Vec<Value> = ids
+        .iter()
+        .map(|&i| Value::Int(i64::from(i) * 1_000))
+        .collect();
+    s.set_values(n, &ids, &values).unwrap();
+    // Days whose offsets reach past i32::MAX only as a bound, not as values.
+    let d = s.define_attribute("d", AttrKind::Day).unwrap();
+    s.set_value(0, d, Day(i32::MAX - 2)).unwrap();
+    s.set_value(1, d, Day(i32::MAX)).unwrap();
+    let bytes = snapshot(&s);
+    assert_same(&s, &Store::read_snapshot(&bytes[..]).unwrap());
+    let parts = Parts::split(&bytes);
+
+    // A member at the id space, one past the last customer.
+    let members = section_of(&parts, 4, 0);
+    let mut p = parts.clone();
+    let mut bad = s.members(tag).unwrap().clone();
+    bad.insert(200);
+    let mut payload = 0u32.to_le_bytes().to_vec();
+    payload.extend_from_slice(&day.0.to_le_bytes());
+    let mut bm = Vec::new();
+    bad.serialize_into(&mut bm).unwrap();
+    payload.extend_from_slice(&(bm.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&bm);
+    payload.extend_from_slice(&0u32.to_le_bytes());
+    p.sections[members].1 = payload;
+    assert_eq!(
+        invalid(&p),
+        "tag 0 has member 200, which is not a live customer"
+    );
+
+    // Ascending keys but one repeated.
+    let mut p = parts.clone();
+    let dir = &mut p.sections[0].1;
+    let slots_at = dir.len() - 200 * 8;
+    let key = dir[slots_at + 99 * 8..slots_at + 100 * 8].to_vec();
+    dir[slots_at + 100 * 8..slots_at + 101 * 8].copy_from_slice(&key);
+    assert_eq!(
+        invalid(&p),
+        "customer id 100 repeats the key of an earlier id"
+    );
+
+    // Attribute n: 129 slots (id 128 has the last value), base 1000 (id 1), four bytes each.
+    let attr = section_of(&parts, 3, 0);
+    let a = &parts.sections[attr].1;
+    let k = 8 + u32::from_le_bytes(a[4..8].try_into().unwrap()) as usize;
+    assert_eq!(u64::from_le_bytes(a[k + 1..k + 9].try_into().unwrap()), 129);
+    let base_at = k + 9 + 3 * 8;
+    assert_eq!(
+        i64::from_le_bytes(a[base_at..base_at + 8].try_into().unwrap()),
+        1_000
+    );
+    assert_eq!(a[base_at + 8], 4);
+    let slot = |id: usize| base_at + 9 + id * 4;
+    // A slot of id 3, which has no value, holds something.
+    let mut p = parts.clone();
+    p.sections[attr].1[slot(3)] = 1;
+    assert_eq!(
+        invalid(&p),
+        "attribute 0: a customer without a value has a non-zero slot"
+    );
+    // A base so high that the largest value overflows.
+    let mut p = parts.clone();
+    p.sections[attr].1[base_at..base_at + 8].copy_from_slice(&(i64::MAX - 100_000).to_le_bytes());
+    assert_eq!(invalid(&p), "attribute 0: a value does not fit in 64 bits");
+    // The same base with every value fitting, but a huge slot for id 3, which has no value:
+    // the slot is what is wrong.
+    p.sections[attr].1[base_at..base_at + 8].copy_from_slice(&(i64::MAX - 200_000).to_le_bytes());
+    p.sections[attr].1[slot(3)..slot(3) + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(
+        invalid(&p),
+        "attribute 0: a customer without a value has a non-zero slot"
+    );
 }
 
 #[test]
