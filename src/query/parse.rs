@@ -22,8 +22,9 @@
 //! duration := <N>d | <N>w
 //! ```
 //!
-//! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels;
-//! a query is at most [`MAX_QUERY_BYTES`] long.
+//! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels,
+//! and so does the expression parsed ([`Expr::depth`]: `AND` and `OR` count too); a query
+//! is at most [`MAX_QUERY_BYTES`] long.
 
 use crate::day::Day;
 use crate::error::{QueryError, QueryProblem, Span, quote};
@@ -32,8 +33,8 @@ use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
 
 /// The longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
-/// The deepest nesting of parentheses and `NOT` accepted (also checked for ASTs built in
-/// code or deserialized).
+/// The deepest nesting accepted: of parentheses and `NOT` in query text, and of levels of an
+/// expression ([`Expr::depth`]) parsed, bound, serialized or deserialized.
 pub const MAX_DEPTH: usize = 128;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -246,6 +247,15 @@ pub(crate) fn parse(src: &str) -> Result<(Expr, Vec<Span>), QueryError> {
             }
         };
         return Err(fail(problem, p.span()));
+    }
+    // Parentheses and NOT nest at most MAX_DEPTH levels, but AND and OR inside parentheses
+    // add levels to the AST: refuse here what binding would refuse.
+    if let Some(term) = expr.first_term_below(MAX_DEPTH) {
+        let span = p.spans.get(term).copied().unwrap_or(Span {
+            start: 0,
+            end: src.len(),
+        });
+        return Err(fail(QueryProblem::TooDeep { limit: MAX_DEPTH }, span));
     }
     Ok((expr, p.spans))
 }
