@@ -148,6 +148,9 @@ pub const DEFAULT_MAX_ROWS: u64 = 5_000;
 pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.10;
 /// The default for [`Importer::max_input_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 20;
+/// The largest [`Importer::max_input_bytes`]: 2^32 - 1 bytes, so positions in the input
+/// fit the 4-byte offsets the first pass records.
+pub const MAX_INPUT_BYTES: u64 = u32::MAX as u64;
 /// The default for [`Importer::max_new_tags`]: 100 tags.
 pub const DEFAULT_MAX_NEW_TAGS: u64 = 100;
 /// The most bytes one field of a row holds (after unquoting): 64 KiB. A longer field is
@@ -395,10 +398,16 @@ impl Importer {
         self
     }
 
-    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default).
+    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default, at most
+    /// 2^32 - 1).
     pub fn max_input_bytes(mut self, bytes: u64) -> Importer {
-        self.max_input_bytes = bytes;
+        self.max_input_bytes = bytes.min(MAX_INPUT_BYTES);
         self
+    }
+
+    /// The input limit, within [`MAX_INPUT_BYTES`] also for options that were deserialized.
+    fn input_limit(&self) -> u64 {
+        self.max_input_bytes.min(MAX_INPUT_BYTES)
     }
 
     /// The most tags one import may create under [`UnknownTags::Create`]
@@ -452,15 +461,13 @@ impl Importer {
     }
 
     fn read_all(&self, input: impl Read) -> Result<Vec<u8>, Error> {
+        let limit = self.input_limit();
         let mut bytes = Vec::new();
         input
-            .take(self.max_input_bytes.saturating_add(1))
+            .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > self.max_input_bytes {
-            return Err(ImportError::TooLarge {
-                limit: self.max_input_bytes,
-            }
-            .into());
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
         }
         Ok(bytes)
     }
@@ -492,11 +499,9 @@ impl Importer {
     // -------------------------------------------------------------------------------------
 
     fn plan(&self, store: &Store, bytes: &[u8]) -> Result<Plan, Error> {
-        if bytes.len() as u64 > self.max_input_bytes {
-            return Err(ImportError::TooLarge {
-                limit: self.max_input_bytes,
-            }
-            .into());
+        let limit = self.input_limit();
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
         }
         let create_dimension = match &self.unknown_tags {
             UnknownTags::Create { dimension } => Some(check_dimension(dimension)?),
@@ -528,8 +533,8 @@ impl Importer {
                     let first: Vec<&str> = record.iter().map(field_str).collect();
                     let (c, is_header) = self.columns_from(&first)?;
                     columns = Some(c);
-                    pass.report.key_column = c.key as u32 + 1;
-                    pass.report.tags_column = c.tags.map(|t| t as u32 + 1);
+                    pass.report.key_column = column_number(c.key);
+                    pass.report.tags_column = c.tags.map(column_number);
                     if is_header {
                         pass.report.header_line = Some(line);
                         continue;
@@ -738,7 +743,7 @@ impl RowLimit {
         match self {
             RowLimit::Field(at) => ImportError::FieldTooLarge {
                 line,
-                column: u32::try_from(at.saturating_add(1)).unwrap_or(u32::MAX),
+                column: column_number(at),
                 limit: MAX_FIELD_BYTES as u64,
             },
             RowLimit::Row => ImportError::RowTooLarge {
@@ -932,6 +937,15 @@ fn blank(field: &[u8]) -> bool {
     } else {
         trim(field_str(field)).is_empty()
     }
+}
+
+/// A column's number counting from 1, as reports give it, from its position counting from
+/// 0 (`u32::MAX` for positions beyond).
+fn column_number(at: usize) -> u32 {
+    u32::try_from(at)
+        .ok()
+        .and_then(|c| c.checked_add(1))
+        .unwrap_or(u32::MAX)
 }
 
 /// At most [`VALUE_KEPT`] characters of a value, for reports.
@@ -1356,7 +1370,7 @@ impl<'a> Pass<'a> {
             Err(reason) => {
                 let failure = Failure {
                     line,
-                    column: cols.key as u32 + 1,
+                    column: column_number(cols.key),
                     field: self.key_field(),
                     value: clip(raw_key),
                     reason,
@@ -1407,7 +1421,7 @@ impl<'a> Pass<'a> {
                     match self.spellings.get(spelling as usize).map(|(_, r)| r) {
                         Some(Resolved::Slot(slot)) => self.row_tags.push(*slot),
                         _ => self.row_fails.push(TagFail {
-                            column: at as u32 + 1,
+                            column: column_number(at),
                             spelling,
                         }),
                     }

@@ -312,3 +312,24 @@ fn a_refused_file_is_an_import_error() {
         }
     );
 }
+
+#[test]
+fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
+    // Column numbers count from 1: a position at the end of the range saturates.
+    let report = Importer::new()
+        .columns(usize::MAX, Some(u32::MAX as usize))
+        .check_str(&shop(), "85291234567,VIP\n")
+        .unwrap();
+    assert_eq!(report.key_column, u32::MAX);
+    assert_eq!(report.tags_column, Some(u32::MAX));
+    assert_eq!(report.failures[0].column, u32::MAX);
+    assert_eq!(
+        report.failures[0].to_string(),
+        "line 1, column 4294967295 (phone): \"\": phone number is empty: it has no digits; \
+         row skipped"
+    );
+    // The input limit stays within what the first pass's 4-byte offsets can address.
+    let json = serde_json::to_value(Importer::new().max_input_bytes(u64::MAX)).unwrap();
+    assert_eq!(json["max_input_bytes"], u64::from(u32::MAX));
+    assert_eq!(audience::import::MAX_INPUT_BYTES, 4_294_967_295);
+}
