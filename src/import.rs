@@ -55,6 +55,8 @@
 //!   the ideographic comma `、` and the Arabic comma `،` (as people type them); each name
 //!   is trimmed and looked up as [`Store::tag_id`] does (case, width and spacing do not
 //!   matter; `dimension:name` picks one of two same-named tags); empty names are skipped.
+//!   A name listed twice in a row counts once, as a tag or as a failure (at its first
+//!   place).
 //!   When the tags column is the last column, fields after it are more tags: a row
 //!   `85291234567,VIP,new` typed without quotes has two tags, and a trailing separator adds
 //!   nothing.
@@ -1303,8 +1305,9 @@ struct Pass<'a> {
     report: ImportReport,
     rows: Vec<RowRec>,
     row_tags: Vec<u32>,
-    /// Reused while deduplicating a row's tags.
+    /// Reused while deduplicating a row's tags and failures.
     scratch: Vec<u32>,
+    fail_scratch: Vec<(u32, usize, TagFail)>,
     row_fails: Vec<TagFail>,
     raw: String,
     /// Member ids, distinct, with their index.
@@ -1341,6 +1344,7 @@ impl<'a> Pass<'a> {
             rows: Vec::new(),
             row_tags: Vec::new(),
             scratch: Vec::new(),
+            fail_scratch: Vec::new(),
             row_fails: Vec::new(),
             raw: String::new(),
             members: Vec::new(),
@@ -1437,6 +1441,21 @@ impl<'a> Pass<'a> {
                 self.scratch.dedup();
                 self.row_tags.extend_from_slice(&self.scratch);
             }
+        }
+        // A name that fails twice in a row is one failure, at its first place.
+        if self.row_fails.len() > fails_start as usize + 1 {
+            self.fail_scratch.clear();
+            self.fail_scratch.extend(
+                self.row_fails
+                    .drain(fails_start as usize..)
+                    .enumerate()
+                    .map(|(i, f)| (f.spelling, i, f)),
+            );
+            self.fail_scratch.sort_unstable_by_key(|&(s, i, _)| (s, i));
+            self.fail_scratch.dedup_by_key(|&mut (s, _, _)| s);
+            self.fail_scratch.sort_unstable_by_key(|&(_, i, _)| i);
+            self.row_fails
+                .extend(self.fail_scratch.iter().map(|&(_, _, f)| f));
         }
         let failed = self.row_fails.len() as u32 > fails_start;
         self.rows.push(RowRec {

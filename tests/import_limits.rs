@@ -103,13 +103,13 @@ fn a_row_over_the_limit_is_refused() {
         "line 3: the row is longer than 262144 bytes, the most one row may hold: check that \
          every quote in the file is closed"
     );
-    // Four such fields are within the limit (their tag names are too long, not the row).
+    // Four such fields are within the limit (the one name they repeat is unknown).
     let row = format!("85291234567,{cell},{cell},{cell},{cell}\n");
     let report = Importer::new()
         .max_failed_share(1.0)
         .check_str(&shop(), &row)
         .unwrap();
-    assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 4);
+    assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);
 }
 
 #[test]
@@ -332,4 +332,29 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
     let json = serde_json::to_value(Importer::new().max_input_bytes(u64::MAX)).unwrap();
     assert_eq!(json["max_input_bytes"], u64::from(u32::MAX));
     assert_eq!(audience::import::MAX_INPUT_BYTES, 4_294_967_295);
+}
+
+#[test]
+fn a_name_that_fails_twice_in_a_row_is_one_failure() {
+    let report = Importer::new()
+        .max_failed_share(1.0)
+        .check_str(
+            &shop(),
+            "85291234567,\"nope, VIP, nope\",nada,nope,vip\n85291234568,nope\n",
+        )
+        .unwrap();
+    let places: Vec<(u64, u32, &str)> = report
+        .failures
+        .iter()
+        .map(|f| (f.line, f.column, f.value.as_str()))
+        .collect();
+    assert_eq!(places, [(1, 2, "nope"), (1, 3, "nada"), (2, 2, "nope")]);
+    assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 3);
+    // Thousands of them cost one failure, not thousands.
+    let row = "85291234567,\"".to_string() + &"x,".repeat(30_000) + "\"\n";
+    let report = Importer::new()
+        .max_failed_share(1.0)
+        .check_str(&shop(), &row)
+        .unwrap();
+    assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);
 }
