@@ -1,6 +1,7 @@
 //! Expressions built in code may nest without bound: no operation on one may overflow the
 //! stack. Every test runs on a thread with a 256 KiB stack, where a walk that recursed once
-//! per level of a million-level expression would overflow (and abort the test binary).
+//! per level of a million-level expression would overflow (and abort the test binary);
+//! tests that also recurse up to the depth limit get 1 MiB in unoptimised builds.
 //!
 //! The hand-written `Debug`, `Serialize`, `Deserialize`, `Hash`, `Clone` and `PartialEq`
 //! of `Expr` must match what `derive` gives: a mirror enum with the derived traits checks
@@ -17,8 +18,27 @@ const SMALL_STACK: usize = 256 * 1024;
 
 /// Runs `f` on a thread with a small stack and propagates its panic.
 fn on_small_stack<F: FnOnce() + Send + 'static>(f: F) {
+    on_stack(SMALL_STACK, f)
+}
+
+/// Runs `f`, which also recurses up to the depth limit (the parser, serde formats, the
+/// derived code below 128 levels), on a thread with a stack that holds that recursion: the
+/// small stack in optimised builds, 1 MiB unoptimised (where frames are several times
+/// larger). A walk recursing once per level of a million-level expression overflows both.
+fn on_stack_for_the_limit<F: FnOnce() + Send + 'static>(f: F) {
+    on_stack(
+        if cfg!(debug_assertions) {
+            1 << 20
+        } else {
+            SMALL_STACK
+        },
+        f,
+    )
+}
+
+fn on_stack<F: FnOnce() + Send + 'static>(bytes: usize, f: F) {
     let handle = std::thread::Builder::new()
-        .stack_size(SMALL_STACK)
+        .stack_size(bytes)
         .spawn(f)
         .expect("spawning a thread");
     if let Err(panic) = handle.join() {
@@ -220,7 +240,7 @@ fn parsing_refuses_what_binding_would() {
 
 #[test]
 fn serde_refuses_a_million_levels() {
-    on_small_stack(|| {
+    on_stack_for_the_limit(|| {
         for e in [nots(DEEP), and_or(DEEP), wrappers(DEEP)] {
             let err = serde_json::to_string(&e).unwrap_err();
             assert_eq!(err.to_string(), "query nests deeper than 128 levels");
@@ -244,7 +264,7 @@ fn nested_json(levels: usize) -> String {
 
 #[test]
 fn json_nesting_is_limited_by_serde_json_and_by_the_query() {
-    on_small_stack(|| {
+    on_stack_for_the_limit(|| {
         // serde_json reads at most 127 nested objects or arrays: 127 NOTs around "all" are
         // 127 objects and parse (128 levels); the 128th object is refused.
         let q: Query = serde_json::from_str(&nested_json(MAX_DEPTH - 1)).unwrap();
@@ -436,4 +456,44 @@ fn hand_written_traits_match_the_derived_ones() {
             }
         }
     }
+}
+
+/// The limits bound the recursion that remains (the parser, binding, evaluation, serde and
+/// `Debug` of queries up to 128 levels): the deepest query they accept needs under 256 KiB
+/// of stack in optimised builds (about 170 KiB, to parse 128 parentheses), and under 1 MiB
+/// unoptimised (about 700 KiB).
+#[test]
+fn the_deepest_accepted_queries_fit_a_small_stack() {
+    on_stack_for_the_limit(|| {
+        let today = Day::from_ymd(2025, 1, 6).unwrap();
+        let mut store = Store::new();
+        for name in ["a", "b"] {
+            store
+                .create_tag(&Edit::new("admin", today), TagSpec::new(name))
+                .unwrap();
+        }
+        store
+            .add_customer(CustomerKey::member("m1").unwrap())
+            .unwrap();
+        // Parentheses and NOTs at their limit, and an AST at its limit.
+        let parens = "(".repeat(MAX_DEPTH) + "a" + &")".repeat(MAX_DEPTH);
+        let nots = "NOT ".repeat(MAX_DEPTH - 1) + "a";
+        let mut mixed = String::from("a");
+        for _ in 0..(MAX_DEPTH - 1) / 2 {
+            mixed = format!("b OR (a AND {mixed})");
+        }
+        for text in [parens, nots, mixed] {
+            let q = Query::parse(&text).unwrap();
+            assert!(q.expr().depth() <= MAX_DEPTH);
+            let count = store.count(&q, today).unwrap();
+            let again = Query::parse(&q.to_string()).unwrap();
+            assert_eq!(store.count(&again, today).unwrap(), count);
+            let json = serde_json::to_string(&q).unwrap();
+            let mut de = serde_json::Deserializer::from_str(&json);
+            de.disable_recursion_limit();
+            let back: Query = serde::Deserialize::deserialize(&mut de).unwrap();
+            assert_eq!(back, q);
+            let _ = format!("{q:?}");
+        }
+    });
 }

@@ -26,6 +26,16 @@
 //! and so does the expression parsed ([`Expr::depth`]: `AND` and `OR` count too); a query
 //! is at most [`MAX_QUERY_BYTES`] long.
 
+// Query text is untrusted: no operation on it may panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::arithmetic_side_effects
+)]
+
 use crate::day::Day;
 use crate::error::{QueryError, QueryProblem, Span, quote};
 
@@ -70,7 +80,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
             tok,
             span: Span {
                 start,
-                end: start + c.len_utf8(),
+                end: start.saturating_add(c.len_utf8()),
             },
         };
         match c {
@@ -114,7 +124,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                             QueryProblem::BadChar('!'),
                             Span {
                                 start,
-                                end: start + 1,
+                                end: start.saturating_add(1),
                             },
                         ));
                     }
@@ -131,7 +141,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     tok: Tok::Op(op),
                     span: Span {
                         start,
-                        end: start + if two { 2 } else { 1 },
+                        end: start.saturating_add(if two { 2 } else { 1 }),
                     },
                 });
             }
@@ -142,7 +152,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                 while let Some((i, ch)) = chars.next() {
                     match ch {
                         '"' => {
-                            closed = Some(i + 1);
+                            closed = Some(i.saturating_add(1));
                             break;
                         }
                         '\\' => match chars.next() {
@@ -176,11 +186,11 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     if !is_name_char(ch) {
                         break;
                     }
-                    end = i + ch.len_utf8();
+                    end = i.saturating_add(ch.len_utf8());
                     chars.next();
                 }
                 out.push(Token {
-                    tok: Tok::Word(src[start..end].to_string()),
+                    tok: Tok::Word(src.get(start..end).unwrap_or_default().to_string()),
                     span: Span { start, end },
                 });
             }
@@ -189,7 +199,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     QueryProblem::BadChar(other),
                     Span {
                         start,
-                        end: start + other.len_utf8(),
+                        end: start.saturating_add(other.len_utf8()),
                     },
                 ));
             }
@@ -287,7 +297,7 @@ impl Parser {
             span: self.span(),
         });
         if self.pos < self.tokens.len() {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
         }
         t
     }
@@ -324,7 +334,7 @@ impl Parser {
 
     fn eat_kw(&mut self, kw: &str) -> bool {
         if self.is_kw(kw) {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
             true
         } else {
             false
@@ -332,7 +342,7 @@ impl Parser {
     }
 
     fn enter(&mut self) -> PResult<()> {
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         if self.depth > MAX_DEPTH {
             return Err((QueryProblem::TooDeep { limit: MAX_DEPTH }, self.span()));
         }
@@ -373,7 +383,7 @@ impl Parser {
         if self.eat_kw("NOT") {
             self.enter()?;
             let inner = self.unary()?;
-            self.depth -= 1;
+            self.depth = self.depth.saturating_sub(1);
             return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
@@ -385,7 +395,7 @@ impl Parser {
                 let open = self.bump().span;
                 self.enter()?;
                 let inner = self.or()?;
-                self.depth -= 1;
+                self.depth = self.depth.saturating_sub(1);
                 match self.peek() {
                     Tok::RParen => {
                         self.bump();
@@ -580,7 +590,11 @@ impl Parser {
             Tok::Word(w) => {
                 let span = self.bump().span;
                 let b = w.as_bytes();
-                if b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b[0].is_ascii_digit() {
+                if b.len() == 10
+                    && b.get(4) == Some(&b'-')
+                    && b.get(7) == Some(&b'-')
+                    && b.first().is_some_and(u8::is_ascii_digit)
+                {
                     return w
                         .parse::<Day>()
                         .map(|d| (Literal::Day(d), span))
@@ -631,6 +645,12 @@ impl Parser {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
     use crate::query::ast::{attr, set, tag, tag_in};
