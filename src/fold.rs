@@ -15,8 +15,14 @@
 //! Not done: Unicode normalisation forms (NFC/NFKC) beyond the full-width block, so a name
 //! typed with a precomposed "é" and one with "e" + combining accent stay different names.
 
-/// The longest tag, dimension or attribute name accepted, in characters.
+/// The longest name accepted, in characters: of a tag, dimension, attribute, rule, rule
+/// group, split group or channel; and of an actor (an [`Edit`](crate::Edit)'s, a policy's
+/// administrator), a dimension's colour and a naming rule's prefix.
 pub const MAX_NAME_CHARS: usize = 200;
+
+/// The longest free text accepted, in characters: a tag's description, an
+/// [`Edit`](crate::Edit)'s reason.
+pub const MAX_TEXT_CHARS: usize = 2_000;
 
 /// The comparison key of a name (see the module docs).
 pub(crate) fn fold(name: &str) -> String {
@@ -83,6 +89,29 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Errors with [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) when `text` has
+/// more than `limit` characters; `what` names it ("tag description length in characters").
+pub(crate) fn check_chars(
+    what: &'static str,
+    text: &str,
+    limit: usize,
+) -> Result<(), crate::Error> {
+    // A character takes at least one byte: most texts pass without counting.
+    if text.len() <= limit {
+        return Ok(());
+    }
+    let chars = text.chars().count();
+    if chars <= limit {
+        return Ok(());
+    }
+    Err(crate::ErrorKind::LimitExceeded {
+        what,
+        limit: limit as u64,
+        actual: chars as u64,
+    }
+    .into())
 }
 
 /// Edit distance (Levenshtein, by chars) bounded by `max`: `None` when it exceeds `max`.
@@ -161,6 +190,17 @@ mod tests {
         assert_eq!(
             check_name("a\u{7}b"),
             Err("a name must not contain control characters (found U+0007)".into())
+        );
+    }
+
+    #[test]
+    fn text_lengths_are_checked() {
+        assert!(check_chars("x", &"é".repeat(10), 10).is_ok());
+        assert_eq!(
+            check_chars("tag description length in characters", &"é".repeat(11), 10)
+                .unwrap_err()
+                .to_string(),
+            "tag description length in characters exceeds the limit of 10 (got 11)"
         );
     }
 

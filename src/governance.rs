@@ -56,12 +56,16 @@ use std::fmt;
 
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::{check_name, fold, tidy};
+use crate::fold::{MAX_NAME_CHARS, check_chars, check_name, fold, tidy};
 use crate::store::Store;
 use crate::taxonomy::{Change, Edit, LogEntry, TagId};
 
 /// The most administrators a policy names (the seeds advise one or two).
 pub const MAX_ADMINISTRATORS: usize = 64;
+/// The most dimension prefixes naming rules set ([`NamingRules::prefix`]).
+pub const MAX_PREFIXES: usize = 1024;
+/// The most characters naming rules forbid ([`NamingRules::forbid_chars`]).
+pub const MAX_FORBIDDEN_CHARS: usize = 256;
 
 /// A kind of taxonomy change, as far as permissions go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -190,8 +194,9 @@ impl Policy {
         self.is_open() || self.is_administrator(actor) || self.open_to_all.contains(&action)
     }
 
-    /// Checks that the policy can be applied: administrator names are not blank and at
-    /// most [`MAX_ADMINISTRATORS`]; the naming rules are sound.
+    /// Checks that the policy can be applied: at most [`MAX_ADMINISTRATORS`] administrators,
+    /// whose names are not blank and have at most [`MAX_NAME_CHARS`] characters; the naming
+    /// rules are sound.
     fn validate(&self) -> Result<(), Error> {
         if self.administrators.len() > MAX_ADMINISTRATORS {
             return err(ErrorKind::LimitExceeded {
@@ -204,6 +209,9 @@ impl Policy {
             return err(ErrorKind::InvalidArgument(
                 "an administrator's name must not be blank".into(),
             ));
+        }
+        for a in &self.administrators {
+            check_chars("administrator name length in characters", a, MAX_NAME_CHARS)?;
         }
         self.naming.validate()
     }
@@ -285,10 +293,13 @@ impl NamingRules {
         self
     }
 
-    /// Names must not contain any character of `chars`.
+    /// Names must not contain any character of `chars` (at most [`MAX_FORBIDDEN_CHARS`]
+    /// different ones in all, checked when the policy is set).
     pub fn forbid_chars(mut self, chars: &str) -> NamingRules {
+        let mut seen: std::collections::HashSet<char> =
+            self.forbidden_chars.iter().copied().collect();
         for c in chars.chars() {
-            if !self.forbidden_chars.contains(&c) {
+            if seen.insert(c) {
                 self.forbidden_chars.push(c);
             }
         }
@@ -359,16 +370,35 @@ impl NamingRules {
                 "a naming rule's maximum length must be at least 1 character".into(),
             ));
         }
-        let mut seen: Vec<String> = Vec::new();
+        if self.prefixes.len() > MAX_PREFIXES {
+            return err(ErrorKind::LimitExceeded {
+                what: "number of dimension prefixes",
+                limit: MAX_PREFIXES as u64,
+                actual: self.prefixes.len() as u64,
+            });
+        }
+        if self.forbidden_chars.len() > MAX_FORBIDDEN_CHARS {
+            return err(ErrorKind::LimitExceeded {
+                what: "number of forbidden characters",
+                limit: MAX_FORBIDDEN_CHARS as u64,
+                actual: self.forbidden_chars.len() as u64,
+            });
+        }
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (dimension, prefix) in &self.prefixes {
+            if let Err(reason) = check_name(&tidy(dimension)) {
+                return err(ErrorKind::InvalidArgument(format!(
+                    "a naming rule names the dimension {}, which is not a valid name: {reason}",
+                    crate::error::quote(&dimension.chars().take(64).collect::<String>())
+                )));
+            }
             let key = fold(dimension);
-            if seen.contains(&key) {
+            if !seen.insert(key) {
                 return err(ErrorKind::InvalidArgument(format!(
                     "dimension {dimension:?} has two prefixes (dimension names ignore case, \
                      width and extra spaces)"
                 )));
             }
-            seen.push(key);
             let tidy_prefix = tidy(prefix);
             if let Err(reason) = check_name(&tidy_prefix) {
                 return err(ErrorKind::InvalidArgument(format!(
@@ -404,6 +434,7 @@ impl Store {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn set_policy(&mut self, edit: &Edit, policy: Policy) -> Result<(), Error> {
+        edit.check()?;
         let current = self.policy();
         if !current.is_open() && !current.is_administrator(&edit.actor) {
             return err(ErrorKind::NotPermitted {
@@ -438,8 +469,10 @@ impl Store {
             .filter(move |e| e.change.mentions(tag))
     }
 
-    /// Errors unless the policy lets `edit.actor` take `action`.
+    /// Errors unless the edit's texts are within their limits and the policy lets
+    /// `edit.actor` take `action`. Every taxonomy change calls it before changing anything.
     pub(crate) fn govern(&self, edit: &Edit, action: TaxonomyAction) -> Result<(), Error> {
+        edit.check()?;
         let policy = self.policy();
         if policy.permits(&edit.actor, action) {
             return Ok(());

@@ -55,6 +55,8 @@
 //!   the ideographic comma `、` and the Arabic comma `،` (as people type them); each name
 //!   is trimmed and looked up as [`Store::tag_id`] does (case, width and spacing do not
 //!   matter; `dimension:name` picks one of two same-named tags); empty names are skipped.
+//!   A name listed twice in a row counts once, as a tag or as a failure (at its first
+//!   place).
 //!   When the tags column is the last column, fields after it are more tags: a row
 //!   `85291234567,VIP,new` typed without quotes has two tags, and a trailing separator adds
 //!   nothing.
@@ -84,7 +86,13 @@
 //! * **Limits**: at most [`Importer::max_rows`] rows (5,000 by default, as the seeds'
 //!   platforms allow; more is [`ImportError::TooManyRows`]); at most
 //!   [`Importer::max_new_tags`] tags created by one file (100; a file that would create more
-//!   almost always has the wrong column as tags).
+//!   almost always has the wrong column as tags). Whatever the options: a field holds at
+//!   most [`MAX_FIELD_BYTES`] (64 KiB), a row [`MAX_ROW_BYTES`] (256 KiB) in at most
+//!   [`MAX_ROW_FIELDS`] (1,024) fields, and a file lists at most [`MAX_TAG_NAMES`]
+//!   (10,000) different tag names; more is refused whole with a typed [`ImportError`]
+//!   naming the line, before the row is held in memory. The report lists the first
+//!   [`MAX_LISTED_FAILURES`] (10,000) failures and counts them all, so the memory an
+//!   import takes grows with its rows and input, never with the number of failures.
 //! * **Failure share**: if more than [`Importer::max_failed_share`] of the rows failed
 //!   (10% by default, the seeds' "stop and fix the file"), the import is refused with
 //!   [`ImportError::Refused`], which carries the report. A row *failed* when it has at least
@@ -96,8 +104,11 @@
 //!
 //! The whole input is parsed and every row validated against the store before anything
 //! changes. Every condition under which applying could fail is checked in that first pass
-//! (names the taxonomy would refuse, archived tags, the tag and customer id limits), so
-//! applying cannot fail, and on any error nothing has changed. The batch is applied in
+//! (names the taxonomy would refuse, the policy's naming rules (a new name that breaks one
+//! is a failure of its row, [`FailureReason::NamingRule`]), whether the policy lets the
+//! importer's [actor](Importer::actor) create tags, the actor's length, archived tags, the
+//! tag and customer id limits), so applying cannot fail, and on any error nothing has
+//! changed. The batch is applied in
 //! place: applying to a copy of the store and swapping it in would cost a copy of the
 //! customer directory (about 25 ms at 1M customers and 0.4 s at 10M on the development
 //! machine) for every import that registers a customer. [`Importer::check_str`] runs the
@@ -139,8 +150,26 @@ pub const DEFAULT_MAX_ROWS: u64 = 5_000;
 pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.10;
 /// The default for [`Importer::max_input_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 << 20;
+/// The largest [`Importer::max_input_bytes`]: 2^32 - 1 bytes, so positions in the input
+/// fit the 4-byte offsets the first pass records.
+pub const MAX_INPUT_BYTES: u64 = u32::MAX as u64;
 /// The default for [`Importer::max_new_tags`]: 100 tags.
 pub const DEFAULT_MAX_NEW_TAGS: u64 = 100;
+/// The most bytes one field of a row holds (after unquoting): 64 KiB. A longer field is
+/// [`ImportError::FieldTooLarge`], almost always a quote that is never closed and takes in
+/// the rest of the file.
+pub const MAX_FIELD_BYTES: usize = 64 << 10;
+/// The most bytes the fields of one row hold together (after unquoting): 256 KiB. More is
+/// [`ImportError::RowTooLarge`].
+pub const MAX_ROW_BYTES: usize = 256 << 10;
+/// The most fields one row has: 1,024. More is [`ImportError::TooManyFields`].
+pub const MAX_ROW_FIELDS: usize = 1024;
+/// The most different tag names (as written, trimmed) one file lists: 10,000. More is
+/// [`ImportError::TooManyTagNames`]: such a file almost always has the wrong column as tags.
+pub const MAX_TAG_NAMES: usize = 10_000;
+/// The most failures an [`ImportReport`] lists (the first ones in line order); every
+/// failure is counted in [`ImportReport::failure_counts`] and [`ImportReport::rows_failed`].
+pub const MAX_LISTED_FAILURES: usize = 10_000;
 /// Unknown names of at least this many characters that are near an existing name are not
 /// created (see [`UnknownTags::Create`]).
 const NEAR_MISS_CHARS: usize = 3;
@@ -371,10 +400,16 @@ impl Importer {
         self
     }
 
-    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default).
+    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default, at most
+    /// 2^32 - 1).
     pub fn max_input_bytes(mut self, bytes: u64) -> Importer {
-        self.max_input_bytes = bytes;
+        self.max_input_bytes = bytes.min(MAX_INPUT_BYTES);
         self
+    }
+
+    /// The input limit, within [`MAX_INPUT_BYTES`] also for options that were deserialized.
+    fn input_limit(&self) -> u64 {
+        self.max_input_bytes.min(MAX_INPUT_BYTES)
     }
 
     /// The most tags one import may create under [`UnknownTags::Create`]
@@ -428,15 +463,13 @@ impl Importer {
     }
 
     fn read_all(&self, input: impl Read) -> Result<Vec<u8>, Error> {
+        let limit = self.input_limit();
         let mut bytes = Vec::new();
         input
-            .take(self.max_input_bytes.saturating_add(1))
+            .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > self.max_input_bytes {
-            return Err(ImportError::TooLarge {
-                limit: self.max_input_bytes,
-            }
-            .into());
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
         }
         Ok(bytes)
     }
@@ -468,11 +501,9 @@ impl Importer {
     // -------------------------------------------------------------------------------------
 
     fn plan(&self, store: &Store, bytes: &[u8]) -> Result<Plan, Error> {
-        if bytes.len() as u64 > self.max_input_bytes {
-            return Err(ImportError::TooLarge {
-                limit: self.max_input_bytes,
-            }
-            .into());
+        let limit = self.input_limit();
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
         }
         let create_dimension = match &self.unknown_tags {
             UnknownTags::Create { dimension } => Some(check_dimension(dimension)?),
@@ -481,29 +512,20 @@ impl Importer {
         let text = decode(bytes)?;
         let (delimiter, body, line_offset) = self.layout(text)?;
 
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(body.as_bytes());
-        let mut record = csv::ByteRecord::new();
+        let mut records = Records::new(body.as_bytes(), delimiter);
         let mut pass = Pass::new(self, store, create_dimension);
         let mut columns: Option<Columns> = None;
         let mut lines = Lines::new(body.as_bytes());
         loop {
-            match rdr.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let line = lines.line + line_offset;
-                    return Err(ImportError::Malformed {
-                        line,
-                        message: e.to_string(),
-                    }
-                    .into());
+            let (start, record) = match records.next() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err((start, limit)) => {
+                    let line = lines.line_of(start) + line_offset;
+                    return Err(limit.into_error(line).into());
                 }
-            }
-            let line = lines.line_of(&record) + line_offset;
+            };
+            let line = lines.line_of(start) + line_offset;
             if record.iter().all(blank) {
                 continue;
             }
@@ -513,8 +535,8 @@ impl Importer {
                     let first: Vec<&str> = record.iter().map(field_str).collect();
                     let (c, is_header) = self.columns_from(&first)?;
                     columns = Some(c);
-                    pass.report.key_column = c.key as u32 + 1;
-                    pass.report.tags_column = c.tags.map(|t| t as u32 + 1);
+                    pass.report.key_column = column_number(c.key);
+                    pass.report.tags_column = c.tags.map(column_number);
                     if is_header {
                         pass.report.header_line = Some(line);
                         continue;
@@ -522,7 +544,7 @@ impl Importer {
                     c
                 }
             };
-            pass.row(&cols, line, &record);
+            pass.row(&cols, line, &record)?;
         }
         let report = &pass.report;
         if report.rows_read > self.max_rows {
@@ -618,12 +640,17 @@ impl Importer {
     // Second pass: apply
     // -------------------------------------------------------------------------------------
 
+    /// The edit that logs the tags an import creates.
+    fn creation_edit(&self, today: Day) -> Edit {
+        Edit::new(self.actor.clone(), today).because("created by import")
+    }
+
     /// Applies a validated plan. Every step's preconditions were checked by `plan`, so none
     /// of the store calls below fails; they are ordered so that, were one to fail, it would
     /// be one of the first two (tag creation, then customer registration, each all-or-
     /// nothing), before any membership changed.
     fn apply(&self, store: &mut Store, plan: &mut Plan, today: Day) -> Result<(), Error> {
-        let edit = Edit::new(self.actor.clone(), today).because("created by import");
+        let edit = self.creation_edit(today);
         let mut ids: Vec<Option<TagId>> = Vec::with_capacity(plan.slots.len());
         for slot in &plan.slots {
             let id = match &slot.tag {
@@ -657,10 +684,9 @@ impl Importer {
     }
 }
 
-/// Line numbers of records. `csv` reports a record's position as where the previous one
-/// ended, before any blank lines and before the LF of a CRLF (its own line count is off
-/// with CRLF and blank lines); the record starts at the first byte after that which is not
-/// CR or LF. Records come in order, so line ends (LF and CRLF, or CR in a file without LF)
+/// Line numbers of records. A record's reading starts where the previous one ended, before
+/// any blank lines and before the LF of a CRLF (so `csv`'s own line count is off with CRLF
+/// and blank lines); the record starts at the first byte after that which is not CR or LF. Records come in order, so line ends (LF and CRLF, or CR in a file without LF)
 /// are counted incrementally: O(input) in all.
 struct Lines<'a> {
     bytes: &'a [u8],
@@ -680,11 +706,9 @@ impl<'a> Lines<'a> {
         }
     }
 
-    fn line_of(&mut self, record: &csv::ByteRecord) -> u64 {
-        let reported = record.position().map_or(0, |p| p.byte());
-        let mut start = usize::try_from(reported)
-            .unwrap_or(usize::MAX)
-            .max(self.pos);
+    /// The line of the record whose reading started at byte `reported`.
+    fn line_of(&mut self, reported: usize) -> u64 {
+        let mut start = reported.max(self.pos);
         while let Some(b'\r' | b'\n') = self.bytes.get(start) {
             start += 1;
         }
@@ -692,6 +716,143 @@ impl<'a> Lines<'a> {
         self.line += seen.iter().filter(|&&b| b == self.end).count() as u64;
         self.pos = start.min(self.bytes.len());
         self.line
+    }
+}
+
+/// Records of CSV text, read by `csv`'s parser (`csv-core`, configured as `csv`'s reader
+/// with `flexible(true)`, so records are exactly the ones `csv` yields) into buffers that
+/// grow up to [`MAX_ROW_BYTES`] and [`MAX_ROW_FIELDS`]: a row over a limit is refused
+/// before it is held in memory.
+struct Records<'a> {
+    core: csv_core::Reader,
+    input: &'a [u8],
+    /// Bytes of `input` read so far.
+    pos: usize,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// A row over one of the limits: which limit, at which field (from 0).
+#[derive(Clone, Copy, Debug)]
+enum RowLimit {
+    Field(usize),
+    Row,
+    Fields,
+}
+
+impl RowLimit {
+    fn into_error(self, line: u64) -> ImportError {
+        match self {
+            RowLimit::Field(at) => ImportError::FieldTooLarge {
+                line,
+                column: column_number(at),
+                limit: MAX_FIELD_BYTES as u64,
+            },
+            RowLimit::Row => ImportError::RowTooLarge {
+                line,
+                limit: MAX_ROW_BYTES as u64,
+            },
+            RowLimit::Fields => ImportError::TooManyFields {
+                line,
+                limit: MAX_ROW_FIELDS as u64,
+            },
+        }
+    }
+}
+
+/// One record's fields.
+struct Record<'r> {
+    fields: &'r [u8],
+    ends: &'r [usize],
+}
+
+impl<'r> Record<'r> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&'r [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        self.fields.get(start..end)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'r [u8]> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+impl<'a> Records<'a> {
+    fn new(input: &'a [u8], delimiter: u8) -> Records<'a> {
+        Records {
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            input,
+            pos: 0,
+            fields: vec![0; 4 << 10],
+            ends: vec![0; 64],
+        }
+    }
+
+    /// The next record and the byte its reading started at, `None` at the end; or, for a
+    /// row over a limit, that byte and the limit.
+    #[allow(clippy::type_complexity)]
+    fn next(&mut self) -> Result<Option<(usize, Record<'_>)>, (usize, RowLimit)> {
+        use csv_core::ReadRecordResult::{
+            End, InputEmpty, OutputEndsFull, OutputFull, Record as Done,
+        };
+        let start = self.pos;
+        let (mut out, mut nends) = (0usize, 0usize);
+        loop {
+            let input = self.input.get(self.pos..).unwrap_or_default();
+            let output = self.fields.get_mut(out..).unwrap_or_default();
+            let ends = self.ends.get_mut(nends..).unwrap_or_default();
+            let (result, nin, nout, nend) = self.core.read_record(input, output, ends);
+            self.pos = self.pos.saturating_add(nin);
+            out = out.saturating_add(nout);
+            nends = nends.saturating_add(nend);
+            match result {
+                InputEmpty => continue,
+                OutputFull => {
+                    if self.fields.len() >= MAX_ROW_BYTES {
+                        let field_start = match nends.checked_sub(1) {
+                            Some(last) => self.ends.get(last).copied().unwrap_or(0),
+                            None => 0,
+                        };
+                        let limit = if out.saturating_sub(field_start) > MAX_FIELD_BYTES {
+                            RowLimit::Field(nends)
+                        } else {
+                            RowLimit::Row
+                        };
+                        return Err((start, limit));
+                    }
+                    let grown = self.fields.len().saturating_mul(2).min(MAX_ROW_BYTES);
+                    self.fields.resize(grown, 0);
+                }
+                OutputEndsFull => {
+                    if self.ends.len() >= MAX_ROW_FIELDS {
+                        return Err((start, RowLimit::Fields));
+                    }
+                    let grown = self.ends.len().saturating_mul(2).min(MAX_ROW_FIELDS);
+                    self.ends.resize(grown, 0);
+                }
+                Done => {
+                    let record = Record {
+                        fields: self.fields.get(..out).unwrap_or_default(),
+                        ends: self.ends.get(..nends).unwrap_or_default(),
+                    };
+                    if let Some(at) = (0..record.len())
+                        .find(|&i| record.get(i).is_some_and(|f| f.len() > MAX_FIELD_BYTES))
+                    {
+                        return Err((start, RowLimit::Field(at)));
+                    }
+                    return Ok(Some((start, record)));
+                }
+                End => return Ok(None),
+            }
+        }
     }
 }
 
@@ -778,6 +939,15 @@ fn blank(field: &[u8]) -> bool {
     } else {
         trim(field_str(field)).is_empty()
     }
+}
+
+/// A column's number counting from 1, as reports give it, from its position counting from
+/// 0 (`u32::MAX` for positions beyond).
+fn column_number(at: usize) -> u32 {
+    u32::try_from(at)
+        .ok()
+        .and_then(|c| c.checked_add(1))
+        .unwrap_or(u32::MAX)
 }
 
 /// At most [`VALUE_KEPT`] characters of a value, for reports.
@@ -1097,6 +1267,14 @@ struct Plan {
     removals: Vec<(TagId, RoaringBitmap)>,
 }
 
+/// A tag name of a row that could not be used, as the first pass records it: its column
+/// (from 1) and its spelling's index in `Pass::spellings` (whose resolution says why).
+#[derive(Clone, Copy, Debug)]
+struct TagFail {
+    column: u32,
+    spelling: u32,
+}
+
 /// One data row that passed its key, as the first pass records it.
 #[derive(Debug)]
 struct RowRec {
@@ -1127,15 +1305,20 @@ struct Pass<'a> {
     report: ImportReport,
     rows: Vec<RowRec>,
     row_tags: Vec<u32>,
-    row_fails: Vec<Failure>,
+    /// Reused while deduplicating a row's tags and failures.
+    scratch: Vec<u32>,
+    fail_scratch: Vec<(u32, usize, TagFail)>,
+    row_fails: Vec<TagFail>,
     raw: String,
     /// Member ids, distinct, with their index.
     members: Vec<String>,
     member_index: HashMap<String, u64>,
     /// Whether the store has no customer id yet (lookups can be skipped).
     store_empty: bool,
-    /// Resolution per trimmed spelling.
-    names: HashMap<Box<str>, Resolved>,
+    /// Index in `spellings` per trimmed spelling.
+    names: HashMap<Box<str>, u32>,
+    /// Every distinct trimmed spelling and its resolution, at most [`MAX_TAG_NAMES`].
+    spellings: Vec<(Box<str>, Resolved)>,
     /// Slot per existing tag, and per (folded dimension, folded name) of a tag to create.
     existing_slots: HashMap<TagId, u32>,
     new_slots: HashMap<(String, String), u32>,
@@ -1160,12 +1343,15 @@ impl<'a> Pass<'a> {
             },
             rows: Vec::new(),
             row_tags: Vec::new(),
+            scratch: Vec::new(),
+            fail_scratch: Vec::new(),
             row_fails: Vec::new(),
             raw: String::new(),
             members: Vec::new(),
             member_index: HashMap::new(),
             store_empty: store.id_space() == 0,
             names: HashMap::new(),
+            spellings: Vec::new(),
             existing_slots: HashMap::new(),
             new_slots: HashMap::new(),
             slots: Vec::new(),
@@ -1175,11 +1361,12 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// First pass over one data row: its key, its tags, its failures.
-    fn row(&mut self, cols: &Columns, line: u64, fields: &csv::ByteRecord) {
+    /// First pass over one data row: its key, its tags, its failures. Errors only when the
+    /// file lists more than [`MAX_TAG_NAMES`] different tag names.
+    fn row(&mut self, cols: &Columns, line: u64, fields: &Record<'_>) -> Result<(), ImportError> {
         self.report.rows_read += 1;
         if self.report.rows_read > self.opts.max_rows {
-            return; // only counted: the batch will be refused
+            return Ok(()); // only counted: the batch will be refused
         }
         let raw_key = trim(fields.get(cols.key).map_or("", field_str));
         let key = match self.parse_key(raw_key) {
@@ -1187,7 +1374,7 @@ impl<'a> Pass<'a> {
             Err(reason) => {
                 let failure = Failure {
                     line,
-                    column: cols.key as u32 + 1,
+                    column: column_number(cols.key),
                     field: self.key_field(),
                     value: clip(raw_key),
                     reason,
@@ -1196,7 +1383,7 @@ impl<'a> Pass<'a> {
                 self.report.rows_failed += 1;
                 self.report.rows_skipped += 1;
                 self.push_failure(failure);
-                return;
+                return Ok(());
             }
         };
         let start = self.raw.len() as u32;
@@ -1234,24 +1421,41 @@ impl<'a> Pass<'a> {
                     if name.is_empty() {
                         continue;
                     }
-                    match self.resolve(name) {
-                        Resolved::Slot(slot) => {
-                            let row = self.row_tags.get(tags_start as usize..).unwrap_or_default();
-                            if !row.contains(&slot) {
-                                self.row_tags.push(slot);
-                            }
-                        }
-                        Resolved::Fail(reason) => self.row_fails.push(Failure {
-                            line,
-                            column: at as u32 + 1,
-                            field: Field::Tags,
-                            value: clip(name),
-                            reason,
-                            effect: Effect::TagIgnored,
+                    let spelling = self.resolve(name, line)?;
+                    match self.spellings.get(spelling as usize).map(|(_, r)| r) {
+                        Some(Resolved::Slot(slot)) => self.row_tags.push(*slot),
+                        _ => self.row_fails.push(TagFail {
+                            column: column_number(at),
+                            spelling,
                         }),
                     }
                 }
             }
+            // A tag listed twice counts once (sorting, not a scan per tag: a row may list
+            // thousands).
+            if self.row_tags.len() > tags_start as usize + 1 {
+                self.scratch.clear();
+                self.scratch
+                    .extend(self.row_tags.drain(tags_start as usize..));
+                self.scratch.sort_unstable();
+                self.scratch.dedup();
+                self.row_tags.extend_from_slice(&self.scratch);
+            }
+        }
+        // A name that fails twice in a row is one failure, at its first place.
+        if self.row_fails.len() > fails_start as usize + 1 {
+            self.fail_scratch.clear();
+            self.fail_scratch.extend(
+                self.row_fails
+                    .drain(fails_start as usize..)
+                    .enumerate()
+                    .map(|(i, f)| (f.spelling, i, f)),
+            );
+            self.fail_scratch.sort_unstable_by_key(|&(s, i, _)| (s, i));
+            self.fail_scratch.dedup_by_key(|&mut (s, _, _)| s);
+            self.fail_scratch.sort_unstable_by_key(|&(_, i, _)| i);
+            self.row_fails
+                .extend(self.fail_scratch.iter().map(|&(_, _, f)| f));
         }
         let failed = self.row_fails.len() as u32 > fails_start;
         self.rows.push(RowRec {
@@ -1264,6 +1468,7 @@ impl<'a> Pass<'a> {
                 && (self.opts.mode == TagMode::Overwrite
                     || self.opts.unknown_tags == UnknownTags::Reject),
         });
+        Ok(())
     }
 
     /// Second pass, in row order: duplicates out (first occurrence wins), failures
@@ -1290,6 +1495,9 @@ impl<'a> Pass<'a> {
 
         let rows = std::mem::take(&mut self.rows);
         let row_fails = std::mem::take(&mut self.row_fails);
+        // Key failures were listed (up to the limit) in the first pass, tag failures are
+        // listed now: both in line order, merged below.
+        let mut tag_failures: Vec<Failure> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let first = first_of.get(i).copied().unwrap_or(u32::MAX);
             if first != u32::MAX {
@@ -1312,11 +1520,26 @@ impl<'a> Pass<'a> {
             if !fails.is_empty() {
                 self.report.rows_failed += 1;
                 for f in fails {
-                    let mut f = f.clone();
-                    if row.skip {
-                        f.effect = Effect::RowSkipped;
+                    let Some((name, Resolved::Fail(reason))) =
+                        self.spellings.get(f.spelling as usize)
+                    else {
+                        continue;
+                    };
+                    *self.report.failure_counts.entry(reason.kind()).or_insert(0) += 1;
+                    if tag_failures.len() < MAX_LISTED_FAILURES {
+                        tag_failures.push(Failure {
+                            line: row.line,
+                            column: f.column,
+                            field: Field::Tags,
+                            value: clip(name),
+                            reason: reason.clone(),
+                            effect: if row.skip {
+                                Effect::RowSkipped
+                            } else {
+                                Effect::TagIgnored
+                            },
+                        });
                     }
-                    self.push_failure(f);
                 }
             }
             if row.skip {
@@ -1360,8 +1583,10 @@ impl<'a> Pass<'a> {
                 }
             }
         }
-        // Key failures were recorded in the first pass, tag failures now: line order.
+        // The first failures in line order: among the first of either kind.
+        self.report.failures.append(&mut tag_failures);
         self.report.failures.sort_by_key(|f| (f.line, f.column));
+        self.report.failures.truncate(MAX_LISTED_FAILURES);
     }
 
     /// The text of a recorded key: phone digits or the member id.
@@ -1376,13 +1601,16 @@ impl<'a> Pass<'a> {
         }
     }
 
+    /// Counts a failure, and lists it while fewer than [`MAX_LISTED_FAILURES`] are.
     fn push_failure(&mut self, failure: Failure) {
         *self
             .report
             .failure_counts
             .entry(failure.reason.kind())
             .or_insert(0) += 1;
-        self.report.failures.push(failure);
+        if self.report.failures.len() < MAX_LISTED_FAILURES {
+            self.report.failures.push(failure);
+        }
     }
 
     fn key_field(&self) -> Field {
@@ -1412,16 +1640,23 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// Resolves a trimmed tag name, once per spelling.
-    fn resolve(&mut self, name: &str) -> Resolved {
-        match self.names.get(name) {
-            Some(Resolved::Slot(slot)) => return Resolved::Slot(*slot),
-            Some(fail) => return fail.clone(),
-            None => {}
+    /// Resolves a trimmed tag name once per spelling; returns the spelling's index. Errors
+    /// on the spelling after the first [`MAX_TAG_NAMES`].
+    fn resolve(&mut self, name: &str, line: u64) -> Result<u32, ImportError> {
+        if let Some(&i) = self.names.get(name) {
+            return Ok(i);
+        }
+        if self.spellings.len() >= MAX_TAG_NAMES {
+            return Err(ImportError::TooManyTagNames {
+                line,
+                limit: MAX_TAG_NAMES as u64,
+            });
         }
         let r = self.resolve_uncached(name);
-        self.names.insert(Box::from(name), r.clone());
-        r
+        let i = self.spellings.len() as u32;
+        self.spellings.push((Box::from(name), r));
+        self.names.insert(Box::from(name), i);
+        Ok(i)
     }
 
     fn resolve_uncached(&mut self, name: &str) -> Resolved {
@@ -1490,6 +1725,14 @@ impl<'a> Pass<'a> {
         if let Err(reason) = check_name(&name) {
             return Resolved::Fail(FailureReason::InvalidTagName { reason });
         }
+        if let Err(e) = self.store.check_naming(&name, &dimension) {
+            return Resolved::Fail(match e.into_kind() {
+                ErrorKind::NamingRule { rule, .. } => FailureReason::NamingRule { rule },
+                other => FailureReason::InvalidTagName {
+                    reason: other.to_string(),
+                },
+            });
+        }
         let key = (fold(&dimension), fold(&name));
         if let Some(&slot) = self.new_slots.get(&key) {
             return Resolved::Slot(slot);
@@ -1546,6 +1789,21 @@ impl<'a> Pass<'a> {
         }
         if store.id_space() + new_keys.len() as u64 > u64::from(u32::MAX) {
             return Err(ErrorKind::IdSpaceExhausted(store.id_space()).into());
+        }
+        // Whatever else creating the tags depends on (the policy letting the actor create
+        // tags, the actor's name, the naming rules) is checked here, so applying cannot
+        // fail half-way. The day is not checked.
+        let edit = opts.creation_edit(Day::EPOCH);
+        let new_tags = slots
+            .iter()
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| match &s.tag {
+                SlotTag::New { name, dimension } => Some((name, dimension)),
+                SlotTag::Existing(_) => None,
+            });
+        for (pending, (name, dimension)) in new_tags.enumerate() {
+            let spec = TagSpec::new(name.as_str()).dimension(dimension.as_str());
+            store.check_new_tag(&edit, &spec, pending)?;
         }
 
         // What changes: memberships gained by existing customers, all of new customers'.
@@ -1637,7 +1895,8 @@ pub struct ImportReport {
     pub memberships_removed: u64,
     /// Names of the tags created, in order of first appearance.
     pub tags_created: Vec<String>,
-    /// Every failure, in line order.
+    /// The failures in line order: all of them, or the first [`MAX_LISTED_FAILURES`] when
+    /// there are more (`failure_counts` counts every one).
     pub failures: Vec<Failure>,
     /// Rows skipped because an earlier row has the same number, in line order.
     pub duplicates: Vec<Duplicate>,
@@ -1727,6 +1986,11 @@ impl fmt::Display for ImportReport {
             } else if let Some(x) = duplicates.next() {
                 writeln!(f, "  {x}")?;
             }
+        }
+        let counted: u64 = self.failure_counts.values().sum();
+        let unlisted = counted.saturating_sub(self.failures.len() as u64);
+        if unlisted > 0 {
+            writeln!(f, "  ... and {unlisted} more failures, not listed")?;
         }
         if self.over_failure_limit() {
             write!(
@@ -1866,6 +2130,12 @@ pub enum FailureReason {
         /// Why.
         reason: String,
     },
+    /// A new tag's name that breaks one of the policy's naming rules (see
+    /// [`NamingRules`](crate::NamingRules)).
+    NamingRule {
+        /// The rule it breaks.
+        rule: String,
+    },
 }
 
 impl FailureReason {
@@ -1879,6 +2149,7 @@ impl FailureReason {
             FailureReason::AmbiguousTag { .. } => FailureKind::AmbiguousTag,
             FailureReason::ArchivedTag => FailureKind::ArchivedTag,
             FailureReason::InvalidTagName { .. } => FailureKind::InvalidTagName,
+            FailureReason::NamingRule { .. } => FailureKind::NamingRule,
         }
     }
 }
@@ -1906,6 +2177,7 @@ impl fmt::Display for FailureReason {
             ),
             FailureReason::ArchivedTag => f.write_str("the tag is archived"),
             FailureReason::InvalidTagName { reason } => write!(f, "invalid tag name: {reason}"),
+            FailureReason::NamingRule { rule } => write!(f, "breaks a naming rule: {rule}"),
         }
     }
 }
@@ -1929,6 +2201,8 @@ pub enum FailureKind {
     ArchivedTag,
     /// [`FailureReason::InvalidTagName`].
     InvalidTagName,
+    /// [`FailureReason::NamingRule`].
+    NamingRule,
 }
 
 impl fmt::Display for FailureKind {
@@ -1941,6 +2215,7 @@ impl fmt::Display for FailureKind {
             FailureKind::AmbiguousTag => "ambiguous tag",
             FailureKind::ArchivedTag => "archived tag",
             FailureKind::InvalidTagName => "invalid tag name",
+            FailureKind::NamingRule => "tag name breaks a naming rule",
         })
     }
 }
@@ -2046,6 +2321,49 @@ pub enum ImportError {
     TooManyNewTags {
         /// Tags the file would create.
         count: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A field longer than [`MAX_FIELD_BYTES`]: almost always a quote that is never
+    /// closed, which takes in the rest of the file.
+    #[error(
+        "line {line}, column {column}: a field is longer than {limit} bytes, the most one field may hold: check that every quote in the file is closed"
+    )]
+    FieldTooLarge {
+        /// The line the row starts on.
+        line: u64,
+        /// The field's column, counting from 1.
+        column: u32,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A row whose fields hold more than [`MAX_ROW_BYTES`] together.
+    #[error(
+        "line {line}: the row is longer than {limit} bytes, the most one row may hold: check that every quote in the file is closed"
+    )]
+    RowTooLarge {
+        /// The line the row starts on.
+        line: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A row with more than [`MAX_ROW_FIELDS`] fields.
+    #[error(
+        "line {line}: the row has more than {limit} fields, the most one row may have: check the separator"
+    )]
+    TooManyFields {
+        /// The line the row starts on.
+        line: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// More different tag names than [`MAX_TAG_NAMES`].
+    #[error(
+        "the file lists more than {limit} different tag names (line {line} has one more): check that the tags column holds tag names"
+    )]
+    TooManyTagNames {
+        /// The line of the first name over the limit.
+        line: u64,
         /// The limit.
         limit: u64,
     },

@@ -82,8 +82,11 @@ pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
 pub use day::Day;
 pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
-pub use fold::MAX_NAME_CHARS;
-pub use governance::{MAX_ADMINISTRATORS, NamingRules, PREFIX_SEPARATORS, Policy, TaxonomyAction};
+pub use fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
+pub use governance::{
+    MAX_ADMINISTRATORS, MAX_FORBIDDEN_CHARS, MAX_PREFIXES, NamingRules, PREFIX_SEPARATORS, Policy,
+    TaxonomyAction,
+};
 pub use health::{HealthConfig, HealthReport};
 pub use lifecycle::Lifecycle;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};

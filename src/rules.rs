@@ -10,8 +10,9 @@
 //!
 //! # Semantics
 //!
-//! 1. **Validate everything first.** The scope holds only live customers; rule names are
-//!    non-empty and distinct; every query binds to the store (tags exist and are not
+//! 1. **Validate everything first.** The scope holds only live customers; rule and group
+//!    names are valid names (not blank, at most [`MAX_NAME_CHARS`]
+//!    characters, no control characters) and rule names are distinct; every query binds to the store (tags exist and are not
 //!    archived, attributes exist, `@sets` are given); every tag to add exists and is not
 //!    archived, or is a template that renders with the run's variables to a tag that
 //!    exists or can be created; every tag to remove resolves (named tags exist and are not
@@ -87,7 +88,7 @@ use roaring::RoaringBitmap;
 use crate::day::Day;
 use crate::directory::CustomerId;
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::fold;
+use crate::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
 use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
@@ -111,7 +112,8 @@ use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Rule {
-    /// The rule's name, unique within its set (reports and errors name rules by it).
+    /// The rule's name, unique within its set (reports and errors name rules by it; at most
+    /// [`MAX_NAME_CHARS`] characters).
     pub name: String,
     /// Which customers the rule applies to.
     pub when: Query,
@@ -451,11 +453,15 @@ impl RuleSet {
             if rule.name.trim().is_empty() {
                 return err(invalid_name(&rule.name, "a rule name must not be empty"));
             }
+            check_name(&tidy(&rule.name)).map_err(|reason| invalid_name(&rule.name, reason))?;
             if !rule_names.insert(fold(&rule.name)) {
                 return err(ErrorKind::DuplicateRule {
                     name: rule.name.clone(),
                 });
             }
+        }
+        for group in self.groups.keys() {
+            check_name(&tidy(group)).map_err(|reason| invalid_name(group, reason))?;
         }
         Ok(())
     }
@@ -534,8 +540,10 @@ impl RuleSet {
                                 .kind(TagKind::Dynamic);
                             spec.ttl_days = tpl.ttl_days;
                             let key = format!("{}\u{0}{}", fold(&spec.dimension), fold(&spec.name));
+                            // Whichever rule creates the tag logs the edit: check each's.
+                            let edit = template_edit(run, &rule.name, &tpl.pattern);
+                            edit.check()?;
                             if !names.pending.contains(&key) {
-                                let edit = Edit::new(run.actor.clone(), run.today());
                                 store.check_new_tag(&edit, &spec, names.pending.len())?;
                                 names.pending.push(key);
                             }
@@ -656,11 +664,7 @@ fn apply(
                 // An earlier rule of this run created it.
                 Ok(tag) => tag,
                 Err(_) => {
-                    let edit = Edit::new(run.actor.clone(), today).because(format!(
-                        "rule {}: template {}",
-                        crate::error::quote(&rule.name),
-                        crate::error::quote(pattern)
-                    ));
+                    let edit = template_edit(run, &rule.name, pattern);
                     let tag = store.create_tag(&edit, spec.clone())?;
                     created.push(TagCount::new(store, tag, 0)?);
                     tag
@@ -686,6 +690,21 @@ fn apply(
         removed,
     };
     Ok((report, changed))
+}
+
+/// The edit that logs the creation of a templated tag: by the run's actor, because of the
+/// rule and its template (shortened to 200 characters, so the reason stays within
+/// [`MAX_TEXT_CHARS`]).
+fn template_edit(run: &Run<'_>, rule: &str, pattern: &str) -> Edit {
+    let mut shown: String = pattern.chars().take(MAX_NAME_CHARS).collect();
+    if shown.len() < pattern.len() {
+        shown.push_str("...");
+    }
+    Edit::new(run.actor.clone(), run.today()).because(format!(
+        "rule {}: template {}",
+        crate::error::quote(rule),
+        crate::error::quote(&shown)
+    ))
 }
 
 /// The customers a bound rule query matches in the run's scope.
@@ -1033,7 +1052,8 @@ impl Store {
     /// Materialises a query as a new static tag: a snapshot of the segment today (e.g.
     /// "618 campaign non-buyers"), which does not follow later changes. The tag is created
     /// from `spec` (Edit-logged; an empty description becomes "snapshot of `<query>` on
-    /// `<day>`") and its members are assigned on `edit.day`. The query is evaluated first: on
+    /// `<day>`", the query's text shortened with "..." to keep the description within
+    /// [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS)) and its members are assigned on `edit.day`. The query is evaluated first: on
     /// any error nothing has changed.
     ///
     /// ```
@@ -1069,10 +1089,26 @@ impl Store {
     ) -> Result<TagId, Error> {
         let members = self.plan(query, ctx)?.bitmap();
         if spec.description.is_empty() {
-            spec.description = format!("snapshot of {query} on {}", edit.day);
+            spec.description = snapshot_description(query, edit.day);
         }
         let tag = self.create_tag(edit, spec)?;
         self.add_tag_bulk(tag, &members, edit.day)?;
         Ok(tag)
     }
+}
+
+/// "snapshot of `<query>` on `<day>`", the query's text shortened with "..." to keep the
+/// whole within [`MAX_TEXT_CHARS`].
+fn snapshot_description(query: &Query, day: Day) -> String {
+    let text = query.to_string();
+    let frame = format!("snapshot of  on {day}").chars().count();
+    let room = MAX_TEXT_CHARS.saturating_sub(frame);
+    let shown: Cow<'_, str> = if text.chars().count() <= room {
+        Cow::Borrowed(&text)
+    } else {
+        let mut short: String = text.chars().take(room.saturating_sub(3)).collect();
+        short.push_str("...");
+        Cow::Owned(short)
+    };
+    format!("snapshot of {shown} on {day}")
 }

@@ -237,7 +237,10 @@ impl Store {
     // ----------------------------------------------------------------------------------
 
     /// Creates a tag. Errors when its folded name exists in the same dimension, naming the
-    /// existing tag.
+    /// existing tag; when a name is not valid (see [`MAX_NAME_CHARS`]), the description is
+    /// longer than [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS) characters, the edit's actor or
+    /// reason too long (see [`Edit`]), or the store holds [`MAX_TAGS`](crate::MAX_TAGS) tags
+    /// already. On error nothing changed.
     ///
     /// ```
     /// use audience::{Day, Edit, Store, TagSpec};
@@ -359,7 +362,8 @@ impl Store {
         Arc::make_mut(&mut self.taxonomy).set_ttl(edit, tag, ttl_days)
     }
 
-    /// Sets a tag's kind and description.
+    /// Sets a tag's kind and description (at most [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS)
+    /// characters; a longer one is [`ErrorKind::LimitExceeded`] and changes nothing).
     pub fn describe_tag(
         &mut self,
         edit: &Edit,
@@ -371,7 +375,8 @@ impl Store {
         Arc::make_mut(&mut self.taxonomy).describe(edit, tag, kind, description.into())
     }
 
-    /// Sets the colour of a dimension (registering the dimension if new).
+    /// Sets the colour of a dimension (registering the dimension if new). A colour has at
+    /// most [`MAX_NAME_CHARS`] characters.
     pub fn set_dimension_colour(
         &mut self,
         edit: &Edit,

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name, quote};
-use crate::fold::{check_name, fold, suggest, tidy};
+use crate::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy};
 use crate::governance::Policy;
 
 /// Well-known dimension names. Any other name is a user-defined dimension.
@@ -87,7 +87,7 @@ pub struct TagSpec {
     pub kind: TagKind,
     /// Memberships expire this many days after assignment (see `Store::expire`).
     pub ttl_days: Option<u32>,
-    /// Free text for people.
+    /// Free text for people (at most [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS) characters).
     pub description: String,
 }
 
@@ -165,7 +165,8 @@ impl TagInfo {
 pub struct DimensionInfo {
     /// The displayed name.
     pub name: String,
-    /// A colour for user interfaces, as the app spells it (`#1e90ff`, `blue`).
+    /// A colour for user interfaces, as the app spells it (`#1e90ff`, `blue`; at most
+    /// [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters).
     pub colour: Option<String>,
 }
 
@@ -182,11 +183,11 @@ pub struct DimensionInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Edit {
-    /// Who makes the change.
+    /// Who makes the change (at most [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters).
     pub actor: String,
     /// The day of the change.
     pub day: Day,
-    /// Why (free text).
+    /// Why (free text, at most [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS) characters).
     pub reason: Option<String>,
 }
 
@@ -204,6 +205,17 @@ impl Edit {
     pub fn because(mut self, reason: impl Into<String>) -> Edit {
         self.reason = Some(reason.into());
         self
+    }
+
+    /// Checks what the change log would keep: an actor of at most [`MAX_NAME_CHARS`]
+    /// characters and a reason of at most [`MAX_TEXT_CHARS`]. Every taxonomy change checks
+    /// its edit before it changes anything.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        check_chars("actor length in characters", &self.actor, MAX_NAME_CHARS)?;
+        if let Some(reason) = &self.reason {
+            check_chars("reason length in characters", reason, MAX_TEXT_CHARS)?;
+        }
+        Ok(())
     }
 }
 
@@ -338,6 +350,15 @@ pub(crate) struct Taxonomy {
 
 /// The most tags a store holds (live or not), a guard against runaway creation.
 pub const MAX_TAGS: usize = 1 << 20;
+
+/// Errors when a tag's description is longer than [`MAX_TEXT_CHARS`].
+fn check_description(description: &str) -> Result<(), Error> {
+    check_chars(
+        "tag description length in characters",
+        description,
+        MAX_TEXT_CHARS,
+    )
+}
 
 impl Taxonomy {
     pub(crate) fn get(&self, id: TagId) -> Result<&TagInfo, Error> {
@@ -554,6 +575,7 @@ impl Taxonomy {
     /// `pending` other tags have been created. Returns the tag's displayed name.
     pub(crate) fn check_create(&self, spec: &TagSpec, pending: usize) -> Result<String, Error> {
         let name = Self::check_tag_name(&spec.name)?;
+        check_description(&spec.description)?;
         let count = self.tags.len().saturating_add(pending);
         if count >= MAX_TAGS {
             return err(ErrorKind::LimitExceeded {
@@ -694,6 +716,7 @@ impl Taxonomy {
         kind: TagKind,
         description: String,
     ) -> Result<(), Error> {
+        check_description(&description)?;
         let info = self.get_mut(id)?;
         info.kind = kind;
         info.description = description;
@@ -707,6 +730,9 @@ impl Taxonomy {
         dimension: &str,
         colour: Option<String>,
     ) -> Result<(), Error> {
+        if let Some(c) = &colour {
+            check_chars("colour length in characters", c, MAX_NAME_CHARS)?;
+        }
         let name = self.dimension_name(dimension)?;
         if let Some(d) = self.dimensions.iter_mut().find(|d| d.name == name) {
             d.colour = colour.clone();
@@ -783,5 +809,26 @@ impl Taxonomy {
                     .collect(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_of_tags_is_limited() {
+        // The store test that fills the whole tag space is heavy (`--ignored`); this checks
+        // the same limit through the count of tags still to create.
+        let taxonomy = Taxonomy::default();
+        let spec = TagSpec::new("one more");
+        assert!(taxonomy.check_create(&spec, MAX_TAGS - 1).is_ok());
+        assert_eq!(
+            taxonomy
+                .check_create(&spec, MAX_TAGS)
+                .unwrap_err()
+                .to_string(),
+            "number of tags exceeds the limit of 1048576 (got 1048577)"
+        );
     }
 }

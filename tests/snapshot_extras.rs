@@ -1458,7 +1458,12 @@ fn any_rule_set() -> impl Strategy<Value = RuleSet> {
         prop::collection::vec(selector, 0..3),
     );
     (
-        prop::collection::btree_map(any_name(), prop::collection::vec(any_tag_ref(), 0..3), 0..3),
+        // Group names are valid names: never empty.
+        prop::collection::btree_map(
+            any_name().prop_map(|n| format!("g:{n}")),
+            prop::collection::vec(any_tag_ref(), 0..3),
+            0..3,
+        ),
         prop::collection::vec(rule, 0..4),
     )
         .prop_map(|(groups, rules)| RuleSet {

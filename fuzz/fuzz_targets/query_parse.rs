@@ -1,9 +1,10 @@
 //! Query text: parse never panics; a parsed query prints as canonical text that parses back
 //! to the same expression and prints the same; binding and evaluating it against a small
-//! store never panics, and count agrees with the selected segment.
+//! store (with RFM scores, for `rfm.` terms) never panics, and count agrees with the
+//! selected segment.
 #![no_main]
 
-use audience::{Context, Query, RoaringBitmap};
+use audience::{Context, Query, RfmConfig, RoaringBitmap};
 use audience_fuzz::small_store;
 use libfuzzer_sys::fuzz_target;
 
@@ -20,7 +21,12 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(q, again, "{text:?} printed as {printed:?}");
     assert_eq!(printed, again.to_string());
 
-    let (store, today) = small_store();
+    let (mut store, today) = small_store();
+    // RFM scores, so that `rfm.` terms bind too.
+    let rfm = RfmConfig::new("last_interaction", "purchase_count", "monetary")
+        .score(&store, &Context::new(today))
+        .expect("scoring the small store");
+    store.set_rfm(rfm).expect("installing its scores");
     let capped: RoaringBitmap = [1, 3, 5, 1_000].into_iter().collect();
     let ctx = Context::new(today).with_set("capped", &capped);
     if let Ok(plan) = store.plan(&q, &ctx) {

@@ -210,3 +210,71 @@ pub fn check_loaded(store: &Store) {
         s.erase_customer(c).unwrap();
     }
 }
+
+/// A small shop for imports: tags in several scripts and dimensions (`VIP` in two of them,
+/// so a bare `vip` is ambiguous), an archived tag, phone and member-id customers with
+/// memberships of several days.
+pub fn import_store() -> (Store, Day) {
+    let today = Day(20_000);
+    let e = Edit::new("admin", today);
+    let mut s = Store::new();
+    let mut tags = Vec::new();
+    for (name, dim) in [
+        ("VIP", "power"),
+        ("vip", "channel"),
+        ("cosmetics", "interests"),
+        ("mother & baby", "interests"),
+        ("ลูกค้าใหม่", "stage"),
+        ("高消費力", "power"),
+        ("campaign/seed", "campaign"),
+        ("website", "channel"),
+    ] {
+        tags.push(s.create_tag(&e, TagSpec::new(name).dimension(dim)).unwrap());
+    }
+    let old = s.create_tag(&e, TagSpec::new("old")).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6u64 {
+        ids.push(
+            s.add_customer(CustomerKey::Phone(85_291_234_560 + i))
+                .unwrap(),
+        );
+    }
+    for m in ["M1", "m-2", "會員3"] {
+        ids.push(s.add_customer(CustomerKey::member(m).unwrap()).unwrap());
+    }
+    for (i, &c) in ids.iter().enumerate() {
+        for (t, &tag) in tags.iter().enumerate() {
+            if (i + t) % 3 == 0 {
+                s.add_tag(c, tag, today - (i * 10 + t) as i32).unwrap();
+            }
+        }
+    }
+    s.add_tag(ids[0], old, today - 400).unwrap();
+    s.archive_tag(&e, old).unwrap();
+    (s, today)
+}
+
+/// Everything an import may change, as text: customers and their keys, every tag with its
+/// metadata, members and assignment days, the change log.
+pub fn import_fingerprint(store: &Store) -> String {
+    let mut out = String::new();
+    for (id, key) in store.keys() {
+        out += &format!("{id}={key};");
+    }
+    for t in store.tags() {
+        out += &format!(
+            "{t:?}{:?}{:?};",
+            store.members(t.id).unwrap(),
+            store.assignment_days(t.id).unwrap()
+        );
+    }
+    out + &format!("{:?}{:?}", store.change_log(), store.policy())
+}
+
+/// The number of memberships (customer, tag) in the store.
+pub fn membership_count(store: &Store) -> u64 {
+    store
+        .tags()
+        .map(|t| store.members(t.id).unwrap().len())
+        .sum()
+}

@@ -7,7 +7,8 @@ use roaring::RoaringBitmap;
 
 use super::dimension_tags;
 use super::rank::{Keys, Ranked};
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, invalid_name};
+use crate::fold::{check_name, tidy};
 use crate::store::Store;
 use crate::taxonomy::TagId;
 
@@ -41,7 +42,8 @@ impl Size {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GroupSpec {
-    /// The group's name (non-empty, unique within the split).
+    /// The group's name (non-empty, unique within the split, at most
+    /// [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters).
     pub name: String,
     /// Its size.
     pub size: Size,
@@ -161,6 +163,7 @@ impl SplitSpec {
                     "a group name must not be empty".into(),
                 ));
             }
+            check_name(&tidy(&g.name)).map_err(|reason| invalid_name(&g.name, reason))?;
             if !seen.insert(g.name.as_str()) {
                 return err(ErrorKind::InvalidArgument(format!(
                     "two groups are named {}",
@@ -313,7 +316,8 @@ impl Split {
 /// [`ErrorKind::UnknownCustomerId`] for an id that is not a live customer;
 /// [`ErrorKind::UnknownDimension`] / [`ErrorKind::UnknownTagId`] for bad strata;
 /// [`ErrorKind::LimitExceeded`] beyond [`MAX_GROUPS`] or [`MAX_STRATA`];
-/// [`ErrorKind::InvalidArgument`] for no group, an empty or repeated name, a zero weight.
+/// [`ErrorKind::InvalidArgument`] for no group, an empty or repeated name, a zero weight;
+/// [`ErrorKind::InvalidName`] for a group name longer than [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS).
 ///
 /// ```
 /// use audience::campaign::{Size, SplitSpec, split};

@@ -22,8 +22,19 @@
 //! duration := <N>d | <N>w
 //! ```
 //!
-//! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels;
-//! a query is at most [`MAX_QUERY_BYTES`] long.
+//! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels,
+//! and so does the expression parsed ([`Expr::depth`]: `AND` and `OR` count too); a query
+//! is at most [`MAX_QUERY_BYTES`] long.
+
+// Query text is untrusted: no operation on it may panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::arithmetic_side_effects
+)]
 
 use crate::day::Day;
 use crate::error::{QueryError, QueryProblem, Span, quote};
@@ -32,8 +43,8 @@ use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
 
 /// The longest query text accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
-/// The deepest nesting of parentheses and `NOT` accepted (also checked for ASTs built in
-/// code or deserialized).
+/// The deepest nesting accepted: of parentheses and `NOT` in query text, and of levels of an
+/// expression ([`Expr::depth`]) parsed, bound, serialized or deserialized.
 pub const MAX_DEPTH: usize = 128;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +80,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
             tok,
             span: Span {
                 start,
-                end: start + c.len_utf8(),
+                end: start.saturating_add(c.len_utf8()),
             },
         };
         match c {
@@ -113,7 +124,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                             QueryProblem::BadChar('!'),
                             Span {
                                 start,
-                                end: start + 1,
+                                end: start.saturating_add(1),
                             },
                         ));
                     }
@@ -130,7 +141,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     tok: Tok::Op(op),
                     span: Span {
                         start,
-                        end: start + if two { 2 } else { 1 },
+                        end: start.saturating_add(if two { 2 } else { 1 }),
                     },
                 });
             }
@@ -141,7 +152,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                 while let Some((i, ch)) = chars.next() {
                     match ch {
                         '"' => {
-                            closed = Some(i + 1);
+                            closed = Some(i.saturating_add(1));
                             break;
                         }
                         '\\' => match chars.next() {
@@ -175,11 +186,11 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     if !is_name_char(ch) {
                         break;
                     }
-                    end = i + ch.len_utf8();
+                    end = i.saturating_add(ch.len_utf8());
                     chars.next();
                 }
                 out.push(Token {
-                    tok: Tok::Word(src[start..end].to_string()),
+                    tok: Tok::Word(src.get(start..end).unwrap_or_default().to_string()),
                     span: Span { start, end },
                 });
             }
@@ -188,7 +199,7 @@ fn lex(src: &str) -> Result<Vec<Token>, (QueryProblem, Span)> {
                     QueryProblem::BadChar(other),
                     Span {
                         start,
-                        end: start + other.len_utf8(),
+                        end: start.saturating_add(other.len_utf8()),
                     },
                 ));
             }
@@ -247,6 +258,15 @@ pub(crate) fn parse(src: &str) -> Result<(Expr, Vec<Span>), QueryError> {
         };
         return Err(fail(problem, p.span()));
     }
+    // Parentheses and NOT nest at most MAX_DEPTH levels, but AND and OR inside parentheses
+    // add levels to the AST: refuse here what binding would refuse.
+    if let Some(term) = expr.first_term_below(MAX_DEPTH) {
+        let span = p.spans.get(term).copied().unwrap_or(Span {
+            start: 0,
+            end: src.len(),
+        });
+        return Err(fail(QueryProblem::TooDeep { limit: MAX_DEPTH }, span));
+    }
     Ok((expr, p.spans))
 }
 
@@ -277,7 +297,7 @@ impl Parser {
             span: self.span(),
         });
         if self.pos < self.tokens.len() {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
         }
         t
     }
@@ -314,7 +334,7 @@ impl Parser {
 
     fn eat_kw(&mut self, kw: &str) -> bool {
         if self.is_kw(kw) {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
             true
         } else {
             false
@@ -324,7 +344,7 @@ impl Parser {
     /// One level deeper, for the `NOT` or `(` at `at`: that token is the one blamed when
     /// the nesting is too deep.
     fn enter(&mut self, at: Span) -> PResult<()> {
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         if self.depth > MAX_DEPTH {
             return Err((QueryProblem::TooDeep { limit: MAX_DEPTH }, at));
         }
@@ -366,7 +386,7 @@ impl Parser {
         if self.eat_kw("NOT") {
             self.enter(at)?;
             let inner = self.unary()?;
-            self.depth -= 1;
+            self.depth = self.depth.saturating_sub(1);
             return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
@@ -378,7 +398,7 @@ impl Parser {
                 let open = self.bump().span;
                 self.enter(open)?;
                 let inner = self.or()?;
-                self.depth -= 1;
+                self.depth = self.depth.saturating_sub(1);
                 match self.peek() {
                     Tok::RParen => {
                         self.bump();
@@ -573,7 +593,11 @@ impl Parser {
             Tok::Word(w) => {
                 let span = self.bump().span;
                 let b = w.as_bytes();
-                if b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b[0].is_ascii_digit() {
+                if b.len() == 10
+                    && b.get(4) == Some(&b'-')
+                    && b.get(7) == Some(&b'-')
+                    && b.first().is_some_and(u8::is_ascii_digit)
+                {
                     return w
                         .parse::<Day>()
                         .map(|d| (Literal::Day(d), span))
@@ -624,6 +648,12 @@ impl Parser {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
     use crate::query::ast::{attr, set, tag, tag_in};
@@ -769,11 +799,25 @@ mod tests {
         let deep = "(".repeat(20_000) + "a" + &")".repeat(20_000);
         let e = parse(&deep).unwrap_err();
         assert_eq!(e.problem, QueryProblem::TooDeep { limit: MAX_DEPTH });
-        assert_eq!(e.span, Some(Span { start: 128, end: 129 }), "the 129th parenthesis");
+        assert_eq!(
+            e.span,
+            Some(Span {
+                start: 128,
+                end: 129
+            }),
+            "the 129th parenthesis"
+        );
         let nots = "NOT ".repeat(10_000) + "a";
         let e = parse(&nots).unwrap_err();
         assert_eq!(e.problem, QueryProblem::TooDeep { limit: MAX_DEPTH });
-        assert_eq!(e.span, Some(Span { start: 512, end: 515 }), "the 129th NOT");
+        assert_eq!(
+            e.span,
+            Some(Span {
+                start: 512,
+                end: 515
+            }),
+            "the 129th NOT"
+        );
         let ok = "(".repeat(MAX_DEPTH) + "a" + &")".repeat(MAX_DEPTH);
         assert!(parse(&ok).is_ok());
         let long = "a OR ".repeat(20_000) + "a";

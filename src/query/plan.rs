@@ -17,6 +17,15 @@
 //! - counts without materialising the last step: `|A and B|` is `intersection_len`, and
 //!   `|A and not C|` is `|A| - |A and C|`.
 
+// Bound queries come from untrusted text: evaluating one may not panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -487,15 +496,15 @@ impl<'s> Plan<'s> {
             Node::All => self.universe().len(),
             Node::Leaf { bits, .. } => bits.len(),
             Node::Range { col, lo, hi, .. } => col.count_range(*lo, *hi),
-            Node::Not(inner) => self.universe().len() - self.count_node(inner),
-            Node::Or(items) if items.len() == 2 => match (&items[0], &items[1]) {
-                (Node::Leaf { bits: a, .. }, Node::Leaf { bits: b, .. }) => a.union_len(b),
+            Node::Not(inner) => self.universe().len().saturating_sub(self.count_node(inner)),
+            Node::Or(items) => match items.as_slice() {
+                [Node::Leaf { bits: a, .. }, Node::Leaf { bits: b, .. }] => a.union_len(b),
                 _ => self.eval(node, None).len(),
             },
             Node::And { pos, neg } => {
                 if let Some((Node::Leaf { bits: last, .. }, rest)) = neg.split_last() {
                     let acc = self.eval_and(pos, rest, None);
-                    return acc.len() - acc.intersection_len(last);
+                    return acc.len().saturating_sub(acc.intersection_len(last));
                 }
                 if neg.is_empty()
                     && pos.len() >= 2
@@ -506,7 +515,6 @@ impl<'s> Plan<'s> {
                 }
                 self.eval(node, None).len()
             }
-            _ => self.eval(node, None).len(),
         }
     }
 

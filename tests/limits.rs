@@ -1,0 +1,433 @@
+//! Limits on the free text and names the store keeps or echoes (descriptions, reasons,
+//! actors, colours, policies, rule, group and split names): the exact text of each error,
+//! and that a refused change or batch changed nothing.
+
+use audience::campaign::{Size, SplitSpec, split};
+use audience::query::tag;
+use audience::{
+    AttrKind, CustomerKey, Day, Edit, Lifecycle, MAX_FORBIDDEN_CHARS, MAX_NAME_CHARS, MAX_PREFIXES,
+    MAX_TEXT_CHARS, NamingRules, Policy, Query, RoaringBitmap, Rule, RuleSet, Run, Store, TagKind,
+    TagSpec, TagTemplate, Tiers,
+};
+
+fn day() -> Day {
+    Day::from_ymd(2025, 3, 3).unwrap()
+}
+
+fn admin() -> Edit {
+    Edit::new("admin", day())
+}
+
+/// A store with two tags and three customers, the first two tagged "vip".
+fn store() -> Store {
+    let mut s = Store::new();
+    let vip = s.create_tag(&admin(), TagSpec::new("vip")).unwrap();
+    s.create_tag(&admin(), TagSpec::new("new").dimension("stage"))
+        .unwrap();
+    for i in 0..3 {
+        let c = s
+            .add_customer(CustomerKey::member(format!("m{i}")).unwrap())
+            .unwrap();
+        if i < 2 {
+            s.add_tag(c, vip, day()).unwrap();
+        }
+    }
+    s
+}
+
+/// Everything observable a refused change must leave alone.
+fn fingerprint(s: &Store) -> String {
+    let tags: Vec<String> = s
+        .tags()
+        .map(|t| format!("{t:?} {:?}", s.members(t.id).unwrap()))
+        .collect();
+    format!(
+        "{tags:?} {:?} {:?} {:?} {}",
+        s.dimensions(),
+        s.change_log(),
+        s.policy(),
+        s.customer_count()
+    )
+}
+
+fn text(chars: usize) -> String {
+    // Thai: three bytes a character, so byte and character counts differ.
+    "ก".repeat(chars)
+}
+
+#[test]
+fn the_limits() {
+    assert_eq!(MAX_NAME_CHARS, 200);
+    assert_eq!(MAX_TEXT_CHARS, 2_000);
+    assert_eq!(MAX_PREFIXES, 1024);
+    assert_eq!(MAX_FORBIDDEN_CHARS, 256);
+}
+
+#[test]
+fn tag_descriptions() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let err = s
+        .create_tag(
+            &admin(),
+            TagSpec::new("long").description(text(MAX_TEXT_CHARS + 1)),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tag description length in characters exceeds the limit of 2000 (got 2001)"
+    );
+    assert_eq!(fingerprint(&s), before);
+    // A new dimension is not registered by a refused creation either.
+    s.create_tag(
+        &admin(),
+        TagSpec::new("long")
+            .dimension("fresh")
+            .description(text(MAX_TEXT_CHARS + 1)),
+    )
+    .unwrap_err();
+    assert_eq!(fingerprint(&s), before);
+
+    let vip = s.tag_id("vip").unwrap();
+    let err = s
+        .describe_tag(&admin(), vip, TagKind::Dynamic, text(MAX_TEXT_CHARS + 1))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "tag description length in characters exceeds the limit of 2000 (got 2001)"
+    );
+    assert_eq!(fingerprint(&s), before);
+
+    let t = s
+        .create_tag(
+            &admin(),
+            TagSpec::new("long").description(text(MAX_TEXT_CHARS)),
+        )
+        .unwrap();
+    s.describe_tag(&admin(), t, TagKind::Static, text(MAX_TEXT_CHARS))
+        .unwrap();
+    assert_eq!(
+        s.tag(t).unwrap().description.chars().count(),
+        MAX_TEXT_CHARS
+    );
+}
+
+#[test]
+fn actors_and_reasons() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), day());
+    let actor_error = "actor length in characters exceeds the limit of 200 (got 201)";
+    assert_eq!(
+        s.create_tag(&long_actor, TagSpec::new("x"))
+            .unwrap_err()
+            .to_string(),
+        actor_error
+    );
+    let vip = s.tag_id("vip").unwrap();
+    assert_eq!(
+        s.rename_tag(&long_actor, vip, "VIP gold")
+            .unwrap_err()
+            .to_string(),
+        actor_error
+    );
+    assert_eq!(
+        s.archive_tag(&long_actor, vip).unwrap_err().to_string(),
+        actor_error
+    );
+    assert_eq!(
+        s.set_ttl(&long_actor, vip, Some(3))
+            .unwrap_err()
+            .to_string(),
+        actor_error
+    );
+    assert_eq!(
+        s.set_policy(&long_actor, Policy::administered_by(["mei"]))
+            .unwrap_err()
+            .to_string(),
+        actor_error
+    );
+    let long_reason = admin().because(text(MAX_TEXT_CHARS + 1));
+    assert_eq!(
+        s.delete_tag(&long_reason, vip).unwrap_err().to_string(),
+        "reason length in characters exceeds the limit of 2000 (got 2001)"
+    );
+    let new = s.tag_id("new").unwrap();
+    assert_eq!(
+        s.merge_tags(&long_reason, vip, new)
+            .unwrap_err()
+            .to_string(),
+        "reason length in characters exceeds the limit of 2000 (got 2001)"
+    );
+    assert_eq!(fingerprint(&s), before);
+
+    // At the limits the change goes through and the log keeps the texts whole.
+    let edit = Edit::new(text(MAX_NAME_CHARS), day()).because(text(MAX_TEXT_CHARS));
+    s.delete_tag(&edit, new).unwrap();
+    let last = s.change_log().last().unwrap();
+    assert_eq!(last.actor, text(MAX_NAME_CHARS));
+    assert_eq!(last.reason.as_deref(), Some(text(MAX_TEXT_CHARS).as_str()));
+}
+
+#[test]
+fn dimension_colours() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let err = s
+        .set_dimension_colour(&admin(), "brand new", Some(text(MAX_NAME_CHARS + 1)))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "colour length in characters exceeds the limit of 200 (got 201)"
+    );
+    // The dimension was not registered on the way.
+    assert_eq!(fingerprint(&s), before);
+    s.set_dimension_colour(&admin(), "brand new", Some(text(MAX_NAME_CHARS)))
+        .unwrap();
+}
+
+#[test]
+fn policies() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let err = s
+        .set_policy(
+            &admin(),
+            Policy::administered_by(["admin".to_string(), text(MAX_NAME_CHARS + 1)]),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "administrator name length in characters exceeds the limit of 200 (got 201)"
+    );
+
+    let mut rules = NamingRules::new();
+    for i in 0..=MAX_PREFIXES {
+        rules = rules.prefix(format!("d{i}"), "p");
+    }
+    let err = s
+        .set_policy(&admin(), Policy::open().with_naming(rules))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "number of dimension prefixes exceeds the limit of 1024 (got 1025)"
+    );
+
+    let many: String = ('\u{4E00}'..).take(MAX_FORBIDDEN_CHARS + 1).collect();
+    let err = s
+        .set_policy(
+            &admin(),
+            Policy::open().with_naming(NamingRules::new().forbid_chars(&many)),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "number of forbidden characters exceeds the limit of 256 (got 257)"
+    );
+    // Repeated characters count once (and the builder stays linear in its input).
+    let repeated = many
+        .chars()
+        .take(MAX_FORBIDDEN_CHARS)
+        .collect::<String>()
+        .repeat(2_000);
+    let rules = NamingRules::new().forbid_chars(&repeated);
+    assert_eq!(rules.forbidden_chars.len(), MAX_FORBIDDEN_CHARS);
+
+    let err = s
+        .set_policy(
+            &admin(),
+            Policy::open().with_naming(NamingRules::new().prefix(text(MAX_NAME_CHARS + 1), "p")),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid argument: a naming rule names the dimension \"{}\", which is not a valid \
+             name: a name has at most 200 characters, this one has 201",
+            text(64)
+        )
+    );
+    assert_eq!(fingerprint(&s), before);
+}
+
+#[test]
+fn rule_and_group_names() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let run = Run::new(day());
+    let long = text(MAX_NAME_CHARS + 1);
+    let set = RuleSet::new().rule(Rule::new(long.as_str(), tag("vip")).add("new"));
+    assert_eq!(
+        set.run(&mut s, &run).unwrap_err().to_string(),
+        format!(
+            "invalid name \"{}\": a name has at most 200 characters, this one has 201",
+            text(64)
+        )
+    );
+    let set = RuleSet::new()
+        .group(long.as_str(), ["vip"])
+        .rule(Rule::new("r", tag("vip")).add("new"));
+    assert_eq!(
+        set.run(&mut s, &run).unwrap_err().to_string(),
+        format!(
+            "invalid name \"{}\": a name has at most 200 characters, this one has 201",
+            text(64)
+        )
+    );
+    assert_eq!(fingerprint(&s), before);
+    let set = RuleSet::new().rule(Rule::new(text(MAX_NAME_CHARS), tag("vip")).add("new"));
+    set.run(&mut s, &run).unwrap();
+}
+
+#[test]
+fn templated_tags_log_a_bounded_reason() {
+    let mut s = store();
+    // A long pattern whose placeholders render to nothing: a short tag name.
+    let pattern = "{x}".repeat(5_000) + "bought-{date}";
+    let set = RuleSet::new()
+        .rule(Rule::new("buyers", tag("vip")).add_template(TagTemplate::new(pattern.as_str())));
+    let report = set.run(&mut s, &Run::new(day()).var("x", "")).unwrap();
+    assert_eq!(report.created[0].name, "bought-2025-03-03");
+    let reason = s.change_log().last().unwrap().reason.clone().unwrap();
+    assert_eq!(
+        reason,
+        // The pattern's first 200 characters: 66 placeholders and "{x".
+        format!("rule \"buyers\": template \"{}{{x...\"", "{x}".repeat(66))
+    );
+}
+
+#[test]
+fn a_long_run_actor_refuses_the_whole_run() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    // The first rule would change memberships; the second creates a templated tag, whose
+    // log entry would name the actor: nothing may be applied.
+    let set = RuleSet::new()
+        .rule(Rule::new("first", tag("vip")).add("new"))
+        .rule(Rule::new("second", tag("vip")).add_template(TagTemplate::new("made-{date}")));
+    let run = Run::new(day()).actor(text(MAX_NAME_CHARS + 1));
+    assert_eq!(
+        set.run(&mut s, &run).unwrap_err().to_string(),
+        "rule \"second\": actor length in characters exceeds the limit of 200 (got 201)"
+    );
+    assert_eq!(fingerprint(&s), before);
+}
+
+#[test]
+fn lifecycle_and_tiers_check_the_edit_first() {
+    let mut s = store();
+    let before = fingerprint(&s);
+    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), day());
+    assert_eq!(
+        Lifecycle::default()
+            .create_tags(&mut s, &long_actor)
+            .unwrap_err()
+            .to_string(),
+        "actor length in characters exceeds the limit of 200 (got 201)"
+    );
+    assert_eq!(fingerprint(&s), before);
+
+    let score = s.define_attribute("score", AttrKind::Int).unwrap();
+    for c in 0..3 {
+        s.set_value(c, score, i64::from(c) * 50).unwrap();
+    }
+    let before = fingerprint(&s);
+    let tiers = Tiers::new("score", "tier")
+        .tier("A", 60)
+        .tier("B", 20)
+        .rest("C");
+    assert_eq!(
+        tiers
+            .apply(&mut s, &long_actor, None)
+            .unwrap_err()
+            .to_string(),
+        "actor length in characters exceeds the limit of 200 (got 201)"
+    );
+    assert_eq!(fingerprint(&s), before);
+}
+
+#[test]
+fn split_group_names() {
+    let s = store();
+    let audience: RoaringBitmap = s.customers().clone();
+    let spec = SplitSpec::new(1)
+        .group(text(MAX_NAME_CHARS + 1), Size::Count(1))
+        .group("rest", Size::REST);
+    assert_eq!(
+        split(&s, &audience, &spec).unwrap_err().to_string(),
+        format!(
+            "invalid name \"{}\": a name has at most 200 characters, this one has 201",
+            text(64)
+        )
+    );
+    let spec = SplitSpec::new(1)
+        .group(text(MAX_NAME_CHARS), Size::Count(1))
+        .group("rest", Size::REST);
+    assert_eq!(split(&s, &audience, &spec).unwrap().groups.len(), 2);
+}
+
+#[test]
+fn materialised_descriptions_stay_within_the_limit() {
+    let mut s = store();
+    // A query whose text is far longer than a description may be.
+    let mut q = tag("vip");
+    for i in 0..1_000 {
+        q = q.or(tag(format!("no such tag {i}")).not().not().and(tag("vip")));
+    }
+    let mut names = Vec::new();
+    for i in 0..1_000 {
+        names.push(format!("no such tag {i}"));
+    }
+    for n in &names {
+        s.create_tag(&admin(), TagSpec::new(n.as_str())).unwrap();
+    }
+    let query = Query::new(q);
+    assert!(query.to_string().chars().count() > MAX_TEXT_CHARS);
+    let t = s
+        .materialise(
+            &admin(),
+            TagSpec::new("snapshot"),
+            &query,
+            &audience::Context::new(day()),
+        )
+        .unwrap();
+    let description = &s.tag(t).unwrap().description;
+    assert_eq!(description.chars().count(), MAX_TEXT_CHARS);
+    assert!(description.starts_with("snapshot of vip OR NOT NOT \"no such tag 0\" AND vip"));
+    assert!(description.ends_with("... on 2025-03-03"), "{description}");
+    assert_eq!(s.members(t).unwrap().len(), 2);
+}
+
+/// The whole tag space through the store: about 5 s and 750 MB, so it runs on request
+/// (`cargo test --release --test limits -- --ignored`); a unit test of the taxonomy checks
+/// the same limit cheaply.
+#[test]
+#[ignore]
+fn the_number_of_tags() {
+    let mut s = Store::new();
+    for i in 0..audience::MAX_TAGS {
+        s.create_tag(&admin(), TagSpec::new(format!("t{i}")))
+            .unwrap();
+    }
+    let log = s.change_log().len();
+    assert_eq!(
+        s.create_tag(&admin(), TagSpec::new("one more"))
+            .unwrap_err()
+            .to_string(),
+        "number of tags exceeds the limit of 1048576 (got 1048577)"
+    );
+    // Deleting a tag does not free its id.
+    let t0 = s.tag_id("t0").unwrap();
+    s.delete_tag(&admin().because("full"), t0).unwrap();
+    assert!(s.create_tag(&admin(), TagSpec::new("one more")).is_err());
+    assert_eq!(s.change_log().len(), log + 1);
+    // An import that would create a tag is refused whole.
+    let report = audience::import::Importer::new()
+        .unknown_tags(audience::import::UnknownTags::create_in("general"))
+        .import_str(&mut s, "85291234567,brand new\n", day());
+    assert_eq!(
+        report.unwrap_err().to_string(),
+        "number of tags exceeds the limit of 1048576 (got 1048577)"
+    );
+    assert_eq!(s.customer_count(), 0);
+}
