@@ -13,6 +13,10 @@ use proptest::prelude::*;
 // Helpers
 // ----------------------------------------------------------------------------------------
 
+#[path = "support/parts.rs"]
+mod parts;
+use parts::{Parts, crc};
+
 fn snapshot(store: &Store) -> Vec<u8> {
     let mut bytes = Vec::new();
     let n = store.write_snapshot(&mut bytes).unwrap();
@@ -103,71 +107,6 @@ fn snapshot_error(bytes: &[u8]) -> audience::SnapshotError {
             ErrorKind::Snapshot(s) => s,
             other => panic!("not a snapshot error: {other}"),
         },
-    }
-}
-
-fn crc(bytes: &[u8]) -> u32 {
-    // CRC-32 (IEEE, reflected), bit by bit: an independent implementation of the spec's
-    // checksum, so the tests check the format, not crc32fast against itself.
-    let mut crc = u32::MAX;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A snapshot taken apart: header and sections (kind, payload), reassembled with fresh
-/// checksums, to build snapshots that are well framed but say something wrong.
-#[derive(Clone, Debug)]
-struct Parts {
-    header: Vec<u8>,
-    sections: Vec<(u32, Vec<u8>)>,
-}
-
-impl Parts {
-    fn split(bytes: &[u8]) -> Parts {
-        let header = bytes[..12].to_vec();
-        let mut sections = Vec::new();
-        let mut at = 12;
-        while at < bytes.len() {
-            let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-            let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
-            let payload = bytes[at + 12..at + 12 + len].to_vec();
-            let stored =
-                u32::from_le_bytes(bytes[at + 12 + len..at + 16 + len].try_into().unwrap());
-            assert_eq!(stored, crc(&bytes[at..at + 12 + len]), "the spec's CRC-32");
-            sections.push((kind, payload));
-            at += 16 + len;
-        }
-        Parts { header, sections }
-    }
-
-    fn join(&self) -> Vec<u8> {
-        let mut out = self.header.clone();
-        for (kind, payload) in &self.sections {
-            let start = out.len();
-            out.extend_from_slice(&kind.to_le_bytes());
-            out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-            out.extend_from_slice(payload);
-            let c = crc(&out[start..]);
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        out
-    }
-
-    /// Fixes the end section's count after sections were added or removed.
-    fn recount(&mut self) {
-        let n = self.sections.len() as u32 - 1;
-        if let Some((_, p)) = self.sections.last_mut() {
-            *p = n.to_le_bytes().to_vec();
-        }
     }
 }
 

@@ -25,6 +25,10 @@ const KIND_SEND_LOG: u32 = 7;
 const KIND_RFM: u32 = 8;
 const KIND_TIERS: u32 = 9;
 
+#[path = "support/parts.rs"]
+mod parts;
+use parts::Parts;
+
 fn day(y: i32, m: u32, d: u32) -> Day {
     Day::from_ymd(y, m, d).unwrap()
 }
@@ -69,83 +73,6 @@ fn invalid(bytes: &[u8]) -> (Section, String) {
     match e.problem {
         SnapshotProblem::Invalid(m) => (e.section, m),
         other => panic!("{other}"),
-    }
-}
-
-fn crc(bytes: &[u8]) -> u32 {
-    // CRC-32 (IEEE, reflected), bit by bit, as SNAPSHOT.md specifies it.
-    let mut crc = u32::MAX;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A snapshot taken apart into its sections, reassembled with fresh checksums.
-#[derive(Clone, Debug)]
-struct Parts {
-    header: Vec<u8>,
-    sections: Vec<(u32, Vec<u8>)>,
-}
-
-impl Parts {
-    fn split(bytes: &[u8]) -> Parts {
-        let header = bytes[..12].to_vec();
-        let mut sections = Vec::new();
-        let mut at = 12;
-        while at < bytes.len() {
-            let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-            let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
-            let payload = bytes[at + 12..at + 12 + len].to_vec();
-            let stored =
-                u32::from_le_bytes(bytes[at + 12 + len..at + 16 + len].try_into().unwrap());
-            assert_eq!(stored, crc(&bytes[at..at + 12 + len]), "the spec's CRC-32");
-            sections.push((kind, payload));
-            at += 16 + len;
-        }
-        Parts { header, sections }
-    }
-
-    fn join(&self) -> Vec<u8> {
-        let mut out = self.header.clone();
-        for (kind, payload) in &self.sections {
-            let start = out.len();
-            out.extend_from_slice(&kind.to_le_bytes());
-            out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-            out.extend_from_slice(payload);
-            let c = crc(&out[start..]);
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        out
-    }
-
-    /// The same snapshot with `sections` inserted before the end section.
-    fn with(&self, sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
-        let mut p = self.clone();
-        let end = p.sections.pop().unwrap();
-        p.sections.extend_from_slice(sections);
-        p.sections
-            .push((end.0, (p.sections.len() as u32).to_le_bytes().to_vec()));
-        p.join()
-    }
-
-    fn kinds(&self) -> Vec<u32> {
-        self.sections.iter().map(|(k, _)| *k).collect()
-    }
-
-    /// Byte offset of section `i`.
-    fn offset(&self, i: usize) -> usize {
-        12 + self.sections[..i]
-            .iter()
-            .map(|(_, p)| 16 + p.len())
-            .sum::<usize>()
     }
 }
 
