@@ -88,3 +88,24 @@ impl Parts {
             .sum::<usize>()
     }
 }
+
+/// Asserts that every single-byte corruption of `bytes` (four patterns per byte) is
+/// refused by `load` without a panic, and so is every truncation.
+pub fn assert_every_damage_refused<T, E>(bytes: &[u8], load: impl Fn(&[u8]) -> Result<T, E>) {
+    let mut copy = bytes.to_vec();
+    for i in 0..bytes.len() {
+        for pattern in [0x01u8, 0x80, 0xFF, 0x5A] {
+            copy[i] = bytes[i] ^ pattern;
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(&copy[..])));
+            match r {
+                Ok(Err(_)) => {}
+                Ok(Ok(_)) => panic!("byte {i} ^ {pattern:#04x} loaded"),
+                Err(_) => panic!("byte {i} ^ {pattern:#04x} panicked"),
+            }
+        }
+        copy[i] = bytes[i];
+    }
+    for len in 0..bytes.len() {
+        assert!(load(&bytes[..len]).is_err(), "truncated to {len} bytes");
+    }
+}
