@@ -44,7 +44,7 @@ fn shop() -> Shop {
         let name = format!("t{t}");
         let id = store.create_tag(&e, TagSpec::new(&name)).unwrap();
         let mut set: RoaringBitmap = (0..CUSTOMERS)
-            .filter(|c| mix.next() % 10_000 < *per_10k)
+            .filter(|_| mix.next() % 10_000 < *per_10k)
             .collect();
         if t % 3 == 1 {
             set.remove_range(65_536..131_072);
@@ -58,7 +58,7 @@ fn shop() -> Shop {
     let spend_attr = store.define_attribute("spend", AttrKind::Int).unwrap();
     let mut spend = Vec::new();
     for c in 0..CUSTOMERS {
-        if mix.next() % 3 != 0 {
+        if !mix.next().is_multiple_of(3) {
             let v = (mix.next() % 1_000) as i64;
             store.set_value(c, spend_attr, v).unwrap();
             spend.push((c, v));
@@ -100,7 +100,7 @@ impl Shop {
         // everyone (dense, then narrowed).
         let few: RoaringBitmap = (0..CUSTOMERS).step_by(997).collect();
         assert_eq!(plan.bitmap_within(&few), want & &few, "{text} within a few");
-        let half: RoaringBitmap = (0..CUSTOMERS).filter(|c| c % 2 == 0).collect();
+        let half: RoaringBitmap = (0..CUSTOMERS).step_by(2).collect();
         assert_eq!(
             plan.bitmap_within(&half),
             want & &half,
