@@ -51,6 +51,11 @@ impl Dense {
         }
     }
 
+    /// Words of every buffer.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// An empty set.
     pub(crate) fn zeros(&self) -> Words {
         vec![0; self.len]

@@ -672,9 +672,10 @@ impl<'s> Plan<'s> {
             Node::Empty => d.zeros(),
             Node::All => d.of(self.universe()),
             Node::Leaf { bits, .. } => d.of(bits),
-            Node::Range { .. } => {
-                let mut w = d.zeros();
-                self.dense_into(&mut w, node, Op::Or, d);
+            Node::Range { col, lo, hi, .. } => {
+                // The index's words cover the column; ids past it have no value.
+                let mut w = col.range_words(*lo, *hi).unwrap_or_default();
+                w.resize(d.len(), 0);
                 w
             }
             Node::Or(items) => {
@@ -728,7 +729,8 @@ impl<'s> Plan<'s> {
                 Some(words) => dense::combine(acc, &words, op),
                 None => dense::combine(acc, &[], op),
             },
-            Node::Empty | Node::All => dense::combine(acc, &self.dense(node, d), op),
+            Node::Empty => dense::combine(acc, &[], op),
+            Node::All => d.apply(acc, self.universe(), op),
             _ if estimate(node, self.store) >= self.dense_threshold() => {
                 let words = self.dense(node, d);
                 dense::combine(acc, &words, op);
