@@ -6,20 +6,9 @@
 #![no_main]
 
 use audience::import::{Format, Header, ImportError, Importer, KeyKind, TagMode, UnknownTags};
-use audience::{Country, Edit, ErrorKind, NamingRules, Policy, RoaringBitmap, TagId};
-use audience_fuzz::{import_fingerprint, import_store, membership_count};
+use audience::{Edit, ErrorKind, NamingRules, Policy, RoaringBitmap, TagId};
+use audience_fuzz::{COUNTRIES, import_fingerprint, import_store, membership_count};
 use libfuzzer_sys::fuzz_target;
-
-const COUNTRIES: [Option<Country>; 8] = [
-    None,
-    Some(Country::HK),
-    Some(Country::TW),
-    Some(Country::CN),
-    Some(Country::TH),
-    Some(Country::RU),
-    Some(Country::SA),
-    Some(Country::AE),
-];
 
 fn importer(a: u8, b: u8) -> Importer {
     let mut imp = Importer::new()

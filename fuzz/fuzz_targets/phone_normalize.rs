@@ -2,19 +2,9 @@
 //! itself, normalising them again changes nothing) and is a valid customer key.
 #![no_main]
 
-use audience::{Country, CustomerKey, Phone, normalize_phone};
+use audience::{CustomerKey, Phone, normalize_phone};
+use audience_fuzz::COUNTRIES;
 use libfuzzer_sys::fuzz_target;
-
-const COUNTRIES: [Option<Country>; 8] = [
-    None,
-    Some(Country::HK),
-    Some(Country::TW),
-    Some(Country::CN),
-    Some(Country::TH),
-    Some(Country::RU),
-    Some(Country::SA),
-    Some(Country::AE),
-];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {

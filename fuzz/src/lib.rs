@@ -5,8 +5,21 @@
 use audience::campaign::Hour;
 use audience::snapshot::Extras;
 use audience::{
-    AttrKind, Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Run, Store, TagSpec, Value,
+    AttrKind, Context, Country, CustomerKey, Day, Edit, Query, RoaringBitmap, Run, Store, TagSpec,
+    Value,
 };
+
+/// The default countries a fuzz input picks from (none, then the seeds' markets).
+pub const COUNTRIES: [Option<Country>; 8] = [
+    None,
+    Some(Country::HK),
+    Some(Country::TW),
+    Some(Country::CN),
+    Some(Country::TH),
+    Some(Country::RU),
+    Some(Country::SA),
+    Some(Country::AE),
+];
 
 /// A small store with tags in several scripts and dimensions, an archived tag, assignment
 /// days and attributes of both kinds: what fuzzed queries bind to.
