@@ -39,9 +39,9 @@
 
 use roaring::RoaringBitmap;
 
-use crate::attribute::{AttrId, AttrKind, Column, Value};
 use crate::error::{Error, ErrorKind, err};
 use crate::store::Store;
+use crate::store::attribute::{AttrId, AttrKind, Column, Value};
 
 /// Count, sum, minimum and maximum of an attribute over a set of customers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,55 +54,48 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
-mod attribute;
+mod base;
 pub mod campaign;
-mod containers;
-mod day;
-mod directory;
 mod error;
-pub mod export;
-mod fold;
-pub mod governance;
 pub mod health;
-pub mod import;
-mod lifecycle;
-mod membership;
+mod io;
 pub mod phone;
 pub mod query;
 pub mod rfm;
 pub mod rules;
 mod segment;
-pub mod snapshot;
 mod store;
-mod taxonomy;
 pub mod tiers;
 
+pub use io::{export, import, snapshot};
+pub use store::governance;
+
 pub use aggregate::Summary;
-pub use attribute::{AttrId, AttrInfo, AttrKind, Value};
-pub use day::Day;
-pub use directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
+pub use base::day::Day;
+pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
-pub use fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
-pub use governance::{
-    MAX_ADMINISTRATORS, MAX_FORBIDDEN_CHARS, MAX_PREFIXES, NamingRules, PREFIX_SEPARATORS, Policy,
-    TaxonomyAction,
-};
 pub use health::{HealthConfig, HealthReport};
-pub use lifecycle::Lifecycle;
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rfm::{
     Binning, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore, RfmScores, ScoreRow,
     ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
 };
+pub use rules::lifecycle::Lifecycle;
 pub use rules::{
     Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
 };
 pub use segment::Segment;
 pub use snapshot::{Extras, Section, SnapshotError, SnapshotProblem};
-pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
-pub use taxonomy::{
+pub use store::attribute::{AttrId, AttrInfo, AttrKind, Value};
+pub use store::directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
+pub use store::governance::{
+    MAX_ADMINISTRATORS, MAX_FORBIDDEN_CHARS, MAX_PREFIXES, NamingRules, PREFIX_SEPARATORS, Policy,
+    TaxonomyAction,
+};
+pub use store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
 };
+pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 
 pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};

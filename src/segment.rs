@@ -2,8 +2,8 @@
 
 use roaring::RoaringBitmap;
 
-use crate::directory::{CustomerId, KeyRef};
 use crate::store::Store;
+use crate::store::directory::{CustomerId, KeyRef};
 
 /// The customers a query selected. Iterates ids in ascending order, pages through millions
 /// without copying them (`page` uses rank/select on the bitmap), maps ids to external keys,

@@ -40,11 +40,11 @@ use std::fmt;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::attribute::AttrKind;
+use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::{check_name, fold, tidy};
 use crate::store::Store;
-use crate::taxonomy::{Edit, TagId, TagKind, TagSpec};
+use crate::store::attribute::AttrKind;
+use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec};
 
 /// The most groups an [`Assignment`] or a [`Tiers`] definition may have.
 pub const MAX_GROUPS: usize = 256;

@@ -5,9 +5,9 @@ use std::ops::{Add, Sub};
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::day::Day;
+use crate::base::day::Day;
+use crate::base::fold::{MAX_NAME_CHARS, fold};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::{MAX_NAME_CHARS, fold};
 
 /// How long a [`SendLog`] keeps sends unless told otherwise: 7 days.
 pub const DEFAULT_RETENTION_HOURS: u32 = 7 * 24;

@@ -85,11 +85,11 @@ pub use split::{
     split,
 };
 
+use crate::base::fold::{fold, suggest};
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::{fold, suggest};
 use crate::query::{Context, Explain, Expr, Query, TagRef};
 use crate::store::Store;
-use crate::taxonomy::TagId;
+use crate::store::taxonomy::TagId;
 
 /// Audiences smaller than this get messages personalised with the customer's name.
 pub const PERSONALISE_BELOW: u64 = 500;

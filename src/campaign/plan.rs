@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use roaring::RoaringBitmap;
 
-use crate::directory::CustomerId;
 use crate::error::{Error, ErrorKind, err};
+use crate::store::directory::CustomerId;
 
 /// One batch of a [`SendPlan`]: the audience's customers with ids in `first..=last`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

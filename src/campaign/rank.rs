@@ -5,9 +5,9 @@ use std::cmp::Ordering;
 
 use roaring::RoaringBitmap;
 
-use crate::directory::KeyRef;
 use crate::error::{Error, ErrorKind, err};
 use crate::store::Store;
+use crate::store::directory::KeyRef;
 
 const SEED_SALT: u64 = 0x243F_6A88_85A3_08D3;
 const KEY_SALT: u64 = 0x1319_8A2E_0370_7344;
@@ -346,7 +346,7 @@ mod tests {
     /// sort, with every cut position, on ranks crowded into one histogram bucket.
     #[test]
     fn equal_ranks_are_ordered_by_key() {
-        use crate::directory::CustomerKey;
+        use crate::store::directory::CustomerKey;
         let mut store = Store::new();
         // Keys deliberately not in id order.
         let keys: Vec<CustomerKey> = (0..40u64)
@@ -363,7 +363,7 @@ mod tests {
             .map(|i| [5, 5, 7, 5, 1 << 60, 7, 7, 3][i as usize % 8])
             .collect();
         let ranked = Ranked::from_parts(ids.clone(), ranks.clone());
-        let mut order: Vec<(u64, crate::directory::KeyRef<'_>, u32)> = ids
+        let mut order: Vec<(u64, crate::store::directory::KeyRef<'_>, u32)> = ids
             .iter()
             .zip(&ranks)
             .map(|(&id, &r)| (r, store.key(id).unwrap(), id))

@@ -8,10 +8,10 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::dimension_tags;
 use super::split::Split;
 use super::stats::{Proportion, ZTest, two_proportion_test};
-use crate::day::Day;
+use crate::base::day::Day;
 use crate::error::Error;
 use crate::store::Store;
-use crate::taxonomy::TagId;
+use crate::store::taxonomy::TagId;
 
 /// Days after a send when non-responders get a second touch (the seeds: 3).
 pub const SECOND_TOUCH_AFTER_DAYS: i32 = 3;

@@ -7,10 +7,10 @@ use roaring::RoaringBitmap;
 
 use super::dimension_tags;
 use super::rank::{Keys, Ranked};
+use crate::base::fold::{check_name, tidy};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::{check_name, tidy};
 use crate::store::Store;
-use crate::taxonomy::TagId;
+use crate::store::taxonomy::TagId;
 
 /// The most groups a split has (holdout not counted).
 pub const MAX_GROUPS: usize = 256;

@@ -3,7 +3,7 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::{Finding, HealthReport, Severity, TagFlag, TagHealth};
-use crate::taxonomy::TagId;
+use crate::store::taxonomy::TagId;
 
 /// At most this many parts of a split suggestion are printed.
 const SHOWN_PARTS: usize = 4;

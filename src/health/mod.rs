@@ -88,13 +88,13 @@ use roaring::{MultiOps, RoaringBitmap};
 
 pub use overlap::{MAX_OVERLAP_SETS, Overlaps};
 
-use crate::attribute::AttrKind;
-use crate::day::Day;
+use crate::base::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::query::{Expr, TagRef, attr};
 use crate::segment::Segment;
 use crate::store::Store;
-use crate::taxonomy::{TagId, TagInfo};
+use crate::store::attribute::AttrKind;
+use crate::store::taxonomy::{TagId, TagInfo};
 
 /// The most tags whose pairs the report examines: beyond it, the largest tags are taken
 /// and [`HealthReport::pairs_skipped`] says how many were left out. One set less than

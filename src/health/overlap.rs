@@ -26,7 +26,7 @@
 
 use roaring::RoaringBitmap;
 
-use crate::containers::{Cont, Kind, WORDS, parse, u16_at};
+use crate::base::containers::{Cont, Kind, WORDS, parse, u16_at};
 use crate::error::{Error, ErrorKind, err};
 
 /// The most sets [`Overlaps::of`] takes (its result holds `n * (n - 1) / 2` counts).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::day::Day;
+use crate::base::day::Day;
 
 use super::parse::MAX_DEPTH;
 

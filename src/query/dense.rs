@@ -9,14 +9,14 @@
 //! customers) does the same work with one word operation per 64 ids, and an array
 //! container is applied to it with one bit operation per member.
 //!
-//! Roaring bitmaps are read through their portable serialization ([`crate::containers`]):
+//! Roaring bitmaps are read through their portable serialization ([`crate::base::containers`]):
 //! a bitset container is 1,024 words copied in bulk, an array container a list of `u16`.
 //! A [`Words`] buffer always covers whole 65,536-id chunks, so every container maps onto a
 //! full `[u64; 1024]` slice.
 
 use roaring::RoaringBitmap;
 
-use crate::containers::{Cont, Kind, WORDS, parse, u16_at};
+use crate::base::containers::{Cont, Kind, WORDS, parse, u16_at};
 
 /// How a set is combined into a word buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,7 +243,7 @@ mod tests {
     use super::*;
 
     fn to_bitmap(words: &[u64]) -> RoaringBitmap {
-        crate::attribute::words_to_bitmap(words)
+        crate::store::attribute::words_to_bitmap(words)
     }
 
     #[test]

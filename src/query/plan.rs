@@ -32,9 +32,9 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::dense::{self, Dense, Op, Words};
-use crate::attribute::{AttrKind, Column};
 use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 use crate::store::Store;
+use crate::store::attribute::{AttrKind, Column};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef};
 use super::parse::MAX_DEPTH;
@@ -530,7 +530,7 @@ impl<'s> Plan<'s> {
             if let Some(w) = within {
                 d.apply(&mut words, w, Op::And);
             }
-            return Cow::Owned(crate::attribute::words_to_bitmap(&words));
+            return Cow::Owned(crate::store::attribute::words_to_bitmap(&words));
         }
         match node {
             Node::Empty => Cow::Owned(RoaringBitmap::new()),

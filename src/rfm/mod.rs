@@ -127,13 +127,13 @@ use std::sync::Arc;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::attribute::{AttrKind, Column};
-use crate::day::Day;
-use crate::directory::CustomerId;
+use crate::base::day::Day;
+use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::fold;
 use crate::query::{Context, Query};
 use crate::store::Store;
+use crate::store::attribute::{AttrKind, Column};
+use crate::store::directory::CustomerId;
 use crate::tiers::Assignment;
 
 use rank::{Scored, bitmaps_by_class, score_values};

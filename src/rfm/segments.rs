@@ -4,8 +4,8 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::{check_name, fold, tidy};
 
 use super::{MAX_SEGMENTS, Measure};
 

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use roaring::{MultiOps, RoaringBitmap};
 
+use crate::base::fold::suggest;
 use crate::error::QueryProblem;
-use crate::fold::suggest;
 use crate::query::{CmpOp, Expr, Literal};
 
 use super::{Measure, RfmScores};

@@ -80,13 +80,13 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
 
-use crate::attribute::{AttrId, Value};
-use crate::day::Day;
-use crate::directory::{CustomerId, CustomerKey, KeyRef};
+use crate::base::day::Day;
+use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind};
-use crate::fold::fold;
 use crate::store::Store;
-use crate::taxonomy::TagId;
+use crate::store::attribute::{AttrId, Value};
+use crate::store::directory::{CustomerId, CustomerKey, KeyRef};
+use crate::store::taxonomy::TagId;
 
 #[cfg(doc)]
 use crate::segment::Segment;

@@ -1,11 +1,11 @@
 //! The seeds' customer lifecycle as a preset of ordinary rules (see [`Lifecycle`]).
 
+use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::fold;
 use crate::query::{Expr, TagRef, attr};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget};
 use crate::store::Store;
-use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
+use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
 /// The seeds' customer lifecycle as a preset of ordinary rules.
 ///

@@ -54,11 +54,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::day::Day;
+use crate::base::day::Day;
+use crate::base::fold::{MAX_NAME_CHARS, check_chars, check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, err};
-use crate::fold::{MAX_NAME_CHARS, check_chars, check_name, fold, tidy};
 use crate::store::Store;
-use crate::taxonomy::{Change, Edit, LogEntry, TagId};
+use crate::store::taxonomy::{Change, Edit, LogEntry, TagId};
 
 /// The most administrators a policy names (the seeds advise one or two).
 pub const MAX_ADMINISTRATORS: usize = 64;

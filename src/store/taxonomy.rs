@@ -2,7 +2,7 @@
 //!
 //! A tag belongs to one dimension (purchasing power, interests, stage, channel, activity or
 //! any user-defined one). Names are unique within a dimension after folding (case, width,
-//! surrounding and repeated whitespace: see [`crate::fold`] rules in the crate docs), so
+//! surrounding and repeated whitespace: see folding rules in the crate docs), so
 //! "VIP " and "vip" are one tag; the same name may exist in two dimensions, and is then
 //! written `dimension:name` where it would be ambiguous.
 //!
@@ -12,10 +12,12 @@ use std::collections::{HashMap, HashSet};
 
 use smallvec::SmallVec;
 
-use crate::day::Day;
+use crate::base::day::Day;
+use crate::base::fold::{
+    MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy,
+};
 use crate::error::{Error, ErrorKind, err, invalid_name, quote};
-use crate::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy};
-use crate::governance::Policy;
+use crate::store::governance::Policy;
 
 /// Well-known dimension names. Any other name is a user-defined dimension.
 pub mod dimensions {

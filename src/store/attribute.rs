@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use crate::day::Day;
-use crate::membership::bitmap_bytes;
+use crate::base::day::Day;
+use crate::store::membership::bitmap_bytes;
 
 /// What an attribute holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -298,7 +298,7 @@ pub enum ErrorKind {
     /// A customer list that cannot be imported as a whole (not UTF-8, too many rows, no
     /// phone column, too many failed rows...). Nothing was imported.
     #[error("{0}")]
-    Import(crate::import::ImportError),
+    Import(crate::io::import::ImportError),
 
     /// The taxonomy's policy does not let this actor make this change (see
     /// `crate::governance`).
@@ -380,9 +380,9 @@ pub enum ErrorKind {
     /// a checksum mismatch, or content that is malformed or contradicts itself. Names the
     /// section.
     #[error("{0}")]
-    Snapshot(crate::snapshot::SnapshotError),
+    Snapshot(crate::io::snapshot::SnapshotError),
 
-    /// An entry of a snapshot's [`Extras`](crate::snapshot::Extras) that the snapshot cannot
+    /// An entry of a snapshot's [`Extras`](crate::io::snapshot::Extras) that the snapshot cannot
     /// hold as it is, so that a reader would refuse it: a definition its own checks refuse,
     /// a query whose canonical text does not read back as the same query, a send log with
     /// customer ids the store never handed out, a name or list over the snapshot's limits.
@@ -650,8 +650,8 @@ impl From<crate::phone::PhoneError> for Error {
     }
 }
 
-impl From<crate::import::ImportError> for Error {
-    fn from(e: crate::import::ImportError) -> Error {
+impl From<crate::io::import::ImportError> for Error {
+    fn from(e: crate::io::import::ImportError) -> Error {
         ErrorKind::Import(e).into()
     }
 }

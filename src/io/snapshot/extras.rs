@@ -14,13 +14,13 @@ use super::{
     Cursor, KIND_END, Raw, Res, Writer, put_bitmap, put_i64, put_len, put_opt_str, put_opt_u32,
     put_str, put_u8, put_u32,
 };
+use crate::base::fold::MAX_NAME_CHARS;
 use crate::campaign::{Bucket, Hour, SendLog, SendLogData};
 use crate::error::{Error, ErrorKind, quote};
-use crate::fold::MAX_NAME_CHARS;
 use crate::query::{Query, TagRef};
 use crate::rfm::{Binning, MeasureSpec, RfmConfig, SegmentMap, SegmentRule};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget, TagTemplate};
-use crate::taxonomy::MAX_TAGS;
+use crate::store::taxonomy::MAX_TAGS;
 use crate::tiers::{Tier, Tiers};
 
 pub(super) const KIND_RULE_SET: u32 = 6;

@@ -78,6 +78,8 @@
 //! # Ok::<(), audience::Error>(())
 //! ```
 
+pub(crate) mod lifecycle;
+
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -85,13 +87,13 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
-use crate::day::Day;
-use crate::directory::CustomerId;
+use crate::base::day::Day;
+use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
-use crate::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
+use crate::store::directory::CustomerId;
+use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
 /// A named rule: when its query matches a customer, add some tags and remove others.
 ///
@@ -569,7 +571,7 @@ impl RuleSet {
                     if !store.dimensions().iter().any(|x| fold(&x.name) == key) {
                         return err(ErrorKind::UnknownDimension {
                             name: d.clone(),
-                            suggestion: crate::fold::suggest(
+                            suggestion: crate::base::fold::suggest(
                                 d,
                                 store.dimensions().iter().map(|x| x.name.as_str()),
                             ),

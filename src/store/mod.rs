@@ -1,18 +1,24 @@
 //! The store: customers, taxonomy, tag memberships and attributes in one value.
 
+pub(crate) mod attribute;
+pub(crate) mod directory;
+pub mod governance;
+pub(crate) mod membership;
+pub(crate) mod taxonomy;
+
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use crate::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
-use crate::day::Day;
-use crate::directory::{CustomerId, CustomerKey, Directory, KeyRef};
+use crate::base::day::Day;
+use crate::base::fold::{MAX_NAME_CHARS, fold, suggest};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::fold::{MAX_NAME_CHARS, fold, suggest};
-use crate::governance::{TaxonomyAction, require_reason};
-use crate::membership::{TagMembers, bitmap_bytes};
 use crate::rfm::RfmScores;
-use crate::taxonomy::{
+use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
+use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef};
+use crate::store::governance::{TaxonomyAction, require_reason};
+use crate::store::membership::{TagMembers, bitmap_bytes};
+use crate::store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, TagId, TagInfo, TagKind, TagSpec, Taxonomy,
 };
 

@@ -48,15 +48,15 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use crate::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
-use crate::day::Day;
-use crate::directory::{CustomerKey, Directory, KeyRef};
+use crate::base::day::Day;
+use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind, quote};
-use crate::fold::fold;
-use crate::governance::{Policy, TaxonomyAction};
-use crate::membership::TagMembers;
+use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
+use crate::store::directory::{CustomerKey, Directory, KeyRef};
+use crate::store::governance::{Policy, TaxonomyAction};
+use crate::store::membership::TagMembers;
+use crate::store::taxonomy::{Change, DimensionInfo, LogEntry, TagId, TagInfo, TagKind, Taxonomy};
 use crate::store::{MAX_ATTRIBUTES, Store, check_attr_name};
-use crate::taxonomy::{Change, DimensionInfo, LogEntry, TagId, TagInfo, TagKind, Taxonomy};
 
 mod extras;
 
@@ -632,7 +632,7 @@ fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
     Ok(Policy {
         administrators,
         open_to_all,
-        naming: crate::governance::NamingRules {
+        naming: crate::store::governance::NamingRules {
             dimension_prefix,
             prefixes,
             max_chars,
@@ -1857,7 +1857,7 @@ mod tests {
             for (f, v) in full.iter_mut().zip(slots) {
                 *f = v & (u64::MAX >> (64 - 8 * W));
             }
-            crate::attribute::transpose64(&mut full, 8 * W);
+            crate::store::attribute::transpose64(&mut full, 8 * W);
             let mut rows = [0u64; 64];
             bit_slice::<W>(&bytes, &mut rows);
             assert_eq!(

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::day::Day;
+use crate::base::day::Day;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TagMembers {

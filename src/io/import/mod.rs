@@ -136,13 +136,13 @@ use std::io::Read;
 
 use roaring::RoaringBitmap;
 
-use crate::day::Day;
-use crate::directory::{CustomerId, CustomerKey};
+use crate::base::day::Day;
+use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, invalid_name, quote};
-use crate::fold::{check_name, fold, tidy};
 use crate::phone::{Country, PhoneError, normalize_phone};
 use crate::store::Store;
-use crate::taxonomy::{Edit, MAX_TAGS, TagId, TagSpec};
+use crate::store::directory::{CustomerId, CustomerKey};
+use crate::store::taxonomy::{Edit, MAX_TAGS, TagId, TagSpec};
 
 /// The default for [`Importer::max_rows`]: 5,000 rows, the seeds' per-import limit.
 pub const DEFAULT_MAX_ROWS: u64 = 5_000;
