@@ -5,6 +5,18 @@
 //! `#[non_exhaustive]` so new failure modes can be added without a breaking change. The
 //! `Display` text of every kind is part of the tested contract.
 
+mod import;
+mod rfm;
+mod snapshot;
+
+pub use import::{
+    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
+    KeyKind,
+};
+pub use rfm::RfmScore;
+use rfm::fmt_cells;
+pub use snapshot::{Section, SnapshotError, SnapshotProblem};
+
 use std::fmt;
 
 /// The error type of every fallible operation in the crate.
@@ -298,7 +310,7 @@ pub enum ErrorKind {
     /// A customer list that cannot be imported as a whole (not UTF-8, too many rows, no
     /// phone column, too many failed rows...). Nothing was imported.
     #[error("{0}")]
-    Import(crate::io::import::ImportError),
+    Import(ImportError),
 
     /// The taxonomy's policy does not let this actor make this change (see
     /// `crate::governance`).
@@ -334,11 +346,11 @@ pub enum ErrorKind {
     #[error(
         "the RFM segment map leaves {} without a segment: {}",
         cell_count(cells),
-        crate::rfm::fmt_cells(cells)
+        fmt_cells(cells)
     )]
     SegmentGap {
         /// Every (R, F, M) cell no segment claims.
-        cells: Vec<crate::rfm::RfmScore>,
+        cells: Vec<RfmScore>,
     },
 
     /// Two segments of an RFM segment map claim the same score cells.
@@ -347,7 +359,7 @@ pub enum ErrorKind {
         quote(first),
         quote(second),
         cell_count(cells),
-        crate::rfm::fmt_cells(cells)
+        fmt_cells(cells)
     )]
     SegmentOverlap {
         /// The earlier segment of the map.
@@ -355,7 +367,7 @@ pub enum ErrorKind {
         /// The later segment of the map.
         second: String,
         /// The cells both claim.
-        cells: Vec<crate::rfm::RfmScore>,
+        cells: Vec<RfmScore>,
     },
 
     /// Groups of an assignment (tiers, segments) that share customers: a customer belongs
@@ -380,7 +392,7 @@ pub enum ErrorKind {
     /// a checksum mismatch, or content that is malformed or contradicts itself. Names the
     /// section.
     #[error("{0}")]
-    Snapshot(crate::io::snapshot::SnapshotError),
+    Snapshot(SnapshotError),
 
     /// An entry of a snapshot's [`Extras`](crate::io::snapshot::Extras) that the snapshot cannot
     /// hold as it is, so that a reader would refuse it: a definition its own checks refuse,
@@ -428,7 +440,7 @@ fn cycle_text(rules: &[String]) -> String {
     out
 }
 
-fn cell_count(cells: &[crate::rfm::RfmScore]) -> String {
+fn cell_count(cells: &[RfmScore]) -> String {
     match cells.len() {
         1 => "1 score cell".to_string(),
         n => format!("{n} score cells"),
@@ -650,8 +662,8 @@ impl From<crate::phone::PhoneError> for Error {
     }
 }
 
-impl From<crate::io::import::ImportError> for Error {
-    fn from(e: crate::io::import::ImportError) -> Error {
+impl From<ImportError> for Error {
+    fn from(e: ImportError) -> Error {
         ErrorKind::Import(e).into()
     }
 }

@@ -139,10 +139,10 @@ use crate::tiers::Assignment;
 use rank::{Scored, bitmaps_by_class, score_values};
 use segments::{Owners, cell_index, cell_of};
 
+pub use crate::error::RfmScore;
 pub use report::{GridCell, RfmGrid, ScoreRow, ScoreTable, SegmentRow, SegmentTable};
-pub use segments::{RfmScore, SegmentMap, SegmentRule};
+pub use segments::{SegmentMap, SegmentRule};
 
-pub(crate) use segments::fmt_cells;
 pub(crate) use terms::{Bound, bind, rfm_attr};
 
 /// The fewest bins a measure may have.

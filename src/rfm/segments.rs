@@ -1,25 +1,12 @@
 //! Score cells and segment maps: named boxes of (R, F, M) scores that must cover every
 //! cell exactly once.
 
-use std::fmt;
 use std::ops::RangeInclusive;
 
 use crate::base::fold::{check_name, fold, tidy};
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, RfmScore, err};
 
 use super::{MAX_SEGMENTS, Measure};
-
-/// One customer's scores, or one cell of the R x F x M score space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct RfmScore {
-    /// Recency score, 1..=bins.
-    pub r: u8,
-    /// Frequency score, 1..=bins.
-    pub f: u8,
-    /// Monetary score, 1..=bins.
-    pub m: u8,
-}
 
 impl RfmScore {
     /// The score of one measure.
@@ -30,43 +17,6 @@ impl RfmScore {
             Measure::Monetary => self.m,
         }
     }
-}
-
-impl fmt::Display for RfmScore {
-    /// `R5 F4 M1`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "R{} F{} M{}", self.r, self.f, self.m)
-    }
-}
-
-/// Cells as text for error messages: runs of M within one (R, F) are collapsed
-/// (`R1 F1 M1-5`), at most eight runs are listed.
-pub(crate) fn fmt_cells(cells: &[RfmScore]) -> String {
-    let mut runs: Vec<(u8, u8, u8, u8)> = Vec::new();
-    for c in cells {
-        match runs.last_mut() {
-            Some((r, f, _, hi)) if *r == c.r && *f == c.f && hi.checked_add(1) == Some(c.m) => {
-                *hi = c.m;
-            }
-            _ => runs.push((c.r, c.f, c.m, c.m)),
-        }
-    }
-    const SHOWN: usize = 8;
-    let mut out: Vec<String> = runs
-        .iter()
-        .take(SHOWN)
-        .map(|&(r, f, lo, hi)| {
-            if lo == hi {
-                format!("R{r} F{f} M{lo}")
-            } else {
-                format!("R{r} F{f} M{lo}-{hi}")
-            }
-        })
-        .collect();
-    if runs.len() > SHOWN {
-        out.push(format!("and {} more", runs.len() - SHOWN));
-    }
-    out.join(", ")
 }
 
 /// One named box of score cells: every customer whose R, F and M scores lie in the ranges.

@@ -42,7 +42,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -60,6 +59,7 @@ use crate::store::{MAX_ATTRIBUTES, Store, check_attr_name};
 
 mod extras;
 
+pub use crate::error::{Section, SnapshotError, SnapshotProblem};
 pub use extras::Extras;
 
 /// The first eight bytes of every snapshot (as PNG's: a byte with the high bit set, the
@@ -97,37 +97,6 @@ const SECTION_HEADER: usize = 12;
 /// First read of a section's payload: larger sections grow from here as bytes arrive.
 const FIRST_CHUNK: u64 = 1 << 20;
 
-/// The part of a snapshot a [`SnapshotError`] is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum Section {
-    /// The magic number and the format version.
-    Header,
-    /// Customer keys by id.
-    Directory,
-    /// Tags, dimensions and colours, the change log.
-    Taxonomy,
-    /// One attribute's values.
-    Attribute,
-    /// One tag's members and their assignment days.
-    Members,
-    /// The taxonomy's governance policy (present only when it is not open).
-    Policy,
-    /// One rule set of the [`Extras`].
-    RuleSet,
-    /// One send log of the [`Extras`].
-    SendLog,
-    /// One RFM configuration of the [`Extras`].
-    Rfm,
-    /// One tier definition of the [`Extras`].
-    Tiers,
-    /// The closing section.
-    End,
-    /// A section of a kind this version does not know.
-    Unknown(u32),
-}
-
 impl Section {
     fn of_kind(kind: u32) -> Section {
         match kind {
@@ -145,124 +114,6 @@ impl Section {
         }
     }
 }
-
-impl fmt::Display for Section {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Section::Header => f.write_str("header"),
-            Section::Directory => f.write_str("directory section"),
-            Section::Taxonomy => f.write_str("taxonomy section"),
-            Section::Attribute => f.write_str("attribute section"),
-            Section::Members => f.write_str("members section"),
-            Section::Policy => f.write_str("policy section"),
-            Section::RuleSet => f.write_str("rule set section"),
-            Section::SendLog => f.write_str("send log section"),
-            Section::Rfm => f.write_str("RFM configuration section"),
-            Section::Tiers => f.write_str("tiers section"),
-            Section::End => f.write_str("end section"),
-            Section::Unknown(kind) => write!(f, "section of kind {kind:#010x}"),
-        }
-    }
-}
-
-/// What is wrong with a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SnapshotProblem {
-    /// The input does not start with [`MAGIC`].
-    #[error("not a snapshot (wrong magic number)")]
-    NotASnapshot,
-    /// Written by a newer version of the format.
-    #[error(
-        "format version {found} is newer than this reader, which reads versions 1 to {supported}"
-    )]
-    FutureVersion {
-        /// The version in the header.
-        found: u32,
-        /// The newest version this reader reads.
-        supported: u32,
-    },
-    /// A version number no version of the crate ever wrote.
-    #[error("format version {found} does not exist")]
-    UnknownVersion {
-        /// The version in the header.
-        found: u32,
-    },
-    /// The input ended inside the part.
-    #[error("truncated: the input ends inside it")]
-    Truncated,
-    /// The input ended where a section should start: the closing section is missing.
-    #[error("missing: the input ends before it (truncated at a section boundary?)")]
-    Missing,
-    /// The section's bytes do not match its CRC-32.
-    #[error("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
-    Checksum {
-        /// The CRC-32 stored after the section.
-        stored: u32,
-        /// The CRC-32 of the bytes read.
-        computed: u32,
-    },
-    /// A section longer than [`MAX_SECTION_BYTES`].
-    #[error("declares {len} bytes, more than the limit of {limit}")]
-    TooLarge {
-        /// The declared length.
-        len: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// A section that must be understood, of a kind this version does not know (written by
-    /// a newer version).
-    #[error("unknown kind {kind:#010x}, which must not be skipped: written by a newer version?")]
-    UnknownKind {
-        /// The section kind.
-        kind: u32,
-    },
-    /// Content that is malformed or contradicts the rest of the snapshot (a member that
-    /// is not a live customer, a tag that does not exist, overlapping assignment days...).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-/// A snapshot that cannot be read: where, and what is wrong.
-///
-/// ```
-/// use audience::{ErrorKind, SnapshotProblem, Store};
-///
-/// let Err(err) = Store::read_snapshot(&b"hello, world"[..]) else { panic!() };
-/// let ErrorKind::Snapshot(e) = err.kind() else { panic!() };
-/// assert_eq!(e.problem, SnapshotProblem::NotASnapshot);
-/// assert_eq!(err.to_string(), "snapshot header (at byte 0): not a snapshot (wrong magic number)");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SnapshotError {
-    /// The part of the snapshot.
-    pub section: Section,
-    /// The section's position among the sections (from 0); `None` for the header.
-    pub index: Option<u32>,
-    /// The offset of the section's first byte in the input.
-    pub offset: u64,
-    /// What is wrong.
-    pub problem: SnapshotProblem,
-}
-
-impl fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
-            Some(i) => write!(
-                f,
-                "snapshot {} #{i} (at byte {}): {}",
-                self.section, self.offset, self.problem
-            ),
-            None => write!(
-                f,
-                "snapshot {} (at byte {}): {}",
-                self.section, self.offset, self.problem
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SnapshotError {}
 
 fn io_error(operation: &'static str, e: &std::io::Error) -> Error {
     ErrorKind::Io {

@@ -1,0 +1,555 @@
+//! An import's outcome: the report of every row ([`ImportReport`]) and why a whole import
+//! was refused ([`ImportError`]). They live in the error layer because a refused import
+//! carries its report; the importer itself is [`crate::import`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::quote;
+use crate::phone::PhoneError;
+
+// -----------------------------------------------------------------------------------------
+// The report
+// -----------------------------------------------------------------------------------------
+
+/// What an import did (or, from a dry run, would do) with every row.
+///
+/// Rows are data rows: blank rows and the header are not counted. Every row read was
+/// imported or skipped (`rows_read == rows_imported + rows_skipped`), and every imported
+/// row's customer was created, updated or unchanged. Its `Display` is a readable summary for
+/// the person who keeps the file, problems in line order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ImportReport {
+    /// Whether the batch was applied (`false` for a dry run).
+    pub applied: bool,
+    /// Data rows in the file.
+    pub rows_read: u64,
+    /// Rows applied.
+    pub rows_imported: u64,
+    /// Rows not applied: failed rows that were skipped, and duplicates.
+    pub rows_skipped: u64,
+    /// Rows with at least one failure (skipped, or imported without a tag): what the
+    /// failure share counts.
+    pub rows_failed: u64,
+    /// Customers registered by the import.
+    pub customers_created: u64,
+    /// Existing customers whose tags changed.
+    pub customers_updated: u64,
+    /// Existing customers whose tags were already as listed.
+    pub customers_unchanged: u64,
+    /// Memberships that did not exist before.
+    pub memberships_added: u64,
+    /// Memberships removed by overwriting.
+    pub memberships_removed: u64,
+    /// Names of the tags created, in order of first appearance.
+    pub tags_created: Vec<String>,
+    /// The failures in line order: all of them, or the first [`MAX_LISTED_FAILURES`] when
+    /// there are more (`failure_counts` counts every one).
+    pub failures: Vec<Failure>,
+    /// Rows skipped because an earlier row has the same number, in line order.
+    pub duplicates: Vec<Duplicate>,
+    /// How many failures of each kind.
+    pub failure_counts: BTreeMap<FailureKind, u64>,
+    /// The failure share the import accepts, in basis points (1,000 = 10%).
+    pub failure_limit_basis_points: u32,
+    /// The line of the header row, if the file has one.
+    pub header_line: Option<u64>,
+    /// The key column, counting from 1.
+    pub key_column: u32,
+    /// The tags column, counting from 1, if the file has one.
+    pub tags_column: Option<u32>,
+}
+
+impl ImportReport {
+    /// The share of rows that failed (0.0 for an empty file).
+    pub fn failed_share(&self) -> f64 {
+        if self.rows_read == 0 {
+            0.0
+        } else {
+            self.rows_failed as f64 / self.rows_read as f64
+        }
+    }
+
+    /// Whether more rows failed than the importer accepts: an import of this file is
+    /// refused (the seeds' "over 10% failed: stop and fix the file").
+    pub fn over_failure_limit(&self) -> bool {
+        u128::from(self.rows_failed) * 10_000
+            > u128::from(self.failure_limit_basis_points) * u128::from(self.rows_read)
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.applied {
+            "imported"
+        } else {
+            "would be imported"
+        };
+        writeln!(
+            f,
+            "{} rows read: {} {verb}, {} skipped ({} duplicates).",
+            self.rows_read,
+            self.rows_imported,
+            self.rows_skipped,
+            self.duplicates.len()
+        )?;
+        writeln!(
+            f,
+            "Customers: {} new, {} updated, {} unchanged. Memberships: {} added, {} removed.",
+            self.customers_created,
+            self.customers_updated,
+            self.customers_unchanged,
+            self.memberships_added,
+            self.memberships_removed
+        )?;
+        if !self.tags_created.is_empty() {
+            let names: Vec<String> = self.tags_created.iter().map(|n| quote(n)).collect();
+            writeln!(f, "Tags created: {}.", names.join(", "))?;
+        }
+        let limit = Percent(u64::from(self.failure_limit_basis_points), 10_000);
+        let share = Percent(self.rows_failed, self.rows_read);
+        if self.rows_failed > 0 {
+            writeln!(
+                f,
+                "Failed rows: {} of {} ({share}).",
+                self.rows_failed, self.rows_read
+            )?;
+            for (kind, n) in &self.failure_counts {
+                writeln!(f, "  {kind}: {n}")?;
+            }
+        }
+        let mut failures = self.failures.iter().peekable();
+        let mut duplicates = self.duplicates.iter().peekable();
+        loop {
+            let take_failure = match (failures.peek(), duplicates.peek()) {
+                (Some(a), Some(b)) => a.line <= b.line,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_failure {
+                if let Some(x) = failures.next() {
+                    writeln!(f, "  {x}")?;
+                }
+            } else if let Some(x) = duplicates.next() {
+                writeln!(f, "  {x}")?;
+            }
+        }
+        let counted: u64 = self.failure_counts.values().sum();
+        let unlisted = counted.saturating_sub(self.failures.len() as u64);
+        if unlisted > 0 {
+            writeln!(f, "  ... and {unlisted} more failures, not listed")?;
+        }
+        if self.over_failure_limit() {
+            write!(
+                f,
+                "More than {limit} of the rows failed: stop and fix the file, then import it again."
+            )?;
+        } else if self.rows_failed > 0 {
+            write!(
+                f,
+                "Within the {limit} of failed rows allowed; fix the rows above and import them again."
+            )?;
+        } else {
+            write!(f, "No failures.")?;
+        }
+        Ok(())
+    }
+}
+
+/// `n / d` as a percentage with one decimal, without floating point in tests' way.
+pub(crate) struct Percent(u64, u64);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1 == 0 {
+            return f.write_str("0%");
+        }
+        let tenths = (u128::from(self.0) * 1000 + u128::from(self.1) / 2) / u128::from(self.1);
+        if tenths % 10 == 0 {
+            write!(f, "{}%", tenths / 10)
+        } else {
+            write!(f, "{}.{}%", tenths / 10, tenths % 10)
+        }
+    }
+}
+
+/// Which field of a row a failure is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Field {
+    /// The phone number.
+    Phone,
+    /// The member id.
+    MemberId,
+    /// A tag name.
+    Tags,
+}
+
+/// What a failure did to its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Effect {
+    /// The row was not imported.
+    RowSkipped,
+    /// The row was imported without this tag.
+    TagIgnored,
+}
+
+/// One problem in one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Failure {
+    /// The line the row starts on, counting from 1 (a byte order mark or `sep=` line
+    /// included, as an editor counts).
+    pub line: u64,
+    /// The column, counting from 1 as spreadsheets do.
+    pub column: u32,
+    /// Which field.
+    pub field: Field,
+    /// The value as written, trimmed (at most 100 characters). For tags, the one name.
+    pub value: String,
+    /// Why it failed.
+    pub reason: FailureReason,
+    /// What happened to the row.
+    pub effect: Effect,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = match self.field {
+            Field::Phone => "phone",
+            Field::MemberId => "member id",
+            Field::Tags => "tags",
+        };
+        let effect = match self.effect {
+            Effect::RowSkipped => "row skipped",
+            Effect::TagIgnored => "tag ignored",
+        };
+        write!(
+            f,
+            "line {}, column {} ({field}): {}: ",
+            self.line,
+            self.column,
+            quote(&self.value)
+        )?;
+        match &self.reason {
+            FailureReason::UnknownTag { suggestion } => {
+                write!(f, "unknown tag {}", quote(&self.value))?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean {}?)", quote(s))?;
+                }
+            }
+            other => write!(f, "{other}")?,
+        }
+        write!(f, "; {effect}")
+    }
+}
+
+/// Why a value failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// The phone number does not normalise (the phone module's reason).
+    InvalidPhone(PhoneError),
+    /// The number is in scientific notation (`8.52912E+10`): Excel showed a long number
+    /// that way and its last digits are lost.
+    ScientificNotation,
+    /// The member id is empty, too long or has control characters.
+    InvalidMemberId {
+        /// Why.
+        reason: String,
+    },
+    /// No tag has this name.
+    UnknownTag {
+        /// The nearest existing name, when one is close.
+        suggestion: Option<String>,
+    },
+    /// Tags of this name exist in several dimensions; write it as `dimension:name`.
+    AmbiguousTag {
+        /// The dimensions that have it.
+        dimensions: Vec<String>,
+    },
+    /// The tag is archived and takes no new members.
+    ArchivedTag,
+    /// A name the taxonomy refuses for a new tag (too long, control characters).
+    InvalidTagName {
+        /// Why.
+        reason: String,
+    },
+    /// A new tag's name that breaks one of the policy's naming rules (see
+    /// [`NamingRules`](crate::NamingRules)).
+    NamingRule {
+        /// The rule it breaks.
+        rule: String,
+    },
+}
+
+impl FailureReason {
+    /// The kind, for counting.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            FailureReason::InvalidPhone(_) => FailureKind::InvalidPhone,
+            FailureReason::ScientificNotation => FailureKind::ScientificNotation,
+            FailureReason::InvalidMemberId { .. } => FailureKind::InvalidMemberId,
+            FailureReason::UnknownTag { .. } => FailureKind::UnknownTag,
+            FailureReason::AmbiguousTag { .. } => FailureKind::AmbiguousTag,
+            FailureReason::ArchivedTag => FailureKind::ArchivedTag,
+            FailureReason::InvalidTagName { .. } => FailureKind::InvalidTagName,
+            FailureReason::NamingRule { .. } => FailureKind::NamingRule,
+        }
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::InvalidPhone(e) => write!(f, "{e}"),
+            FailureReason::ScientificNotation => f.write_str(
+                "the number is in scientific notation, so its last digits are lost: format \
+                 the column as text in the spreadsheet and export it again",
+            ),
+            FailureReason::InvalidMemberId { reason } => write!(f, "invalid member id: {reason}"),
+            FailureReason::UnknownTag { suggestion } => {
+                f.write_str("unknown tag")?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean {}?)", quote(s))?;
+                }
+                Ok(())
+            }
+            FailureReason::AmbiguousTag { dimensions } => write!(
+                f,
+                "the tag name exists in dimensions {}; write it as dimension:name",
+                dimensions.join(", ")
+            ),
+            FailureReason::ArchivedTag => f.write_str("the tag is archived"),
+            FailureReason::InvalidTagName { reason } => write!(f, "invalid tag name: {reason}"),
+            FailureReason::NamingRule { rule } => write!(f, "breaks a naming rule: {rule}"),
+        }
+    }
+}
+
+/// The kinds of [`FailureReason`], for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// [`FailureReason::InvalidPhone`].
+    InvalidPhone,
+    /// [`FailureReason::ScientificNotation`].
+    ScientificNotation,
+    /// [`FailureReason::InvalidMemberId`].
+    InvalidMemberId,
+    /// [`FailureReason::UnknownTag`].
+    UnknownTag,
+    /// [`FailureReason::AmbiguousTag`].
+    AmbiguousTag,
+    /// [`FailureReason::ArchivedTag`].
+    ArchivedTag,
+    /// [`FailureReason::InvalidTagName`].
+    InvalidTagName,
+    /// [`FailureReason::NamingRule`].
+    NamingRule,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::InvalidPhone => "invalid phone number",
+            FailureKind::ScientificNotation => "number in scientific notation",
+            FailureKind::InvalidMemberId => "invalid member id",
+            FailureKind::UnknownTag => "unknown tag",
+            FailureKind::AmbiguousTag => "ambiguous tag",
+            FailureKind::ArchivedTag => "archived tag",
+            FailureKind::InvalidTagName => "invalid tag name",
+            FailureKind::NamingRule => "tag name breaks a naming rule",
+        })
+    }
+}
+
+/// A row skipped because an earlier row has the same number (first occurrence wins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Duplicate {
+    /// The skipped row's line.
+    pub line: u64,
+    /// The line of the row that counts.
+    pub first_line: u64,
+    /// The number as written in the skipped row (at most 100 characters).
+    pub value: String,
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {}: duplicate of line {}; row skipped",
+            self.line,
+            quote(&self.value),
+            self.first_line
+        )
+    }
+}
+
+// -----------------------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------------------
+
+/// Why a whole import was refused. Nothing was imported.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The input is UTF-16 (as Excel's "Unicode text" writes it), not UTF-8.
+    #[error(
+        "the file is UTF-16 ({}), not UTF-8: save it as UTF-8 (in Excel: Save As, \"CSV UTF-8\") and import it again",
+        if *big_endian { "big-endian" } else { "little-endian" }
+    )]
+    Utf16 {
+        /// Big-endian (`FE FF`) rather than little-endian (`FF FE`).
+        big_endian: bool,
+    },
+    /// Bytes that are not UTF-8 (a GBK, Big5 or Windows-1252 file).
+    #[error(
+        "the file is not UTF-8: line {line} has the byte 0x{byte:02X}, which UTF-8 does not allow there (GBK, Big5 and Windows-1252 files look like this): save it as UTF-8 and import it again"
+    )]
+    NotUtf8 {
+        /// The line of the first bad byte.
+        line: u64,
+        /// The byte.
+        byte: u8,
+    },
+    /// Not a text file at all.
+    #[error(
+        "the input is {what}, not a CSV or TXT file (line {line}): save it as \"CSV UTF-8\" and import that"
+    )]
+    NotText {
+        /// What it looks like.
+        what: &'static str,
+        /// Where that showed.
+        line: u64,
+    },
+    /// More input than [`Importer::max_input_bytes`](crate::Importer::max_input_bytes).
+    #[error("the input is larger than {limit} bytes, the most one import reads: split the file")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// More rows than [`Importer::max_rows`](crate::Importer::max_rows).
+    #[error(
+        "the file has {rows} rows; at most {limit} are imported at once: split it into {} batches",
+        rows.div_ceil((*limit).max(1))
+    )]
+    TooManyRows {
+        /// Data rows in the file.
+        rows: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A header row without a key column.
+    #[error(
+        "no {} column: the header row has {}; name the column {} or give its position",
+        match kind { KeyKind::Phone => "phone", KeyKind::MemberId => "member id" },
+        header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(", "),
+        match kind {
+            KeyKind::Phone => "\"phone\" (or 電話, 手机, โทรศัพท์, телефон, هاتف)",
+            KeyKind::MemberId => "\"member id\" (or 會員編號, 会员编号, รหัสสมาชิก)",
+        }
+    )]
+    NoKeyColumn {
+        /// What the key column should hold.
+        kind: KeyKind,
+        /// The header row's fields (trimmed, at most 100 characters each).
+        header: Vec<String>,
+    },
+    /// More tags to create than [`Importer::max_new_tags`](crate::Importer::max_new_tags).
+    #[error(
+        "the file would create {count} new tags, more than the {limit} one import may create: check that the tags column holds tag names, or create the tags first"
+    )]
+    TooManyNewTags {
+        /// Tags the file would create.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A field longer than [`MAX_FIELD_BYTES`](crate::import::MAX_FIELD_BYTES): almost always a quote that is never
+    /// closed, which takes in the rest of the file.
+    #[error(
+        "line {line}, column {column}: a field is longer than {limit} bytes, the most one field may hold: check that every quote in the file is closed"
+    )]
+    FieldTooLarge {
+        /// The line the row starts on.
+        line: u64,
+        /// The field's column, counting from 1.
+        column: u32,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A row whose fields hold more than [`MAX_ROW_BYTES`](crate::import::MAX_ROW_BYTES) together.
+    #[error(
+        "line {line}: the row is longer than {limit} bytes, the most one row may hold: check that every quote in the file is closed"
+    )]
+    RowTooLarge {
+        /// The line the row starts on.
+        line: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A row with more than [`MAX_ROW_FIELDS`](crate::import::MAX_ROW_FIELDS) fields.
+    #[error(
+        "line {line}: the row has more than {limit} fields, the most one row may have: check the separator"
+    )]
+    TooManyFields {
+        /// The line the row starts on.
+        line: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// More different tag names than [`MAX_TAG_NAMES`](crate::import::MAX_TAG_NAMES).
+    #[error(
+        "the file lists more than {limit} different tag names (line {line} has one more): check that the tags column holds tag names"
+    )]
+    TooManyTagNames {
+        /// The line of the first name over the limit.
+        line: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The CSV structure could not be read.
+    #[error("malformed CSV at line {line}: {message}")]
+    Malformed {
+        /// Where.
+        line: u64,
+        /// The CSV reader's message.
+        message: String,
+    },
+    /// More rows failed than [`Importer::max_failed_share`](crate::Importer::max_failed_share) allows. The report says which.
+    #[error(
+        "import refused: {failed} of {rows} rows failed ({}), more than the {} allowed; nothing was imported: stop and fix the file, then import it again",
+        Percent(*failed, *rows),
+        Percent(u64::from(*limit_basis_points), 10_000)
+    )]
+    Refused {
+        /// Rows with failures.
+        failed: u64,
+        /// Rows read.
+        rows: u64,
+        /// The accepted share in basis points.
+        limit_basis_points: u32,
+        /// What the import would have done, with every failure.
+        report: Box<ImportReport>,
+    },
+}
+/// What the key column holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum KeyKind {
+    /// Phone numbers, normalised to E.164 (the default).
+    #[default]
+    Phone,
+    /// The app's member ids, taken as they are (trimmed). The header names recognised for
+    /// the key column are then `member id`, `member`, `customer id`, `id`, `會員編號`,
+    /// `会员编号`, `รหัสสมาชิก`, `id клиента`, `رقم العضوية`, ...
+    MemberId,
+}
