@@ -2,6 +2,14 @@
 //! ~320k audience (target: preview + 2-way split under 10 ms), stratified split, sample,
 //! breakdown, the frequency-cap set against a dense per-customer counter, and a send plan.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::hint::black_box;

@@ -8,6 +8,14 @@
 //! `AUDIENCE_PEERS_DATA` points the bench at the data set of `../shared/peers/gen_dataset.py`;
 //! otherwise the Rust generator makes data of the same shape.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::hint::black_box;

@@ -16,6 +16,14 @@
 //!
 //! `AUDIENCE_BENCH_N` and `AUDIENCE_PEERS_DATA` work as for the other benches.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::hint::black_box;

@@ -6,6 +6,14 @@
 //! 10M, and `AUDIENCE_PEERS_DATA=<dir>` to load data written by `gen_dataset.py`.
 //! Every query's count is checked against the dense oracle before it is timed.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::hint::black_box;

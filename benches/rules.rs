@@ -16,6 +16,14 @@
 //!   cart", add "purchased-<date>+<product>" (validation included).
 //! - `event/weekly_rules_one_customer`: the ten weekly rules restricted to one customer.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::hint::black_box;

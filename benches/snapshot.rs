@@ -4,6 +4,14 @@
 //! lookup by key (which builds the key -> id table), and the snapshot's size per
 //! membership. `AUDIENCE_BENCH_N=10000000` runs at 10M customers.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::time::Duration;

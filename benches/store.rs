@@ -7,6 +7,14 @@
 //! bitset and run payloads plus 16 bytes per container header, from roaring's statistics)
 //! and vector capacities; allocator overhead is not counted.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    missing_docs,
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 mod support;
 
 use std::time::Duration;

@@ -5,6 +5,13 @@
 //!
 //! Run with `cargo run --release --example campaign`.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::campaign::{
     self, Arm, CapRule, Hour, Metric, Responses, SendLog, SendPlan, Size, SplitSpec,
 };

@@ -5,6 +5,13 @@
 //! cargo run --release --example import_csv
 //! ```
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::export::{AdPlatform, BitmapFormat, Export, base64, write_hashed_phones};
 use audience::import::{Importer, TagMode, UnknownTags};
 use audience::{Country, CustomerKey, Day, Edit, Query, Store, TagSpec, dimensions};

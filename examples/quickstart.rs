@@ -3,6 +3,13 @@
 //!
 //! Run it with `cargo run --release --example quickstart`.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::{
     AttrKind, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value, dimensions,
     normalize_phone,

@@ -5,6 +5,13 @@
 //!
 //!     cargo run --release --example rfm_report
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::{
     AttrKind, Context, CustomerKey, Day, Edit, Measure, Migration, Query, RfmConfig, Store,
     TagSpec, Value, dimensions,
@@ -153,7 +160,8 @@ fn main() -> Result<(), audience::Error> {
     );
 
     let moves = Migration::between(&before.segment_assignment(), &scores.segment_assignment());
-    store.set_rfm(scores)?;
+    // The scores are query terms when they ride in the query's context.
+    let ctx = Context::new(today).with_terms(&scores);
 
     println!("Queries mixing scores and tags:");
     for text in [
@@ -164,11 +172,11 @@ fn main() -> Result<(), audience::Error> {
         "rfm.r IS NULL AND line",
     ] {
         let q = Query::parse(text)?;
-        println!("{:>8}  {text}", store.count(&q, today)?);
+        println!("{:>8}  {text}", store.count(&q, &ctx)?);
     }
 
     let spend = store.attribute_id("monetary")?;
-    let champions = store.select(&Query::parse("rfm.segment = \"Champions\"")?, today)?;
+    let champions = store.select(&Query::parse("rfm.segment = \"Champions\"")?, &ctx)?;
     let s = store.summarize(spend, champions.bitmap())?;
     let q = store.quantiles(spend, champions.bitmap(), &[0.5, 0.9])?;
     let money = |v: Option<Value>| match v {

@@ -9,6 +9,13 @@
 //!
 //! Run with `cargo run --release --example weekly_health`.
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::health::HealthConfig;
 use audience::{
     AttrKind, CustomerKey, Day, Edit, NamingRules, Policy, RoaringBitmap, Store, TagSpec, Value,

@@ -9,6 +9,13 @@
 //!
 //!     cargo run --release --example weekly_maintenance
 
+// Examples and benches print and time what they do; the library itself may not.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use audience::query::{all, attr, tag};
 use audience::{
     AttrId, AttrKind, CustomerKey, Day, Edit, Error, Lifecycle, Query, Rule, RuleSet, Run, Store,

@@ -382,7 +382,7 @@ fn binding_errors_point_at_the_term() {
     );
     errors.insert(
         "rfm.r >= 4",
-        "rfm.r needs RFM scores, and this store has none: score customers first\n  rfm.r >= 4\n  ^^^^^^^^^^",
+        "no provider of rfm.* terms in the query's context: pass one with Context::with_terms (RFM scores provide rfm.*)\n  rfm.r >= 4\n  ^^^^^^^^^^",
     );
     errors.insert(
         "高消費力 OR vip",

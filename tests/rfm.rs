@@ -154,11 +154,11 @@ fn empty_input_scores_nobody() {
     );
 
     // Everyone never purchased: scored empty too, and queries answer 0.
-    let mut store = shop(&[(None, Some(0), Some(0)), (None, None, None)]);
+    let store = shop(&[(None, Some(0), Some(0)), (None, None, None)]);
     s = score(&store, &RfmConfig::default());
     assert_eq!(ids(s.never_purchased()), vec![0, 1]);
-    store.set_rfm(s).unwrap();
-    let count = |q: &str| store.count(&Query::parse(q).unwrap(), today()).unwrap();
+    let ctx = Context::new(today()).with_terms(&s);
+    let count = |q: &str| store.count(&Query::parse(q).unwrap(), &ctx).unwrap();
     assert_eq!(count("rfm.r >= 1"), 0);
     assert_eq!(count("rfm.r IS NULL"), 2);
     assert_eq!(count("rfm.segment = \"Champions\""), 0);
@@ -433,9 +433,8 @@ fn scores_are_query_terms() {
     store
         .add_customer(CustomerKey::member("new").unwrap())
         .unwrap();
-    let s = score(&store, &RfmConfig::default());
-    store.set_rfm(s).unwrap();
-    let rfm = store.rfm().unwrap();
+    let rfm = &score(&store, &RfmConfig::default());
+    let ctx = Context::new(today()).with_terms(rfm);
     let naive = |pred: &dyn Fn(u32, RfmScore, &str) -> bool| -> u64 {
         (0..26)
             .filter(|&id| {
@@ -444,7 +443,7 @@ fn scores_are_query_terms() {
             })
             .count() as u64
     };
-    let count = |q: &str| store.count(&Query::parse(q).unwrap(), today()).unwrap();
+    let count = |q: &str| store.count(&Query::parse(q).unwrap(), &ctx).unwrap();
     assert_eq!(
         count("rfm.r >= 4 AND vip EXCLUDE at_risk"),
         naive(&|id, sc, _| sc.r >= 4 && id % 2 == 0 && id % 3 != 0)
@@ -470,35 +469,34 @@ fn scores_are_query_terms() {
     );
     // The funnel names the terms.
     let ex = store
-        .explain(&Query::parse("vip AND rfm.r >= 4").unwrap(), today())
+        .explain(&Query::parse("vip AND rfm.r >= 4").unwrap(), &ctx)
         .unwrap();
     let clauses: Vec<&str> = ex.steps.iter().map(|s| s.clause.as_str()).collect();
     assert_eq!(clauses, vec!["rfm.r >= 4", "vip"]);
 
-    // Clones share the scores; clearing them restores the "needs scores" error.
-    let copy = store.clone();
-    store.clear_rfm();
-    assert!(store.rfm().is_none());
-    assert_eq!(
-        copy.count(&Query::parse("rfm.r = 5").unwrap(), today())
-            .unwrap(),
-        5
-    );
+    // Without the scores in the context, the terms are refused with a pointer to the fix.
+    assert_eq!(count("rfm.r = 5"), 5);
     assert_eq!(
         store
             .count(&Query::parse("rfm.r = 5").unwrap(), today())
             .unwrap_err()
             .to_string(),
-        "rfm.r needs RFM scores, and this store has none: score customers first\n  rfm.r = 5\n  ^^^^^^^^^"
+        "no provider of rfm.* terms in the query's context: pass one with Context::with_terms (RFM scores provide rfm.*)\n  rfm.r = 5\n  ^^^^^^^^^"
     );
 }
 
 #[test]
 fn query_errors_point_at_the_term() {
-    let mut store = grid_shop();
+    let store = grid_shop();
     let s = score(&store, &RfmConfig::default());
-    store.set_rfm(s).unwrap();
-    let err = |store: &Store, q: &str| store.count(&Query::parse(q).unwrap(), today()).unwrap_err();
+    let err = |s: &RfmScores, q: &str| {
+        store
+            .count(
+                &Query::parse(q).unwrap(),
+                Context::new(today()).with_terms(s),
+            )
+            .unwrap_err()
+    };
     let cases = [
         (
             "rfm.r >= 7",
@@ -550,32 +548,30 @@ fn query_errors_point_at_the_term() {
         ),
     ];
     for (q, want) in cases {
-        assert_eq!(err(&store, q).to_string(), want, "{q}");
+        assert_eq!(err(&s, q).to_string(), want, "{q}");
     }
     assert!(matches!(
-        err(&store, "rfm.r >= 7").kind(),
+        err(&s, "rfm.r >= 7").kind(),
         ErrorKind::Query(q) if matches!(
             q.problem,
             audience::QueryProblem::ScoreOutOfRange { bins: 5, score: 7, .. }
         )
     ));
     assert!(matches!(
-        err(&store, "rfm.segment = \"Whales\"").kind(),
+        err(&s, "rfm.segment = \"Whales\"").kind(),
         ErrorKind::Query(q) if matches!(&q.problem, audience::QueryProblem::UnknownSegment { name, .. } if name == "Whales")
     ));
 
     // Scores without a segment map.
     let s = score(&store, &plain(5));
-    store.set_rfm(s).unwrap();
     assert_eq!(
-        err(&store, "rfm.segment = \"Lost\"").to_string(),
+        err(&s, "rfm.segment = \"Lost\"").to_string(),
         "rfm.segment needs named segments, and these RFM scores have none: score with a segment map\n  rfm.segment = \"Lost\"\n  ^^^^^^^^^^^^^^^^^^^^"
     );
     // Four bins: 5 is out of range.
     let s = score(&store, &RfmConfig::default().bins(4).segments(None));
-    store.set_rfm(s).unwrap();
     assert_eq!(
-        err(&store, "rfm.m = 5").to_string(),
+        err(&s, "rfm.m = 5").to_string(),
         "rfm.m scores run from 1 to 4, got 5\n  rfm.m = 5\n  ^^^^^^^^^"
     );
 }
@@ -584,24 +580,32 @@ fn query_errors_point_at_the_term() {
 fn erased_customers_leave_the_scores() {
     let mut store = grid_shop();
     let s = score(&store, &RfmConfig::default());
-    store.set_rfm(s.clone()).unwrap();
     let before = store.clone();
+    let q = Query::parse("rfm.r = 5").unwrap();
     store.erase_customer(0).unwrap();
-    let rfm = store.rfm().unwrap();
+    // Scores computed before the erasure never select the erased customer.
+    assert_eq!(
+        store
+            .count(&q, Context::new(today()).with_terms(&s))
+            .unwrap(),
+        4
+    );
+    // "Forget me" reaches the scores the app keeps through `forget`.
+    let mut rfm = s.clone();
+    rfm.forget(0);
     assert!(!rfm.scored().contains(0));
     assert!(!rfm.customers(Measure::Recency, 5).unwrap().contains(0));
     assert_eq!(rfm.segment_of(0), None);
     assert_eq!(rfm.score_of(0), None);
     assert_eq!(rfm.segment("New customers").map(|b| b.len()), Some(0));
-    let q = Query::parse("rfm.r = 5").unwrap();
-    assert_eq!(store.count(&q, today()).unwrap(), 4);
-    assert_eq!(store.count(&q.clone(), today()).unwrap(), 4);
-    // The copy taken before still has it.
-    assert_eq!(before.count(&q, today()).unwrap(), 5);
-    // Scores that name an erased customer are refused.
+    let ctx = Context::new(today()).with_terms(&rfm);
+    assert_eq!(store.count(&q, &ctx).unwrap(), 4);
+    // The copy taken before still has the customer, and the unforgotten scores count it.
     assert_eq!(
-        store.set_rfm(s).unwrap_err().to_string(),
-        "unknown customer id 0"
+        before
+            .count(&q, Context::new(today()).with_terms(&s))
+            .unwrap(),
+        5
     );
 }
 
@@ -781,31 +785,29 @@ fn export_carries_rfm_scores_when_present() {
     use audience::export::Export;
     let rows: Vec<Row> = (0..10).map(|_| (Some(7), Some(2), Some(500))).collect();
     let mut store = shop(&rows);
+    let s = score(&store, &RfmConfig::default());
+    // A customer who arrived after the scoring run has empty cells.
+    store
+        .add_customer(CustomerKey::member("late").unwrap())
+        .unwrap();
     let all = store.customers().clone();
-    let csv = |store: &audience::Store| {
-        let mut out = Vec::new();
-        Export::new()
-            .without_tags()
-            .with_rfm()
-            .write_csv(store, &all, &mut out)
-            .unwrap();
-        String::from_utf8(out).unwrap()
-    };
-    // No scores yet: the columns are there, the cells empty.
-    let before = csv(&store);
-    let lines: Vec<&str> = before.lines().collect();
+    let mut out = Vec::new();
+    Export::new()
+        .without_tags()
+        .with_rfm(std::sync::Arc::new(s.clone()))
+        .write_csv(&store, &all, &mut out)
+        .unwrap();
+    let after = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = after.lines().collect();
     assert!(
         lines[0].ends_with("rfm_r,rfm_f,rfm_m,rfm_segment"),
         "{}",
         lines[0]
     );
-    assert!(lines[1].ends_with(",,,,"), "{}", lines[1]);
-    let s = score(&store, &RfmConfig::default());
+    assert!(lines[11].ends_with(",,,,"), "{}", lines[11]);
     let first = s.score_of(0).unwrap();
     let segment = s.segment_of(0).map(str::to_string).unwrap_or_default();
-    store.set_rfm(s).unwrap();
-    let after = csv(&store);
-    let row0 = after.lines().nth(1).unwrap();
+    let row0 = lines[1];
     assert!(
         row0.ends_with(&format!(",{},{},{},{}", first.r, first.f, first.m, segment)),
         "{row0}"

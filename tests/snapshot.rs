@@ -1141,7 +1141,7 @@ fn fuzz_regression_length_near_u64_max() {
 #[test]
 fn governance_survives_a_snapshot() {
     use audience::{Edit, NamingRules, Policy, Store, TagSpec, TaxonomyAction};
-    let day = audience::Day::from_ymd(2025, 1, 6).unwrap();
+    let day = Day::from_ymd(2025, 1, 6).unwrap();
     let admin = Edit::new("alice", day);
     let mut store = Store::new();
     store.create_tag(&admin, TagSpec::new("vip")).unwrap();

@@ -21,14 +21,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(q, again, "{text:?} printed as {printed:?}");
     assert_eq!(printed, again.to_string());
 
-    let (mut store, today) = small_store();
+    let (store, today) = small_store();
     // RFM scores, so that `rfm.` terms bind too.
     let rfm = RfmConfig::new("last_interaction", "purchase_count", "monetary")
         .score(&store, &Context::new(today))
         .expect("scoring the small store");
-    store.set_rfm(rfm).expect("installing its scores");
     let capped: RoaringBitmap = [1, 3, 5, 1_000].into_iter().collect();
-    let ctx = Context::new(today).with_set("capped", &capped);
+    let ctx = Context::new(today)
+        .with_set("capped", &capped)
+        .with_terms(&rfm);
     if let Ok(plan) = store.plan(&q, &ctx) {
         let count = plan.count();
         let seg = plan.segment();

@@ -8,6 +8,15 @@
 //! containers here. The bytes come from roaring itself, so a parse failure would be a bug
 //! of ours or a format change; callers then fall back to reading members one by one.
 
+// Parses untrusted bytes: no construct that can panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
 /// The portable format's array/bitset boundary: containers with at most this many members
 /// are arrays.
 pub(crate) const ARRAY_LIMIT: u32 = 4096;
@@ -37,12 +46,12 @@ pub(crate) struct Cont {
 
 pub(crate) fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
     let b = bytes.get(at..at.checked_add(2)?)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
+    Some(u16::from_le_bytes(b.try_into().ok()?))
 }
 
 pub(crate) fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     let b = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    Some(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 /// Indexes the containers of a bitmap in the portable format

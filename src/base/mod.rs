@@ -5,6 +5,7 @@
 //! - `containers`: roaring's containers read from its portable serialization.
 //! - `bits`: word-level bit utilities (the 64 x 64 transpose).
 
+pub(crate) mod bits;
 pub(crate) mod containers;
 pub(crate) mod day;
 pub(crate) mod fold;

@@ -109,8 +109,8 @@ pub struct CapRule {
 }
 
 impl CapRule {
-    /// The seeds' rule: no more than 5 automated messages to a customer within 24 hours,
-    /// all channels together.
+    /// The rule WhatsApp and LINE broadcast guides recommend: no more than 5 automated
+    /// messages to a customer within 24 hours, all channels together.
     pub fn seeds() -> CapRule {
         CapRule::new(5, 24)
     }

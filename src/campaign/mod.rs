@@ -1,11 +1,12 @@
 //! The campaign toolkit: from "who?" to "send it well".
 //!
-//! Everything the seeds do between picking an audience and reading the 24-hour report, as
-//! pure functions of bitmaps, seeds and the caller's clock values (no clock is read):
+//! Everything WhatsApp and LINE broadcast guides ask a marketer to do between picking an
+//! audience and reading the 24-hour report, as pure functions of bitmaps, random seeds and
+//! the caller's clock values (no clock is read):
 //!
 //! 1. **Preview** ([`preview`]): the exact size, the funnel of the query's clauses, a
-//!    [`breakdown`] by any dimension, and the seeds' [`SizeGuidance`] (under 500:
-//!    personalise; over 2,000: A/B test first).
+//!    [`breakdown`] by any dimension, and the broadcast guides' advice by size
+//!    ([`SizeGuidance`]: under 500, personalise; over 2,000, A/B test first).
 //! 2. **Build** ([`build_audience`]): evaluates the query and records the day each of its
 //!    tags was used ([`Store::record_use`]), which feeds the health report's silent-tag flag.
 //! 3. **Split** ([`split`], [`sample`]): groups of exact sizes or proportions and a holdout,
@@ -14,11 +15,15 @@
 //! 4. **Cap** ([`SendLog`]): who already got 5 automated messages in 24 hours, as a set a
 //!    query excludes with `@capped`.
 //! 5. **Plan** ([`SendPlan`]): batches for a rate limit, with the expected duration.
-//! 6. **Results** ([`Responses`]): delivery, read and reply rates against the seeds'
-//!    thresholds, A/B comparisons by a two-proportion z-test ([`Comparison`]), and the
-//!    non-responders for the second touch after 3 days ([`FollowUp`]).
+//! 6. **Results** ([`Responses`]): delivery, read and reply rates against the broadcast
+//!    guides' thresholds ([`Thresholds`]), A/B comparisons by a two-proportion z-test
+//!    ([`Comparison`]), and the non-responders for the second touch after 3 days
+//!    ([`FollowUp`]).
 //!
-//! # Example: the seeds' A/B flow
+//! # Example: the A/B flow broadcast guides recommend
+//!
+//! Over 2,000 customers: two random groups of 1,000, compare reply rates after an hour,
+//! send the winner to the rest.
 //!
 //! ```
 //! use audience::campaign::{self, Metric, Responses, SendPlan, SizeGuidance, Size, SplitSpec};
@@ -96,7 +101,7 @@ pub const PERSONALISE_BELOW: u64 = 500;
 /// Audiences larger than this are A/B tested on two groups of 1,000 first.
 pub const AB_TEST_ABOVE: u64 = 2_000;
 
-/// The seeds' advice for an audience of a given size.
+/// What WhatsApp and LINE broadcast guides advise for an audience of a given size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum SizeGuidance {
@@ -158,7 +163,7 @@ pub struct Preview {
     pub size: u64,
     /// The count after every clause, and the plan.
     pub explain: Explain,
-    /// The seeds' advice for this size.
+    /// The broadcast guides' advice for this size.
     pub guidance: SizeGuidance,
     /// The customers.
     pub audience: RoaringBitmap,

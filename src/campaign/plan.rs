@@ -31,10 +31,10 @@ impl Batch {
     }
 }
 
-/// An audience cut into batches for a rate limit (the seeds: about 150-200 messages a
-/// minute, so 5,000 take 25-30 minutes). Batches hold id ranges, not copies of the audience:
-/// [`Batch::members`] materialises one batch when it is due. Customers go out in id order
-/// (arrival order); split first for a random order.
+/// An audience cut into batches for a rate limit (WhatsApp and LINE broadcast guides: about
+/// 150-200 messages a minute, so 5,000 take 25-30 minutes). Batches hold id ranges, not
+/// copies of the audience: [`Batch::members`] materialises one batch when it is due.
+/// Customers go out in id order (arrival order); split first for a random order.
 ///
 /// ```
 /// use audience::RoaringBitmap;

@@ -363,7 +363,7 @@ mod tests {
             .map(|i| [5, 5, 7, 5, 1 << 60, 7, 7, 3][i as usize % 8])
             .collect();
         let ranked = Ranked::from_parts(ids.clone(), ranks.clone());
-        let mut order: Vec<(u64, crate::store::directory::KeyRef<'_>, u32)> = ids
+        let mut order: Vec<(u64, KeyRef<'_>, u32)> = ids
             .iter()
             .zip(&ranks)
             .map(|(&id, &r)| (r, store.key(id).unwrap(), id))

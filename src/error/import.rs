@@ -72,7 +72,8 @@ impl ImportReport {
     }
 
     /// Whether more rows failed than the importer accepts: an import of this file is
-    /// refused (the seeds' "over 10% failed: stop and fix the file").
+    /// refused (import guides of WhatsApp and LINE tagging tools: "if over 10% failed, stop
+    /// and fix the file").
     pub fn over_failure_limit(&self) -> bool {
         u128::from(self.rows_failed) * 10_000
             > u128::from(self.failure_limit_basis_points) * u128::from(self.rows_read)

@@ -1,4 +1,5 @@
-//! The tag health report: the seeds' weekly Monday routine in one call.
+//! The tag health report: the weekly check CRM tagging guides recommend (silent, oversized
+//! and stale tags, the number of tags) in one call.
 //!
 //! [`Store::health_report`] looks at every tag, every pair of tags and the taxonomy as a
 //! whole on the caller's `today`, and returns a [`HealthReport`]: plain serde data for
@@ -39,10 +40,10 @@
 //!
 //! # Split suggestions
 //!
-//! An oversized tag should be split into finer tags (the seeds: at least three, e.g. by
-//! interaction level). The suggestion looks for another dimension that already cuts it
-//! well. Candidates are the other dimensions whose tags cover at least half of its members,
-//! at least two of them overlapping it. Each gets the score
+//! An oversized tag should be split into finer tags (CRM tagging guides: at least three,
+//! e.g. low, medium and high interaction). The suggestion looks for another dimension that
+//! already cuts it well. Candidates are the other dimensions whose tags cover at least half
+//! of its members, at least two of them overlapping it. Each gets the score
 //! `coverage × disjointness × evenness`, where, with `parts` the overlaps of the
 //! dimension's tags with the oversized tag and `covered` its members carrying any of them:
 //!
@@ -101,7 +102,9 @@ use crate::store::taxonomy::{TagId, TagInfo};
 /// [`MAX_OVERLAP_SETS`]: the stale customers ride along.
 pub const MAX_PAIR_TAGS: usize = MAX_OVERLAP_SETS - 1;
 
-/// Thresholds of the health report. The defaults are the seeds' numbers.
+/// Thresholds of the health report. The defaults are the numbers of CRM tagging guides: a
+/// tag on over 40% of customers is too coarse, one unused for over 30 days is silent, and a
+/// customer without interaction for over 180 days is stale.
 ///
 /// ```
 /// use audience::health::HealthConfig;
@@ -127,7 +130,8 @@ pub struct HealthConfig {
     /// 180.
     pub stale_days: u32,
     /// A tag is flagged stale when at least this share of its members are stale. Default
-    /// 0.10 (the seeds' "about 10% of VIPs" are sleeping).
+    /// 0.10 (CRM tagging guides find about 10% of VIPs sleeping: no interaction for over
+    /// 180 days).
     pub stale_share: f64,
     /// Two tags whose Jaccard overlap is at least this are redundant. Default 0.80.
     pub redundant_jaccard: f64,
@@ -284,13 +288,13 @@ pub struct TagHealth {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AgeProfile {
-    /// Assigned 0 to 30 days ago (the seeds' "new customer" window).
+    /// Assigned 0 to 30 days ago (the "new customer" stage of the customer lifecycle).
     pub days_0_30: u64,
     /// 31 to 90 days ago (about the average lifetime of a tag).
     pub days_31_90: u64,
     /// 91 to 180 days ago.
     pub days_91_180: u64,
-    /// More than 180 days ago (the seeds' quarterly audit looks here).
+    /// More than 180 days ago (where the quarterly tag audit of CRM tagging guides looks).
     pub over_180: u64,
 }
 
@@ -332,7 +336,7 @@ pub enum TagFlag {
         idle_days: i64,
     },
     /// At least `stale_share` of its members had no interaction for more than
-    /// `stale_days` (the seeds' "sleeping VIPs").
+    /// `stale_days` (the "sleeping VIPs" of CRM tagging guides' quarterly audit).
     Stale {
         /// How many members are stale.
         members: u64,
@@ -439,9 +443,9 @@ pub struct DimensionCoverage {
     pub share: f64,
 }
 
-/// Where the number of tags in use stands, by the seeds' bands.
+/// Where the number of tags in use stands, by the bands of CRM tagging guides.
 ///
-/// The seeds' bands leave gaps and overlap (at most 20 while starting; 30-50 growing;
+/// The guides' bands leave gaps and overlap (at most 20 while starting; 30-50 growing;
 /// 50-80 healthy; over 100 hard to manage; under 30 with over 1,000 customers too
 /// coarse). With `n` active tags and `c` customers, the first rule that holds wins:
 ///
@@ -451,7 +455,7 @@ pub struct DimensionCoverage {
 /// 4. `n <= 49`: [`Growing`](TagCountBand::Growing) (the gap 21-29 included: a shop of
 ///    at most 1,000 customers between its start and 30 tags is growing);
 /// 5. `n <= 80`: [`Healthy`](TagCountBand::Healthy) (50 is healthy: "grow to 50+");
-/// 6. otherwise (81-100, the seeds' gap): [`Large`](TagCountBand::Large).
+/// 6. otherwise (81-100, a gap in the guides' bands): [`Large`](TagCountBand::Large).
 ///
 /// ```
 /// use audience::health::TagCountBand;
@@ -467,7 +471,7 @@ pub struct DimensionCoverage {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum TagCountBand {
-    /// At most 20 tags, at most 1,000 customers: the seeds start with 15-20.
+    /// At most 20 tags, at most 1,000 customers: CRM tagging guides start with 15-20.
     Starting,
     /// 21-49 tags (21-29 only with at most 1,000 customers).
     Growing,
@@ -600,8 +604,8 @@ pub enum Finding {
         /// The larger tag.
         superset: TagId,
     },
-    /// No administrators (anyone may create and delete tags), or more than the seeds'
-    /// one or two.
+    /// No administrators (anyone may create and delete tags), or more than the one or two
+    /// that CRM tagging guides advise.
     Governance {
         /// How many administrators the policy names.
         administrators: usize,

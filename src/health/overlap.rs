@@ -26,6 +26,7 @@
 
 use roaring::RoaringBitmap;
 
+use crate::base::bits::transpose64;
 use crate::base::containers::{Cont, Kind, WORDS, parse, u16_at};
 use crate::error::{Error, ErrorKind, err};
 
@@ -374,7 +375,7 @@ impl Work {
                 for (t, slot) in block.iter_mut().take(tags).enumerate() {
                     *slot = self.words[(g * 64 + t) * WORDS + word];
                 }
-                transpose64(&mut block);
+                transpose64(&mut block, 64);
                 if rw == 1 {
                     self.rows[p * 64..(p + 1) * 64].copy_from_slice(&block);
                 } else {
@@ -587,24 +588,6 @@ fn add_at(planes: &mut [u64], rw: usize, g: usize, plane: usize, word: u64) {
         *slot ^= carry;
         carry = next;
         p += rw;
-    }
-}
-
-/// Transposes a 64 x 64 bit matrix: afterwards bit `t` of `m[i]` is what bit `i` of
-/// `m[t]` was.
-fn transpose64(m: &mut [u64; 64]) {
-    let mut j = 32;
-    let mut mask: u64 = 0x0000_0000_FFFF_FFFF;
-    while j != 0 {
-        let mut k = 0;
-        while k < 64 {
-            let t = ((m[k] >> j) ^ m[k + j]) & mask;
-            m[k] ^= t << j;
-            m[k + j] ^= t;
-            k = (k + j + 1) & !j;
-        }
-        j >>= 1;
-        mask ^= mask << j;
     }
 }
 

@@ -77,6 +77,8 @@ use std::fmt;
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::rfm::RfmScores;
+
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
 
@@ -333,29 +335,37 @@ impl Export {
         self
     }
 
-    /// Adds the columns `rfm_r`, `rfm_f`, `rfm_m` and `rfm_segment` from the store's current
-    /// RFM scores ([`Store::rfm`]); cells are empty for customers that were not scored, and
-    /// in a store without scores.
+    /// Adds the columns `rfm_r`, `rfm_f`, `rfm_m` and `rfm_segment` from `scores`; cells are
+    /// empty for customers that were not scored.
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use audience::export::Export;
+    /// # use audience::{Context, Day, RfmConfig, Store};
+    /// # let store = Store::new();
+    /// # let scores = RfmConfig::default().score(&store, &Context::new(Day::EPOCH));
+    /// # let Ok(scores) = scores else { return Ok(()) };
     ///
-    /// let export = Export::new().with_rfm();
+    /// let export = Export::new().with_rfm(Arc::new(scores));
     /// # let _ = export;
+    /// # Ok::<(), audience::Error>(())
     /// ```
-    pub fn with_rfm(self) -> Export {
+    pub fn with_rfm(self, scores: Arc<RfmScores>) -> Export {
         let score = |pick: fn(crate::rfm::RfmScore) -> u8| {
-            move |store: &Store, id: CustomerId| {
-                let s = store.rfm()?.score_of(id)?;
+            let scores = Arc::clone(&scores);
+            move |_: &Store, id: CustomerId| {
+                let s = scores.score_of(id)?;
                 Some(Cell::Int(i64::from(pick(s))))
             }
         };
+        let segments = Arc::clone(&scores);
         self.column(ExportColumn::from_fn("rfm_r", score(|s| s.r)))
             .column(ExportColumn::from_fn("rfm_f", score(|s| s.f)))
             .column(ExportColumn::from_fn("rfm_m", score(|s| s.m)))
-            .column(ExportColumn::from_fn("rfm_segment", |store: &Store, id| {
-                Some(Cell::Text(store.rfm()?.segment_of(id)?.to_string()))
-            }))
+            .column(ExportColumn::from_fn(
+                "rfm_segment",
+                move |_: &Store, id| Some(Cell::Text(segments.segment_of(id)?.to_string())),
+            ))
     }
 
     /// The rows for the customers of `set`, in id order, as serde data. Errors when an

@@ -330,7 +330,8 @@ impl Expr {
         Expr::Or(vec![self, other])
     }
 
-    /// `self AND NOT other` (the seeds' EXCLUDE).
+    /// `self AND NOT other`: the EXCLUDE of CRM tagging guides ("cosmetics AND purchased
+    /// EXCLUDE lipstick").
     pub fn exclude(self, other: Expr) -> Expr {
         self.and(Expr::Not(Box::new(other)))
     }

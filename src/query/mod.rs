@@ -42,11 +42,13 @@
 //!   `IS NULL` for those.
 //! - `@name` is a set the caller passes in the [`Context`] (e.g. `@capped`, customers who
 //!   already got five messages today).
-//! - `rfm.r`, `rfm.f` and `rfm.m` compare with the store's current RFM scores
-//!   (`rfm.r >= 4`, `rfm.m BETWEEN 3 AND 5`, `rfm.f IS NULL` for customers not scored) and
-//!   `rfm.segment` with their named segments (`rfm.segment = "At risk"`); see
-//!   [`crate::rfm`]. A score outside the bins or an unknown segment is an error pointing at
-//!   the term; a store without scores refuses them.
+//! - `prefix.field` names a derived term: a value the store does not hold but a capability
+//!   computed and the caller passes in the [`Context`] ([`Context::with_terms`]). RFM scores
+//!   are such terms: with [`RfmScores`](crate::RfmScores) in the context, `rfm.r`, `rfm.f`
+//!   and `rfm.m` compare with the scores (`rfm.r >= 4`, `rfm.m BETWEEN 3 AND 5`,
+//!   `rfm.f IS NULL` for customers not scored) and `rfm.segment` with their named segments
+//!   (`rfm.segment = "At risk"`). A score outside the bins or an unknown segment is an error
+//!   pointing at the term; so is a term whose provider the context lacks.
 //!
 //! # Example
 //!
@@ -79,6 +81,7 @@ mod dense;
 mod parse;
 mod plan;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -90,7 +93,7 @@ pub use parse::{MAX_DEPTH, MAX_QUERY_BYTES};
 pub use plan::{Explain, Plan, Step, StepOp, Strategy};
 
 use crate::base::day::Day;
-use crate::error::{Error, Span};
+use crate::error::{Error, QueryProblem, Span};
 use crate::segment::Segment;
 use crate::store::Store;
 
@@ -178,8 +181,13 @@ impl<'de> serde::Deserialize<'de> for Query {
     }
 }
 
-/// What a query is evaluated against besides the store: "today" for relative days, and the
-/// caller's named sets for `@name` terms.
+/// What a query is evaluated against besides the store: "today" for relative days, the
+/// caller's named sets for `@name` terms, and providers of derived terms (`rfm.r`).
+///
+/// Every entry point that evaluates a query takes a context: [`Store::count`],
+/// [`Store::select`], [`Store::explain`], [`Store::plan`] and the capabilities built on them.
+/// A bare [`Day`] converts into a context without sets or terms, so `store.count(&q, today)`
+/// and `store.count(&q, &ctx)` both work.
 ///
 /// ```
 /// use audience::{Context, Day, RoaringBitmap};
@@ -187,20 +195,43 @@ impl<'de> serde::Deserialize<'de> for Query {
 /// let capped: RoaringBitmap = [3, 4].into_iter().collect();
 /// let ctx = Context::new(Day::from_ymd(2025, 1, 1)?).with_set("capped", &capped);
 /// assert_eq!(ctx.today(), Day::from_ymd(2025, 1, 1)?);
+/// assert_eq!(ctx.set("capped"), Some(&capped));
 /// # Ok::<(), audience::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Context<'a> {
     today: Day,
     sets: Vec<(String, &'a RoaringBitmap)>,
+    terms: Vec<&'a dyn Terms>,
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("today", &self.today)
+            .field(
+                "sets",
+                &self
+                    .sets
+                    .iter()
+                    .map(|(n, s)| (n, s.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "terms",
+                &self.terms.iter().map(|t| t.prefix()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl<'a> Context<'a> {
-    /// A context for `today`, without sets.
+    /// A context for `today`, without sets or terms.
     pub fn new(today: Day) -> Context<'a> {
         Context {
             today,
             sets: Vec::new(),
+            terms: Vec::new(),
         }
     }
 
@@ -211,14 +242,70 @@ impl<'a> Context<'a> {
         self
     }
 
+    /// Adds (or replaces, by prefix) a provider of derived terms, such as
+    /// [`RfmScores`](crate::RfmScores) for `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment`.
+    pub fn with_terms(mut self, terms: &'a dyn Terms) -> Context<'a> {
+        self.terms
+            .retain(|t| !t.prefix().eq_ignore_ascii_case(terms.prefix()));
+        self.terms.push(terms);
+        self
+    }
+
     /// The day relative terms count from.
     pub fn today(&self) -> Day {
         self.today
     }
 
-    pub(crate) fn set(&self, name: &str) -> Option<&'a RoaringBitmap> {
+    /// The set `@name`, if the context has it.
+    pub fn set(&self, name: &str) -> Option<&'a RoaringBitmap> {
         self.sets.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
     }
+
+    /// The provider of the terms `prefix.*`, if the context has one (prefixes compare
+    /// ASCII case-insensitively).
+    pub fn terms(&self, prefix: &str) -> Option<&'a dyn Terms> {
+        self.terms
+            .iter()
+            .find(|t| t.prefix().eq_ignore_ascii_case(prefix))
+            .copied()
+    }
+}
+
+impl From<Day> for Context<'_> {
+    fn from(today: Day) -> Self {
+        Context::new(today)
+    }
+}
+
+impl<'a> From<&Context<'a>> for Context<'a> {
+    fn from(ctx: &Context<'a>) -> Self {
+        ctx.clone()
+    }
+}
+
+/// A provider of derived terms: values a capability computed for some customers, named in
+/// queries as `prefix.field` (RFM scores are `rfm.r`, `rfm.f`, `rfm.m`, `rfm.segment`).
+///
+/// The query layer knows nothing of what the terms mean: binding hands every predicate on
+/// `prefix.field` (a comparison, `BETWEEN`, `IS [NOT] NULL`, `WITHIN`, `BEFORE`) to the
+/// provider, which answers with the customers it selects or a [`QueryProblem`] that the
+/// query error then points at.
+pub trait Terms {
+    /// The prefix before the first `.` that these terms answer to, e.g. `"rfm"`.
+    fn prefix(&self) -> &str;
+
+    /// The customers that `expr`, a predicate on the term `attr` (`prefix.field`, as the
+    /// user wrote it), selects.
+    fn bind<'a>(&'a self, attr: &str, expr: &Expr) -> Result<Term<'a>, QueryProblem>;
+}
+
+/// What a derived term selects.
+#[derive(Clone, Debug)]
+pub enum Term<'a> {
+    /// These customers.
+    Members(Cow<'a, RoaringBitmap>),
+    /// Every live customer except these (`IS NULL`: everyone not scored).
+    AllBut(Cow<'a, RoaringBitmap>),
 }
 
 impl Store {
@@ -228,17 +315,17 @@ impl Store {
         Plan::bind(self, query, ctx)
     }
 
-    /// How many customers the query selects, on `today`.
-    pub fn count(&self, query: &Query, today: Day) -> Result<u64, Error> {
-        Ok(self.plan(query, &Context::new(today))?.count())
+    /// How many customers the query selects in `ctx` (or a bare `today`).
+    pub fn count<'c>(&self, query: &Query, ctx: impl Into<Context<'c>>) -> Result<u64, Error> {
+        Ok(self.plan(query, &ctx.into())?.count())
     }
 
-    /// The customers the query selects, on `today`.
-    pub fn select(&self, query: &Query, today: Day) -> Result<Segment, Error> {
-        Ok(self.plan(query, &Context::new(today))?.segment())
+    /// The customers the query selects in `ctx` (or a bare `today`).
+    pub fn select<'c>(&self, query: &Query, ctx: impl Into<Context<'c>>) -> Result<Segment, Error> {
+        Ok(self.plan(query, &ctx.into())?.segment())
     }
 
-    /// The funnel (count after each clause) and the plan, on `today`.
+    /// The funnel (count after each clause) and the plan, in `ctx` (or a bare `today`).
     ///
     /// ```
     /// use audience::{CustomerKey, Day, Edit, Query, Store, StepOp, TagSpec};
@@ -258,7 +345,11 @@ impl Store {
     /// assert_eq!(funnel, vec![(StepOp::Start, 50), (StepOp::AndNot, 25)]);
     /// # Ok::<(), audience::Error>(())
     /// ```
-    pub fn explain(&self, query: &Query, today: Day) -> Result<Explain, Error> {
-        Ok(self.plan(query, &Context::new(today))?.explain())
+    pub fn explain<'c>(
+        &self,
+        query: &Query,
+        ctx: impl Into<Context<'c>>,
+    ) -> Result<Explain, Error> {
+        Ok(self.plan(query, &ctx.into())?.explain())
     }
 }

@@ -38,7 +38,7 @@ use crate::store::attribute::{AttrKind, Column};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef};
 use super::parse::MAX_DEPTH;
-use super::{Context, Query};
+use super::{Context, Query, Term};
 
 /// A bound, simplified query, ready to count, select or explain. Borrows the store.
 pub struct Plan<'s> {
@@ -147,16 +147,41 @@ impl<'s> Binder<'s, '_, '_> {
 
     fn bind_leaf(&mut self, expr: &Expr, at: usize) -> Result<Node<'s>, Error> {
         let today = self.ctx.today;
-        if let Some(attr) = crate::rfm::rfm_attr(expr) {
-            let label = expr.to_string();
-            return match crate::rfm::bind(self.store.rfm(), attr, expr) {
-                Ok(crate::rfm::Bound::Bits(bits)) => Ok(Node::Leaf { bits, label }),
-                Ok(crate::rfm::Bound::Not(bits)) => Ok(mk_not(Node::Leaf {
-                    label: format!("{attr} IS NOT NULL"),
-                    bits,
-                })),
-                Err(problem) => Err(self.error(at, problem)),
+        if let Some((attr, prefix)) = derived_attr(expr) {
+            let terms = match self.ctx.terms(prefix) {
+                Some(terms) => Some(terms),
+                // An attribute may itself be named with a dot.
+                None if self.store.find_attribute(attr).is_some() => None,
+                None => {
+                    let problem = QueryProblem::Mismatch(format!(
+                        "no provider of {}.* terms in the query's context: pass one with Context::with_terms (RFM scores provide rfm.*)",
+                        prefix.to_ascii_lowercase()
+                    ));
+                    return Err(self.error(at, problem));
+                }
             };
+            if let Some(terms) = terms {
+                let label = expr.to_string();
+                // A provider computed on an earlier state may name customers erased since.
+                let live = |bits: Cow<'s, RoaringBitmap>| {
+                    if bits.is_subset(self.store.customers()) {
+                        bits
+                    } else {
+                        Cow::Owned(bits.as_ref() & self.store.customers())
+                    }
+                };
+                return match terms.bind(attr, expr) {
+                    Ok(Term::Members(bits)) => Ok(Node::Leaf {
+                        bits: live(bits),
+                        label,
+                    }),
+                    Ok(Term::AllBut(bits)) => Ok(mk_not(Node::Leaf {
+                        label: format!("{attr} IS NOT NULL"),
+                        bits,
+                    })),
+                    Err(problem) => Err(self.error(at, problem)),
+                };
+            }
         }
         match expr {
             Expr::All => Ok(Node::All),
@@ -991,4 +1016,20 @@ impl fmt::Display for Explain {
         }
         write!(f, "plan:\n{}", self.plan)
     }
+}
+
+/// The attribute of an attribute predicate and its prefix, when it names a derived term
+/// (`prefix.field`, see [`super::Terms`]).
+fn derived_attr(expr: &Expr) -> Option<(&str, &str)> {
+    let attr = match expr {
+        Expr::Cmp { attr, .. }
+        | Expr::Between { attr, .. }
+        | Expr::IsNull { attr }
+        | Expr::IsNotNull { attr }
+        | Expr::Within { attr, .. }
+        | Expr::Before { attr, .. } => attr.as_str(),
+        _ => return None,
+    };
+    let (prefix, field) = attr.split_once('.')?;
+    (!prefix.is_empty() && !field.is_empty()).then_some((attr, prefix))
 }

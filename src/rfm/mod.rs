@@ -44,8 +44,9 @@
 //!
 //! # Scores as bitmaps
 //!
-//! [`RfmScores`] holds one bitmap per (measure, score) and one per named segment. Hand the
-//! scores to the store ([`Store::set_rfm`]) and they become query terms: `rfm.r`, `rfm.f`
+//! [`RfmScores`] holds one bitmap per (measure, score) and one per named segment. Pass the
+//! scores in a query's context ([`Context::with_terms`](crate::Context::with_terms)) and
+//! they become query terms: `rfm.r`, `rfm.f`
 //! and `rfm.m` compare with scores (`rfm.r >= 4`, `rfm.m BETWEEN 3 AND 5`, `rfm.f != 1`,
 //! `rfm.r IS NULL` for customers not scored), `rfm.segment` with segment names
 //! (`rfm.segment = "At risk"`). A score outside `1..=bins` or an unknown segment name is an
@@ -111,9 +112,11 @@
 //! // 75 customers in 5 groups of 15; the 15 most recent have R = 5.
 //! assert_eq!(scores.score_of(0).map(|s| s.r), Some(5));
 //!
-//! store.set_rfm(scores)?;
+//! // The scores are the query terms `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment` when they
+//! // ride in the query's context.
+//! let ctx = Context::new(today).with_terms(&scores);
 //! let q = Query::parse("rfm.r >= 4 AND rfm.segment != \"Champions\"")?;
-//! assert!(store.count(&q, today)? > 0);
+//! assert!(store.count(&q, &ctx)? > 0);
 //! # Ok::<(), audience::Error>(())
 //! ```
 
@@ -123,7 +126,6 @@ mod segments;
 mod terms;
 
 use std::fmt;
-use std::sync::Arc;
 
 use roaring::{MultiOps, RoaringBitmap};
 
@@ -142,8 +144,6 @@ use segments::{Owners, cell_index, cell_of};
 pub use crate::error::RfmScore;
 pub use report::{GridCell, RfmGrid, ScoreRow, ScoreTable, SegmentRow, SegmentTable};
 pub use segments::{SegmentMap, SegmentRule};
-
-pub(crate) use terms::{Bound, bind, rfm_attr};
 
 /// The fewest bins a measure may have.
 pub const MIN_BINS: u8 = 3;
@@ -553,7 +553,8 @@ struct ValueRange {
 
 /// The result of one scoring run: who was scored, one bitmap per (measure, score) and per
 /// named segment, each customer's scores, and the run's statistics for the grid and the
-/// tables. Give it to the store with [`Store::set_rfm`] to query it.
+/// tables. Pass it in a query's [`Context`](crate::Context) (`with_terms`) to query it; keep it
+/// with the app's state, and [`forget`](RfmScores::forget) erased customers in it.
 #[derive(Clone, Debug)]
 pub struct RfmScores {
     config: RfmConfig,
@@ -886,7 +887,7 @@ impl RfmScores {
     }
 
     /// Removes an erased customer from every bitmap and lookup.
-    pub(crate) fn forget(&mut self, customer: CustomerId) {
+    pub fn forget(&mut self, customer: CustomerId) {
         for b in [
             &mut self.scope,
             &mut self.scored,
@@ -913,34 +914,4 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 fn mean(sum: i128, count: u64) -> Option<f64> {
     (count > 0).then(|| sum as f64 / count as f64)
-}
-
-// ----------------------------------------------------------------------------------------
-// The store holds the current scores
-// ----------------------------------------------------------------------------------------
-
-impl Store {
-    /// Makes `scores` the store's current RFM scores, queryable as `rfm.r`, `rfm.f`,
-    /// `rfm.m` and `rfm.segment`. Replaces earlier scores. The scores must be of live
-    /// customers of this store (erased customers are refused with
-    /// [`ErrorKind::UnknownCustomerId`]). Clones of the store share them.
-    pub fn set_rfm(&mut self, scores: RfmScores) -> Result<(), Error> {
-        if !scores.scope.is_subset(self.customers()) {
-            let first = (&scores.scope - self.customers()).min().unwrap_or(0);
-            return err(ErrorKind::UnknownCustomerId { id: first });
-        }
-        self.rfm = Some(Arc::new(scores));
-        Ok(())
-    }
-
-    /// The current RFM scores, if any.
-    pub fn rfm(&self) -> Option<&RfmScores> {
-        self.rfm.as_deref()
-    }
-
-    /// Drops the current RFM scores (queries on `rfm.*` fail again until the next
-    /// [`Store::set_rfm`]).
-    pub fn clear_rfm(&mut self) {
-        self.rfm = None;
-    }
 }

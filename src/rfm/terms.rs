@@ -1,4 +1,5 @@
-//! The `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment` query terms, bound to a store's scores.
+//! The `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment` query terms: [`RfmScores`] is their
+//! provider ([`Terms`]), passed to a query in its [`Context`](crate::Context).
 
 use std::borrow::Cow;
 
@@ -6,35 +7,11 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::suggest;
 use crate::error::QueryProblem;
-use crate::query::{CmpOp, Expr, Literal};
+use crate::query::{CmpOp, Expr, Literal, Term, Terms};
 
 use super::{Measure, RfmScores};
 
-/// The attribute of an attribute predicate, when it is an `rfm.` term.
-pub(crate) fn rfm_attr(expr: &Expr) -> Option<&str> {
-    let attr = match expr {
-        Expr::Cmp { attr, .. }
-        | Expr::Between { attr, .. }
-        | Expr::IsNull { attr }
-        | Expr::IsNotNull { attr }
-        | Expr::Within { attr, .. }
-        | Expr::Before { attr, .. } => attr.as_str(),
-        _ => return None,
-    };
-    attr.get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case("rfm."))
-        .then_some(attr)
-}
-
-/// What an `rfm.` term binds to.
-pub(crate) enum Bound<'a> {
-    /// These customers.
-    Bits(Cow<'a, RoaringBitmap>),
-    /// Every live customer except these.
-    Not(Cow<'a, RoaringBitmap>),
-}
-
-enum Term {
+enum Which {
     Score(Measure),
     Segment,
 }
@@ -47,28 +24,30 @@ fn found(lit: &Literal) -> &'static str {
     }
 }
 
-/// Binds an `rfm.` predicate (see [`rfm_attr`]) to the store's scores.
-pub(crate) fn bind<'a>(
-    scores: Option<&'a RfmScores>,
-    attr: &str,
-    expr: &Expr,
-) -> Result<Bound<'a>, QueryProblem> {
+impl Terms for RfmScores {
+    /// `"rfm"`: the terms are `rfm.r`, `rfm.f`, `rfm.m` and `rfm.segment`.
+    fn prefix(&self) -> &str {
+        "rfm"
+    }
+
+    fn bind<'a>(&'a self, attr: &str, expr: &Expr) -> Result<Term<'a>, QueryProblem> {
+        bind(self, attr, expr)
+    }
+}
+
+/// Binds an `rfm.` predicate to the scores.
+fn bind<'a>(scores: &'a RfmScores, attr: &str, expr: &Expr) -> Result<Term<'a>, QueryProblem> {
     let rest = attr.get(4..).unwrap_or("");
     let term = match rest.to_ascii_lowercase().as_str() {
-        "r" => Term::Score(Measure::Recency),
-        "f" => Term::Score(Measure::Frequency),
-        "m" => Term::Score(Measure::Monetary),
-        "segment" => Term::Segment,
+        "r" => Which::Score(Measure::Recency),
+        "f" => Which::Score(Measure::Frequency),
+        "m" => Which::Score(Measure::Monetary),
+        "segment" => Which::Segment,
         _ => {
             return Err(QueryProblem::Mismatch(format!(
                 "unknown RFM term {attr}: use rfm.r, rfm.f, rfm.m or rfm.segment"
             )));
         }
-    };
-    let Some(scores) = scores else {
-        return Err(QueryProblem::Mismatch(format!(
-            "{attr} needs RFM scores, and this store has none: score customers first"
-        )));
     };
     if let Expr::Within { .. } | Expr::Before { .. } = expr {
         return Err(QueryProblem::Mismatch(format!(
@@ -76,14 +55,14 @@ pub(crate) fn bind<'a>(
         )));
     }
     if let Expr::IsNull { .. } = expr {
-        return Ok(Bound::Not(Cow::Borrowed(&scores.scored)));
+        return Ok(Term::AllBut(Cow::Borrowed(&scores.scored)));
     }
     if let Expr::IsNotNull { .. } = expr {
-        return Ok(Bound::Bits(Cow::Borrowed(&scores.scored)));
+        return Ok(Term::Members(Cow::Borrowed(&scores.scored)));
     }
     match term {
-        Term::Score(m) => bind_score(scores, m, attr, expr),
-        Term::Segment => bind_segment(scores, attr, expr),
+        Which::Score(m) => bind_score(scores, m, attr, expr),
+        Which::Segment => bind_segment(scores, attr, expr),
     }
 }
 
@@ -92,7 +71,7 @@ fn bind_score<'a>(
     measure: Measure,
     attr: &str,
     expr: &Expr,
-) -> Result<Bound<'a>, QueryProblem> {
+) -> Result<Term<'a>, QueryProblem> {
     let n = scores.bins(measure);
     let score = |lit: &Literal| -> Result<u8, QueryProblem> {
         match lit {
@@ -121,7 +100,7 @@ fn bind_score<'a>(
                     let bits = scores
                         .customers(measure, v)
                         .map_or_else(|| scores.scored.clone(), |b| &scores.scored - b);
-                    return Ok(Bound::Bits(Cow::Owned(bits)));
+                    return Ok(Term::Members(Cow::Owned(bits)));
                 }
             }
         }
@@ -132,7 +111,7 @@ fn bind_score<'a>(
     let picked = list
         .get(usize::from(lo.max(1)) - 1..usize::from(hi))
         .unwrap_or(&[]);
-    Ok(Bound::Bits(match picked {
+    Ok(Term::Members(match picked {
         [] => Cow::Owned(RoaringBitmap::new()),
         [one] => Cow::Borrowed(one),
         many => Cow::Owned(many.iter().union()),
@@ -143,7 +122,7 @@ fn bind_segment<'a>(
     scores: &'a RfmScores,
     attr: &str,
     expr: &Expr,
-) -> Result<Bound<'a>, QueryProblem> {
+) -> Result<Term<'a>, QueryProblem> {
     if scores.segment_names.is_empty() {
         return Err(QueryProblem::Mismatch(format!(
             "{attr} needs named segments, and these RFM scores have none: score with a segment map"
@@ -173,8 +152,8 @@ fn bind_segment<'a>(
         });
     };
     match op {
-        CmpOp::Eq => Ok(Bound::Bits(Cow::Borrowed(bits))),
-        CmpOp::Ne => Ok(Bound::Bits(Cow::Owned(&scores.scored - bits))),
+        CmpOp::Eq => Ok(Term::Members(Cow::Borrowed(bits))),
+        CmpOp::Ne => Ok(Term::Members(Cow::Owned(&scores.scored - bits))),
         _ => Err(QueryProblem::Mismatch(format!(
             "{attr} holds segment names: compare it with = or !="
         ))),

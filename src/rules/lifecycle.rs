@@ -1,4 +1,5 @@
-//! The seeds' customer lifecycle as a preset of ordinary rules (see [`Lifecycle`]).
+//! The customer lifecycle that CRM tagging guides describe (new, growth, expected to churn)
+//! as a preset of ordinary rules (see [`Lifecycle`]).
 
 use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind, err};
@@ -7,7 +8,7 @@ use crate::rules::{Rule, RuleSet, TagSelector, TagTarget};
 use crate::store::Store;
 use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
-/// The seeds' customer lifecycle as a preset of ordinary rules.
+/// The customer lifecycle that CRM tagging guides describe, as a preset of ordinary rules.
 ///
 /// Counting days since a customer's first purchase (an attribute the app keeps):
 ///
@@ -20,12 +21,14 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 /// | over `growth_days`, a second purchase | none of these (the lifecycle is over) |
 ///
 /// Each stage rule removes the other stage tags, so a customer carries at most one of them,
-/// and a weekly run moves everyone to the stage their days say. "Opens at least one message
-/// a week" is read from a day attribute the app sets on every open (`last_open`, the same
-/// one the seeds' "no open for 60 days" rule reads): a customer is high-frequency this week
-/// when `last_open WITHIN 7d`. Day bounds, attribute names and tag names are configurable;
-/// [`Lifecycle::default`] is the seeds' configuration. [`Lifecycle::rules`] gives an
-/// ordinary [`RuleSet`], to run alone or appended to other rules ([`RuleSet::extend`]).
+/// and a weekly run moves everyone to the stage their days say. The guides' "opens at least
+/// one message a week" is read from a day attribute the app sets on every open
+/// (`last_open`, the same one their "no marketing message opened for over 60 days: at risk
+/// of churn" rule reads): a customer is high-frequency this week when `last_open WITHIN
+/// 7d`. Day bounds, attribute names and tag names are configurable; [`Lifecycle::default`]
+/// is the guides' configuration (30 and 90 days, a 7-day open window). [`Lifecycle::rules`]
+/// gives an ordinary [`RuleSet`], to run alone or appended to other rules
+/// ([`RuleSet::extend`]).
 ///
 /// ```
 /// use audience::{AttrKind, CustomerKey, Day, Edit, Lifecycle, Run, Store};

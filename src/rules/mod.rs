@@ -48,9 +48,13 @@
 //! and only fed rules are bound again at their turn. Within a scope, queries are evaluated
 //! inside the scope ([`Plan::bitmap_within`]), so a run over one changed customer costs
 //! validation and a few lookups per rule, not a pass over everyone. `benches/rules.rs`
-//! measures the seeds' ten weekly rules over a million customers and the event path.
+//! measures ten weekly rules (the five of CRM tagging guides: high value, highly active,
+//! needs attention, at risk, follow up; plus the five lifecycle rules) over a million
+//! customers, and the event path.
 //!
-//! # Example: the seeds' weekly rules
+//! # Example: a weekly rule from CRM tagging guides
+//!
+//! "Purchased more than 3 times: high value customer", previewed with a dry run, then run.
 //!
 //! ```
 //! use audience::{AttrKind, CustomerKey, Day, Edit, Query, Rule, RuleSet, Run, Store, TagSpec};

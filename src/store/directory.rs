@@ -361,7 +361,7 @@ impl Directory {
     /// Heap bytes used (capacity, not length), for memory reports.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.keys.capacity() * 8
-            + self.members.capacity() * std::mem::size_of::<Box<str>>()
+            + self.members.capacity() * size_of::<Box<str>>()
             + self.members.iter().map(|s| s.len()).sum::<usize>()
             + self.index.get().map_or(0, HashTable::capacity) * 5
     }

@@ -2,8 +2,9 @@
 
 pub(crate) mod attribute;
 pub(crate) mod directory;
-pub mod governance;
+mod governance;
 pub(crate) mod membership;
+pub mod policy;
 pub(crate) mod taxonomy;
 
 use std::sync::Arc;
@@ -13,11 +14,10 @@ use roaring::RoaringBitmap;
 use crate::base::day::Day;
 use crate::base::fold::{MAX_NAME_CHARS, fold, suggest};
 use crate::error::{Error, ErrorKind, err, invalid_name};
-use crate::rfm::RfmScores;
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
 use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef};
-use crate::store::governance::{TaxonomyAction, require_reason};
 use crate::store::membership::{TagMembers, bitmap_bytes};
+use crate::store::policy::{TaxonomyAction, require_reason};
 use crate::store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, TagId, TagInfo, TagKind, TagSpec, Taxonomy,
 };
@@ -61,8 +61,6 @@ pub struct Store {
     members: Vec<TagMembers>,
     attrs: Vec<AttrSlot>,
     live: Arc<RoaringBitmap>,
-    /// The current RFM scores (see `crate::rfm`), shared by clones.
-    pub(crate) rfm: Option<Arc<RfmScores>>,
 }
 
 /// What [`Store::set_tags`] changed for one customer.
@@ -202,8 +200,9 @@ impl Store {
         self.directory.next_id()
     }
 
-    /// "Forget me": removes the customer from every tag, every attribute, the current RFM
-    /// scores and the directory. Its id is never handed out again.
+    /// "Forget me": removes the customer from every tag, every attribute and the directory.
+    /// Its id is never handed out again. State the app keeps outside the store (RFM scores:
+    /// [`RfmScores::forget`](crate::RfmScores::forget); send logs) is the app's to erase.
     pub fn erase_customer(&mut self, id: CustomerId) -> Result<(), Error> {
         self.check_live(id)?;
         for m in &mut self.members {
@@ -213,9 +212,6 @@ impl Store {
             if slot.column.get(id).is_some() {
                 Arc::make_mut(&mut slot.column).clear(id);
             }
-        }
-        if let Some(rfm) = &mut self.rfm {
-            Arc::make_mut(rfm).forget(id);
         }
         Arc::make_mut(&mut self.directory).remove(id);
         Arc::make_mut(&mut self.live).remove(id);
@@ -688,23 +684,28 @@ impl Store {
 
     /// The attribute of a name (case-insensitive), with a did-you-mean on a miss.
     pub fn attribute_id(&self, name: &str) -> Result<AttrId, Error> {
+        self.find_attribute(name).ok_or_else(|| {
+            ErrorKind::UnknownAttribute {
+                name: name.to_string(),
+                suggestion: suggest(name, self.attrs.iter().map(|a| a.info.name.as_str())),
+            }
+            .into()
+        })
+    }
+
+    /// The attribute of a name (case-insensitive), or `None`: the lookup without the
+    /// did-you-mean, for callers that only ask whether it exists.
+    pub fn find_attribute(&self, name: &str) -> Option<AttrId> {
         // Names are unique after folding, so an exact match is the match; queries almost
         // always spell names exactly, and folding every name costs an allocation each.
         if let Some(a) = self.attrs.iter().find(|a| a.info.name == name) {
-            return Ok(a.info.id);
+            return Some(a.info.id);
         }
         let key = fold(name);
         self.attrs
             .iter()
             .find(|a| fold(&a.info.name) == key)
             .map(|a| a.info.id)
-            .ok_or_else(|| {
-                ErrorKind::UnknownAttribute {
-                    name: name.to_string(),
-                    suggestion: suggest(name, self.attrs.iter().map(|a| a.info.name.as_str())),
-                }
-                .into()
-            })
     }
 
     /// An attribute's name and kind.
@@ -873,8 +874,6 @@ impl Store {
             members,
             attrs,
             live: Arc::new(live),
-            // RFM scores are derived data: not in snapshots; score again after loading.
-            rfm: None,
         }
     }
 

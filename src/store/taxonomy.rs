@@ -9,6 +9,7 @@
 //! Every change is recorded in a log ([`LogEntry`]) with its day, actor and reason.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 use smallvec::SmallVec;
 
@@ -17,7 +18,9 @@ use crate::base::fold::{
     MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy,
 };
 use crate::error::{Error, ErrorKind, err, invalid_name, quote};
-use crate::store::governance::Policy;
+use crate::store::policy::Policy;
+
+pub use crate::store::policy::Edit;
 
 /// Well-known dimension names. Any other name is a user-defined dimension.
 pub mod dimensions {
@@ -170,55 +173,6 @@ pub struct DimensionInfo {
     /// A colour for user interfaces, as the app spells it (`#1e90ff`, `blue`; at most
     /// [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters).
     pub colour: Option<String>,
-}
-
-/// Who changes the taxonomy, on which day, and why. Every taxonomy change takes one and
-/// records it in the change log.
-///
-/// ```
-/// use audience::{Day, Edit};
-///
-/// let edit = Edit::new("alice", Day::from_ymd(2025, 1, 6)?).because("spring campaign over");
-/// assert_eq!(edit.actor, "alice");
-/// # Ok::<(), audience::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Edit {
-    /// Who makes the change (at most [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS) characters).
-    pub actor: String,
-    /// The day of the change.
-    pub day: Day,
-    /// Why (free text, at most [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS) characters).
-    pub reason: Option<String>,
-}
-
-impl Edit {
-    /// A change by `actor` on `day`, without a reason.
-    pub fn new(actor: impl Into<String>, day: Day) -> Edit {
-        Edit {
-            actor: actor.into(),
-            day,
-            reason: None,
-        }
-    }
-
-    /// Adds the reason.
-    pub fn because(mut self, reason: impl Into<String>) -> Edit {
-        self.reason = Some(reason.into());
-        self
-    }
-
-    /// Checks what the change log would keep: an actor of at most [`MAX_NAME_CHARS`]
-    /// characters and a reason of at most [`MAX_TEXT_CHARS`]. Every taxonomy change checks
-    /// its edit before it changes anything.
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        check_chars("actor length in characters", &self.actor, MAX_NAME_CHARS)?;
-        if let Some(reason) = &self.reason {
-            check_chars("reason length in characters", reason, MAX_TEXT_CHARS)?;
-        }
-        Ok(())
-    }
 }
 
 /// One change of the taxonomy.
@@ -811,6 +765,113 @@ impl Taxonomy {
                     .collect(),
             }),
         }
+    }
+}
+
+impl fmt::Display for Change {
+    /// One line for people: `deleted "spring limited" (1,204 members)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Created {
+                name, dimension, ..
+            } => write!(f, "created \"{name}\" in dimension \"{dimension}\""),
+            Change::Renamed { from, to, .. } => write!(f, "renamed \"{from}\" to \"{to}\""),
+            Change::Archived { name, .. } => write!(f, "archived \"{name}\""),
+            Change::Unarchived { name, .. } => write!(f, "took \"{name}\" out of the archive"),
+            Change::Deleted { name, members, .. } => {
+                write!(f, "deleted \"{name}\" ({members} members)")
+            }
+            Change::Merged {
+                from_name,
+                into_name,
+                ..
+            } => write!(f, "merged \"{from_name}\" into \"{into_name}\""),
+            Change::TtlChanged { tag, from, to } => {
+                let days = |d: &Option<u32>| d.map_or("none".to_string(), |d| format!("{d} days"));
+                write!(
+                    f,
+                    "changed the time-to-live of tag #{} from {} to {}",
+                    tag.as_u32(),
+                    days(from),
+                    days(to)
+                )
+            }
+            Change::Described { tag } => {
+                write!(
+                    f,
+                    "changed the kind or description of tag #{}",
+                    tag.as_u32()
+                )
+            }
+            Change::Coloured {
+                dimension,
+                colour: Some(c),
+            } => write!(f, "coloured dimension \"{dimension}\" {c}"),
+            Change::Coloured { dimension, .. } => {
+                write!(f, "cleared the colour of dimension \"{dimension}\"")
+            }
+            Change::PolicyChanged { policy } => {
+                if policy.is_open() {
+                    f.write_str("opened the taxonomy to everyone")?;
+                } else {
+                    write!(
+                        f,
+                        "made {} the administrators",
+                        policy.administrators.join(", ")
+                    )?;
+                    if !policy.open_to_all.is_empty() {
+                        let open: Vec<&str> =
+                            policy.open_to_all.iter().map(|a| a.describe()).collect();
+                        write!(f, " (anyone may {})", open.join(", "))?;
+                    }
+                }
+                let n = &policy.naming;
+                let mut rules = Vec::new();
+                if n.dimension_prefix {
+                    rules.push("dimension prefix".to_string());
+                }
+                if let Some(max) = n.max_chars {
+                    rules.push(format!("at most {max} characters"));
+                }
+                if !n.forbidden_chars.is_empty() {
+                    let chars: String = n.forbidden_chars.iter().collect();
+                    rules.push(format!("none of {chars:?}"));
+                }
+                if !rules.is_empty() {
+                    write!(f, "; naming rules: {}", rules.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for LogEntry {
+    /// `2025-03-01 somchai: deleted "winter sale" (0 members), because: season over`.
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let day = Day::from_ymd(2025, 3, 1)?;
+    /// let mut store = Store::new();
+    /// let t = store.create_tag(&Edit::new("mei", day), TagSpec::new("winter sale"))?;
+    /// store.delete_tag(&Edit::new("mei", day).because("season over"), t)?;
+    /// let lines: Vec<String> = store.change_log().iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(
+    ///     lines,
+    ///     [
+    ///         "2025-03-01 mei: created \"winter sale\" in dimension \"general\"",
+    ///         "2025-03-01 mei: deleted \"winter sale\" (0 members), because: season over",
+    ///     ]
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.day, self.actor, self.change)?;
+        if let Some(reason) = &self.reason {
+            write!(f, ", because: {reason}")?;
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,15 @@
 //! before it writes the first byte, the reader after decoding each entry, so a snapshot
 //! that was written can always be read back.
 
+// Parses untrusted bytes: no construct that can panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;

@@ -41,19 +41,29 @@
 //! # Ok::<(), audience::Error>(())
 //! ```
 
+// Parses untrusted bytes: no construct that can panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
+use crate::base::bits::transpose64;
 use crate::base::day::Day;
 use crate::base::fold::fold;
 use crate::error::{Error, ErrorKind, quote};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
 use crate::store::directory::{CustomerKey, Directory, KeyRef};
-use crate::store::governance::{Policy, TaxonomyAction};
 use crate::store::membership::TagMembers;
+use crate::store::policy::{Policy, TaxonomyAction};
 use crate::store::taxonomy::{Change, DimensionInfo, LogEntry, TagId, TagInfo, TagKind, Taxonomy};
 use crate::store::{MAX_ATTRIBUTES, Store, check_attr_name};
 
@@ -464,7 +474,7 @@ fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
     }
     let dimension_prefix = c.flag("dimension prefix rule")?;
     let np = c.count(8, "prefixes")?;
-    let mut prefixes = std::collections::BTreeMap::new();
+    let mut prefixes = BTreeMap::new();
     for _ in 0..np {
         let d = c.str("prefix dimension")?.to_string();
         let p = c.str("prefix")?.to_string();
@@ -483,7 +493,7 @@ fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
     Ok(Policy {
         administrators,
         open_to_all,
-        naming: crate::store::governance::NamingRules {
+        naming: crate::store::policy::NamingRules {
             dimension_prefix,
             prefixes,
             max_chars,
@@ -760,8 +770,8 @@ impl<'a> Cursor<'a> {
 /// (each container takes at least 4 bytes of description and 2 of data).
 fn check_portable_header(bytes: &[u8]) -> Res<()> {
     let word = |at: usize| -> Option<u32> {
-        let b = bytes.get(at..at + 4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
     };
     let cookie = word(0).ok_or("a bitmap needs at least 8 bytes")?;
     let containers = if cookie == 12346 {
@@ -1525,59 +1535,12 @@ fn offset<const W: usize>(slot: &[u8]) -> u64 {
 
 /// Transposes up to 64 slots of `W` bytes (`8 W` bits each) into `rows`: bit `i` of row
 /// `b` is bit `b` of slot `i`, for `b < 8 W` (slots past the end of `chunk` count as 0).
-///
-/// A 64 x 64 bit transpose would first gather the slots' few columns into the low rows
-/// (row `r` holding slots `r`, `r + w`, `r + 2w`... in lanes of `w = 8 W` bits); here the
-/// slots are packed that way directly, and only the swaps among those `w` rows remain:
-/// `log2 w` rounds of `w / 2` swaps of `j`-bit blocks, as in Hacker's Delight's
-/// `transpose32`.
 fn bit_slice<const W: usize>(chunk: &[u8], rows: &mut [u64; 64]) {
-    let w = 8 * W;
-    let packed = rows.get_mut(..w).unwrap_or_default();
-    // Plain indexing below: every index is in bounds by construction (`at + W <= 64 W`,
-    // `x + j < w`), and the loops unroll into code that keeps the rows in registers.
-    if chunk.len() == 64 * W {
-        // A whole word of ids: one row at a time.
-        for (r, row) in packed.iter_mut().enumerate() {
-            let mut x = 0;
-            for lane in 0..64 / w {
-                let at = (lane * w + r) * W;
-                x |= offset::<W>(&chunk[at..at + W]) << (lane * w);
-            }
-            *row = x;
-        }
-    } else {
-        packed.fill(0);
-        for (lane, slots) in chunk.chunks(w * W).enumerate() {
-            for (row, slot) in packed.iter_mut().zip(slots.chunks_exact(W)) {
-                *row |= offset::<W>(slot) << (lane * w);
-            }
-        }
+    rows.fill(0);
+    for (row, slot) in rows.iter_mut().zip(chunk.chunks_exact(W)) {
+        *row = offset::<W>(slot);
     }
-    // Round `j` swaps the `j`-bit blocks that its mask selects.
-    const ROUNDS: [(usize, u64); 6] = [
-        (32, 0x0000_0000_FFFF_FFFF),
-        (16, 0x0000_FFFF_0000_FFFF),
-        (8, 0x00FF_00FF_00FF_00FF),
-        (4, 0x0F0F_0F0F_0F0F_0F0F),
-        (2, 0x3333_3333_3333_3333),
-        (1, 0x5555_5555_5555_5555),
-    ];
-    for &(j, m) in ROUNDS.iter() {
-        if j >= w {
-            continue;
-        }
-        let mut block = 0;
-        while block < w {
-            for x in block..block + j {
-                let (a, b) = (packed[x], packed[x + j]);
-                let t = ((a >> j) ^ b) & m;
-                packed[x + j] = b ^ t;
-                packed[x] = a ^ (t << j);
-            }
-            block += 2 * j;
-        }
-    }
+    transpose64(rows, 8 * W);
 }
 
 fn read_members(
@@ -1708,7 +1671,7 @@ mod tests {
             for (f, v) in full.iter_mut().zip(slots) {
                 *f = v & (u64::MAX >> (64 - 8 * W));
             }
-            crate::store::attribute::transpose64(&mut full, 8 * W);
+            transpose64(&mut full, 8 * W);
             let mut rows = [0u64; 64];
             bit_slice::<W>(&bytes, &mut rows);
             assert_eq!(
