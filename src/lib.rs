@@ -73,7 +73,7 @@ pub use store::policy as governance;
 pub use aggregate::Summary;
 pub use base::day::Day;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
-pub use error::{Error, ErrorKind, QueryError, QueryProblem, Span};
+pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rfm::{

@@ -44,7 +44,7 @@ pub struct ImportReport {
     pub memberships_removed: u64,
     /// Names of the tags created, in order of first appearance.
     pub tags_created: Vec<String>,
-    /// The failures in line order: all of them, or the first [`MAX_LISTED_FAILURES`] when
+    /// The failures in line order: all of them, or the first [`MAX_LISTED_FAILURES`](crate::import::MAX_LISTED_FAILURES) when
     /// there are more (`failure_counts` counts every one).
     pub failures: Vec<Failure>,
     /// Rows skipped because an earlier row has the same number, in line order.

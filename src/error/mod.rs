@@ -18,6 +18,7 @@ use rfm::fmt_cells;
 pub use snapshot::{Section, SnapshotError, SnapshotProblem};
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The error type of every fallible operation in the crate.
 ///
@@ -65,7 +66,148 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The error underneath: the reader's or writer's [`std::io::Error`] for
+    /// [`ErrorKind::Io`]; `None` for the crate's own errors, whose message says it all.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.kind)
+    }
+}
+
+impl Error {
+    /// A name, id or key the store does not know: a customer, tag, attribute, dimension,
+    /// group, query set or RFM segment (the message carries a did-you-mean where one is
+    /// close). Callers typically ask the user to pick from the existing names.
+    ///
+    /// ```
+    /// use audience::{Query, Store};
+    ///
+    /// let store = Store::new();
+    /// let err = store.tag_id("vip").unwrap_err();
+    /// assert!(err.is_unknown_name());
+    /// let err = store.count(&Query::parse("vip")?, audience::Day::EPOCH).unwrap_err();
+    /// assert!(err.is_unknown_name());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn is_unknown_name(&self) -> bool {
+        match &*self.kind {
+            ErrorKind::UnknownCustomer { .. }
+            | ErrorKind::UnknownCustomerId { .. }
+            | ErrorKind::UnknownTag { .. }
+            | ErrorKind::UnknownTagId { .. }
+            | ErrorKind::UnknownAttribute { .. }
+            | ErrorKind::UnknownDimension { .. }
+            | ErrorKind::UnknownGroup { .. } => true,
+            ErrorKind::Query(q) => match &q.problem {
+                QueryProblem::UnknownSet { .. } | QueryProblem::UnknownSegment { .. } => true,
+                QueryProblem::Resolve(kind) => Error::from((**kind).clone()).is_unknown_name(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The taxonomy's policy refused the change: the actor is not an administrator, a
+    /// reason is missing, or a naming rule is broken. Nothing changed.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(
+            &*self.kind,
+            ErrorKind::NotPermitted { .. }
+                | ErrorKind::ReasonRequired { .. }
+                | ErrorKind::NamingRule { .. }
+        )
+    }
+
+    /// A size limit was reached: a name, list or count over the crate's limits, the id
+    /// space, a query too long or too deep, an import file over its row, field or size
+    /// limits. Splitting the input usually helps.
+    pub fn is_limit_exceeded(&self) -> bool {
+        match &*self.kind {
+            ErrorKind::LimitExceeded { .. }
+            | ErrorKind::IdSpaceExhausted(_)
+            | ErrorKind::SplitTooLarge { .. } => true,
+            ErrorKind::Query(q) => {
+                matches!(
+                    q.problem,
+                    QueryProblem::TooLong { .. } | QueryProblem::TooDeep { .. }
+                )
+            }
+            ErrorKind::Import(e) => matches!(
+                e,
+                ImportError::TooLarge { .. }
+                    | ImportError::TooManyRows { .. }
+                    | ImportError::TooManyNewTags { .. }
+                    | ImportError::FieldTooLarge { .. }
+                    | ImportError::RowTooLarge { .. }
+                    | ImportError::TooManyFields { .. }
+                    | ImportError::TooManyTagNames { .. }
+            ),
+            _ => false,
+        }
+    }
+
+    /// Bytes that are not what they claim to be: a damaged, truncated or foreign
+    /// snapshot. Nothing was loaded.
+    pub fn is_corrupt_input(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Snapshot(_))
+    }
+
+    /// The caller's reader or writer failed ([`ErrorKind::Io`]); the I/O error is the
+    /// [`source`](std::error::Error::source).
+    pub fn is_io(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::Io { .. })
+    }
+}
+
+/// An I/O error of the caller's reader or writer, kept as itself and shared, so that
+/// [`Error`] stays `Clone`. Two are equal when their kinds and messages are.
+#[derive(Clone, Debug)]
+pub struct IoError(Arc<std::io::Error>);
+
+impl IoError {
+    /// The I/O error.
+    pub fn get(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl From<std::io::Error> for IoError {
+    fn from(e: std::io::Error) -> IoError {
+        IoError(Arc::new(e))
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &IoError) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for IoError {}
+
+impl fmt::Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Error {
+    /// An [`ErrorKind::Io`] for `operation` ("writing a snapshot"), keeping `e`.
+    pub(crate) fn io(operation: &'static str, e: std::io::Error) -> Error {
+        ErrorKind::Io {
+            operation,
+            kind: e.kind(),
+            source: e.into(),
+        }
+        .into()
+    }
+}
 
 /// Every way an operation can fail.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -409,15 +551,16 @@ pub enum ErrorKind {
         reason: String,
     },
 
-    /// The reader or writer given to the crate failed.
-    #[error("I/O error while {operation}: {message}")]
+    /// The reader or writer given to the crate failed. The I/O error itself is kept (and is
+    /// the error's [`source`](std::error::Error::source)).
+    #[error("I/O error while {operation}: {source}")]
     Io {
         /// What the crate was doing ("writing a snapshot").
         operation: &'static str,
         /// The I/O error's kind.
         kind: std::io::ErrorKind,
-        /// The I/O error's message.
-        message: String,
+        /// The reader's or writer's own error.
+        source: IoError,
     },
 
     /// A query that does not parse or does not bind to the store.
@@ -672,12 +815,7 @@ impl From<std::io::Error> for Error {
     /// For the caller's readers and writers outside snapshots (customer lists in, exports
     /// out).
     fn from(e: std::io::Error) -> Error {
-        ErrorKind::Io {
-            operation: "reading input or writing output",
-            kind: e.kind(),
-            message: e.to_string(),
-        }
-        .into()
+        Error::io("reading input or writing output", e)
     }
 }
 

@@ -84,7 +84,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base::day::Day;
 use crate::base::fold::fold;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::store::Store;
 use crate::store::attribute::{AttrId, Value};
 use crate::store::directory::{CustomerId, CustomerKey, KeyRef};
@@ -468,12 +468,7 @@ fn push_display(out: &mut String, value: &impl fmt::Display) {
 fn csv_error(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => io.into(),
-        other => ErrorKind::Io {
-            operation: "writing CSV",
-            kind: std::io::ErrorKind::Other,
-            message: format!("{other:?}"),
-        }
-        .into(),
+        other => Error::io("writing CSV", std::io::Error::other(format!("{other:?}"))),
     }
 }
 
@@ -525,14 +520,8 @@ impl<'s> Prepared<'s> {
         let customers = set & store.customers();
         let not_live = set.len() - customers.len();
         let dims: Vec<String> = export.tag_dimensions.iter().map(|d| fold(d)).collect();
-        for (d, raw) in dims.iter().zip(&export.tag_dimensions) {
-            if !store.dimensions().iter().any(|x| fold(&x.name) == *d) {
-                return Err(ErrorKind::InvalidArgument(format!(
-                    "unknown dimension {}",
-                    crate::error::quote(raw)
-                ))
-                .into());
-            }
+        for raw in &export.tag_dimensions {
+            store.dimension(raw)?;
         }
         let mut tags = Vec::new();
         if export.tags_header.is_some() {

@@ -553,7 +553,7 @@ struct ValueRange {
 
 /// The result of one scoring run: who was scored, one bitmap per (measure, score) and per
 /// named segment, each customer's scores, and the run's statistics for the grid and the
-/// tables. Pass it in a query's [`Context`](crate::Context) (`with_terms`) to query it; keep it
+/// tables. Pass it in a query's [`Context`] (`with_terms`) to query it; keep it
 /// with the app's state, and [`forget`](RfmScores::forget) erased customers in it.
 #[derive(Clone, Debug)]
 pub struct RfmScores {

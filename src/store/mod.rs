@@ -454,6 +454,42 @@ impl Store {
         self.taxonomy.dimensions()
     }
 
+    /// The dimension of a name (compared after folding, like tag names), with a
+    /// did-you-mean on a miss ([`ErrorKind::UnknownDimension`]). Every capability that
+    /// takes a dimension name looks it up here.
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let mut store = Store::new();
+    /// let e = Edit::new("admin", Day::EPOCH);
+    /// store.create_tag(&e, TagSpec::new("vip").dimension("Tier"))?;
+    /// assert_eq!(store.dimension("tier")?.name, "Tier");
+    /// assert_eq!(
+    ///     store.dimension("tire").unwrap_err().to_string(),
+    ///     "unknown dimension \"tire\" (did you mean \"Tier\"?)"
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn dimension(&self, name: &str) -> Result<&DimensionInfo, Error> {
+        self.find_dimension(name).ok_or_else(|| {
+            ErrorKind::UnknownDimension {
+                name: name.to_string(),
+                suggestion: suggest(name, self.dimensions().iter().map(|d| d.name.as_str())),
+            }
+            .into()
+        })
+    }
+
+    /// The dimension of a name (compared after folding), or `None`.
+    pub fn find_dimension(&self, name: &str) -> Option<&DimensionInfo> {
+        let dims = self.dimensions();
+        dims.iter().find(|d| d.name == name).or_else(|| {
+            let key = fold(name);
+            dims.iter().find(|d| fold(&d.name) == key)
+        })
+    }
+
     /// The taxonomy's change log, oldest first.
     pub fn change_log(&self) -> &[LogEntry] {
         self.taxonomy.log()

@@ -17,7 +17,7 @@
 //!   alone, and the health report lists them.
 //!
 //! Every change, policy changes included, is an entry of the change log
-//! ([`Store::change_log`], [`Store::change_log_between`], [`Store::tag_history`]): day,
+//! ([`Store::change_log`](crate::Store::change_log), [`Store::change_log_between`](crate::Store::change_log_between), [`Store::tag_history`](crate::Store::tag_history)): day,
 //! actor, what changed and why.
 //!
 //! A store starts with [`Policy::open`]: no administrators, no naming rules. While the

@@ -125,15 +125,6 @@ impl Section {
     }
 }
 
-fn io_error(operation: &'static str, e: &std::io::Error) -> Error {
-    ErrorKind::Io {
-        operation,
-        kind: e.kind(),
-        message: e.to_string(),
-    }
-    .into()
-}
-
 // ----------------------------------------------------------------------------------------
 // Writing
 // ----------------------------------------------------------------------------------------
@@ -149,7 +140,7 @@ impl<W: Write> Writer<W> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.out
             .write_all(bytes)
-            .map_err(|e| io_error("writing a snapshot", &e))?;
+            .map_err(|e| Error::io("writing a snapshot", e))?;
         self.written += bytes.len() as u64;
         Ok(())
     }
@@ -382,7 +373,7 @@ impl Store {
         wr.finish()?;
         wr.out
             .flush()
-            .map_err(|e| io_error("writing a snapshot", &e))?;
+            .map_err(|e| Error::io("writing a snapshot", e))?;
         Ok(wr.written)
     }
 }
@@ -823,7 +814,7 @@ impl<R: Read> Reader<R> {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error("reading a snapshot", &e)),
+                Err(e) => return Err(Error::io("reading a snapshot", e)),
             }
         }
         self.offset += got as u64;
@@ -904,7 +895,7 @@ impl<R: Read> Reader<R> {
         let got = (&mut self.input)
             .take(len)
             .read_to_end(&mut payload)
-            .map_err(|e| io_error("reading a snapshot", &e))?;
+            .map_err(|e| Error::io("reading a snapshot", e))?;
         self.offset += got as u64;
         let mut crc = [0u8; 4];
         if (got as u64) < len || self.fill(&mut crc)? < crc.len() {
