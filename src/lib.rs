@@ -53,9 +53,12 @@
 // Lints are set once, in Cargo.toml's `[lints]`; modules that parse untrusted bytes also
 // deny the constructs that can panic.
 
+// The layers, bottom to top (ARCHITECTURE.md; `.ci/layers.py` checks that imports only go
+// down them).
 pub mod aggregate;
 mod base;
 pub mod campaign;
+mod day;
 mod error;
 pub mod health;
 mod io;
@@ -71,8 +74,8 @@ pub use io::{export, import, snapshot};
 pub use store::policy as governance;
 
 pub use aggregate::Summary;
-pub use base::day::Day;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
+pub use day::Day;
 pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};

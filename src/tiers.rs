@@ -41,6 +41,7 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::{check_name, fold, tidy};
+use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::attribute::AttrKind;
@@ -396,11 +397,11 @@ impl Tiers {
         let mut prev: Option<(&str, i64)> = None;
         for (i, t) in self.tiers.iter().enumerate() {
             if let Err(reason) = check_name(&tidy(&t.name)) {
-                return bad(format!("tier name {:?}: {reason}", t.name));
+                return bad(format!("tier name {}: {reason}", quote(&t.name)));
             }
             let key = fold(&t.name);
             if keys.contains(&key) {
-                return bad(format!("tier {:?} is named twice", t.name));
+                return bad(format!("tier {} is named twice", quote(&t.name)));
             }
             keys.push(key);
             match t.at_least {

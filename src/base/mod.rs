@@ -1,11 +1,13 @@
-//! The bottom layer: values and utilities that know nothing of customers or tags.
+//! The bottom layer: utilities that know nothing of customers, tags or errors.
 //!
-//! - `day`: [`Day`](day::Day), days since 1970-01-01 with `YYYY-MM-DD` parsing and printing.
 //! - `fold`: when two names are one (case, width, whitespace) and did-you-mean suggestions.
 //! - `containers`: roaring's containers read from its portable serialization.
 //! - `bits`: word-level bit utilities (the 64 x 64 transpose).
+//! - `text`: names quoted for messages without escaping Thai, Arabic or CJK marks.
+//!
+//! Nothing here imports anything of the crate: every other layer may use it.
 
 pub(crate) mod bits;
 pub(crate) mod containers;
-pub(crate) mod day;
 pub(crate) mod fold;
+pub(crate) mod text;

@@ -5,8 +5,8 @@ use std::ops::{Add, Sub};
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::base::day::Day;
 use crate::base::fold::{MAX_NAME_CHARS, fold};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 
 /// How long a [`SendLog`] keeps sends unless told otherwise: 7 days.

@@ -9,7 +9,7 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::dimension_tags;
 use super::split::Split;
 use super::stats::{Proportion, ZTest, two_proportion_test};
-use crate::base::day::Day;
+use crate::day::Day;
 use crate::error::Error;
 use crate::store::Store;
 use crate::store::taxonomy::TagId;

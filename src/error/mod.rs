@@ -20,6 +20,8 @@ pub use snapshot::{Section, SnapshotError, SnapshotProblem};
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use crate::base::text::{quote, quote_char};
+
 /// The error type of every fallible operation in the crate.
 ///
 /// ```
@@ -597,33 +599,6 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
     }
 }
 
-/// A name or text in double quotes for messages. Unlike `{:?}`, it keeps every printable
-/// character as it is (Thai vowel and tone marks, Arabic harakat, CJK), escaping only `"`,
-/// `\` and control characters.
-pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A character in single quotes for messages, escaped like [`quote`].
-pub(crate) fn quote_char(c: char) -> String {
-    if c.is_control() {
-        format!("'{}'", c.escape_unicode())
-    } else {
-        format!("'{c}'")
-    }
-}
-
 /// [`ErrorKind::InvalidName`] for `name` (at most 64 characters of it are kept).
 pub(crate) fn invalid_name(name: &str, reason: impl Into<String>) -> ErrorKind {
     ErrorKind::InvalidName {
@@ -722,7 +697,7 @@ pub enum QueryProblem {
         score: i64,
     },
     /// A named RFM segment that the scores' segment map does not have.
-    #[error("unknown RFM segment {name:?}{}", did_you_mean(suggestion))]
+    #[error("unknown RFM segment {}{}", quote(name), did_you_mean(suggestion))]
     UnknownSegment {
         /// The name as given.
         name: String,

@@ -89,7 +89,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 pub use overlap::{MAX_OVERLAP_SETS, Overlaps};
 
-use crate::base::day::Day;
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::query::{Expr, TagRef, attr};
 use crate::segment::Segment;

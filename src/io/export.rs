@@ -82,8 +82,8 @@ use crate::rfm::RfmScores;
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
 
-use crate::base::day::Day;
 use crate::base::fold::fold;
+use crate::day::Day;
 use crate::error::Error;
 use crate::store::Store;
 use crate::store::attribute::{AttrId, Value};

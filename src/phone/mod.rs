@@ -174,6 +174,8 @@
 )]
 
 use std::fmt;
+
+use crate::base::text::{quote, quote_char};
 use std::str::FromStr;
 
 /// The most digits an E.164 number has, country code included.
@@ -438,7 +440,7 @@ pub enum PhoneError {
 
     /// A character that cannot be part of a phone number: a letter, a symbol, or (for
     /// [`Phone::from_e164_digits`]) anything but an ASCII digit.
-    #[error("number {input:?} has an invalid character {ch:?} at position {position}")]
+    #[error("number {} has an invalid character {} at position {position}", quote(input), quote_char(*ch))]
     InvalidCharacter {
         /// The input (at most 64 characters of it).
         input: String,
@@ -450,8 +452,9 @@ pub enum PhoneError {
 
     /// An extension (`ext. 12`, `x12`, `#12`, `;ext=12`) after the number.
     #[error(
-        "number {input:?} has an extension at position {position}: remove it, a customer's \
-         number cannot have an extension"
+        "number {} has an extension at position {position}: remove it, a customer's \
+         number cannot have an extension",
+        quote(input)
     )]
     Extension {
         /// The input (at most 64 characters of it).
@@ -462,8 +465,9 @@ pub enum PhoneError {
 
     /// A `+` after a digit, or a second `+`.
     #[error(
-        "number {input:?} has a + at position {position}: a + may only come once, before \
-         the country code (one number per cell)"
+        "number {} has a + at position {position}: a + may only come once, before \
+         the country code (one number per cell)",
+        quote(input)
     )]
     MisplacedPlus {
         /// The input (at most 64 characters of it).
@@ -475,8 +479,9 @@ pub enum PhoneError {
     /// Digits without `+` or `00`, no default country, and not a valid number when read with
     /// a country code in front.
     #[error(
-        "number {input:?} has no country code: write it with the country code, e.g. \
-         85291234567, or set a default country"
+        "number {} has no country code: write it with the country code, e.g. \
+         85291234567, or set a default country",
+        quote(input)
     )]
     NoCountryCode {
         /// The input (at most 64 characters of it).
@@ -486,7 +491,8 @@ pub enum PhoneError {
     /// The digits after `+` or `00` (or of the canonical form) do not begin with an assigned
     /// country calling code.
     #[error(
-        "number {input:?} does not start with a valid country code: {prefix} is not a country code"
+        "number {} does not start with a valid country code: {prefix} is not a country code",
+        quote(input)
     )]
     UnknownCountryCode {
         /// The input (at most 64 characters of it).
@@ -498,8 +504,8 @@ pub enum PhoneError {
 
     /// The national number begins with digits that no number of that country begins with.
     #[error(
-        "number {input:?} is not valid for {}: no number there starts with {prefix} after the \
-         country code",
+        "number {} is not valid for {}: no number there starts with {prefix} after the \
+         country code", quote(input),
         Place(*country_code)
     )]
     InvalidPrefix {
@@ -515,8 +521,8 @@ pub enum PhoneError {
     /// The national number has fewer digits than any number of that country (with those
     /// leading digits).
     #[error(
-        "number {input:?} is too short for {}: {} after the country code, at least {min} \
-         are needed",
+        "number {} is too short for {}: {} after the country code, at least {min} \
+         are needed", quote(input),
         Place(*country_code),
         Digits(*digits)
     )]
@@ -534,8 +540,8 @@ pub enum PhoneError {
     /// The national number has more digits than any number of that country (with those
     /// leading digits), or the whole number would have more than 15.
     #[error(
-        "number {input:?} is too long for {}: {} after the country code, at most {max} are \
-         allowed",
+        "number {} is too long for {}: {} after the country code, at most {max} are \
+         allowed", quote(input),
         Place(*country_code),
         Digits(*digits)
     )]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::base::day::Day;
+use crate::day::Day;
 
 use super::parse::MAX_DEPTH;
 

@@ -92,7 +92,7 @@ pub use ast::{AttrBuilder, CmpOp, Expr, Literal, TagRef, all, attr, set, tag, ta
 pub use parse::{MAX_DEPTH, MAX_QUERY_BYTES};
 pub use plan::{Explain, Plan, Step, StepOp, Strategy};
 
-use crate::base::day::Day;
+use crate::day::Day;
 use crate::error::{Error, QueryProblem, Span};
 use crate::segment::Segment;
 use crate::store::Store;

@@ -36,7 +36,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use crate::base::day::Day;
+use crate::day::Day;
 use crate::error::{QueryError, QueryProblem, Span, quote};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};

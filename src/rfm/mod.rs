@@ -129,8 +129,8 @@ use std::fmt;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::base::day::Day;
 use crate::base::fold::fold;
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::query::{Context, Query};
 use crate::store::Store;

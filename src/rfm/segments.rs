@@ -4,6 +4,7 @@
 use std::ops::RangeInclusive;
 
 use crate::base::fold::{check_name, fold, tidy};
+use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, RfmScore, err};
 
 use super::{MAX_SEGMENTS, Measure};
@@ -152,14 +153,14 @@ impl SegmentMap {
             if let Err(reason) = check_name(&name) {
                 return err(ErrorKind::InvalidBuckets {
                     what: what(),
-                    reason: format!("segment name {:?}: {reason}", rule.name),
+                    reason: format!("segment name {}: {reason}", quote(&rule.name)),
                 });
             }
             let key = fold(&name);
             if folded.contains(&key) {
                 return err(ErrorKind::InvalidBuckets {
                     what: what(),
-                    reason: format!("segment {:?} is named twice", rule.name),
+                    reason: format!("segment {} is named twice", quote(&rule.name)),
                 });
             }
             folded.push(key);

@@ -91,8 +91,8 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
-use crate::base::day::Day;
 use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::base::bits::transpose64;
-use crate::base::day::Day;
+use crate::day::Day;
 use crate::store::membership::bitmap_bytes;
 
 /// What an attribute holds.

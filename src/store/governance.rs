@@ -1,8 +1,8 @@
 //! The store's governance entry points: the policy, its changes, the change log queries,
 //! and the check every taxonomy change runs first (see [`crate::governance`]).
 
-use crate::base::day::Day;
 use crate::base::fold::{check_name, tidy};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 use crate::store::Store;
 use crate::store::policy::{Edit, Policy, TaxonomyAction};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::base::day::Day;
+use crate::day::Day;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TagMembers {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use crate::base::day::Day;
 use crate::base::fold::{MAX_NAME_CHARS, fold, suggest};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
 use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef};

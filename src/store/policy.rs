@@ -53,8 +53,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::base::day::Day;
 use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, tidy};
+use crate::base::text::quote_char;
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 
 /// The most administrators a policy names (the seeds advise one or two).
@@ -334,7 +335,7 @@ impl NamingRules {
     pub(crate) fn broken(&self, name: &str, dimension: &str) -> Option<String> {
         let name = tidy(name);
         if let Some(c) = name.chars().find(|c| self.forbidden_chars.contains(c)) {
-            return Some(format!("the character {c:?} is not allowed"));
+            return Some(format!("the character {} is not allowed", quote_char(c)));
         }
         if let Some(max) = self.max_chars {
             let chars = name.chars().count();

@@ -13,10 +13,10 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use crate::base::day::Day;
 use crate::base::fold::{
     MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy,
 };
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name, quote};
 use crate::store::policy::Policy;
 

@@ -133,8 +133,8 @@ use std::io::Read;
 
 use roaring::RoaringBitmap;
 
-use crate::base::day::Day;
 use crate::base::fold::{check_name, fold, tidy};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, invalid_name};
 use crate::phone::{Country, normalize_phone};
 

@@ -57,8 +57,8 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::base::bits::transpose64;
-use crate::base::day::Day;
 use crate::base::fold::fold;
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, quote};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
 use crate::store::directory::{CustomerKey, Directory, KeyRef};

@@ -1,0 +1,28 @@
+//! Names and texts quoted for messages, in every script.
+
+/// A name or text in double quotes for messages. Unlike `{:?}`, it keeps every printable
+/// character as it is (Thai vowel and tone marks, Arabic harakat, CJK), escaping only `"`,
+/// `\` and control characters.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A character in single quotes for messages, escaped like [`quote`].
+pub(crate) fn quote_char(c: char) -> String {
+    if c.is_control() {
+        format!("'{}'", c.escape_unicode())
+    } else {
+        format!("'{c}'")
+    }
+}
