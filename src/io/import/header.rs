@@ -1,0 +1,155 @@
+//! Header names: which column holds the phone, member id or tags, in the five languages
+//! customer lists arrive in.
+
+use super::*;
+
+/// A header cell as compared with the aliases: folded (case, width), letters and digits
+/// only (so `Phone Number`, `phone_number` and `PHONE-NUMBER` are one name).
+pub(super) fn header_key(cell: &str) -> String {
+    fold(trim(cell))
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// Phone column names (compared as [`header_key`] leaves them).
+pub(super) const PHONE_ALIASES: &[&str] = &[
+    // English
+    "phone",
+    "phonenumber",
+    "phoneno",
+    "mobile",
+    "mobilenumber",
+    "mobilephone",
+    "mobileno",
+    "cell",
+    "cellphone",
+    "tel",
+    "telephone",
+    "telephonenumber",
+    "msisdn",
+    "whatsapp",
+    "whatsappnumber",
+    "number",
+    "contactnumber",
+    "key",
+    // Chinese (traditional and simplified)
+    "電話",
+    "電話號碼",
+    "電話號",
+    "手機",
+    "手機號碼",
+    "手機號",
+    "聯絡電話",
+    "號碼",
+    "电话",
+    "电话号码",
+    "手机",
+    "手机号码",
+    "手机号",
+    "联系电话",
+    "号码",
+    // Thai
+    "โทรศัพท์",
+    "เบอร์",
+    "เบอร์โทร",
+    "เบอร์โทรศัพท์",
+    "หมายเลขโทรศัพท์",
+    "มือถือ",
+    // Russian
+    "телефон",
+    "номер",
+    "номертелефона",
+    "мобильный",
+    "мобильныйтелефон",
+    "тел",
+    // Arabic
+    "هاتف",
+    "الهاتف",
+    "رقمالهاتف",
+    "جوال",
+    "الجوال",
+    "رقمالجوال",
+    "موبايل",
+    "رقم",
+];
+
+/// Member-id column names (compared as [`header_key`] leaves them).
+pub(super) const MEMBER_ALIASES: &[&str] = &[
+    "memberid",
+    "member",
+    "memberno",
+    "membernumber",
+    "customerid",
+    "customer",
+    "userid",
+    "id",
+    "key",
+    "會員編號",
+    "會員",
+    "會員id",
+    "会员编号",
+    "会员",
+    "会员id",
+    "รหัสสมาชิก",
+    "สมาชิก",
+    "idклиента",
+    "номерклиента",
+    "клиент",
+    "رقمالعضوية",
+    "معرفالعميل",
+    "العضو",
+];
+
+/// Tags column names (compared as [`header_key`] leaves them).
+pub(super) const TAGS_ALIASES: &[&str] = &[
+    "tags",
+    "tag",
+    "tagnames",
+    "labels",
+    "label",
+    "標籤",
+    "標簽",
+    "标签",
+    "แท็ก",
+    "ป้ายกำกับ",
+    "теги",
+    "тег",
+    "метки",
+    "ярлыки",
+    "وسوم",
+    "الوسوم",
+    "وسم",
+    "علامات",
+    "تصنيفات",
+    "التصنيفات",
+];
+
+/// Phone column names that also match as the start of a longer name (`Phone (with
+/// country code)`, `手機號碼(必填)`).
+pub(super) const PHONE_PREFIXES: &[&str] = &[
+    "phone",
+    "mobile",
+    "telephone",
+    "whatsapp",
+    "電話",
+    "手機",
+    "电话",
+    "手机",
+    "โทรศัพท์",
+    "เบอร์",
+    "телефон",
+    "هاتف",
+    "جوال",
+];
+
+/// Member-id column names that also match as the start of a longer name.
+pub(super) const MEMBER_PREFIXES: &[&str] = &["memberid", "會員編號", "会员编号"];
+
+/// The exact names and the prefixes of the key column.
+pub(super) fn key_aliases(kind: KeyKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        KeyKind::Phone => (PHONE_ALIASES, PHONE_PREFIXES),
+        KeyKind::MemberId => (MEMBER_ALIASES, MEMBER_PREFIXES),
+    }
+}

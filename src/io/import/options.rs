@@ -1,0 +1,500 @@
+//! The importer's options and its entry points: [`Importer`], the key, format, header,
+//! unknown-tag and merge settings, and `check_str` / `import_str` / `import_reader`.
+
+use super::*;
+
+/// How fields are separated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Format {
+    /// Tab, semicolon or comma, picked from the first non-blank line (see the
+    /// [module documentation](crate::import)).
+    #[default]
+    Auto,
+    /// Comma-separated.
+    Csv,
+    /// Tab-separated: one number per line, or number, tab, tags.
+    Txt,
+    /// Any ASCII separator but `"`, CR and LF.
+    Delimited(u8),
+}
+
+/// Whether the first non-blank row names the columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Header {
+    /// A header when one of its fields is a known key or tags column name (the default).
+    #[default]
+    Auto,
+    /// The first non-blank row is a header, whatever it says.
+    Present,
+    /// No header: every row is data.
+    Absent,
+}
+
+/// What to do with a tag name that no tag has.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum UnknownTags {
+    /// Import the row without it and report it (the default; the seeds' platforms do this).
+    #[default]
+    Ignore,
+    /// Create the tag in `dimension` (or, for `dim:name` where `dim` is an existing
+    /// dimension, in that one), as one platform's tag center does. A name of three or more
+    /// characters that is a near miss of an existing tag (one that would get a "did you
+    /// mean", such as `VIPP` for `VIP` or `化粧品` for `化妝品`) is not created but reported as
+    /// unknown with the suggestion: a typo must not become a second tag of the same
+    /// meaning (the seeds' "unified naming"). Create such a tag first if it is meant.
+    Create {
+        /// The dimension of created tags.
+        dimension: String,
+    },
+    /// Skip the whole row and report it.
+    Reject,
+}
+
+impl UnknownTags {
+    /// [`UnknownTags::Create`] in `dimension`.
+    pub fn create_in(dimension: impl Into<String>) -> UnknownTags {
+        UnknownTags::Create {
+            dimension: dimension.into(),
+        }
+    }
+}
+
+/// Whether the file's tags are added to a customer's or replace them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum TagMode {
+    /// Add the listed tags; keep the others (the default).
+    #[default]
+    Merge,
+    /// The customer's tags become exactly the listed ones (as the Taiwanese platform's bulk
+    /// tagging does). A row without tags leaves the customer alone.
+    Overwrite,
+}
+
+/// Reads customer lists into a [`Store`]: the options, and the calls that run them.
+///
+/// Options are set with builder methods; the defaults follow the seeds' rules (see the
+/// [module documentation](crate::import)). An `Importer` is plain data (serde with the `serde`
+/// feature), so an app can keep one per data source.
+///
+/// ```
+/// use audience::import::{Importer, TagMode, UnknownTags};
+/// use audience::{Country, Day, Edit, Store, TagSpec};
+///
+/// let today = Day::from_ymd(2025, 1, 6)?;
+/// let mut store = Store::new();
+/// let vip = store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+///
+/// let importer = Importer::new()
+///     .default_country(Country::TW)
+///     .mode(TagMode::Overwrite)
+///     .unknown_tags(UnknownTags::Reject)
+///     .max_failed_share(0.5);
+/// let report = importer.import_str(&mut store, "0912 345 678\tVIP\n0912-345-679\tVIPP\n", today)?;
+/// assert_eq!(report.rows_imported, 1);
+/// assert_eq!(
+///     report.failures[0].to_string(),
+///     "line 2, column 2 (tags): \"VIPP\": unknown tag \"VIPP\" (did you mean \"VIP\"?); row skipped"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Importer {
+    pub(super) format: Format,
+    pub(super) header: Header,
+    pub(super) columns: Option<(usize, Option<usize>)>,
+    pub(super) key_kind: KeyKind,
+    pub(super) default_country: Option<Country>,
+    pub(super) unknown_tags: UnknownTags,
+    pub(super) mode: TagMode,
+    pub(super) max_rows: u64,
+    pub(super) max_failed_share: f64,
+    pub(super) max_input_bytes: u64,
+    pub(super) max_new_tags: u64,
+    pub(super) actor: String,
+}
+
+impl Default for Importer {
+    fn default() -> Importer {
+        Importer::new()
+    }
+}
+
+impl Importer {
+    /// The seeds' defaults: automatic format and header, phone numbers with country codes,
+    /// unknown tags ignored, merge, 5,000 rows, refuse over 10% failed.
+    pub fn new() -> Importer {
+        Importer {
+            format: Format::Auto,
+            header: Header::Auto,
+            columns: None,
+            key_kind: KeyKind::Phone,
+            default_country: None,
+            unknown_tags: UnknownTags::Ignore,
+            mode: TagMode::Merge,
+            max_rows: DEFAULT_MAX_ROWS,
+            max_failed_share: DEFAULT_MAX_FAILED_SHARE,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_new_tags: DEFAULT_MAX_NEW_TAGS,
+            actor: "import".to_string(),
+        }
+    }
+
+    /// How fields are separated ([`Format::Auto`] by default).
+    pub fn format(mut self, format: Format) -> Importer {
+        self.format = format;
+        self
+    }
+
+    /// Whether there is a header row ([`Header::Auto`] by default).
+    pub fn header(mut self, header: Header) -> Importer {
+        self.header = header;
+        self
+    }
+
+    /// The key and tags columns by position, counting from 0, instead of by header names
+    /// (`tags: None` when the file has no tags). A header row, if any, is still skipped.
+    pub fn columns(mut self, key: usize, tags: Option<usize>) -> Importer {
+        self.columns = Some((key, tags));
+        self
+    }
+
+    /// What the key column holds ([`KeyKind::Phone`] by default).
+    pub fn key_kind(mut self, kind: KeyKind) -> Importer {
+        self.key_kind = kind;
+        self
+    }
+
+    /// The country of phone numbers written without country code (none by default: every
+    /// number must carry its country code, as the seeds' platforms require).
+    pub fn default_country(mut self, country: Country) -> Importer {
+        self.default_country = Some(country);
+        self
+    }
+
+    /// What to do with unknown tag names ([`UnknownTags::Ignore`] by default).
+    pub fn unknown_tags(mut self, policy: UnknownTags) -> Importer {
+        self.unknown_tags = policy;
+        self
+    }
+
+    /// Merge into or overwrite customers' tags ([`TagMode::Merge`] by default).
+    pub fn mode(mut self, mode: TagMode) -> Importer {
+        self.mode = mode;
+        self
+    }
+
+    /// The most data rows one import takes ([`DEFAULT_MAX_ROWS`] by default, at most
+    /// 2^32 - 1); a longer file is refused whole with [`ImportError::TooManyRows`].
+    pub fn max_rows(mut self, rows: u64) -> Importer {
+        self.max_rows = rows.min(u64::from(u32::MAX));
+        self
+    }
+
+    /// The largest share of failed rows (0.0 to 1.0) an import accepts
+    /// ([`DEFAULT_MAX_FAILED_SHARE`] by default); with more the import is refused with
+    /// [`ImportError::Refused`]. `1.0` never refuses; `0.0` refuses any failure. Values
+    /// outside 0..=1 (and NaN, read as 0) are clamped.
+    pub fn max_failed_share(mut self, share: f64) -> Importer {
+        self.max_failed_share = if share.is_nan() {
+            0.0
+        } else {
+            share.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default, at most
+    /// 2^32 - 1).
+    pub fn max_input_bytes(mut self, bytes: u64) -> Importer {
+        self.max_input_bytes = bytes.min(MAX_INPUT_BYTES);
+        self
+    }
+
+    /// The input limit, within [`MAX_INPUT_BYTES`] also for options that were deserialized.
+    pub(super) fn input_limit(&self) -> u64 {
+        self.max_input_bytes.min(MAX_INPUT_BYTES)
+    }
+
+    /// The most tags one import may create under [`UnknownTags::Create`]
+    /// ([`DEFAULT_MAX_NEW_TAGS`] by default).
+    pub fn max_new_tags(mut self, tags: u64) -> Importer {
+        self.max_new_tags = tags;
+        self
+    }
+
+    /// The actor recorded in the taxonomy's change log for created tags (`"import"` by
+    /// default).
+    pub fn actor(mut self, actor: impl Into<String>) -> Importer {
+        self.actor = actor.into();
+        self
+    }
+
+    /// Imports `text` into `store`, assigning memberships on `today`. On error nothing has
+    /// changed.
+    pub fn import_str(
+        &self,
+        store: &mut Store,
+        text: &str,
+        today: Day,
+    ) -> Result<ImportReport, Error> {
+        self.import_bytes(store, text.as_bytes(), today)
+    }
+
+    /// Imports everything `input` yields (at most [`Importer::max_input_bytes`]) into
+    /// `store`, assigning memberships on `today`. On error nothing has changed.
+    pub fn import_reader(
+        &self,
+        store: &mut Store,
+        input: impl Read,
+        today: Day,
+    ) -> Result<ImportReport, Error> {
+        let bytes = self.read_all(input)?;
+        self.import_bytes(store, &bytes, today)
+    }
+
+    /// A dry run of [`Importer::import_str`]: validates `text` against `store` and reports
+    /// what an import would do, changing nothing. A file an import would refuse for its
+    /// failure share is reported (see [`ImportReport::over_failure_limit`]), not refused.
+    pub fn check_str(&self, store: &Store, text: &str) -> Result<ImportReport, Error> {
+        Ok(self.plan(store, text.as_bytes())?.report)
+    }
+
+    /// A dry run of [`Importer::import_reader`].
+    pub fn check_reader(&self, store: &Store, input: impl Read) -> Result<ImportReport, Error> {
+        let bytes = self.read_all(input)?;
+        Ok(self.plan(store, &bytes)?.report)
+    }
+
+    pub(super) fn read_all(&self, input: impl Read) -> Result<Vec<u8>, Error> {
+        let limit = self.input_limit();
+        let mut bytes = Vec::new();
+        input
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
+        }
+        Ok(bytes)
+    }
+
+    pub(super) fn import_bytes(
+        &self,
+        store: &mut Store,
+        bytes: &[u8],
+        today: Day,
+    ) -> Result<ImportReport, Error> {
+        let mut plan = self.plan(store, bytes)?;
+        if plan.report.over_failure_limit() {
+            let report = &plan.report;
+            return Err(ImportError::Refused {
+                failed: report.rows_failed,
+                rows: report.rows_read,
+                limit_basis_points: report.failure_limit_basis_points,
+                report: Box::new(plan.report),
+            }
+            .into());
+        }
+        self.apply(store, &mut plan, today)?;
+        plan.report.applied = true;
+        Ok(plan.report)
+    }
+
+    // -------------------------------------------------------------------------------------
+    // First pass: parse and validate
+    // -------------------------------------------------------------------------------------
+
+    pub(super) fn plan(&self, store: &Store, bytes: &[u8]) -> Result<Plan, Error> {
+        let limit = self.input_limit();
+        if bytes.len() as u64 > limit {
+            return Err(ImportError::TooLarge { limit }.into());
+        }
+        let create_dimension = match &self.unknown_tags {
+            UnknownTags::Create { dimension } => Some(check_dimension(dimension)?),
+            _ => None,
+        };
+        let text = decode(bytes)?;
+        let (delimiter, body, line_offset) = self.layout(text)?;
+
+        let mut records = Records::new(body.as_bytes(), delimiter);
+        let mut pass = Pass::new(self, store, create_dimension);
+        let mut columns: Option<Columns> = None;
+        let mut lines = Lines::new(body.as_bytes());
+        loop {
+            let (start, record) = match records.next() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err((start, limit)) => {
+                    let line = lines.line_of(start) + line_offset;
+                    return Err(limit.into_error(line).into());
+                }
+            };
+            let line = lines.line_of(start) + line_offset;
+            if record.iter().all(blank) {
+                continue;
+            }
+            let cols = match columns {
+                Some(c) => c,
+                None => {
+                    let first: Vec<&str> = record.iter().map(field_str).collect();
+                    let (c, is_header) = self.columns_from(&first)?;
+                    columns = Some(c);
+                    pass.report.key_column = column_number(c.key);
+                    pass.report.tags_column = c.tags.map(column_number);
+                    if is_header {
+                        pass.report.header_line = Some(line);
+                        continue;
+                    }
+                    c
+                }
+            };
+            pass.row(&cols, line, &record)?;
+        }
+        let report = &pass.report;
+        if report.rows_read > self.max_rows {
+            return Err(ImportError::TooManyRows {
+                rows: report.rows_read,
+                limit: self.max_rows,
+            }
+            .into());
+        }
+        pass.finish()
+    }
+
+    /// The separator, the text after an Excel `sep=` line, and how many lines that skipped.
+    pub(super) fn layout<'t>(&self, text: &'t str) -> Result<(u8, &'t str, u64), Error> {
+        let (first, rest) = match text.split_once('\n') {
+            Some((first, rest)) => (first, rest),
+            None => (text, ""),
+        };
+        let first = first.strip_suffix('\r').unwrap_or(first);
+        let sep_line = first
+            .strip_prefix("sep=")
+            .or_else(|| first.strip_prefix("SEP="))
+            .filter(|s| s.len() == 1);
+        let (sniffed, body, offset) = match sep_line {
+            Some(sep) => (sep.as_bytes().first().copied(), rest, 1),
+            None => (None, text, 0),
+        };
+        let delimiter = match (self.format, sniffed) {
+            (Format::Csv, _) => b',',
+            (Format::Txt, _) => b'\t',
+            (Format::Delimited(d), _) => d,
+            (Format::Auto, Some(d)) => d,
+            (Format::Auto, None) => sniff(body),
+        };
+        if !delimiter.is_ascii() || matches!(delimiter, b'"' | b'\r' | b'\n') {
+            return Err(ErrorKind::InvalidArgument(format!(
+                "the separator must be an ASCII character other than '\"', CR and LF, got byte 0x{delimiter:02X}"
+            ))
+            .into());
+        }
+        Ok((delimiter, body, offset))
+    }
+
+    /// Which columns hold the key and the tags, from the first non-blank row, and whether
+    /// that row is a header.
+    pub(super) fn columns_from(&self, fields: &[&str]) -> Result<(Columns, bool), Error> {
+        let (keys, prefixes) = key_aliases(self.key_kind);
+        let names: Vec<String> = fields.iter().map(|f| header_key(f)).collect();
+        let is = |n: &String, aliases: &[&str]| aliases.iter().any(|a| header_key(a) == *n);
+        let key_at = names.iter().position(|n| is(n, keys)).or_else(|| {
+            names.iter().position(|n| {
+                prefixes
+                    .iter()
+                    .any(|p| n.starts_with(header_key(p).as_str()))
+            })
+        });
+        let tags_at = names.iter().position(|n| is(n, TAGS_ALIASES));
+        let is_header = match self.header {
+            Header::Present => true,
+            Header::Absent => false,
+            Header::Auto => key_at.is_some() || tags_at.is_some(),
+        };
+        let last_named = fields.iter().rposition(|f| !trim(f).is_empty());
+        let (key, tags, extra_tags) = match self.columns {
+            Some((key, tags)) => (
+                key,
+                tags,
+                tags.is_some_and(|t| !is_header || Some(t) == last_named),
+            ),
+            None if is_header => {
+                let Some(key) = key_at else {
+                    return Err(ImportError::NoKeyColumn {
+                        kind: self.key_kind,
+                        header: fields.iter().map(|f| clip(trim(f))).collect(),
+                    }
+                    .into());
+                };
+                (key, tags_at, tags_at.is_some() && tags_at == last_named)
+            }
+            None => (0, Some(1), true),
+        };
+        Ok((
+            Columns {
+                key,
+                tags,
+                extra_tags,
+            },
+            is_header,
+        ))
+    }
+
+    // -------------------------------------------------------------------------------------
+    // Second pass: apply
+    // -------------------------------------------------------------------------------------
+
+    /// The edit that logs the tags an import creates.
+    pub(super) fn creation_edit(&self, today: Day) -> Edit {
+        Edit::new(self.actor.clone(), today).because("created by import")
+    }
+
+    /// Applies a validated plan. Every step's preconditions were checked by `plan`, so none
+    /// of the store calls below fails; they are ordered so that, were one to fail, it would
+    /// be one of the first two (tag creation, then customer registration, each all-or-
+    /// nothing), before any membership changed.
+    pub(super) fn apply(
+        &self,
+        store: &mut Store,
+        plan: &mut Plan,
+        today: Day,
+    ) -> Result<(), Error> {
+        let edit = self.creation_edit(today);
+        let mut ids: Vec<Option<TagId>> = Vec::with_capacity(plan.slots.len());
+        for slot in &plan.slots {
+            let id = match &slot.tag {
+                SlotTag::Existing(id) => Some(*id),
+                SlotTag::New { .. } if slot.is_empty() => None,
+                SlotTag::New { name, dimension } => Some(store.create_tag(
+                    &edit,
+                    TagSpec::new(name.as_str()).dimension(dimension.as_str()),
+                )?),
+            };
+            ids.push(id);
+        }
+        let fresh = store.ensure_customers(std::mem::take(&mut plan.new_keys))?;
+        for (slot, id) in plan.slots.iter().zip(ids) {
+            let Some(id) = id else { continue };
+            if slot.is_empty() {
+                continue;
+            }
+            let mut set = slot.wanted.clone();
+            let new_ids = slot
+                .fresh
+                .iter()
+                .filter_map(|&i| fresh.get(i as usize).copied());
+            extend_sorted(&mut set, new_ids);
+            store.add_tag_bulk(id, &set, today)?;
+        }
+        for (tag, lost) in &plan.removals {
+            store.remove_tag_bulk(*tag, lost)?;
+        }
+        Ok(())
+    }
+}
