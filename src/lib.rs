@@ -53,8 +53,8 @@
 // Lints are set once, in Cargo.toml's `[lints]`; modules that parse untrusted bytes also
 // deny the constructs that can panic.
 
-// The layers, bottom to top (ARCHITECTURE.md; `.ci/layers.py` checks that imports only go
-// down them).
+// Modules. Their layers, bottom to top, are in ARCHITECTURE.md; `.ci/layers.py` checks that
+// imports only go down them.
 pub mod aggregate;
 mod base;
 pub mod campaign;
