@@ -658,7 +658,7 @@ mod tests {
             *w = x;
         }
         let orig = m;
-        transpose64(&mut m);
+        transpose64(&mut m, 64);
         for (i, row) in m.iter().enumerate() {
             for (t, col) in orig.iter().enumerate() {
                 assert_eq!((row >> t) & 1, (col >> i) & 1, "bit {t} of row {i}");
