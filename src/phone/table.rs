@@ -1,0 +1,225 @@
+//! The ITU table of assigned country calling codes, with each code's trunk prefix and its
+//! shortest and longest national number.
+
+use super::*;
+
+/// Assigned country calling codes, sorted: trunk prefix, shortest and longest national number
+/// (from libphonenumber 9.0.43 metadata, capped at 15 digits in all; code 1 fixed at 10).
+#[rustfmt::skip]
+pub(super) static CODES: [CodeInfo; 215] = [
+    c(1, T_1, 10, 10), // US, AG, AI, AS, ...
+    c(7, T_8, 10, 14), // RU, KZ
+    c(20, T_0, 8, 10), // EG
+    c(27, T_0, 5, 10), // ZA
+    c(30, T_NONE, 10, 12), // GR
+    c(31, T_0, 5, 11), // NL
+    c(32, T_0, 8, 9), // BE
+    c(33, T_0, 9, 9), // FR
+    c(34, T_NONE, 9, 9), // ES
+    c(36, T_06, 8, 9), // HU
+    c(39, T_NONE, 6, 12), // IT, VA
+    c(40, T_0, 6, 9), // RO
+    c(41, T_0, 9, 12), // CH
+    c(43, T_0, 4, 13), // AT
+    c(44, T_0, 7, 10), // GB, GG, IM, JE
+    c(45, T_NONE, 8, 8), // DK
+    c(46, T_0, 6, 12), // SE
+    c(47, T_NONE, 5, 8), // NO, SJ
+    c(48, T_NONE, 6, 10), // PL
+    c(49, T_0, 4, 13), // DE
+    c(51, T_0, 8, 9), // PE
+    c(52, T_NONE, 10, 10), // MX
+    c(53, T_0, 6, 10), // CU
+    c(54, T_0, 10, 11), // AR
+    c(55, T_0, 8, 11), // BR
+    c(56, T_NONE, 9, 11), // CL
+    c(57, T_0, 8, 11), // CO
+    c(58, T_0, 10, 10), // VE
+    c(60, T_0, 8, 10), // MY
+    c(61, T_0, 5, 12), // AU, CC, CX
+    c(62, T_0, 7, 13), // ID
+    c(63, T_0, 6, 13), // PH
+    c(64, T_0, 5, 10), // NZ
+    c(65, T_NONE, 8, 11), // SG
+    c(66, T_0, 8, 13), // TH
+    c(81, T_0, 8, 13), // JP
+    c(82, T_0, 5, 13), // KR
+    c(84, T_0, 7, 10), // VN
+    c(86, T_0, 7, 12), // CN
+    c(90, T_0, 7, 13), // TR
+    c(91, T_0, 8, 13), // IN
+    c(92, T_0, 8, 12), // PK
+    c(93, T_0, 9, 9), // AF
+    c(94, T_0, 9, 9), // LK
+    c(95, T_0, 6, 10), // MM
+    c(98, T_0, 4, 10), // IR
+    c(211, T_0, 9, 9), // SS
+    c(212, T_0, 9, 9), // MA, EH
+    c(213, T_0, 8, 9), // DZ
+    c(216, T_NONE, 8, 8), // TN
+    c(218, T_0, 9, 9), // LY
+    c(220, T_NONE, 7, 9), // GM
+    c(221, T_NONE, 9, 9), // SN
+    c(222, T_NONE, 8, 8), // MR
+    c(223, T_NONE, 8, 8), // ML
+    c(224, T_NONE, 8, 9), // GN
+    c(225, T_NONE, 10, 10), // CI
+    c(226, T_NONE, 8, 8), // BF
+    c(227, T_NONE, 8, 8), // NE
+    c(228, T_NONE, 8, 8), // TG
+    c(229, T_NONE, 10, 10), // BJ
+    c(230, T_NONE, 7, 10), // MU
+    c(231, T_0, 7, 9), // LR
+    c(232, T_0, 8, 8), // SL
+    c(233, T_0, 8, 9), // GH
+    c(234, T_0, 10, 12), // NG
+    c(235, T_NONE, 8, 8), // TD
+    c(236, T_NONE, 8, 8), // CF
+    c(237, T_NONE, 8, 9), // CM
+    c(238, T_NONE, 7, 7), // CV
+    c(239, T_NONE, 7, 7), // ST
+    c(240, T_NONE, 9, 9), // GQ
+    c(241, T_NONE, 7, 8), // GA
+    c(242, T_NONE, 9, 9), // CG
+    c(243, T_0, 7, 10), // CD
+    c(244, T_NONE, 9, 9), // AO
+    c(245, T_NONE, 7, 9), // GW
+    c(246, T_NONE, 7, 7), // IO
+    c(247, T_NONE, 5, 6), // AC
+    c(248, T_NONE, 7, 7), // SC
+    c(249, T_0, 9, 9), // SD
+    c(250, T_0, 8, 9), // RW
+    c(251, T_0, 9, 9), // ET
+    c(252, T_0, 6, 9), // SO
+    c(253, T_NONE, 8, 8), // DJ
+    c(254, T_0, 7, 10), // KE
+    c(255, T_0, 9, 9), // TZ
+    c(256, T_0, 9, 9), // UG
+    c(257, T_NONE, 8, 8), // BI
+    c(258, T_NONE, 8, 9), // MZ
+    c(260, T_0, 9, 9), // ZM
+    c(261, T_0, 9, 9), // MG
+    c(262, T_0, 9, 9), // RE, YT
+    c(263, T_0, 7, 10), // ZW
+    c(264, T_0, 8, 9), // NA
+    c(265, T_0, 7, 9), // MW
+    c(266, T_NONE, 8, 8), // LS
+    c(267, T_NONE, 7, 10), // BW
+    c(268, T_NONE, 8, 9), // SZ
+    c(269, T_NONE, 7, 7), // KM
+    c(290, T_NONE, 4, 5), // SH, TA
+    c(291, T_0, 7, 7), // ER
+    c(297, T_NONE, 7, 7), // AW
+    c(298, T_NONE, 6, 6), // FO
+    c(299, T_NONE, 6, 6), // GL
+    c(350, T_NONE, 8, 8), // GI
+    c(351, T_NONE, 9, 9), // PT
+    c(352, T_NONE, 4, 11), // LU
+    c(353, T_0, 7, 10), // IE
+    c(354, T_NONE, 7, 9), // IS
+    c(355, T_0, 6, 9), // AL
+    c(356, T_NONE, 8, 8), // MT
+    c(357, T_NONE, 8, 8), // CY
+    c(358, T_0, 5, 12), // FI, AX
+    c(359, T_0, 6, 12), // BG
+    c(370, T_0, 8, 8), // LT
+    c(371, T_NONE, 8, 8), // LV
+    c(372, T_NONE, 7, 10), // EE
+    c(373, T_0, 8, 8), // MD
+    c(374, T_0, 8, 8), // AM
+    c(375, T_8, 6, 11), // BY
+    c(376, T_NONE, 6, 9), // AD
+    c(377, T_0, 8, 9), // MC
+    c(378, T_NONE, 8, 10), // SM
+    c(380, T_0, 9, 10), // UA
+    c(381, T_0, 6, 12), // RS
+    c(382, T_0, 8, 9), // ME
+    c(383, T_0, 8, 12), // XK
+    c(385, T_0, 7, 9), // HR
+    c(386, T_0, 5, 8), // SI
+    c(387, T_0, 8, 9), // BA
+    c(389, T_0, 8, 8), // MK
+    c(420, T_NONE, 9, 12), // CZ
+    c(421, T_0, 6, 9), // SK
+    c(423, T_0, 7, 9), // LI
+    c(500, T_NONE, 5, 5), // FK
+    c(501, T_NONE, 7, 11), // BZ
+    c(502, T_NONE, 8, 11), // GT
+    c(503, T_NONE, 7, 11), // SV
+    c(504, T_NONE, 8, 11), // HN
+    c(505, T_NONE, 8, 8), // NI
+    c(506, T_NONE, 8, 10), // CR
+    c(507, T_NONE, 7, 11), // PA
+    c(508, T_0, 6, 9), // PM
+    c(509, T_NONE, 8, 8), // HT
+    c(590, T_0, 9, 9), // GP, BL, MF
+    c(591, T_0, 8, 9), // BO
+    c(592, T_NONE, 7, 7), // GY
+    c(593, T_0, 8, 11), // EC
+    c(594, T_0, 9, 9), // GF
+    c(595, T_0, 6, 11), // PY
+    c(596, T_0, 9, 9), // MQ
+    c(597, T_NONE, 6, 7), // SR
+    c(598, T_0, 4, 12), // UY
+    c(599, T_NONE, 7, 8), // CW, BQ
+    c(670, T_NONE, 7, 8), // TL
+    c(672, T_NONE, 6, 6), // NF
+    c(673, T_NONE, 7, 7), // BN
+    c(674, T_NONE, 7, 7), // NR
+    c(675, T_NONE, 7, 8), // PG
+    c(676, T_NONE, 5, 7), // TO
+    c(677, T_NONE, 5, 7), // SB
+    c(678, T_NONE, 5, 7), // VU
+    c(679, T_NONE, 7, 11), // FJ
+    c(680, T_NONE, 7, 7), // PW
+    c(681, T_NONE, 6, 9), // WF
+    c(682, T_NONE, 5, 5), // CK
+    c(683, T_NONE, 4, 7), // NU
+    c(685, T_NONE, 5, 10), // WS
+    c(686, T_0, 5, 8), // KI
+    c(687, T_NONE, 6, 6), // NC
+    c(688, T_NONE, 5, 7), // TV
+    c(689, T_NONE, 6, 9), // PF
+    c(690, T_NONE, 4, 7), // TK
+    c(691, T_NONE, 7, 7), // FM
+    c(692, T_1, 7, 7), // MH
+    c(800, T_NONE, 8, 8), // non-geographic
+    c(808, T_NONE, 8, 8), // non-geographic
+    c(850, T_0, 8, 10), // KP
+    c(852, T_NONE, 5, 11), // HK
+    c(853, T_NONE, 7, 8), // MO
+    c(855, T_0, 8, 10), // KH
+    c(856, T_0, 8, 10), // LA
+    c(870, T_NONE, 9, 12), // non-geographic
+    c(878, T_NONE, 12, 12), // non-geographic
+    c(880, T_0, 6, 10), // BD
+    c(881, T_NONE, 9, 10), // non-geographic
+    c(882, T_NONE, 7, 12), // non-geographic
+    c(883, T_NONE, 8, 12), // non-geographic
+    c(886, T_0, 7, 11), // TW
+    c(888, T_NONE, 11, 11), // non-geographic
+    c(960, T_NONE, 7, 10), // MV
+    c(961, T_0, 7, 8), // LB
+    c(962, T_0, 8, 9), // JO
+    c(963, T_0, 8, 9), // SY
+    c(964, T_0, 8, 10), // IQ
+    c(965, T_NONE, 7, 8), // KW
+    c(966, T_0, 9, 10), // SA
+    c(967, T_0, 7, 9), // YE
+    c(968, T_NONE, 7, 9), // OM
+    c(970, T_0, 8, 10), // PS
+    c(971, T_0, 5, 12), // AE
+    c(972, T_0, 7, 12), // IL
+    c(973, T_NONE, 8, 8), // BH
+    c(974, T_NONE, 7, 11), // QA
+    c(975, T_NONE, 7, 8), // BT
+    c(976, T_0, 8, 10), // MN
+    c(977, T_0, 8, 11), // NP
+    c(979, T_NONE, 9, 9), // non-geographic
+    c(992, T_NONE, 9, 9), // TJ
+    c(993, T_8, 8, 8), // TM
+    c(994, T_0, 9, 9), // AZ
+    c(995, T_0, 9, 9), // GE
+    c(996, T_0, 9, 10), // KG
+    c(998, T_NONE, 9, 9), // UZ
+];
