@@ -40,7 +40,7 @@ use std::fmt;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::base::fold::{check_name, fold, tidy};
+use crate::base::fold::{check_name, first_repeat, fold, tidy};
 use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
@@ -88,15 +88,13 @@ impl Assignment {
                 actual: groups.len() as u64,
             });
         }
-        let mut keys: Vec<String> = Vec::with_capacity(groups.len());
-        for (name, _) in &groups {
-            let key = fold(name);
-            if keys.contains(&key) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "group {name:?} is named twice"
-                )));
-            }
-            keys.push(key);
+        if let Some((name, _)) =
+            first_repeat(groups.iter().map(|(n, _)| n.as_str())).and_then(|i| groups.get(i))
+        {
+            return err(ErrorKind::InvalidArgument(format!(
+                "group {} is named twice",
+                quote(name)
+            )));
         }
         let mut seen = RoaringBitmap::new();
         for (i, (name, bits)) in groups.iter().enumerate() {
@@ -393,17 +391,15 @@ impl Tiers {
                 self.tiers.len()
             ));
         }
-        let mut keys: Vec<String> = Vec::new();
+        let twice = first_repeat(self.tiers.iter().map(|t| t.name.as_str()));
         let mut prev: Option<(&str, i64)> = None;
         for (i, t) in self.tiers.iter().enumerate() {
             if let Err(reason) = check_name(&tidy(&t.name)) {
                 return bad(format!("tier name {}: {reason}", quote(&t.name)));
             }
-            let key = fold(&t.name);
-            if keys.contains(&key) {
+            if twice == Some(i) {
                 return bad(format!("tier {} is named twice", quote(&t.name)));
             }
-            keys.push(key);
             match t.at_least {
                 None if i + 1 < self.tiers.len() => {
                     return bad(format!(

@@ -25,6 +25,14 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
 /// The comparison key of a name (see the module docs).
+/// The position of the first name that repeats an earlier one after folding (`"VIP"` and
+/// `" vip "` are one name), or `None` when all are distinct. The one distinct-names check of
+/// the crate: tiers, groups, segments, rules and split groups all use it.
+pub(crate) fn first_repeat<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<usize> {
+    let mut seen = std::collections::HashSet::new();
+    names.into_iter().position(|name| !seen.insert(fold(name)))
+}
+
 pub(crate) fn fold(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut pending_space = false;

@@ -1,13 +1,11 @@
 //! Random splits, holdouts and samples of an audience: exact sizes, reproducible from a
 //! seed, independent of the order customers were added, optionally stratified.
 
-use std::collections::HashSet;
-
 use roaring::RoaringBitmap;
 
 use super::dimension_tags;
 use super::rank::{Keys, Ranked};
-use crate::base::fold::{check_name, tidy};
+use crate::base::fold::{check_name, first_repeat, fold, tidy};
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::taxonomy::TagId;
@@ -156,15 +154,15 @@ impl SplitSpec {
                 actual: self.groups.len() as u64,
             });
         }
-        let mut seen = HashSet::new();
-        for g in &self.groups {
+        let twice = first_repeat(self.groups.iter().map(|g| g.name.as_str()));
+        for (i, g) in self.groups.iter().enumerate() {
             if g.name.trim().is_empty() {
                 return err(ErrorKind::InvalidArgument(
                     "a group name must not be empty".into(),
                 ));
             }
             check_name(&tidy(&g.name)).map_err(|reason| invalid_name(&g.name, reason))?;
-            if !seen.insert(g.name.as_str()) {
+            if twice == Some(i) {
                 return err(ErrorKind::InvalidArgument(format!(
                     "two groups are named {}",
                     crate::error::quote(&g.name)
@@ -297,9 +295,14 @@ pub struct Split {
 impl Split {
     /// The members of the group of this name.
     pub fn group(&self, name: &str) -> Option<&RoaringBitmap> {
+        // Names compare folded, as everywhere: exact spelling first, then the folded form.
         self.groups
             .iter()
             .find(|g| g.name == name)
+            .or_else(|| {
+                let key = fold(name);
+                self.groups.iter().find(|g| fold(&g.name) == key)
+            })
             .map(|g| &g.members)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::base::fold::{check_name, fold, tidy};
+use crate::base::fold::{check_name, first_repeat, tidy};
 use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, RfmScore, err};
 
@@ -146,9 +146,9 @@ impl SegmentMap {
                 ),
             });
         }
-        let mut folded: Vec<String> = Vec::with_capacity(self.rules.len());
+        let twice = first_repeat(self.rules.iter().map(|r| r.name.as_str()));
         let mut boxes: Vec<[(u8, u8); 3]> = Vec::with_capacity(self.rules.len());
-        for rule in &self.rules {
+        for (i, rule) in self.rules.iter().enumerate() {
             let name = tidy(&rule.name);
             if let Err(reason) = check_name(&name) {
                 return err(ErrorKind::InvalidBuckets {
@@ -156,14 +156,12 @@ impl SegmentMap {
                     reason: format!("segment name {}: {reason}", quote(&rule.name)),
                 });
             }
-            let key = fold(&name);
-            if folded.contains(&key) {
+            if twice == Some(i) {
                 return err(ErrorKind::InvalidBuckets {
                     what: what(),
                     reason: format!("segment {} is named twice", quote(&rule.name)),
                 });
             }
-            folded.push(key);
             let mut b = [(1u8, 1u8); 3];
             for m in Measure::ALL {
                 let n = bins[m.index()];

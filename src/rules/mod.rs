@@ -86,12 +86,12 @@ pub(crate) mod lifecycle;
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
 
 use roaring::RoaringBitmap;
 
-use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
+use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, first_repeat, fold, tidy};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
@@ -454,13 +454,13 @@ impl RuleSet {
     /// The checks that need no store: every rule has a name, and no two rules share one
     /// (compared as tag names are). Runs and snapshots both check this.
     pub(crate) fn check_names(&self) -> Result<(), Error> {
-        let mut rule_names = BTreeSet::new();
-        for rule in &self.rules {
+        let twice = first_repeat(self.rules.iter().map(|r| r.name.as_str()));
+        for (i, rule) in self.rules.iter().enumerate() {
             if rule.name.trim().is_empty() {
                 return err(invalid_name(&rule.name, "a rule name must not be empty"));
             }
             check_name(&tidy(&rule.name)).map_err(|reason| invalid_name(&rule.name, reason))?;
-            if !rule_names.insert(fold(&rule.name)) {
+            if twice == Some(i) {
                 return err(ErrorKind::DuplicateRule {
                     name: rule.name.clone(),
                 });
