@@ -47,7 +47,7 @@ use crate::store::Store;
 use crate::store::attribute::AttrKind;
 use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec};
 
-/// The most groups an [`Assignment`] or a [`Tiers`] definition may have.
+/// The most groups an [`Assignment`], a [`Tiers`] definition or a campaign split may have.
 pub const MAX_GROUPS: usize = 256;
 
 /// Named, disjoint groups of customers, in order: the input of [`Store::write_groups`] and

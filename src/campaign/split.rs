@@ -10,8 +10,9 @@ use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::taxonomy::TagId;
 
-/// The most groups a split has (holdout not counted).
-pub const MAX_GROUPS: usize = 256;
+/// The most groups a split has (holdout not counted): the crate's one group limit, shared
+/// with tier assignments.
+pub use crate::tiers::MAX_GROUPS;
 /// The most strata (distinct tag combinations inside the audience) a stratified split has.
 pub const MAX_STRATA: usize = 1024;
 
