@@ -466,8 +466,8 @@ impl Store {
     /// store.create_tag(&e, TagSpec::new("vip").dimension("Tier"))?;
     /// assert_eq!(store.dimension("tier")?.name, "Tier");
     /// assert_eq!(
-    ///     store.dimension("tire").unwrap_err().to_string(),
-    ///     "unknown dimension \"tire\" (did you mean \"Tier\"?)"
+    ///     store.dimension("tiers").unwrap_err().to_string(),
+    ///     "unknown dimension \"tiers\" (did you mean \"Tier\"?)"
     /// );
     /// # Ok::<(), audience::Error>(())
     /// ```

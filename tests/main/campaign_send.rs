@@ -11,20 +11,10 @@ use audience::campaign::{
 use audience::{Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec};
 use proptest::prelude::*;
 
-fn d(y: i32, m: u32, day: u32) -> Day {
-    Day::from_ymd(y, m, day).unwrap()
-}
+use crate::support::{bits, ids, ymd};
 
 fn h(day: Day, hour: u32) -> Hour {
     Hour::new(day, hour).unwrap()
-}
-
-fn set(ids: &[u32]) -> RoaringBitmap {
-    ids.iter().copied().collect()
-}
-
-fn ids(b: &RoaringBitmap) -> Vec<u32> {
-    b.iter().collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -33,17 +23,17 @@ fn ids(b: &RoaringBitmap) -> Vec<u32> {
 
 #[test]
 fn hours_cross_days_months_and_years() {
-    let eve = h(d(2024, 12, 31), 23);
+    let eve = h(ymd(2024, 12, 31), 23);
     assert_eq!(eve.to_string(), "2024-12-31 23:00");
     assert_eq!((eve + 1).to_string(), "2025-01-01 00:00");
-    assert_eq!((eve + 1).day(), d(2025, 1, 1));
+    assert_eq!((eve + 1).day(), ymd(2025, 1, 1));
     assert_eq!((eve + 1).hour_of_day(), 0);
-    assert_eq!(Hour::start_of(d(2024, 3, 1)) - 1, h(d(2024, 2, 29), 23));
-    assert_eq!(h(d(1969, 12, 31), 5).to_string(), "1969-12-31 05:00");
-    assert_eq!(h(d(1969, 12, 31), 5).0, -19);
-    assert_eq!(h(d(2025, 1, 2), 0) - h(d(2025, 1, 1), 0), 24);
+    assert_eq!(Hour::start_of(ymd(2024, 3, 1)) - 1, h(ymd(2024, 2, 29), 23));
+    assert_eq!(h(ymd(1969, 12, 31), 5).to_string(), "1969-12-31 05:00");
+    assert_eq!(h(ymd(1969, 12, 31), 5).0, -19);
+    assert_eq!(h(ymd(2025, 1, 2), 0) - h(ymd(2025, 1, 1), 0), 24);
     assert_eq!(
-        Hour::new(d(2025, 1, 1), 24).unwrap_err().to_string(),
+        Hour::new(ymd(2025, 1, 1), 24).unwrap_err().to_string(),
         "invalid argument: an hour of the day is 0 to 23, got 24"
     );
 }
@@ -54,9 +44,9 @@ fn hours_cross_days_months_and_years() {
 
 #[test]
 fn seeds_cap_of_five_across_a_day_boundary() {
-    let (mon, tue) = (d(2025, 1, 6), d(2025, 1, 7));
+    let (mon, tue) = (ymd(2025, 1, 6), ymd(2025, 1, 7));
     let mut log = SendLog::new();
-    let c = set(&[1]);
+    let c = bits([1]);
     // Three messages on Monday evening, two after midnight.
     log.record(h(mon, 22), "whatsapp", &c).unwrap();
     log.record(h(mon, 22), "whatsapp", &c).unwrap();
@@ -65,7 +55,7 @@ fn seeds_cap_of_five_across_a_day_boundary() {
     log.record(h(tue, 1), "sms", &c).unwrap();
     // Customer 2 got four.
     for hour in [20, 21, 22, 23] {
-        log.record(h(mon, hour), "whatsapp", &set(&[2])).unwrap();
+        log.record(h(mon, hour), "whatsapp", &bits([2])).unwrap();
     }
     let rule = CapRule::seeds();
     assert_eq!((rule.max_messages, rule.window_hours), (5, 24));
@@ -113,7 +103,7 @@ fn seeds_cap_of_five_across_a_day_boundary() {
 
 #[test]
 fn capped_set_excludes_in_a_query() {
-    let today = d(2025, 1, 7);
+    let today = ymd(2025, 1, 7);
     let mut store = Store::new();
     let ids_ = store
         .ensure_customers((0..10u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))
@@ -125,12 +115,12 @@ fn capped_set_excludes_in_a_query() {
         .add_tag_bulk(vip, &ids_.iter().copied().collect(), today)
         .unwrap();
     let mut log = SendLog::new();
-    let busy = set(&[ids_[1], ids_[4], ids_[7]]);
+    let busy = bits([ids_[1], ids_[4], ids_[7]]);
     for hour in 6..11 {
         log.record(h(today, hour), "whatsapp", &busy).unwrap();
     }
     // Somebody outside the store (an erased customer) is ignored by the query.
-    log.record(h(today, 9), "whatsapp", &set(&[99])).unwrap();
+    log.record(h(today, 9), "whatsapp", &bits([99])).unwrap();
     let capped = log.capped(h(today, 11), &CapRule::seeds()).unwrap();
     assert_eq!(capped, busy);
     let ctx = Context::new(today).with_set("capped", &capped);
@@ -142,19 +132,19 @@ fn capped_set_excludes_in_a_query() {
 
 #[test]
 fn several_sends_in_one_hour_all_count() {
-    let day = d(2025, 2, 1);
+    let day = ymd(2025, 2, 1);
     let mut log = SendLog::new();
     for _ in 0..5 {
-        log.record(h(day, 9), "whatsapp", &set(&[1, 2])).unwrap();
+        log.record(h(day, 9), "whatsapp", &bits([1, 2])).unwrap();
     }
-    log.record(h(day, 9), "whatsapp", &set(&[3])).unwrap();
+    log.record(h(day, 9), "whatsapp", &bits([3])).unwrap();
     assert_eq!(
         ids(&log.capped(h(day, 9), &CapRule::seeds()).unwrap()),
         vec![1, 2]
     );
     // Counts saturate at MAX_PER_HOUR per hour and channel.
     for _ in 0..40 {
-        log.record(h(day, 10), "whatsapp", &set(&[7])).unwrap();
+        log.record(h(day, 10), "whatsapp", &bits([7])).unwrap();
     }
     let max = campaign::MAX_PER_HOUR as u32;
     assert_eq!(
@@ -168,7 +158,7 @@ fn several_sends_in_one_hour_all_count() {
     );
     // But two hours add up beyond it.
     for _ in 0..3 {
-        log.record(h(day, 11), "whatsapp", &set(&[7])).unwrap();
+        log.record(h(day, 11), "whatsapp", &bits([7])).unwrap();
     }
     assert_eq!(
         ids(&log.received(h(day, 11), 2, None, max + 3).unwrap()),
@@ -178,7 +168,7 @@ fn several_sends_in_one_hour_all_count() {
 
 #[test]
 fn old_sends_age_out_and_memory_stays_bounded() {
-    let start = d(2025, 1, 1);
+    let start = ymd(2025, 1, 1);
     let mut log = SendLog::with_retention(48).unwrap();
     assert_eq!(log.retention_hours(), 48);
     let everyone: RoaringBitmap = (0..1000).collect();
@@ -186,7 +176,7 @@ fn old_sends_age_out_and_memory_stays_bounded() {
     let mut now = Hour::start_of(start);
     for _ in 0..30 * 24 {
         log.record(now, "whatsapp", &everyone).unwrap();
-        log.record(now, "line", &set(&[5])).unwrap();
+        log.record(now, "line", &bits([5])).unwrap();
         assert!(log.bucket_count() <= 2 * 49, "{}", log.bucket_count());
         now = now + 1;
     }
@@ -202,7 +192,7 @@ fn old_sends_age_out_and_memory_stays_bounded() {
     );
     assert_eq!(ids(&log.received(last, 24, None, 50).unwrap()), vec![5]);
     // A send older than the retention is dropped; it could not count in any window.
-    log.record(last - 100, "whatsapp", &set(&[2000])).unwrap();
+    log.record(last - 100, "whatsapp", &bits([2000])).unwrap();
     assert!(log.received(last, 48, None, 1).unwrap().contains(0));
     assert!(!log.received(last, 48, None, 1).unwrap().contains(2000));
     // Windows beyond what is kept are refused.
@@ -222,13 +212,13 @@ fn old_sends_age_out_and_memory_stays_bounded() {
 
 #[test]
 fn erasing_customers_removes_their_sends() {
-    let day = d(2025, 3, 3);
+    let day = ymd(2025, 3, 3);
     let mut log = SendLog::new();
     for hour in 0..6 {
-        log.record(h(day, hour), "whatsapp", &set(&[1, 2])).unwrap();
+        log.record(h(day, hour), "whatsapp", &bits([1, 2])).unwrap();
     }
-    log.record(h(day, 7), "line", &set(&[1])).unwrap();
-    log.erase(&set(&[1]));
+    log.record(h(day, 7), "line", &bits([1])).unwrap();
+    log.erase(&bits([1]));
     assert_eq!(
         ids(&log.capped(h(day, 8), &CapRule::seeds()).unwrap()),
         vec![2]
@@ -239,18 +229,18 @@ fn erasing_customers_removes_their_sends() {
 #[test]
 fn cap_errors_say_what_is_wrong() {
     let mut log = SendLog::new();
-    let now = h(d(2025, 1, 1), 0);
+    let now = h(ymd(2025, 1, 1), 0);
     assert_eq!(
-        log.record(now, "  ", &set(&[1])).unwrap_err().to_string(),
+        log.record(now, "  ", &bits([1])).unwrap_err().to_string(),
         "invalid name \"  \": a channel name must not be empty"
     );
     for i in 0..campaign::MAX_CHANNELS {
-        log.record(now, &format!("channel {i}"), &set(&[1]))
+        log.record(now, &format!("channel {i}"), &bits([1]))
             .unwrap();
     }
     let before = log.clone();
     assert_eq!(
-        log.record(now, "one too many", &set(&[1]))
+        log.record(now, "one too many", &bits([1]))
             .unwrap_err()
             .to_string(),
         "number of channels exceeds the limit of 64 (got 65)"
@@ -277,11 +267,11 @@ fn cap_errors_say_what_is_wrong() {
 #[cfg(feature = "serde")]
 #[test]
 fn send_log_round_trips_through_serde_and_rejects_bad_data() {
-    let day = d(2025, 1, 7);
+    let day = ymd(2025, 1, 7);
     let mut log = SendLog::new();
-    log.record(h(day, 9), "whatsapp", &set(&[1, 2, 3])).unwrap();
-    log.record(h(day, 9), "whatsapp", &set(&[2])).unwrap();
-    log.record(h(day, 10), "line", &set(&[3])).unwrap();
+    log.record(h(day, 9), "whatsapp", &bits([1, 2, 3])).unwrap();
+    log.record(h(day, 9), "whatsapp", &bits([2])).unwrap();
+    log.record(h(day, 10), "line", &bits([3])).unwrap();
     let json = serde_json::to_string(&log).unwrap();
     let back: SendLog = serde_json::from_str(&json).unwrap();
     assert_eq!(back, log);
@@ -338,7 +328,7 @@ proptest! {
         queries in prop::collection::vec((0i64..90, 0u32..30, prop::option::of(0usize..3), 1u32..8), 1..10),
     ) {
         const CHANNELS: [&str; 3] = ["whatsapp", "line", "sms"];
-        let base = Hour::start_of(d(2025, 1, 1)) - 12; // crosses midnight and two days
+        let base = Hour::start_of(ymd(2025, 1, 1)) - 12; // crosses midnight and two days
         let mut log = SendLog::new();
         for (off, ch, cs) in &sends {
             log.record(base + *off, CHANNELS[*ch], &cs.iter().copied().collect()).unwrap();
@@ -496,19 +486,19 @@ fn seeds_thresholds_literally() {
 
 #[test]
 fn responses_are_tidied() {
-    let sent = set(&[1, 2, 3, 4, 5]);
+    let sent = bits([1, 2, 3, 4, 5]);
     // 9 was never sent; 4 replied without a read receipt; 5 read without a delivery report.
     let r = Responses::new(
         sent,
-        &set(&[1, 2, 3, 9]),
-        &set(&[1, 2, 5, 9]),
-        &set(&[4, 9]),
+        &bits([1, 2, 3, 9]),
+        &bits([1, 2, 5, 9]),
+        &bits([4, 9]),
     );
     assert_eq!(ids(r.delivered()), vec![1, 2, 3, 4, 5]);
     assert_eq!(ids(r.read()), vec![1, 2, 4, 5]);
     assert_eq!(ids(r.replied()), vec![4]);
     assert_eq!(r.funnel(), funnel(5, 5, 4, 1));
-    assert_eq!(r.funnel_of(&set(&[1, 4, 9])), funnel(2, 2, 2, 1));
+    assert_eq!(r.funnel_of(&bits([1, 4, 9])), funnel(2, 2, 2, 1));
     assert_eq!(ids(&r.non_responders()), vec![1, 2, 3, 5]);
 }
 
@@ -584,7 +574,7 @@ fn ab_winner_only_when_significant() {
 
 #[test]
 fn results_by_tag_and_follow_up_after_three_days() {
-    let day = d(2025, 1, 7);
+    let day = ymd(2025, 1, 7);
     let mut store = Store::new();
     let cs = store
         .ensure_customers((0..100u64).map(|i| CustomerKey::Phone(66_800_000_000 + i)))
@@ -611,9 +601,9 @@ fn results_by_tag_and_follow_up_after_three_days() {
     assert_eq!(t.none, funnel(30, 28, 6, 1));
     // The second touch: delivered non-responders, due three days after the send.
     let f = r.follow_up(day);
-    assert_eq!(f.due, d(2025, 1, 10));
-    assert!(!f.is_due(d(2025, 1, 9)));
-    assert!(f.is_due(d(2025, 1, 10)));
+    assert_eq!(f.due, ymd(2025, 1, 10));
+    assert!(!f.is_due(ymd(2025, 1, 9)));
+    assert!(f.is_due(ymd(2025, 1, 10)));
     assert_eq!(f.customers.len(), 98 - 5);
     assert!(f.customers.is_disjoint(&replied));
     // About 95% of a send does not reply: the seeds' second-touch audience.
@@ -625,7 +615,7 @@ fn results_by_tag_and_follow_up_after_three_days() {
 fn the_seeds_ab_flow_end_to_end() {
     // Over 2,000: split into two random groups of 1,000, compare after an hour, send the
     // winner to the rest within 24 hours, at most 5 messages a day, second touch after 3.
-    let today = d(2025, 3, 4);
+    let today = ymd(2025, 3, 4);
     let mut store = Store::new();
     let ids_ = store
         .ensure_customers((0..3_500u64).map(|i| CustomerKey::Phone(60_120_000_000 + i)))

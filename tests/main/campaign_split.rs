@@ -8,14 +8,12 @@ use audience::campaign::{
     self, MAX_STRATA, Size, SizeGuidance, Split, SplitSpec, Strata, rank, sample, split,
 };
 use audience::{
-    Context, CustomerKey, Day, Edit, ErrorKind, KeyRef, Query, RoaringBitmap, StepOp, Store, TagId,
+    Context, CustomerKey, Edit, ErrorKind, KeyRef, Query, RoaringBitmap, StepOp, Store, TagId,
     TagSpec,
 };
 use proptest::prelude::*;
 
-fn day() -> Day {
-    Day::from_ymd(2025, 1, 6).unwrap()
-}
+use crate::support::jan_6;
 
 /// The key of customer `i` of a test shop: phone numbers, with every seventh a member id.
 fn key(i: u64) -> CustomerKey {
@@ -77,7 +75,7 @@ fn shuffled(n: u64, seed: u64) -> Vec<u64> {
 /// 1,200, lipstick 800 inside the overlap.
 fn seed_store() -> Store {
     let mut store = store_with(&(0..10_000).collect::<Vec<_>>());
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let cosmetics = store
         .create_tag(
             &e,
@@ -91,12 +89,14 @@ fn seed_store() -> Store {
         .create_tag(&e, TagSpec::new("product-lipstick").dimension("product"))
         .unwrap();
     let set = |r: std::ops::Range<u32>| r.collect::<RoaringBitmap>();
-    store.add_tag_bulk(cosmetics, &set(0..2500), day()).unwrap();
     store
-        .add_tag_bulk(purchased, &set(1300..5300), day())
+        .add_tag_bulk(cosmetics, &set(0..2500), jan_6())
         .unwrap();
     store
-        .add_tag_bulk(lipstick, &set(1300..2100), day())
+        .add_tag_bulk(purchased, &set(1300..5300), jan_6())
+        .unwrap();
+    store
+        .add_tag_bulk(lipstick, &set(1300..2100), jan_6())
         .unwrap();
     store
 }
@@ -110,7 +110,7 @@ fn seed_example_preview_is_400_and_personalised() {
     let store = seed_store();
     let q =
         Query::parse("interest-cosmetics AND stage-purchased EXCLUDE product-lipstick").unwrap();
-    let p = campaign::preview(&store, &q, &Context::new(day())).unwrap();
+    let p = campaign::preview(&store, &q, &Context::new(jan_6())).unwrap();
     assert_eq!(p.size, 400);
     assert_eq!(p.audience.len(), 400);
     assert_eq!(p.guidance, SizeGuidance::Personalise);
@@ -169,7 +169,7 @@ fn breakdown_counts_each_tag_and_none() {
     );
     assert_eq!(b.none, 7_500);
     let q = Query::parse("stage-purchased").unwrap();
-    let p = campaign::preview(&store, &q, &Context::new(day())).unwrap();
+    let p = campaign::preview(&store, &q, &Context::new(jan_6())).unwrap();
     let b = p.breakdown(&store, "interests").unwrap();
     assert_eq!((b.tags[0].count, b.none), (1_200, 2_800));
     assert_eq!(
@@ -189,7 +189,7 @@ fn breakdown_counts_each_tag_and_none() {
 #[test]
 fn building_an_audience_records_every_tag_it_names() {
     let mut store = seed_store();
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let unused = store
         .create_tag(&e, TagSpec::new("spring limited"))
         .unwrap();
@@ -198,7 +198,7 @@ fn building_an_audience_records_every_tag_it_names() {
     )
     .unwrap();
     let capped = RoaringBitmap::new();
-    let today = day() + 5;
+    let today = jan_6() + 5;
     let ctx = Context::new(today).with_set("capped", &capped);
     let audience = campaign::build_audience(&mut store, &q, &ctx).unwrap();
     assert_eq!(audience.len(), 400);
@@ -208,7 +208,7 @@ fn building_an_audience_records_every_tag_it_names() {
     }
     assert_eq!(store.tag(unused).unwrap().last_used, None);
     // An earlier day does not move the record back.
-    let earlier = Context::new(day());
+    let earlier = Context::new(jan_6());
     campaign::build_audience(
         &mut store,
         &Query::parse("interest-cosmetics").unwrap(),
@@ -223,11 +223,11 @@ fn building_an_audience_records_every_tag_it_names() {
 fn a_failing_audience_records_nothing() {
     let mut store = seed_store();
     let q = Query::parse("interest-cosmetics AND nosuchtag").unwrap();
-    let err = campaign::build_audience(&mut store, &q, &Context::new(day())).unwrap_err();
+    let err = campaign::build_audience(&mut store, &q, &Context::new(jan_6())).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Query(_)));
     assert!(store.tags().all(|t| t.last_used.is_none()));
     let q = Query::parse("interest-cosmetics EXCLUDE @capped").unwrap();
-    assert!(campaign::build_audience(&mut store, &q, &Context::new(day())).is_err());
+    assert!(campaign::build_audience(&mut store, &q, &Context::new(jan_6())).is_err());
     assert!(store.tags().all(|t| t.last_used.is_none()));
 }
 
@@ -490,7 +490,7 @@ fn stratified_split_is_independent_of_customer_and_tag_order() {
     let n = 3_000;
     let build = |order: &[u64], tag_order: &[&str]| {
         let mut store = store_with(order);
-        let e = Edit::new("admin", day());
+        let e = Edit::new("admin", jan_6());
         for name in tag_order {
             let t = store
                 .create_tag(&e, TagSpec::new(*name).dimension("channel"))
@@ -510,7 +510,7 @@ fn stratified_split_is_independent_of_customer_and_tag_order() {
                 })
                 .map(|(id, _)| id)
                 .collect();
-            store.add_tag_bulk(t, &members, day()).unwrap();
+            store.add_tag_bulk(t, &members, jan_6()).unwrap();
         }
         store
     };
@@ -584,7 +584,7 @@ fn assert_mix(store: &Store, audience: &RoaringBitmap, s: &Split, tags: &[TagId]
 #[test]
 fn stratified_mixes_within_one_customer_of_ideal() {
     let mut store = store_with(&(0..7_919).collect::<Vec<_>>());
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let mut tags = Vec::new();
     // Overlapping channel tags of awkward sizes, and customers with none.
     for (name, m) in [
@@ -599,7 +599,7 @@ fn stratified_mixes_within_one_customer_of_ideal() {
         let set: RoaringBitmap = (0..7_919u32)
             .filter(|i| (i.wrapping_mul(2_654_435_761) >> 7) % m == 0)
             .collect();
-        store.add_tag_bulk(t, &set, day()).unwrap();
+        store.add_tag_bulk(t, &set, jan_6()).unwrap();
         tags.push(t);
     }
     let audience: RoaringBitmap = (0..7_919u32).filter(|i| i % 10 != 0).collect();
@@ -646,11 +646,11 @@ fn stratified_mixes_within_one_customer_of_ideal() {
 #[test]
 fn strata_without_tags_in_the_audience() {
     let mut store = store_with(&(0..100).collect::<Vec<_>>());
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let t = store
         .create_tag(&e, TagSpec::new("vip").dimension("power"))
         .unwrap();
-    store.add_tag_bulk(t, &(50..60).collect(), day()).unwrap();
+    store.add_tag_bulk(t, &(50..60).collect(), jan_6()).unwrap();
     let audience: RoaringBitmap = (0..50).collect();
     let spec = SplitSpec::new(1)
         .group("a", Size::Weight(1))
@@ -668,7 +668,7 @@ fn strata_without_tags_in_the_audience() {
 #[test]
 fn too_many_strata_is_refused() {
     let mut store = store_with(&(0..2_048).collect::<Vec<_>>());
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let mut tags = Vec::new();
     for b in 0..11 {
         let t = store
@@ -678,7 +678,7 @@ fn too_many_strata_is_refused() {
             .add_tag_bulk(
                 t,
                 &(0..2_048u32).filter(|i| i >> b & 1 == 1).collect(),
-                day(),
+                jan_6(),
             )
             .unwrap();
         tags.push(t);
@@ -932,12 +932,12 @@ proptest! {
         groups in prop::collection::vec(size(), 1..5),
     ) {
         let mut store = store_with(&(0..n).collect::<Vec<_>>());
-        let e = Edit::new("admin", day());
+        let e = Edit::new("admin", jan_6());
         let mut tags = Vec::new();
         for (i, m) in moduli.iter().enumerate() {
             let t = store.create_tag(&e, TagSpec::new(format!("t{i}")).dimension("d")).unwrap();
             let set: RoaringBitmap = (0..n as u32).filter(|x| (x.wrapping_mul(2_654_435_761) >> 5) % m == 0).collect();
-            store.add_tag_bulk(t, &set, day()).unwrap();
+            store.add_tag_bulk(t, &set, jan_6()).unwrap();
             tags.push(t);
         }
         let audience = everyone(&store);
@@ -966,7 +966,7 @@ proptest! {
 fn stratified_split_of_a_sparse_audience() {
     // One customer in a hundred: the strata are located by search, not a dense array.
     let mut store = store_with(&(0..40_000).collect::<Vec<_>>());
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jan_6());
     let mut tags = Vec::new();
     for (name, m) in [("web", 3u32), ("app", 4)] {
         let t = store
@@ -976,7 +976,7 @@ fn stratified_split_of_a_sparse_audience() {
             .add_tag_bulk(
                 t,
                 &(0..40_000u32).filter(|i| (i / 100) % m == 0).collect(),
-                day(),
+                jan_6(),
             )
             .unwrap();
         tags.push(t);

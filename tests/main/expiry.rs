@@ -1,15 +1,9 @@
 //! Expiry against the seeds: "new customer" must be removed 60 days after it was assigned,
 //! re-assigning refreshes the day, and "assigned more than N days ago" works in queries.
 
-use audience::{CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagId, TagSpec};
+use audience::{CustomerKey, Day, Edit, Query, Store, TagId, TagSpec};
 
-fn day(s: &str) -> Day {
-    s.parse().unwrap()
-}
-
-fn bits(ids: &[u32]) -> RoaringBitmap {
-    ids.iter().copied().collect()
-}
+use crate::support::{bits, day};
 
 /// Three customers; "new customer" with a 60-day TTL and "vip" without one.
 fn shop() -> (Store, TagId, TagId) {
@@ -36,14 +30,14 @@ fn new_customer_leaves_60_days_after_assignment() {
 
     // Day 59 after the assignment: still a new customer.
     assert!(store.expire(first_purchase + 59).is_empty());
-    assert_eq!(store.members(new).unwrap(), &bits(&[0]));
+    assert_eq!(store.members(new).unwrap(), &bits([0]));
 
     // Day 60: removed, and reported per tag. Tags without a TTL are untouched.
     let removed = store.expire(day("2025-03-02"));
     assert_eq!(day("2025-03-02") - first_purchase, 60);
-    assert_eq!(removed, vec![(new, bits(&[0]))]);
+    assert_eq!(removed, vec![(new, bits([0]))]);
     assert!(store.members(new).unwrap().is_empty());
-    assert_eq!(store.members(vip).unwrap(), &bits(&[0]));
+    assert_eq!(store.members(vip).unwrap(), &bits([0]));
 
     // Nothing left to expire: a second run on the same day removes nothing.
     assert!(store.expire(day("2025-03-02")).is_empty());
@@ -59,16 +53,16 @@ fn reassigning_refreshes_the_day() {
     store.add_tag(1, new, d + 30).unwrap();
     assert_eq!(store.assigned_day(1, new).unwrap(), Some(d + 30));
 
-    assert_eq!(store.expire(d + 60), vec![(new, bits(&[0]))]);
-    assert_eq!(store.members(new).unwrap(), &bits(&[1]));
+    assert_eq!(store.expire(d + 60), vec![(new, bits([0]))]);
+    assert_eq!(store.members(new).unwrap(), &bits([1]));
     assert!(store.expire(d + 89).is_empty());
-    assert_eq!(store.expire(d + 90), vec![(new, bits(&[1]))]);
+    assert_eq!(store.expire(d + 90), vec![(new, bits([1]))]);
 
     // The same through the bulk path.
-    store.add_tag_bulk(new, &bits(&[0, 1, 2]), d).unwrap();
-    store.add_tag_bulk(new, &bits(&[2]), d + 10).unwrap();
-    assert_eq!(store.expire(d + 60), vec![(new, bits(&[0, 1]))]);
-    assert_eq!(store.expire(d + 70), vec![(new, bits(&[2]))]);
+    store.add_tag_bulk(new, &bits([0, 1, 2]), d).unwrap();
+    store.add_tag_bulk(new, &bits([2]), d + 10).unwrap();
+    assert_eq!(store.expire(d + 60), vec![(new, bits([0, 1]))]);
+    assert_eq!(store.expire(d + 70), vec![(new, bits([2]))]);
 }
 
 #[test]
@@ -80,8 +74,8 @@ fn expiry_skips_days_between_runs() {
     store.add_tag(0, new, d).unwrap();
     store.add_tag(1, new, d + 3).unwrap();
     store.add_tag(2, new, d + 9).unwrap();
-    assert_eq!(store.expire(d + 65), vec![(new, bits(&[0, 1]))]);
-    assert_eq!(store.members(new).unwrap(), &bits(&[2]));
+    assert_eq!(store.expire(d + 65), vec![(new, bits([0, 1]))]);
+    assert_eq!(store.members(new).unwrap(), &bits([2]));
     assert_eq!(store.assigned_day(2, new).unwrap(), Some(d + 9));
 }
 
@@ -93,7 +87,7 @@ fn ttl_changes_apply_to_existing_memberships() {
     store.add_tag(0, vip, d).unwrap();
     assert!(store.expire(d + 400).is_empty());
     store.set_ttl(&e, vip, Some(365)).unwrap();
-    assert_eq!(store.expire(d + 400), vec![(vip, bits(&[0]))]);
+    assert_eq!(store.expire(d + 400), vec![(vip, bits([0]))]);
     store.add_tag(0, new, d).unwrap();
     store.set_ttl(&e, new, None).unwrap();
     assert!(store.expire(d + 1000).is_empty());
@@ -118,7 +112,7 @@ fn assigned_more_than_n_days_ago_in_queries() {
             today,
         )
         .unwrap();
-    assert_eq!(sel.bitmap(), &bits(&[0]));
+    assert_eq!(sel.bitmap(), &bits([0]));
 }
 
 #[test]
@@ -127,10 +121,10 @@ fn extreme_days_do_not_panic() {
     store.add_tag(0, new, Day::MAX).unwrap();
     store.add_tag(1, new, Day::MIN).unwrap();
     assert_eq!(store.expire(Day::MIN), vec![]);
-    assert_eq!(store.expire(Day::MAX), vec![(new, bits(&[1]))]);
+    assert_eq!(store.expire(Day::MAX), vec![(new, bits([1]))]);
     let e = Edit::new("admin", Day::EPOCH);
     store.set_ttl(&e, new, Some(u32::MAX)).unwrap();
     assert_eq!(store.expire(Day::MAX), vec![]);
     store.set_ttl(&e, new, Some(0)).unwrap();
-    assert_eq!(store.expire(Day::MAX), vec![(new, bits(&[0]))]);
+    assert_eq!(store.expire(Day::MAX), vec![(new, bits([0]))]);
 }

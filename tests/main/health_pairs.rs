@@ -9,8 +9,10 @@
 use std::collections::BTreeSet;
 
 use audience::health::{HealthConfig, Overlaps};
-use audience::{AttrKind, CustomerKey, Day, Edit, RoaringBitmap, Store, TagSpec, Value};
+use audience::{AttrKind, CustomerKey, Edit, RoaringBitmap, Store, TagSpec, Value};
 use proptest::prelude::*;
+
+use crate::support::jan_6;
 
 /// One way of adding ids to a set.
 #[derive(Clone, Debug)]
@@ -143,7 +145,7 @@ proptest! {
         tiny in 0u64..20,
     ) {
         let (base, idle_days) = base_store();
-        let today = today();
+        let today = jan_6();
         let mut store = base.clone();
         let e = Edit::new("admin", today);
         let mut tags = Vec::new();
@@ -204,16 +206,12 @@ proptest! {
 /// Customers in the report test: ids `0..N`, three chunks, the last one partial.
 const N: u32 = 140_000;
 
-fn today() -> Day {
-    Day::from_ymd(2025, 1, 6).unwrap()
-}
-
 /// `N` customers whose last interaction was 0 to 399 days ago (one in ten without a
 /// value), built once and cloned by every case; and each customer's idle days.
 fn base_store() -> &'static (Store, Vec<Option<u64>>) {
     static BASE: std::sync::OnceLock<(Store, Vec<Option<u64>>)> = std::sync::OnceLock::new();
     BASE.get_or_init(|| {
-        let today = today();
+        let today = jan_6();
         let mut store = Store::new();
         // One customer and one value at a time: the bulk paths build bitmaps with
         // roaring's `push`, which scans a bitset's words per id (slow unoptimised).

@@ -10,9 +10,7 @@ use audience::{
     Country, CustomerKey, Day, Edit, ErrorKind, PhoneError, Store, TagId, TagSpec, dimensions,
 };
 
-fn day() -> Day {
-    Day::from_ymd(2025, 6, 18).unwrap()
-}
+use crate::support::{import_error, jun_18};
 
 /// A shop with a few tags in two dimensions and two customers.
 fn shop() -> Store {
@@ -78,13 +76,6 @@ fn fingerprint(s: &Store) -> String {
     out
 }
 
-fn refused(err: audience::Error) -> ImportError {
-    match err.into_kind() {
-        ErrorKind::Import(e) => e,
-        other => panic!("expected an import error, got {other:?}"),
-    }
-}
-
 // -----------------------------------------------------------------------------------------
 // Messy files
 // -----------------------------------------------------------------------------------------
@@ -109,7 +100,7 @@ fn messy_file_is_read_row_by_row() {
     let mut s = shop();
     let report = Importer::new()
         .max_failed_share(0.5)
-        .import_str(&mut s, MESSY, day())
+        .import_str(&mut s, MESSY, jun_18())
         .unwrap();
     assert!(report.applied);
     assert_eq!(report.header_line, Some(1));
@@ -179,7 +170,7 @@ fn the_default_limit_refuses_the_messy_file_and_changes_nothing() {
     let mut s = shop();
     let before = fingerprint(&s);
     let err = Importer::new()
-        .import_str(&mut s, MESSY, day())
+        .import_str(&mut s, MESSY, jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -191,7 +182,7 @@ fn the_default_limit_refuses_the_messy_file_and_changes_nothing() {
         rows,
         limit_basis_points,
         report,
-    } = refused(err)
+    } = import_error(err)
     else {
         panic!("expected Refused")
     };
@@ -207,7 +198,7 @@ fn a_dry_run_reports_what_an_import_does() {
     let importer = Importer::new().max_failed_share(0.5);
     let dry = importer.check_str(&s, MESSY).unwrap();
     let mut t = s.clone();
-    let real = importer.import_str(&mut t, MESSY, day()).unwrap();
+    let real = importer.import_str(&mut t, MESSY, jun_18()).unwrap();
     assert!(!dry.applied);
     assert_eq!(
         audience::ImportReport {
@@ -234,14 +225,14 @@ fn lines_are_counted_like_an_editor_counts_them() {
         "phone;tags\r\n\r\n\r\n85291234567;VIP\n\n\"85291234568\";\"VIP,\nVIPP\"\r\n999;VIP\r\n";
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     let at: Vec<u64> = r.failures.iter().map(|f| f.line).collect();
     assert_eq!(at, [6, 8]);
     let mac = "phone,tags\r85291234567,VIP\r999,VIP\r";
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut shop(), mac, day())
+        .import_str(&mut shop(), mac, jun_18())
         .unwrap();
     assert_eq!(r.rows_read, 2);
     assert_eq!(r.failures[0].line, 3);
@@ -251,7 +242,9 @@ fn lines_are_counted_like_an_editor_counts_them() {
 fn txt_files_one_number_per_line_or_number_tab_tags() {
     let mut s = shop();
     let numbers = "85291234567\n+66 81 234 5679\n\n+7 912 345-67-89\n";
-    let r = Importer::new().import_str(&mut s, numbers, day()).unwrap();
+    let r = Importer::new()
+        .import_str(&mut s, numbers, jun_18())
+        .unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (3, 3));
     assert_eq!(r.header_line, None);
     assert!(s.customer(&phone("79123456789")).is_some());
@@ -259,7 +252,7 @@ fn txt_files_one_number_per_line_or_number_tab_tags() {
     let tabbed = "電話\t標籤\n85291234567\tcosmetics, VIP\n85291234580\tVIP\tcosmetics\n";
     let r = Importer::new()
         .format(Format::Txt)
-        .import_str(&mut s, tabbed, day())
+        .import_str(&mut s, tabbed, jun_18())
         .unwrap();
     assert_eq!((r.customers_created, r.customers_updated), (1, 1));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP", "cosmetics"]);
@@ -273,13 +266,13 @@ fn separators_semicolon_and_excel_sep_line() {
         .import_str(
             &mut s,
             "sep=|\nphone|tags\n85291234567|VIP,cosmetics\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(r.header_line, Some(2));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP", "cosmetics"]);
     let r = Importer::new()
-        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", day())
+        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", jun_18())
         .unwrap_err();
     // "Telefon" is no known name, "Tags" is: a header without a phone column.
     assert_eq!(
@@ -289,12 +282,12 @@ fn separators_semicolon_and_excel_sep_line() {
     );
     let r = Importer::new()
         .columns(0, Some(1))
-        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", day())
+        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", jun_18())
         .unwrap();
     assert_eq!((r.header_line, r.rows_imported), (Some(1), 1));
     let err = Importer::new()
         .format(Format::Delimited(b'"'))
-        .import_str(&mut s, "x", day())
+        .import_str(&mut s, "x", jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -329,7 +322,7 @@ fn headers_in_several_languages() {
         };
         let mut s = shop();
         let r = Importer::new()
-            .import_str(&mut s, &format!("{header}\n{row}\n"), day())
+            .import_str(&mut s, &format!("{header}\n{row}\n"), jun_18())
             .unwrap_or_else(|e| panic!("{header}: {e}"));
         assert_eq!(r.header_line, Some(1), "{header}");
         assert_eq!(r.rows_imported, 1, "{header}");
@@ -340,14 +333,14 @@ fn headers_in_several_languages() {
     let r = Importer::new()
         .header(Header::Present)
         .columns(1, Some(0))
-        .import_str(&mut s, "a,b\nVIP,85291234567\n", day())
+        .import_str(&mut s, "a,b\nVIP,85291234567\n", jun_18())
         .unwrap();
     assert_eq!(r.rows_imported, 1);
     // No header: even a first row that looks like one is data (and fails).
     let r = Importer::new()
         .header(Header::Absent)
         .max_failed_share(1.0)
-        .import_str(&mut s, "phone,tags\n85291234567,VIP\n", day())
+        .import_str(&mut s, "phone,tags\n85291234567,VIP\n", jun_18())
         .unwrap();
     assert_eq!((r.rows_read, r.rows_failed), (2, 1));
 }
@@ -359,7 +352,7 @@ fn tag_separators_and_trimming() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\" VIP ，cosmetics、mother & baby ، website ,, \"\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(
@@ -372,7 +365,7 @@ fn tag_separators_and_trimming() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"ｖｉｐ,  COSMETICS ,interests:mother & baby\"\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(
@@ -392,7 +385,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let mut s = shop();
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_failed), (2, 2));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP"]);
@@ -405,13 +398,13 @@ fn unknown_tags_ignored_created_or_rejected() {
     let mut s = shop();
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     assert_eq!(r.tags_created, ["618 non-buyer"]);
     assert!(r.failures.is_empty());
     let created = s.tag(tag(&s, "618 non-buyer")).unwrap();
     assert_eq!(created.dimension, "campaign");
-    assert_eq!(created.created, day());
+    assert_eq!(created.created, jun_18());
     assert_eq!(s.members(created.id).unwrap().len(), 2);
     let log = s.change_log().last().unwrap();
     assert_eq!(
@@ -423,7 +416,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::Reject)
         .max_failed_share(1.0)
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_skipped), (0, 2));
     assert!(r.failures.iter().all(|f| f.effect == Effect::RowSkipped));
@@ -439,7 +432,7 @@ fn near_misses_are_not_created() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"VIPP,websites,xy,高消費\"\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     // "xy" is too short to call a near miss of anything; the others are typos.
@@ -463,7 +456,7 @@ fn created_tags_go_to_a_named_existing_dimension() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"interests:yoga,sale:spring\"\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(r.tags_created, ["yoga", "sale:spring"]);
@@ -472,7 +465,7 @@ fn created_tags_go_to_a_named_existing_dimension() {
     // An invalid dimension is refused before anything is read.
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("a:b"))
-        .import_str(&mut s, "85291234567,x\n", day())
+        .import_str(&mut s, "85291234567,x\n", jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -483,7 +476,7 @@ fn created_tags_go_to_a_named_existing_dimension() {
 #[test]
 fn archived_ambiguous_and_invalid_tag_names() {
     let mut s = shop();
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jun_18());
     s.create_tag(&e, TagSpec::new("vip").dimension(dimensions::CHANNEL))
         .unwrap();
     let web = tag(&s, "website");
@@ -493,7 +486,7 @@ fn archived_ambiguous_and_invalid_tag_names() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("new"))
         .max_failed_share(1.0)
-        .import_str(&mut s, &file, day())
+        .import_str(&mut s, &file, jun_18())
         .unwrap();
     let reasons: Vec<String> = r.failures.iter().map(|f| f.reason.to_string()).collect();
     assert_eq!(
@@ -512,9 +505,9 @@ fn archived_ambiguous_and_invalid_tag_names() {
 fn overwrite_replaces_tags_and_is_careful() {
     let mut s = shop();
     let c = s.customer(&phone("85291110000")).unwrap();
-    s.add_tag(c, tag(&s, "VIP"), day()).unwrap();
+    s.add_tag(c, tag(&s, "VIP"), jun_18()).unwrap();
     let other = s.customer(&phone("66812345678")).unwrap();
-    s.add_tag(other, tag(&s, "cosmetics"), day()).unwrap();
+    s.add_tag(other, tag(&s, "cosmetics"), jun_18()).unwrap();
     let file = "phone,tags\n\
                 85291110000,\"cosmetics,VIP\"\n\
                 66812345678,\n\
@@ -522,7 +515,7 @@ fn overwrite_replaces_tags_and_is_careful() {
     let r = Importer::new()
         .mode(TagMode::Overwrite)
         .max_failed_share(1.0)
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     // 85291110000: website removed, cosmetics added, VIP kept.
     assert_eq!(tags_of(&s, "85291110000"), ["VIP", "cosmetics"]);
@@ -544,7 +537,7 @@ fn overwrite_replaces_tags_and_is_careful() {
     // Merge keeps what is not listed.
     let mut s = shop();
     Importer::new()
-        .import_str(&mut s, "phone,tags\n85291110000,VIP\n", day())
+        .import_str(&mut s, "phone,tags\n85291110000,VIP\n", jun_18())
         .unwrap();
     assert_eq!(tags_of(&s, "85291110000"), ["VIP", "website"]);
 }
@@ -559,11 +552,11 @@ fn memberships_are_assigned_on_the_callers_today() {
         Some(Day::from_ymd(2025, 1, 1).unwrap())
     );
     let r = Importer::new()
-        .import_str(&mut s, "85291110000,\"website,VIP\"\n", day())
+        .import_str(&mut s, "85291110000,\"website,VIP\"\n", jun_18())
         .unwrap();
     // Re-listing refreshes the day, as `Store::add_tag` does; only VIP is new.
-    assert_eq!(s.assigned_day(c, web).unwrap(), Some(day()));
-    assert_eq!(s.assigned_day(c, tag(&s, "VIP")).unwrap(), Some(day()));
+    assert_eq!(s.assigned_day(c, web).unwrap(), Some(jun_18()));
+    assert_eq!(s.assigned_day(c, tag(&s, "VIP")).unwrap(), Some(jun_18()));
     assert_eq!((r.memberships_added, r.customers_updated), (1, 1));
 }
 
@@ -573,7 +566,7 @@ fn default_country_reads_national_numbers() {
     let file = "phone\n0912 345 678\n0912-345-679\n+886 912 345 680\n886912345681\n";
     let r = Importer::new()
         .default_country(Country::TW)
-        .import_str(&mut s, file, day())
+        .import_str(&mut s, file, jun_18())
         .unwrap();
     assert_eq!(r.rows_imported, 4);
     for k in [
@@ -620,7 +613,7 @@ fn realistic_spellings_per_country() {
         let mut s = Store::new();
         let r = Importer::new()
             .default_country(country)
-            .import_str(&mut s, &format!("phone\n\"{raw}\"\n"), day())
+            .import_str(&mut s, &format!("phone\n\"{raw}\"\n"), jun_18())
             .unwrap();
         assert_eq!(r.rows_imported, 1, "{raw}: {r}");
         assert!(s.customer(&phone(want)).is_some(), "{raw} -> {want}");
@@ -636,7 +629,7 @@ fn member_ids() {
         .import_str(
             &mut s,
             "會員編號,標籤\nM-0001,x\n M-0002 ,\n,x\nM-0001,y\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(r.rows_imported, 2);
@@ -673,14 +666,14 @@ fn at_most_5000_rows() {
     let mut s = shop();
     let before = fingerprint(&s);
     let err = Importer::new()
-        .import_str(&mut s, &rows(5_001), day())
+        .import_str(&mut s, &rows(5_001), jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "the file has 5001 rows; at most 5000 are imported at once: split it into 2 batches"
     );
     assert!(matches!(
-        refused(err),
+        import_error(err),
         ImportError::TooManyRows {
             rows: 5001,
             limit: 5000
@@ -688,14 +681,14 @@ fn at_most_5000_rows() {
     ));
     assert_eq!(fingerprint(&s), before);
     let r = Importer::new()
-        .import_str(&mut s, &rows(5_000), day())
+        .import_str(&mut s, &rows(5_000), jun_18())
         .unwrap();
     assert_eq!(r.customers_created, 5_000);
     assert_eq!(s.members(tag(&s, "VIP")).unwrap().len(), 5_000);
     // The limit is an option.
     let r = Importer::new()
         .max_rows(10_000)
-        .import_str(&mut shop(), &rows(5_001), day())
+        .import_str(&mut shop(), &rows(5_001), jun_18())
         .unwrap();
     assert_eq!(r.rows_imported, 5_001);
 }
@@ -724,10 +717,10 @@ fn utf16_is_detected_and_refused() {
         let before = fingerprint(&s);
         let bytes = utf16(text, big_endian, bom);
         let err = Importer::new()
-            .import_reader(&mut s, &bytes[..], day())
+            .import_reader(&mut s, &bytes[..], jun_18())
             .unwrap_err();
         assert_eq!(
-            refused(err.clone()),
+            import_error(err.clone()),
             ImportError::Utf16 { big_endian },
             "{big_endian} {bom}"
         );
@@ -751,7 +744,7 @@ fn other_encodings_and_binary_files_are_refused() {
     // "會員" in Big5 on line 3.
     let big5 = b"phone,tags\n85291234567,VIP\n85291234568,\xB7|\xAD\xFB\n";
     let err = Importer::new()
-        .import_reader(&mut shop(), &big5[..], day())
+        .import_reader(&mut shop(), &big5[..], jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -760,7 +753,7 @@ fn other_encodings_and_binary_files_are_refused() {
     );
     let xlsx = b"PK\x03\x04\x14\x00\x06\x00";
     let err = Importer::new()
-        .import_reader(&mut shop(), &xlsx[..], day())
+        .import_reader(&mut shop(), &xlsx[..], jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -769,9 +762,9 @@ fn other_encodings_and_binary_files_are_refused() {
     );
     let xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
     assert!(matches!(
-        refused(
+        import_error(
             Importer::new()
-                .import_reader(&mut shop(), &xls[..], day())
+                .import_reader(&mut shop(), &xls[..], jun_18())
                 .unwrap_err()
         ),
         ImportError::NotText {
@@ -781,7 +774,7 @@ fn other_encodings_and_binary_files_are_refused() {
     ));
     let nul = b"phone\n85291234567\n\x00\x01\x02\x03\x00\x00\x00\x00\x04\x05\n";
     let err = Importer::new()
-        .import_reader(&mut shop(), &nul[..], day())
+        .import_reader(&mut shop(), &nul[..], jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -794,7 +787,7 @@ fn other_encodings_and_binary_files_are_refused() {
 fn input_size_and_reader_errors() {
     let err = Importer::new()
         .max_input_bytes(10)
-        .import_reader(&mut shop(), "85291234567,VIP\n".as_bytes(), day())
+        .import_reader(&mut shop(), "85291234567,VIP\n".as_bytes(), jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -802,9 +795,12 @@ fn input_size_and_reader_errors() {
     );
     let err = Importer::new()
         .max_input_bytes(10)
-        .import_str(&mut shop(), "85291234567,VIP\n", day())
+        .import_str(&mut shop(), "85291234567,VIP\n", jun_18())
         .unwrap_err();
-    assert!(matches!(refused(err), ImportError::TooLarge { limit: 10 }));
+    assert!(matches!(
+        import_error(err),
+        ImportError::TooLarge { limit: 10 }
+    ));
 
     struct Broken;
     impl std::io::Read for Broken {
@@ -816,7 +812,7 @@ fn input_size_and_reader_errors() {
         }
     }
     let err = Importer::new()
-        .import_reader(&mut shop(), Broken, day())
+        .import_reader(&mut shop(), Broken, jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -841,7 +837,7 @@ fn too_many_new_tags() {
     }
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("x"))
-        .import_str(&mut s, &file, day())
+        .import_str(&mut s, &file, jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -852,7 +848,7 @@ fn too_many_new_tags() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("x"))
         .max_new_tags(101)
-        .import_str(&mut s, &file, day())
+        .import_str(&mut s, &file, jun_18())
         .unwrap();
     assert_eq!(r.tags_created.len(), 101);
 }
@@ -866,7 +862,7 @@ fn failure_share_boundary_is_more_than() {
     }
     let mut s = Store::new();
     let r = Importer::new()
-        .import_str(&mut s, &format!("{file}123\n"), day())
+        .import_str(&mut s, &format!("{file}123\n"), jun_18())
         .unwrap();
     assert_eq!((r.rows_read, r.rows_failed), (10, 1));
     assert!(r.to_string().ends_with(
@@ -877,10 +873,10 @@ fn failure_share_boundary_is_more_than() {
         file2 += &format!("+66 81 234 {:04}\n", i);
     }
     let err = Importer::new()
-        .import_str(&mut Store::new(), &format!("{file2}123\n456\n"), day())
+        .import_str(&mut Store::new(), &format!("{file2}123\n456\n"), jun_18())
         .unwrap_err();
     assert!(matches!(
-        refused(err),
+        import_error(err),
         ImportError::Refused {
             failed: 2,
             rows: 10,
@@ -890,7 +886,7 @@ fn failure_share_boundary_is_more_than() {
     // Duplicates do not count as failures.
     let dups = "phone\n85291234567\n85291234567\n85291234567\n";
     let r = Importer::new()
-        .import_str(&mut Store::new(), dups, day())
+        .import_str(&mut Store::new(), dups, jun_18())
         .unwrap();
     assert_eq!(
         (r.rows_imported, r.rows_failed, r.duplicates.len()),
@@ -902,7 +898,7 @@ fn failure_share_boundary_is_more_than() {
 fn empty_input_is_an_empty_report() {
     for text in ["", "\u{feff}", "\r\n\r\n", "phone,tags\r\n"] {
         let r = Importer::new()
-            .import_str(&mut shop(), text, day())
+            .import_str(&mut shop(), text, jun_18())
             .unwrap();
         assert_eq!(r.rows_read, 0, "{text:?}");
         assert!(r.to_string().ends_with("No failures."));
@@ -924,7 +920,7 @@ fn seeds_500_numbers_tagged_618_non_buyers() {
     }
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
-        .import_str(&mut s, &file, day())
+        .import_str(&mut s, &file, jun_18())
         .unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (500, 500));
     let t = tag(&s, "did not buy in the 618 campaign");
@@ -946,7 +942,7 @@ fn seeds_wrong_spellings() {
     let mut s = Store::new();
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, "91234567\n+852 9123 4567\n", day())
+        .import_str(&mut s, "91234567\n+852 9123 4567\n", jun_18())
         .unwrap();
     assert_eq!(r.rows_imported, 1);
     assert!(s.customer(&phone("85291234567")).is_some());
@@ -972,7 +968,7 @@ fn remaining_error_texts() {
     let err = Importer::new()
         .key_kind(KeyKind::MemberId)
         .header(Header::Present)
-        .import_str(&mut shop(), "name,tags\n", day())
+        .import_str(&mut shop(), "name,tags\n", jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -7,14 +7,12 @@ use audience::import::{
     FailureKind, FailureReason, ImportError, Importer, MAX_FIELD_BYTES, MAX_LISTED_FAILURES,
     MAX_ROW_BYTES, MAX_ROW_FIELDS, MAX_TAG_NAMES, UnknownTags,
 };
-use audience::{CustomerKey, Day, Edit, ErrorKind, NamingRules, Policy, Store, TagSpec};
+use audience::{CustomerKey, Edit, NamingRules, Policy, Store, TagSpec};
 
-fn day() -> Day {
-    Day::from_ymd(2025, 6, 18).unwrap()
-}
+use crate::support::{import_error, jun_18};
 
 fn shop() -> Store {
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jun_18());
     let mut s = Store::new();
     s.create_tag(&e, TagSpec::new("VIP")).unwrap();
     s.create_tag(&e, TagSpec::new("website").dimension("channel"))
@@ -22,7 +20,7 @@ fn shop() -> Store {
     let c = s
         .add_customer(CustomerKey::phone("85291110000").unwrap())
         .unwrap();
-    s.add_tag(c, s.tag_id("VIP").unwrap(), day()).unwrap();
+    s.add_tag(c, s.tag_id("VIP").unwrap(), jun_18()).unwrap();
     s
 }
 
@@ -38,19 +36,14 @@ fn fingerprint(s: &Store) -> String {
     out + &format!("{:?}", s.change_log())
 }
 
-fn import_error(err: audience::Error) -> ImportError {
-    match err.into_kind() {
-        ErrorKind::Import(e) => e,
-        other => panic!("expected an import error, got {other:?}"),
-    }
-}
-
 /// Imports `text` into a copy of the shop, expecting a refusal that changes nothing; the
 /// dry run refuses the same way.
 fn refusal(text: &str) -> String {
     let mut s = shop();
     let before = fingerprint(&s);
-    let err = Importer::new().import_str(&mut s, text, day()).unwrap_err();
+    let err = Importer::new()
+        .import_str(&mut s, text, jun_18())
+        .unwrap_err();
     assert_eq!(fingerprint(&s), before);
     let dry = Importer::new().check_str(&s, text).unwrap_err();
     assert_eq!(dry.to_string(), err.to_string());
@@ -82,7 +75,11 @@ fn a_field_over_the_limit_is_refused() {
     let cell = "VIP,".repeat(MAX_FIELD_BYTES / 4);
     let mut s = shop();
     let report = Importer::new()
-        .import_str(&mut s, &format!("85291234567,\"{cell}\",website\n"), day())
+        .import_str(
+            &mut s,
+            &format!("85291234567,\"{cell}\",website\n"),
+            jun_18(),
+        )
         .unwrap();
     assert_eq!(report.memberships_added, 2);
     assert_eq!(
@@ -156,7 +153,7 @@ fn too_many_different_tag_names_are_refused() {
     let repeated = "85291234567,\"".to_string() + &"VIP,vip,ＶＩＰ,".repeat(3_000) + "\"\n";
     let mut s = shop();
     let report = Importer::new()
-        .import_str(&mut s, &repeated, day())
+        .import_str(&mut s, &repeated, jun_18())
         .unwrap();
     assert_eq!((report.memberships_added, report.rows_failed), (1, 0));
 }
@@ -177,7 +174,7 @@ fn the_report_lists_the_first_failures_and_counts_them_all() {
     let report = Importer::new()
         .max_rows(6_000)
         .max_failed_share(1.0)
-        .import_str(&mut s, &text, day())
+        .import_str(&mut s, &text, jun_18())
         .unwrap();
     assert_eq!(report.rows_failed, 6_000);
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 10_800);
@@ -208,7 +205,7 @@ fn the_report_lists_the_first_failures_and_counts_them_all() {
 #[test]
 fn created_tags_follow_the_naming_rules() {
     let mut s = shop();
-    let admin = Edit::new("admin", day());
+    let admin = Edit::new("admin", jun_18());
     s.set_policy(
         &admin,
         Policy::open().with_naming(NamingRules::new().require_dimension_prefix()),
@@ -222,7 +219,7 @@ fn created_tags_follow_the_naming_rules() {
         .import_str(
             &mut s,
             "85291234567,campaign/618\n85291234568,\"campaign-x, y\"\n",
-            day(),
+            jun_18(),
         )
         .unwrap();
     assert_eq!(report.tags_created, ["campaign/618", "campaign-x"]);
@@ -251,12 +248,15 @@ fn created_tags_follow_the_naming_rules() {
 #[test]
 fn creating_tags_needs_permission_and_a_valid_actor() {
     let mut s = shop();
-    s.set_policy(&Edit::new("mei", day()), Policy::administered_by(["mei"]))
-        .unwrap();
+    s.set_policy(
+        &Edit::new("mei", jun_18()),
+        Policy::administered_by(["mei"]),
+    )
+    .unwrap();
     let before = fingerprint(&s);
     let create = Importer::new().unknown_tags(UnknownTags::create_in("campaign"));
     let err = create
-        .import_str(&mut s, "85291234567,VIP\n85291234568,brand new\n", day())
+        .import_str(&mut s, "85291234567,VIP\n85291234568,brand new\n", jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -273,13 +273,13 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     // Nothing to create: nothing to permit.
     create
         .clone()
-        .import_str(&mut s, "85291234568,VIP\n", day())
+        .import_str(&mut s, "85291234568,VIP\n", jun_18())
         .unwrap();
     // The administrator may.
     let report = create
         .clone()
         .actor("mei")
-        .import_str(&mut s, "85291234569,brand new\n", day())
+        .import_str(&mut s, "85291234569,brand new\n", jun_18())
         .unwrap();
     assert_eq!(report.tags_created, ["brand new"]);
 
@@ -288,7 +288,7 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
         .actor("a".repeat(201))
-        .import_str(&mut s, "85291234568,brand new\n", day())
+        .import_str(&mut s, "85291234568,brand new\n", jun_18())
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -301,7 +301,7 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
 fn a_refused_file_is_an_import_error() {
     let err = import_error(
         Importer::new()
-            .import_str(&mut shop(), &format!("{}\n", ",".repeat(2_000)), day())
+            .import_str(&mut shop(), &format!("{}\n", ",".repeat(2_000)), jun_18())
             .unwrap_err(),
     );
     assert_eq!(

@@ -8,6 +8,8 @@ use audience::{
     Value,
 };
 
+use crate::support::day;
+
 struct Shop {
     store: Store,
     first: AttrId,
@@ -66,10 +68,6 @@ impl Shop {
             .map(|t| self.store.tag(*t).unwrap().name.clone())
             .collect()
     }
-}
-
-fn day(s: &str) -> Day {
-    s.parse().unwrap()
 }
 
 #[test]

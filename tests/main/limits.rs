@@ -5,17 +5,15 @@
 use audience::campaign::{Size, SplitSpec, split};
 use audience::query::tag;
 use audience::{
-    AttrKind, CustomerKey, Day, Edit, Lifecycle, MAX_FORBIDDEN_CHARS, MAX_NAME_CHARS, MAX_PREFIXES,
+    AttrKind, CustomerKey, Edit, Lifecycle, MAX_FORBIDDEN_CHARS, MAX_NAME_CHARS, MAX_PREFIXES,
     MAX_TEXT_CHARS, NamingRules, Policy, Query, RoaringBitmap, Rule, RuleSet, Run, Store, TagKind,
     TagSpec, TagTemplate, Tiers,
 };
 
-fn day() -> Day {
-    Day::from_ymd(2025, 3, 3).unwrap()
-}
+use crate::support::mar_3;
 
 fn admin() -> Edit {
-    Edit::new("admin", day())
+    Edit::new("admin", mar_3())
 }
 
 /// A store with two tags and three customers, the first two tagged "vip".
@@ -29,7 +27,7 @@ fn store() -> Store {
             .add_customer(CustomerKey::member(format!("m{i}")).unwrap())
             .unwrap();
         if i < 2 {
-            s.add_tag(c, vip, day()).unwrap();
+            s.add_tag(c, vip, mar_3()).unwrap();
         }
     }
     s
@@ -116,7 +114,7 @@ fn tag_descriptions() {
 fn actors_and_reasons() {
     let mut s = store();
     let before = fingerprint(&s);
-    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), day());
+    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), mar_3());
     let actor_error = "actor length in characters exceeds the limit of 200 (got 201)";
     assert_eq!(
         s.create_tag(&long_actor, TagSpec::new("x"))
@@ -162,7 +160,7 @@ fn actors_and_reasons() {
     assert_eq!(fingerprint(&s), before);
 
     // At the limits the change goes through and the log keeps the texts whole.
-    let edit = Edit::new(text(MAX_NAME_CHARS), day()).because(text(MAX_TEXT_CHARS));
+    let edit = Edit::new(text(MAX_NAME_CHARS), mar_3()).because(text(MAX_TEXT_CHARS));
     s.delete_tag(&edit, new).unwrap();
     let last = s.change_log().last().unwrap();
     assert_eq!(last.actor, text(MAX_NAME_CHARS));
@@ -254,7 +252,7 @@ fn policies() {
 fn rule_and_group_names() {
     let mut s = store();
     let before = fingerprint(&s);
-    let run = Run::new(day());
+    let run = Run::new(mar_3());
     let long = text(MAX_NAME_CHARS + 1);
     let set = RuleSet::new().rule(Rule::new(long.as_str(), tag("vip")).add("new"));
     assert_eq!(
@@ -286,7 +284,7 @@ fn templated_tags_log_a_bounded_reason() {
     let pattern = "{x}".repeat(5_000) + "bought-{date}";
     let set = RuleSet::new()
         .rule(Rule::new("buyers", tag("vip")).add_template(TagTemplate::new(pattern.as_str())));
-    let report = set.run(&mut s, &Run::new(day()).var("x", "")).unwrap();
+    let report = set.run(&mut s, &Run::new(mar_3()).var("x", "")).unwrap();
     assert_eq!(report.created[0].name, "bought-2025-03-03");
     let reason = s.change_log().last().unwrap().reason.clone().unwrap();
     assert_eq!(
@@ -305,7 +303,7 @@ fn a_long_run_actor_refuses_the_whole_run() {
     let set = RuleSet::new()
         .rule(Rule::new("first", tag("vip")).add("new"))
         .rule(Rule::new("second", tag("vip")).add_template(TagTemplate::new("made-{date}")));
-    let run = Run::new(day()).actor(text(MAX_NAME_CHARS + 1));
+    let run = Run::new(mar_3()).actor(text(MAX_NAME_CHARS + 1));
     assert_eq!(
         set.run(&mut s, &run).unwrap_err().to_string(),
         "rule \"second\": actor length in characters exceeds the limit of 200 (got 201)"
@@ -317,7 +315,7 @@ fn a_long_run_actor_refuses_the_whole_run() {
 fn lifecycle_and_tiers_check_the_edit_first() {
     let mut s = store();
     let before = fingerprint(&s);
-    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), day());
+    let long_actor = Edit::new(text(MAX_NAME_CHARS + 1), mar_3());
     assert_eq!(
         Lifecycle::default()
             .create_tags(&mut s, &long_actor)
@@ -388,7 +386,7 @@ fn materialised_descriptions_stay_within_the_limit() {
             &admin(),
             TagSpec::new("snapshot"),
             &query,
-            &audience::Context::new(day()),
+            &audience::Context::new(mar_3()),
         )
         .unwrap();
     let description = &s.tag(t).unwrap().description;
@@ -424,7 +422,7 @@ fn the_number_of_tags() {
     // An import that would create a tag is refused whole.
     let report = audience::import::Importer::new()
         .unknown_tags(audience::import::UnknownTags::create_in("general"))
-        .import_str(&mut s, "85291234567,brand new\n", day());
+        .import_str(&mut s, "85291234567,brand new\n", mar_3());
     assert_eq!(
         report.unwrap_err().to_string(),
         "number of tags exceeds the limit of 1048576 (got 1048577)"

@@ -9,6 +9,8 @@ use audience::{
     RfmScore, RfmScores, RoaringBitmap, SegmentMap, SegmentRule, Store, TagSpec,
 };
 
+use crate::support::ids;
+
 fn today() -> Day {
     Day::from_ymd(2025, 1, 31).unwrap()
 }
@@ -51,10 +53,6 @@ fn scores_of(s: &RfmScores, n: u32) -> Vec<Option<(u8, u8, u8)>> {
     (0..n)
         .map(|id| s.score_of(id).map(|x| (x.r, x.f, x.m)))
         .collect()
-}
-
-fn ids(b: &RoaringBitmap) -> Vec<u32> {
-    b.iter().collect()
 }
 
 /// Quantiles without a segment map (3 bins are not what the standard map is for).

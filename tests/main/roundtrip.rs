@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use audience::export::Export;
 use audience::import::{Importer, UnknownTags};
-use audience::{CustomerKey, Day, Edit, RoaringBitmap, Store, TagSpec};
+use audience::{CustomerKey, Edit, RoaringBitmap, Store, TagSpec};
 use proptest::prelude::*;
+
+use crate::support::jun_18;
 
 /// Tag names in several scripts, with spaces, quotes and punctuation, but no tag separator;
 /// some repeat across dimensions (exported as `dimension:name`).
@@ -63,17 +65,13 @@ fn shop() -> impl Strategy<Value = Shop> {
     })
 }
 
-fn day() -> Day {
-    Day::from_ymd(2025, 6, 18).unwrap()
-}
-
 fn key(national: u32) -> CustomerKey {
     CustomerKey::Phone(66_000_000_000 + u64::from(national))
 }
 
 /// The taxonomy alone.
 fn taxonomy(shop: &Shop) -> Store {
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jun_18());
     let mut s = Store::new();
     for &(n, d) in &shop.tags {
         s.create_tag(&e, TagSpec::new(NAMES[n]).dimension(DIMENSIONS[d]))
@@ -90,7 +88,7 @@ fn build(shop: &Shop) -> Store {
     let tag_ids: Vec<_> = s.tags().map(|t| t.id).collect();
     for (c, tags) in shop.members.iter().enumerate() {
         for &t in tags {
-            s.add_tag(ids[c], tag_ids[t], day()).unwrap();
+            s.add_tag(ids[c], tag_ids[t], jun_18()).unwrap();
         }
     }
     s
@@ -133,13 +131,13 @@ proptest! {
 
         // Into a store with the same taxonomy: the same keys with the same tags.
         let mut same = taxonomy(&shop);
-        let report = Importer::new().import_str(&mut same, &text, day()).unwrap();
+        let report = Importer::new().import_str(&mut same, &text, jun_18()).unwrap();
         prop_assert_eq!(report.rows_imported, set.len());
         prop_assert!(report.failures.is_empty(), "{}", report);
         prop_assert_eq!(view(&same, same.customers()), view(&original, &set));
 
         // Again: nothing changes.
-        let again = Importer::new().import_str(&mut same, &text, day()).unwrap();
+        let again = Importer::new().import_str(&mut same, &text, jun_18()).unwrap();
         prop_assert_eq!(again.customers_unchanged, set.len());
         prop_assert_eq!(again.memberships_added, 0);
 
@@ -148,7 +146,7 @@ proptest! {
         let mut empty = Store::new();
         Importer::new()
             .unknown_tags(UnknownTags::create_in("imported"))
-            .import_str(&mut empty, &text, day())
+            .import_str(&mut empty, &text, jun_18())
             .unwrap();
         let labels = |s: &Store, set: &RoaringBitmap| -> BTreeMap<String, BTreeSet<String>> {
             let rows: Vec<_> = Export::new().rows(s, set).unwrap().collect();
@@ -199,7 +197,7 @@ const TAG_CELLS: &[&str] = &[
 ];
 
 fn import_shop() -> Store {
-    let e = Edit::new("admin", day());
+    let e = Edit::new("admin", jun_18());
     let mut s = Store::new();
     s.create_tag(&e, TagSpec::new("VIP").dimension("power"))
         .unwrap();
@@ -209,11 +207,11 @@ fn import_shop() -> Store {
         .unwrap();
     let archived = s.create_tag(&e, TagSpec::new("archived")).unwrap();
     let c = s.add_customer(CustomerKey::Phone(85291234567)).unwrap();
-    s.add_tag(c, archived, day()).unwrap();
+    s.add_tag(c, archived, jun_18()).unwrap();
     s.archive_tag(&e, archived).unwrap();
     let d = s.add_customer(CustomerKey::Phone(66812345678)).unwrap();
     let cos = s.tag_id("cosmetics").unwrap();
-    s.add_tag(d, cos, day()).unwrap();
+    s.add_tag(d, cos, jun_18()).unwrap();
     s
 }
 
@@ -277,7 +275,7 @@ proptest! {
             dry.rows_imported,
             dry.customers_created + dry.customers_updated + dry.customers_unchanged
         );
-        match importer.import_str(&mut store, &text, day()) {
+        match importer.import_str(&mut store, &text, jun_18()) {
             Ok(report) => {
                 prop_assert!(!dry.over_failure_limit());
                 prop_assert_eq!(&report, &audience::ImportReport { applied: true, ..dry });

@@ -7,13 +7,7 @@ use audience::{
     RuleSet, Run, Store, TagId, TagKind, TagSpec, TagTemplate, Value, dimensions,
 };
 
-fn day(s: &str) -> Day {
-    s.parse().unwrap()
-}
-
-fn bits(ids: impl IntoIterator<Item = u32>) -> RoaringBitmap {
-    ids.into_iter().collect()
-}
+use crate::support::{bits, day};
 
 fn customers(store: &mut Store, n: u32) {
     for i in 0..n {

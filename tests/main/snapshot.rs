@@ -9,13 +9,11 @@ use audience::{
 };
 use proptest::prelude::*;
 
+use crate::support::parts::{self, Parts, crc};
+
 // ----------------------------------------------------------------------------------------
 // Helpers
 // ----------------------------------------------------------------------------------------
-
-#[path = "support/parts.rs"]
-mod parts;
-use parts::{Parts, crc};
 
 fn snapshot(store: &Store) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -311,7 +309,7 @@ fn reads_exactly_the_snapshot_and_nothing_after_it() {
 
 /// The golden snapshot of format version 1, written once by `write_golden_v1` below.
 /// Later versions of the crate must keep loading it, with exactly this content.
-const GOLDEN_V1: &[u8] = include_bytes!("data/golden-v1.snap");
+const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.snap");
 
 #[test]
 fn golden_v1_still_loads() {

@@ -15,6 +15,10 @@ use audience::{
 };
 use proptest::prelude::*;
 
+use crate::support::parts::{self, Parts};
+
+use crate::support::ymd;
+
 // ----------------------------------------------------------------------------------------
 // Helpers
 // ----------------------------------------------------------------------------------------
@@ -24,14 +28,6 @@ const KIND_RULE_SET: u32 = 6;
 const KIND_SEND_LOG: u32 = 7;
 const KIND_RFM: u32 = 8;
 const KIND_TIERS: u32 = 9;
-
-#[path = "support/parts.rs"]
-mod parts;
-use parts::Parts;
-
-fn day(y: i32, m: u32, d: u32) -> Day {
-    Day::from_ymd(y, m, d).unwrap()
-}
 
 fn snapshot_with(store: &Store, extras: &Extras) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -161,7 +157,7 @@ fn rfm_section(name: &str, map: Option<Enc>) -> (u32, Vec<u8>) {
 /// A small store: phone and member keys, an erased customer, tags, the attributes the
 /// sample extras read, a few values.
 fn small_store() -> Store {
-    let today = day(2025, 1, 6);
+    let today = ymd(2025, 1, 6);
     let admin = Edit::new("admin", today);
     let mut s = Store::new();
     let vip = s
@@ -199,7 +195,7 @@ fn small_store() -> Store {
 /// erased customer; RFM with quantiles, edges, a scope and two segment maps; tiers with
 /// and without a catch-all.
 fn sample_extras() -> Extras {
-    let today = day(2025, 1, 6);
+    let today = ymd(2025, 1, 6);
     let mut e = Extras::new();
     e.rule_sets
         .insert("lifecycle".into(), Lifecycle::default().rules().unwrap());
@@ -322,7 +318,7 @@ fn sample_extras_round_trip() {
     assert_eq!(snapshot(&store_only), snapshot(&s));
     // What was loaded works: the send log still caps, the tiers still assign.
     let log = &loaded_extras.send_logs["automations"];
-    let now = Hour::new(day(2025, 1, 6), 11).unwrap();
+    let now = Hour::new(ymd(2025, 1, 6), 11).unwrap();
     let twice = log.received(now, 24, None, 2).unwrap();
     assert_eq!(twice.iter().collect::<Vec<_>>(), [1]);
     let tiers = loaded_extras.tiers["leads"].assign(&loaded, None).unwrap();
@@ -375,9 +371,9 @@ fn queries_are_stored_as_their_canonical_text() {
 
 /// The golden snapshot with extras, written once by `write_golden_v1_extras` below.
 /// Later versions of the crate must keep loading it, with exactly this content.
-const GOLDEN_V1_EXTRAS: &[u8] = include_bytes!("data/golden-v1-extras.snap");
+const GOLDEN_V1_EXTRAS: &[u8] = include_bytes!("../data/golden-v1-extras.snap");
 /// The first golden snapshot, of a store alone (see `tests/snapshot.rs`).
-const GOLDEN_V1: &[u8] = include_bytes!("data/golden-v1.snap");
+const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.snap");
 
 #[test]
 fn golden_v1_has_no_extras_and_still_writes_the_same_bytes() {
@@ -470,9 +466,9 @@ fn golden_v1_extras_still_loads() {
     assert_eq!(e.send_logs.len(), 1);
     assert_eq!(log.retention_hours(), 48);
     assert_eq!(log.channels(), ["whatsapp", "LINE"]);
-    assert_eq!(log.newest(), Some(Hour::new(day(2025, 1, 7), 8).unwrap()));
+    assert_eq!(log.newest(), Some(Hour::new(ymd(2025, 1, 7), 8).unwrap()));
     assert_eq!(log.bucket_count(), 3);
-    let now = Hour::new(day(2025, 1, 7), 8).unwrap();
+    let now = Hour::new(ymd(2025, 1, 7), 8).unwrap();
     let got =
         |channel, k| -> Vec<u32> { log.received(now, 48, channel, k).unwrap().iter().collect() };
     assert_eq!(got(None, 1), [0, 1, 2, 3, 4, 6]);
@@ -684,7 +680,7 @@ fn write_errors_name_the_entry_and_the_problem() {
         one(&|e| {
             let mut log = SendLog::new();
             let ids: RoaringBitmap = [3, 7].into_iter().collect();
-            log.record(Hour::new(day(2025, 1, 6), 9).unwrap(), "sms", &ids)
+            log.record(Hour::new(ymd(2025, 1, 6), 9).unwrap(), "sms", &ids)
                 .unwrap();
             e.send_logs.insert("s".into(), log);
         }),
@@ -749,7 +745,7 @@ fn sections_written_by_hand_from_the_spec_load() {
     set.groups.insert("g".into(), vec![tag_ref("a"), dim_b]);
     extras.rule_sets.insert("w".into(), set);
     let mut log = SendLog::with_retention(24).unwrap();
-    let now = Hour::new(day(2025, 1, 6), 9).unwrap();
+    let now = Hour::new(ymd(2025, 1, 6), 9).unwrap();
     log.record(now, "sms", &[1, 3].into_iter().collect())
         .unwrap();
     log.record(now, "sms", &[3].into_iter().collect()).unwrap();
@@ -1089,7 +1085,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
             .u32(1)
             .str("whatsapp")
             .some()
-            .i64(Hour::new(day(2025, 1, 6), 12).unwrap().0)
+            .i64(Hour::new(ymd(2025, 1, 6), 12).unwrap().0)
             .none()
             .u32(buckets.len() as u32);
         for (hour, ids) in buckets {
@@ -1097,7 +1093,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
         }
         e.done(KIND_SEND_LOG)
     };
-    let nine = Hour::new(day(2025, 1, 6), 9).unwrap().0;
+    let nine = Hour::new(ymd(2025, 1, 6), 9).unwrap().0;
     check(
         &[log(24, &[(nine, &[1, 7])])],
         Section::SendLog,

@@ -2,12 +2,10 @@
 //! merge (with assignment days), delete, and the change log.
 
 use audience::{
-    Change, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagKind, TagSpec, dimensions,
+    Change, CustomerKey, Edit, Query, RoaringBitmap, Store, TagKind, TagSpec, dimensions,
 };
 
-fn day(s: &str) -> Day {
-    s.parse().unwrap()
-}
+use crate::support::day;
 
 #[test]
 fn names_in_five_scripts_resolve_and_fold() {

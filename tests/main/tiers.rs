@@ -7,9 +7,7 @@ use audience::{
     RfmConfig, RoaringBitmap, Store, TagKind, TagSpec, Tiers,
 };
 
-fn monday() -> Day {
-    Day::from_ymd(2025, 3, 3).unwrap()
-}
+use crate::support::mar_3;
 
 fn seed_tiers() -> Tiers {
     Tiers::new("lead_score", "tier")
@@ -55,7 +53,7 @@ fn tiers_are_written_to_tags() {
         Some(-5),
         None,
     ]);
-    let edit = Edit::new("crm", monday());
+    let edit = Edit::new("crm", mar_3());
     let report = seed_tiers().apply(&mut store, &edit, None).unwrap();
     let summary: Vec<(&str, bool, u64, u64, u64)> = report
         .groups
@@ -82,7 +80,7 @@ fn tiers_are_written_to_tags() {
     let created: Vec<&str> = store
         .change_log()
         .iter()
-        .filter(|e| e.actor == "crm" && e.day == monday())
+        .filter(|e| e.actor == "crm" && e.day == mar_3())
         .filter_map(|e| match &e.change {
             Change::Created { name, .. } => Some(name.as_str()),
             _ => None,
@@ -91,7 +89,7 @@ fn tiers_are_written_to_tags() {
     assert_eq!(created, vec!["S", "A", "B", "C"]);
     // They compose with everything else.
     let q = Query::parse("tier:S OR tier:A").unwrap();
-    assert_eq!(store.count(&q, monday()).unwrap(), 4);
+    assert_eq!(store.count(&q, mar_3()).unwrap(), 4);
 }
 
 #[test]
@@ -100,9 +98,9 @@ fn rerunning_moves_customers_and_keeps_stayers_days() {
     let score = store.attribute_id("lead_score").unwrap();
     let tiers = seed_tiers();
     tiers
-        .apply(&mut store, &Edit::new("crm", monday()), None)
+        .apply(&mut store, &Edit::new("crm", mar_3()), None)
         .unwrap();
-    let next = monday() + 7;
+    let next = mar_3() + 7;
     store.set_value(1, score, 65).unwrap(); // B -> A
     store.set_value(3, score, 85).unwrap(); // C -> S
     store.clear_value(2, score).unwrap(); // B -> no tier
@@ -124,7 +122,7 @@ fn rerunning_moves_customers_and_keeps_stayers_days() {
         ]
     );
     let s = store.tag_id("tier:S").unwrap();
-    assert_eq!(store.assigned_day(0, s).unwrap(), Some(monday()));
+    assert_eq!(store.assigned_day(0, s).unwrap(), Some(mar_3()));
     assert_eq!(store.assigned_day(3, s).unwrap(), Some(next));
     assert_eq!(store.tags_of(2).unwrap(), vec![]);
     assert_eq!(
@@ -139,7 +137,7 @@ fn scoped_runs_leave_others_alone() {
     let score = store.attribute_id("lead_score").unwrap();
     let tiers = seed_tiers();
     tiers
-        .apply(&mut store, &Edit::new("crm", monday()), None)
+        .apply(&mut store, &Edit::new("crm", mar_3()), None)
         .unwrap();
     store.set_value(0, score, 10).unwrap();
     store.set_value(1, score, 10).unwrap();
@@ -147,7 +145,7 @@ fn scoped_runs_leave_others_alone() {
     tiers
         .apply(
             &mut store,
-            &Edit::new("crm", monday() + 1),
+            &Edit::new("crm", mar_3() + 1),
             Some(&only_first),
         )
         .unwrap();
@@ -162,7 +160,7 @@ fn scoped_runs_leave_others_alone() {
 #[test]
 fn failed_writes_change_nothing() {
     let mut store = leads(&[Some(90), Some(50)]);
-    let edit = Edit::new("crm", monday());
+    let edit = Edit::new("crm", mar_3());
     // An archived tier tag refuses new members: nothing is created or moved.
     let a = store
         .create_tag(&edit, TagSpec::new("A").dimension("tier"))
@@ -270,14 +268,14 @@ fn b2b_shop() -> Store {
 fn seeds_s_tier_is_5_percent_with_over_40_percent_of_sales() {
     let mut store = b2b_shop();
     seed_tiers()
-        .apply(&mut store, &Edit::new("crm", monday()), None)
+        .apply(&mut store, &Edit::new("crm", mar_3()), None)
         .unwrap();
     let sales = store.attribute_id("sales_cents").unwrap();
     let everyone = store.customers().clone();
     let total = store.summarize(sales, &everyone).unwrap().sum;
     let share = |tier: &str| {
         let q = Query::parse(&format!("tier:{tier}")).unwrap();
-        let seg = store.select(&q, monday()).unwrap();
+        let seg = store.select(&q, mar_3()).unwrap();
         let s = store.summarize(sales, seg.bitmap()).unwrap();
         (s.count, s.sum as f64 / total as f64)
     };
@@ -294,7 +292,7 @@ fn seeds_weekly_b_to_a_movement() {
     let mut store = b2b_shop();
     let score = store.attribute_id("lead_score").unwrap();
     tiers
-        .apply(&mut store, &Edit::new("crm", monday()), None)
+        .apply(&mut store, &Edit::new("crm", mar_3()), None)
         .unwrap();
     let last_week = store.clone();
 
@@ -315,7 +313,7 @@ fn seeds_weekly_b_to_a_movement() {
         store.set_value(c, score, 45).unwrap();
     }
     tiers
-        .apply(&mut store, &Edit::new("crm", monday() + 7), None)
+        .apply(&mut store, &Edit::new("crm", mar_3() + 7), None)
         .unwrap();
 
     let moves = Migration::between(
@@ -363,7 +361,7 @@ C       C              400   100.0%
 
 #[test]
 fn assignments_from_tags_and_segments() {
-    let day = monday();
+    let day = mar_3();
     let mut store = Store::new();
     let e = Edit::new("admin", day);
     let a = store.create_tag(&e, TagSpec::new("a")).unwrap();

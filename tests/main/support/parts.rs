@@ -1,6 +1,5 @@
 //! Snapshots taken apart and put back together, for tests that build snapshots which are
-//! well framed but say something wrong. Shared by the snapshot test files.
-#![allow(dead_code)]
+//! well framed but say something wrong. Shared by the snapshot test modules.
 
 pub fn crc(bytes: &[u8]) -> u32 {
     // CRC-32 (IEEE, reflected), bit by bit: an independent implementation of the spec's

@@ -1,0 +1,36 @@
+//! The integration tests, built as one test binary (`cargo test --test main`): one module
+//! per area beside this file, and `support` for the helpers they share. Property tests keep
+//! their regressions in `tests/proptest-regressions/<module>.txt`, where proptest looks for
+//! them (beside the directory of this `main.rs`).
+
+mod support;
+
+mod aggregate;
+mod campaign_send;
+mod campaign_split;
+mod deep_query;
+mod errors;
+mod expiry;
+mod export;
+mod governance;
+mod health;
+mod health_pairs;
+mod import;
+mod import_limits;
+mod lifecycle;
+mod limits;
+mod phone;
+mod query_chunks;
+mod query_model;
+mod rfm;
+mod rfm_model;
+mod roundtrip;
+mod rules_errors;
+mod rules_model;
+mod rules_seeds;
+mod seed_example;
+mod snapshot;
+mod snapshot_extras;
+mod store_model;
+mod taxonomy;
+mod tiers;
