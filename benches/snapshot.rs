@@ -16,7 +16,6 @@ mod support;
 
 use std::time::Duration;
 
-use audience::Store;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use support::{Workload, build_store, check_shape};
 
@@ -26,8 +25,8 @@ fn snapshot(c: &mut Criterion) {
     check_shape(&w);
     let (store, _) = build_store(&w);
     let mut bytes = Vec::new();
-    store.write_snapshot(&mut bytes).expect("write");
-    let loaded = Store::read_snapshot(&bytes[..]).expect("load");
+    audience::snapshot::write(&store, &mut bytes).expect("write");
+    let loaded = audience::snapshot::read(&bytes[..]).expect("load");
     assert_eq!(loaded.customers(), store.customers());
     let memberships = w.memberships();
     eprintln!(
@@ -46,18 +45,18 @@ fn snapshot(c: &mut Criterion) {
     group.bench_function("write_to_vec", |b| {
         b.iter(|| {
             out.clear();
-            store.write_snapshot(&mut out).expect("write")
+            audience::snapshot::write(&store, &mut out).expect("write")
         })
     });
     group.bench_function("load_from_slice", |b| {
-        b.iter(|| Store::read_snapshot(&bytes[..]).expect("load"))
+        b.iter(|| audience::snapshot::read(&bytes[..]).expect("load"))
     });
     // The key -> id table is built on the first lookup by key, not by the load: this is
     // the load plus that first lookup (what an app that imports right after loading pays).
     let key = support::phone_key(n / 2);
     group.bench_function("load_then_first_key_lookup", |b| {
         b.iter(|| {
-            let s = Store::read_snapshot(&bytes[..]).expect("load");
+            let s = audience::snapshot::read(&bytes[..]).expect("load");
             assert_eq!(s.customer(&key), Some(n / 2));
             s
         })

@@ -18,10 +18,10 @@
 //!   a report of every row; [`export`]: rows, hashed ad audiences and bitmaps for ClickHouse,
 //!   Doris and StarRocks out.
 //! - [`snapshot`]: the whole store to an `impl Write` and back from an `impl Read`, in a
-//!   versioned, checksummed format specified in `SNAPSHOT.md` ([`Store::write_snapshot`],
-//!   [`Store::read_snapshot`]); with the app's rule sets, send logs, RFM configurations
-//!   and tiers alongside ([`Extras`], [`Store::write_snapshot_with`],
-//!   [`Store::read_snapshot_with`]).
+//!   versioned, checksummed format specified in `SNAPSHOT.md` ([`snapshot::write`],
+//!   [`snapshot::read`]); with the app's rule sets, send logs, RFM configurations
+//!   and tiers alongside ([`Extras`], [`snapshot::write_with`],
+//!   [`snapshot::read_with`]).
 //!
 //! # Example
 //!

@@ -4,20 +4,19 @@
 //! section parsers, the extras' included.
 #![no_main]
 
-use audience::Store;
 use audience_fuzz::{check_loaded_with, fix_crcs};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    match Store::read_snapshot_with(data) {
+    match audience::snapshot::read_with(data) {
         Ok((store, extras)) => check_loaded_with(data, &store, &extras),
-        Err(e) => assert_eq!(Store::read_snapshot(data).err(), Some(e)),
+        Err(e) => assert_eq!(audience::snapshot::read(data).err(), Some(e)),
     }
     let fixed = fix_crcs(data);
     if fixed != data {
-        match Store::read_snapshot_with(&fixed[..]) {
+        match audience::snapshot::read_with(&fixed[..]) {
             Ok((store, extras)) => check_loaded_with(&fixed, &store, &extras),
-            Err(e) => assert_eq!(Store::read_snapshot(&fixed[..]).err(), Some(e)),
+            Err(e) => assert_eq!(audience::snapshot::read(&fixed[..]).err(), Some(e)),
         }
     }
 });

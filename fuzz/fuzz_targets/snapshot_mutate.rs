@@ -145,14 +145,12 @@ fuzz_target!(|data: &[u8]| {
     let store = build(ops);
     let extras = build_extras(ops, &store);
     let mut bytes = Vec::new();
-    store.write_snapshot_with(&extras, &mut bytes).unwrap();
-    let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..]).unwrap();
+    audience::snapshot::write_with(&store, &extras, &mut bytes).unwrap();
+    let (loaded, loaded_extras) = audience::snapshot::read_with(&bytes[..]).unwrap();
     assert_eq!(loaded_extras, extras);
     check_loaded_with(&bytes, &loaded, &loaded_extras);
     let mut again = Vec::new();
-    loaded
-        .write_snapshot_with(&loaded_extras, &mut again)
-        .unwrap();
+    audience::snapshot::write_with(&loaded, &loaded_extras, &mut again).unwrap();
     assert_eq!(bytes, again);
 
     // Damage: pairs of (position, xor); a zero xor truncates there instead.
@@ -167,7 +165,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if bad != bytes {
         assert!(
-            Store::read_snapshot_with(&bad[..]).is_err(),
+            audience::snapshot::read_with(&bad[..]).is_err(),
             "damaged snapshot loaded"
         );
     }

@@ -104,32 +104,30 @@ pub fn fix_crcs(bytes: &[u8]) -> Vec<u8> {
 
 fn write(store: &Store) -> Vec<u8> {
     let mut out = Vec::new();
-    store.write_snapshot(&mut out).expect("writing to a Vec");
+    audience::snapshot::write(&store, &mut out).expect("writing to a Vec");
     out
 }
 
 fn write_with(store: &Store, extras: &Extras) -> Vec<u8> {
     let mut out = Vec::new();
-    store
-        .write_snapshot_with(extras, &mut out)
-        .expect("loaded extras are writable");
+    audience::snapshot::write_with(store, extras, &mut out).expect("loaded extras are writable");
     out
 }
 
-/// What any store and extras that loaded from `input` must satisfy: `read_snapshot`
+/// What any store and extras that loaded from `input` must satisfy: `snapshot::read`
 /// agrees, they write a snapshot that loads back to themselves and writes the same bytes,
 /// the store passes [`check_loaded`], and every extra can be used on it without panicking.
 pub fn check_loaded_with(input: &[u8], store: &Store, extras: &Extras) {
     let plain =
-        Store::read_snapshot(input).expect("read_snapshot reads what read_snapshot_with does");
+        audience::snapshot::read(input).expect("snapshot::read reads what snapshot::read_with does");
     assert_eq!(
         write(&plain),
         write(store),
-        "read_snapshot reads the same store"
+        "snapshot::read reads the same store"
     );
     let bytes = write_with(store, extras);
     let (again, again_extras) =
-        Store::read_snapshot_with(&bytes[..]).expect("a written snapshot loads");
+        audience::snapshot::read_with(&bytes[..]).expect("a written snapshot loads");
     assert_eq!(&again_extras, extras, "extras round-trip");
     assert_eq!(
         write_with(&again, &again_extras),
@@ -168,7 +166,7 @@ pub fn check_loaded_with(input: &[u8], store: &Store, extras: &Extras) {
 /// writes the same bytes, and every read and a few writes work without panicking.
 pub fn check_loaded(store: &Store) {
     let bytes = write(store);
-    let again = Store::read_snapshot(&bytes[..]).expect("a written snapshot loads");
+    let again = audience::snapshot::read(&bytes[..]).expect("a written snapshot loads");
     assert_eq!(write(&again), bytes, "writing is canonical");
 
     let live = store.customers();

@@ -202,7 +202,7 @@ pub(crate) struct Bucket {
 /// # Serde and snapshots
 ///
 /// A send log is serde data, so an app can keep it with its store, or write it into the
-/// store's snapshot ([`Store::write_snapshot_with`](crate::Store::write_snapshot_with)).
+/// store's snapshot ([`snapshot::write_with`](crate::snapshot::write_with)).
 /// Loading validates it, the same way on both paths:
 /// the retention is in range, channel names are valid and distinct, buckets are sorted by
 /// (hour, channel) and name known channels, each holds 1 to [`MAX_PER_HOUR`] nested layers,

@@ -115,7 +115,7 @@ pub enum SnapshotProblem {
 /// ```
 /// use audience::{ErrorKind, SnapshotProblem, Store};
 ///
-/// let Err(err) = Store::read_snapshot(&b"hello, world"[..]) else { panic!() };
+/// let Err(err) = audience::snapshot::read(&b"hello, world"[..]) else { panic!() };
 /// let ErrorKind::Snapshot(e) = err.kind() else { panic!() };
 /// assert_eq!(e.problem, SnapshotProblem::NotASnapshot);
 /// assert_eq!(err.to_string(), "snapshot header (at byte 0): not a snapshot (wrong magic number)");

@@ -17,7 +17,7 @@ use crate::support::parts::{self, Parts, crc};
 
 fn snapshot(store: &Store) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let n = store.write_snapshot(&mut bytes).unwrap();
+    let n = audience::snapshot::write(store, &mut bytes).unwrap();
     assert_eq!(n, bytes.len() as u64);
     bytes
 }
@@ -92,14 +92,14 @@ fn assert_same(a: &Store, b: &Store) {
 }
 
 fn load_err(bytes: &[u8]) -> audience::Error {
-    match Store::read_snapshot(bytes) {
+    match audience::snapshot::read(bytes) {
         Ok(_) => panic!("loaded"),
         Err(e) => e,
     }
 }
 
 fn snapshot_error(bytes: &[u8]) -> audience::SnapshotError {
-    match Store::read_snapshot(bytes) {
+    match audience::snapshot::read(bytes) {
         Ok(_) => panic!("loaded"),
         Err(e) => match e.into_kind() {
             ErrorKind::Snapshot(s) => s,
@@ -236,7 +236,7 @@ fn sample_store() -> Store {
 fn sample_store_round_trips() {
     let s = sample_store();
     let bytes = snapshot(&s);
-    let loaded = Store::read_snapshot(&bytes[..]).unwrap();
+    let loaded = audience::snapshot::read(&bytes[..]).unwrap();
     assert_same(&s, &loaded);
     // Every log change kind is in the sample.
     let kinds: std::collections::BTreeSet<&str> = s
@@ -291,7 +291,7 @@ fn empty_store_round_trips() {
         12 + (16 + 12) + (16 + 12) + (16 + 4),
         "{bytes:?}"
     );
-    assert_same(&s, &Store::read_snapshot(&bytes[..]).unwrap());
+    assert_same(&s, &audience::snapshot::read(&bytes[..]).unwrap());
 }
 
 #[test]
@@ -301,7 +301,7 @@ fn reads_exactly_the_snapshot_and_nothing_after_it() {
     let len = bytes.len();
     bytes.extend_from_slice(b"next record");
     let mut input = &bytes[..];
-    let loaded = Store::read_snapshot(&mut input).unwrap();
+    let loaded = audience::snapshot::read(&mut input).unwrap();
     assert_eq!(input, b"next record");
     assert_eq!(bytes.len() - input.len(), len);
     assert_same(&s, &loaded);
@@ -313,7 +313,7 @@ const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.snap");
 
 #[test]
 fn golden_v1_still_loads() {
-    let s = Store::read_snapshot(GOLDEN_V1).unwrap();
+    let s = audience::snapshot::read(GOLDEN_V1).unwrap();
     let d = |y, m, dd| Day::from_ymd(y, m, dd).unwrap();
     assert_eq!(s.customer_count(), 39);
     assert_eq!(s.id_space(), 41);
@@ -530,7 +530,7 @@ fn framing_errors() {
     let at = optional.sections.len() - 1;
     optional.sections.insert(at, (0x8000_0043, vec![]));
     optional.recount();
-    let loaded = Store::read_snapshot(&optional.join()[..]).unwrap();
+    let loaded = audience::snapshot::read(&optional.join()[..]).unwrap();
     assert_same(&sample_store(), &loaded);
 
     // The end section counts the sections before it.
@@ -836,7 +836,7 @@ fn checks_hold_on_the_load_shortcuts() {
     s.set_value(0, d, Day(i32::MAX - 2)).unwrap();
     s.set_value(1, d, Day(i32::MAX)).unwrap();
     let bytes = snapshot(&s);
-    assert_same(&s, &Store::read_snapshot(&bytes[..]).unwrap());
+    assert_same(&s, &audience::snapshot::read(&bytes[..]).unwrap());
     let parts = Parts::split(&bytes);
 
     // A member at the id space, one past the last customer.
@@ -912,7 +912,7 @@ fn io_errors_are_reported() {
             Ok(())
         }
     }
-    let e = sample_store().write_snapshot(Failing).unwrap_err();
+    let e = audience::snapshot::write(&sample_store(), Failing).unwrap_err();
     assert_eq!(
         e.to_string(),
         "I/O error while writing a snapshot: disk full"
@@ -930,7 +930,7 @@ fn io_errors_are_reported() {
             Err(std::io::Error::other("connection reset"))
         }
     }
-    let Err(e) = Store::read_snapshot(Broken) else {
+    let Err(e) = audience::snapshot::read(Broken) else {
         panic!("loaded")
     };
     assert_eq!(
@@ -951,7 +951,7 @@ fn every_single_byte_corruption_and_truncation_is_detected() {
         "keep this snapshot small: {}",
         bytes.len()
     );
-    parts::assert_every_damage_refused(&bytes, |b| Store::read_snapshot(b));
+    parts::assert_every_damage_refused(&bytes, |b| audience::snapshot::read(b));
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1089,7 +1089,7 @@ proptest! {
     #[test]
     fn random_stores_round_trip(ops in prop::collection::vec(op(), 0..120)) {
         let s = random_store(&ops);
-        let loaded = Store::read_snapshot(&snapshot(&s)[..]).unwrap();
+        let loaded = audience::snapshot::read(&snapshot(&s)[..]).unwrap();
         assert_same(&s, &loaded);
     }
 
@@ -1106,7 +1106,7 @@ proptest! {
             bad[i] ^= x;
         }
         prop_assume!(bad != bytes);
-        prop_assert!(Store::read_snapshot(&bad[..]).is_err());
+        prop_assert!(audience::snapshot::read(&bad[..]).is_err());
     }
 }
 
@@ -1148,8 +1148,8 @@ fn governance_survives_a_snapshot() {
         .with_naming(NamingRules::new().max_chars(20).forbid_chars("#@"));
     store.set_policy(&admin, policy.clone()).unwrap();
     let mut bytes = Vec::new();
-    store.write_snapshot(&mut bytes).unwrap();
-    let loaded = Store::read_snapshot(&bytes[..]).unwrap();
+    audience::snapshot::write(&store, &mut bytes).unwrap();
+    let loaded = audience::snapshot::read(&bytes[..]).unwrap();
     assert_eq!(loaded.policy(), &policy);
     assert_eq!(loaded.change_log(), store.change_log());
     // Still enforced after the load.
@@ -1163,6 +1163,6 @@ fn governance_survives_a_snapshot() {
     );
     // Canonical: writing the loaded store gives the same bytes.
     let mut again = Vec::new();
-    loaded.write_snapshot(&mut again).unwrap();
+    audience::snapshot::write(&loaded, &mut again).unwrap();
     assert_eq!(again, bytes);
 }

@@ -31,7 +31,7 @@ const KIND_TIERS: u32 = 9;
 
 fn snapshot_with(store: &Store, extras: &Extras) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let n = store.write_snapshot_with(extras, &mut bytes).unwrap();
+    let n = audience::snapshot::write_with(store, extras, &mut bytes).unwrap();
     assert_eq!(n, bytes.len() as u64);
     bytes
 }
@@ -42,19 +42,19 @@ fn snapshot(store: &Store) -> Vec<u8> {
 
 fn write_err(store: &Store, extras: &Extras) -> audience::Error {
     let mut out = Vec::new();
-    let e = store.write_snapshot_with(extras, &mut out).unwrap_err();
+    let e = audience::snapshot::write_with(store, extras, &mut out).unwrap_err();
     assert!(out.is_empty(), "nothing is written on error");
     e
 }
 
 fn snapshot_error(bytes: &[u8]) -> audience::SnapshotError {
-    let e = match Store::read_snapshot_with(bytes) {
+    let e = match audience::snapshot::read_with(bytes) {
         Ok(_) => panic!("loaded"),
         Err(e) => e,
     };
-    // `read_snapshot` reads the extras too, and refuses the same way.
-    let Err(plain) = Store::read_snapshot(bytes) else {
-        panic!("read_snapshot loaded what read_snapshot_with refuses")
+    // `snapshot::read` reads the extras too, and refuses the same way.
+    let Err(plain) = audience::snapshot::read(bytes) else {
+        panic!("snapshot::read loaded what snapshot::read_with refuses")
     };
     assert_eq!(plain, e);
     match e.into_kind() {
@@ -298,7 +298,7 @@ fn sample_extras_round_trip() {
     let s = small_store();
     let e = sample_extras();
     let bytes = snapshot_with(&s, &e);
-    let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..]).unwrap();
+    let (loaded, loaded_extras) = audience::snapshot::read_with(&bytes[..]).unwrap();
     assert_eq!(loaded_extras, e);
     assert_eq!(snapshot(&loaded), snapshot(&s));
     // Canonical: the loaded state writes the same bytes.
@@ -313,8 +313,8 @@ fn sample_extras_round_trip() {
         [6, 6, 7, 8, 8, 8, 9, 9, 0x7FFF_FFFF],
         "one section per entry, by kind, then by name"
     );
-    // `read_snapshot` reads it all and drops the extras.
-    let store_only = Store::read_snapshot(&bytes[..]).unwrap();
+    // `snapshot::read` reads it all and drops the extras.
+    let store_only = audience::snapshot::read(&bytes[..]).unwrap();
     assert_eq!(snapshot(&store_only), snapshot(&s));
     // What was loaded works: the send log still caps, the tiers still assign.
     let log = &loaded_extras.send_logs["automations"];
@@ -331,9 +331,9 @@ fn empty_extras_write_the_store_alone() {
     for s in [Store::new(), small_store()] {
         let bytes = snapshot(&s);
         let mut with = Vec::new();
-        s.write_snapshot_with(&Extras::new(), &mut with).unwrap();
+        audience::snapshot::write_with(&s, &Extras::new(), &mut with).unwrap();
         assert_eq!(with, bytes);
-        let (_, extras) = Store::read_snapshot_with(&bytes[..]).unwrap();
+        let (_, extras) = audience::snapshot::read_with(&bytes[..]).unwrap();
         assert!(extras.is_empty());
         assert_eq!(extras, Extras::default());
     }
@@ -359,7 +359,7 @@ fn queries_are_stored_as_their_canonical_text() {
     assert!(has("VIP AND NOT \"at risk\""));
     assert!(!has("exclude"));
     assert!(has("VIP OR lead_score BETWEEN 10 AND 20"));
-    let (_, loaded) = Store::read_snapshot_with(&bytes[..]).unwrap();
+    let (_, loaded) = audience::snapshot::read_with(&bytes[..]).unwrap();
     let when = &loaded.rule_sets["w"].rules[0].when;
     assert_eq!(when, &typed);
     assert_eq!(when.text(), Some("VIP AND NOT \"at risk\""));
@@ -377,7 +377,7 @@ const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.snap");
 
 #[test]
 fn golden_v1_has_no_extras_and_still_writes_the_same_bytes() {
-    let (store, extras) = Store::read_snapshot_with(GOLDEN_V1).unwrap();
+    let (store, extras) = audience::snapshot::read_with(GOLDEN_V1).unwrap();
     assert!(extras.is_empty());
     assert_eq!(snapshot(&store), GOLDEN_V1);
     assert_eq!(snapshot_with(&store, &extras), GOLDEN_V1);
@@ -385,7 +385,7 @@ fn golden_v1_has_no_extras_and_still_writes_the_same_bytes() {
 
 #[test]
 fn golden_v1_extras_still_loads() {
-    let (s, e) = Store::read_snapshot_with(GOLDEN_V1_EXTRAS).unwrap();
+    let (s, e) = audience::snapshot::read_with(GOLDEN_V1_EXTRAS).unwrap();
     // The store.
     assert_eq!((s.customer_count(), s.id_space()), (6, 7));
     assert_eq!(s.customer(&CustomerKey::Phone(66_812_345_671)), Some(0));
@@ -848,7 +848,7 @@ fn sections_written_by_hand_from_the_spec_load() {
     ];
     let bytes = base.with(&by_hand);
     assert_eq!(bytes, snapshot_with(&s, &extras), "the spec's bytes");
-    let (_, loaded) = Store::read_snapshot_with(&bytes[..]).unwrap();
+    let (_, loaded) = audience::snapshot::read_with(&bytes[..]).unwrap();
     assert_eq!(loaded, extras);
 }
 
@@ -878,7 +878,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
         .done(KIND_TIERS);
     let bytes = base.with(std::slice::from_ref(&bad_tiers));
     let index = base.sections.len() - 1;
-    let Err(err) = Store::read_snapshot_with(&bytes[..]) else {
+    let Err(err) = audience::snapshot::read_with(&bytes[..]) else {
         panic!("loaded")
     };
     assert_eq!(
@@ -1239,7 +1239,7 @@ fn small_snapshot() -> Vec<u8> {
 #[test]
 fn every_single_byte_corruption_and_truncation_is_detected() {
     let bytes = small_snapshot();
-    parts::assert_every_damage_refused(&bytes, |b| Store::read_snapshot_with(b));
+    parts::assert_every_damage_refused(&bytes, |b| audience::snapshot::read_with(b));
 }
 
 /// Corruption behind recomputed checksums reaches the section parsers: they never panic,
@@ -1259,13 +1259,13 @@ fn corrupted_content_behind_valid_checksums_never_panics() {
                 let mut p = parts.clone();
                 p.sections[s].1[i] ^= pattern;
                 let bytes = p.join();
-                let r = std::panic::catch_unwind(|| Store::read_snapshot_with(&bytes[..]));
+                let r = std::panic::catch_unwind(|| audience::snapshot::read_with(&bytes[..]));
                 match r {
                     Ok(Err(_)) => {}
                     Ok(Ok((store, extras))) => {
                         loaded += 1;
                         let again = snapshot_with(&store, &extras);
-                        let (_, back) = Store::read_snapshot_with(&again[..]).unwrap();
+                        let (_, back) = audience::snapshot::read_with(&again[..]).unwrap();
                         assert_eq!(back, extras, "section {s} byte {i} ^ {pattern:#04x}");
                     }
                     Err(_) => panic!("section {s} byte {i} ^ {pattern:#04x} panicked"),
@@ -1585,7 +1585,7 @@ proptest! {
     fn random_extras_round_trip(w in any_world()) {
         let (store, extras) = build(&w);
         let bytes = snapshot_with(&store, &extras);
-        let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..]).unwrap();
+        let (loaded, loaded_extras) = audience::snapshot::read_with(&bytes[..]).unwrap();
         prop_assert_eq!(&loaded_extras, &extras);
         prop_assert_eq!(snapshot(&loaded), snapshot(&store));
         prop_assert_eq!(snapshot_with(&loaded, &loaded_extras), bytes);
@@ -1605,6 +1605,6 @@ proptest! {
             bad[i] ^= x;
         }
         prop_assume!(bad != bytes);
-        prop_assert!(Store::read_snapshot_with(&bad[..]).is_err());
+        prop_assert!(audience::snapshot::read_with(&bad[..]).is_err());
     }
 }

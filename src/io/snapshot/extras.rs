@@ -42,8 +42,8 @@ pub(super) const KIND_TIERS: u32 = 9;
 const MAX_ITEMS: usize = MAX_TAGS;
 
 /// An app's state that lives outside the [`Store`](crate::Store), for
-/// [`Store::write_snapshot_with`](crate::Store::write_snapshot_with) and
-/// [`Store::read_snapshot_with`](crate::Store::read_snapshot_with): rule sets, campaign send
+/// [`snapshot::write_with`](crate::snapshot::write_with) and
+/// [`snapshot::read_with`](crate::snapshot::read_with): rule sets, campaign send
 /// logs, RFM configurations and tier definitions, each under the app's own name for it
 /// ("weekly", "whatsapp", "bangkok branch"...).
 ///

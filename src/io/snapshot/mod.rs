@@ -1,9 +1,9 @@
 //! Snapshots: the whole store in a versioned, checksummed binary format.
 //!
-//! [`Store::write_snapshot`] writes the directory, the taxonomy (tags, dimensions and
+//! [`snapshot::write`](crate::snapshot::write) writes the directory, the taxonomy (tags, dimensions and
 //! colours, the change log), every tag's members with their assignment days and every
-//! attribute to an `impl Write`; [`Store::read_snapshot`] reads them back from an
-//! `impl Read`. [`Store::write_snapshot_with`] and [`Store::read_snapshot_with`] carry the
+//! attribute to an `impl Write`; [`snapshot::read`](crate::snapshot::read) reads them back from an
+//! `impl Read`. [`snapshot::write_with`](crate::snapshot::write_with) and [`snapshot::read_with`](crate::snapshot::read_with) carry the
 //! app's state outside the store along: rule sets, campaign send logs, RFM configurations
 //! and tier definitions ([`Extras`]). The format is specified in `SNAPSHOT.md` at the root
 //! of the repository, precisely enough for another program to read it. In short: a magic
@@ -29,15 +29,15 @@
 //! store.add_tag(c, vip, today)?;
 //!
 //! let mut bytes = Vec::new();
-//! let written = store.write_snapshot(&mut bytes)?;
+//! let written = audience::snapshot::write(&store, &mut bytes)?;
 //! assert_eq!(written, bytes.len() as u64);
 //!
-//! let loaded = Store::read_snapshot(&bytes[..])?;
+//! let loaded = audience::snapshot::read(&bytes[..])?;
 //! assert_eq!(loaded.members(vip)?, store.members(vip)?);
 //! assert_eq!(loaded.assigned_day(c, vip)?, Some(today));
 //!
 //! bytes[40] ^= 1;
-//! assert!(Store::read_snapshot(&bytes[..]).is_err());
+//! assert!(audience::snapshot::read(&bytes[..]).is_err());
 //! # Ok::<(), audience::Error>(())
 //! ```
 
@@ -130,8 +130,10 @@ mod slots;
 mod write;
 
 use read::*;
+pub use read::{read, read_with};
 use slots::*;
 use write::*;
+pub use write::{write, write_with};
 
 #[cfg(test)]
 #[allow(

@@ -326,138 +326,136 @@ impl Raw {
     }
 }
 
-impl Store {
-    /// Reads a store from a snapshot written by [`Store::write_snapshot`] of this or any
-    /// earlier version of the crate.
-    ///
-    /// Reads exactly the snapshot's bytes (up to and including its end section) and
-    /// nothing after them. Everything is validated before the store is assembled; on any
-    /// problem nothing is returned but the error: [`ErrorKind::Snapshot`] naming the
-    /// section (not a snapshot, a newer format version, truncated, checksum mismatch,
-    /// invalid content), or [`ErrorKind::Io`] when `r` fails. Memory grows with the bytes
-    /// actually read, never with a length the input merely declares: a snapshot of `n`
-    /// bytes makes the load allocate at most about `10 n` bytes plus up to about 1 KiB per
-    /// tag slot (see `SNAPSHOT.md`).
-    ///
-    /// The directory's key -> id table is not built by the load but by the first lookup
-    /// or registration by key ([`Store::customer`], [`Store::add_customer`]...), so a store
-    /// loaded only to answer queries never pays for hashing every key (at 1M phone keys
-    /// that is most of a load's cost). Duplicate keys are still refused by the load.
-    ///
-    /// A snapshot written with [`Extras`] ([`Store::write_snapshot_with`]) is read whole:
-    /// its extras sections are read and checked like every other section (a damaged or
-    /// invalid one fails the load), then dropped. Use [`Store::read_snapshot_with`] to
-    /// keep them.
-    pub fn read_snapshot(r: impl Read) -> Result<Store, Error> {
-        Store::read_snapshot_with(r).map(|(store, _)| store)
+/// Reads a store from a snapshot written by [`snapshot::write`](crate::snapshot::write) of this or any
+/// earlier version of the crate.
+///
+/// Reads exactly the snapshot's bytes (up to and including its end section) and
+/// nothing after them. Everything is validated before the store is assembled; on any
+/// problem nothing is returned but the error: [`ErrorKind::Snapshot`] naming the
+/// section (not a snapshot, a newer format version, truncated, checksum mismatch,
+/// invalid content), or [`ErrorKind::Io`] when `r` fails. Memory grows with the bytes
+/// actually read, never with a length the input merely declares: a snapshot of `n`
+/// bytes makes the load allocate at most about `10 n` bytes plus up to about 1 KiB per
+/// tag slot (see `SNAPSHOT.md`).
+///
+/// The directory's key -> id table is not built by the load but by the first lookup
+/// or registration by key ([`Store::customer`], [`Store::add_customer`]...), so a store
+/// loaded only to answer queries never pays for hashing every key (at 1M phone keys
+/// that is most of a load's cost). Duplicate keys are still refused by the load.
+///
+/// A snapshot written with [`Extras`] ([`snapshot::write_with`](crate::snapshot::write_with)) is read whole:
+/// its extras sections are read and checked like every other section (a damaged or
+/// invalid one fails the load), then dropped. Use [`snapshot::read_with`](crate::snapshot::read_with) to
+/// keep them.
+pub fn read(r: impl Read) -> Result<Store, Error> {
+    read_with(r).map(|(store, _)| store)
+}
+
+/// Reads a store and the app's [`Extras`] from a snapshot written by
+/// [`snapshot::write_with`](crate::snapshot::write_with) (or [`snapshot::write`](crate::snapshot::write): then the extras are
+/// empty) of this or any earlier version of the crate.
+///
+/// Everything [`snapshot::read`](crate::snapshot::read) says holds, and every entry of the extras is
+/// checked as its own type checks it (the [`SendLog`](crate::campaign::SendLog)'s
+/// deserialisation checks, [`RfmConfig::validate`](crate::RfmConfig::validate) with its
+/// segment map's gaps and overlaps, [`Tiers::validate`](crate::Tiers::validate), rule
+/// names), queries are parsed from their text, and a send log may hold only customer
+/// ids the directory handed out. Entries refer to tags and attributes by name and are
+/// not resolved against the store. Atomic: on any error nothing is returned but the
+/// error, naming the section and the entry.
+pub fn read_with(r: impl Read) -> Result<(Store, Extras), Error> {
+    let mut rd = Reader {
+        input: r,
+        offset: 0,
+        index: 0,
+    };
+    rd.header()?;
+
+    let raw = rd.known()?;
+    if raw.kind != KIND_DIRECTORY {
+        return Err(raw.invalid("expected the directory section first".into()));
     }
+    let (directory, live, live_words) = read_directory(&raw).map_err(|e| raw.invalid(e))?;
+    drop(raw);
 
-    /// Reads a store and the app's [`Extras`] from a snapshot written by
-    /// [`Store::write_snapshot_with`] (or [`Store::write_snapshot`]: then the extras are
-    /// empty) of this or any earlier version of the crate.
-    ///
-    /// Everything [`Store::read_snapshot`] says holds, and every entry of the extras is
-    /// checked as its own type checks it (the [`SendLog`](crate::campaign::SendLog)'s
-    /// deserialisation checks, [`RfmConfig::validate`](crate::RfmConfig::validate) with its
-    /// segment map's gaps and overlaps, [`Tiers::validate`](crate::Tiers::validate), rule
-    /// names), queries are parsed from their text, and a send log may hold only customer
-    /// ids the directory handed out. Entries refer to tags and attributes by name and are
-    /// not resolved against the store. Atomic: on any error nothing is returned but the
-    /// error, naming the section and the entry.
-    pub fn read_snapshot_with(r: impl Read) -> Result<(Store, Extras), Error> {
-        let mut rd = Reader {
-            input: r,
-            offset: 0,
-            index: 0,
-        };
-        rd.header()?;
+    let raw = rd.known()?;
+    if raw.kind != KIND_TAXONOMY {
+        return Err(raw.invalid("expected the taxonomy section after the directory".into()));
+    }
+    let mut taxonomy = read_taxonomy(&raw).map_err(|e| raw.invalid(e))?;
+    drop(raw);
+    let mut policy_seen = false;
 
+    let mut attrs: Vec<AttrSlot> = Vec::new();
+    let mut attr_names: HashSet<String> = HashSet::new();
+    let mut members: Vec<TagMembers> = Vec::new();
+    members.resize_with(taxonomy.slots().len(), TagMembers::default);
+    let mut last_tag: Option<u32> = None;
+    let mut extras = extras::Loader::new();
+    loop {
         let raw = rd.known()?;
-        if raw.kind != KIND_DIRECTORY {
-            return Err(raw.invalid("expected the directory section first".into()));
-        }
-        let (directory, live, live_words) = read_directory(&raw).map_err(|e| raw.invalid(e))?;
-        drop(raw);
-
-        let raw = rd.known()?;
-        if raw.kind != KIND_TAXONOMY {
-            return Err(raw.invalid("expected the taxonomy section after the directory".into()));
-        }
-        let mut taxonomy = read_taxonomy(&raw).map_err(|e| raw.invalid(e))?;
-        drop(raw);
-        let mut policy_seen = false;
-
-        let mut attrs: Vec<AttrSlot> = Vec::new();
-        let mut attr_names: HashSet<String> = HashSet::new();
-        let mut members: Vec<TagMembers> = Vec::new();
-        members.resize_with(taxonomy.slots().len(), TagMembers::default);
-        let mut last_tag: Option<u32> = None;
-        let mut extras = extras::Loader::new();
-        loop {
-            let raw = rd.known()?;
-            extras.order(&raw)?;
-            match raw.kind {
-                KIND_ATTRIBUTE => {
-                    if last_tag.is_some() {
-                        return Err(raw.invalid(
-                            "attribute sections must come before the members sections".into(),
-                        ));
-                    }
-                    let slot = read_attribute(&raw, attrs.len(), &live_words)
-                        .map_err(|e| raw.invalid(e))?;
-                    if !attr_names.insert(fold(&slot.info.name)) {
-                        return Err(raw.invalid(format!(
-                            "attribute {} appears twice",
-                            quote(&slot.info.name)
-                        )));
-                    }
-                    attrs.push(slot);
+        extras.order(&raw)?;
+        match raw.kind {
+            KIND_ATTRIBUTE => {
+                if last_tag.is_some() {
+                    return Err(raw.invalid(
+                        "attribute sections must come before the members sections".into(),
+                    ));
                 }
-                KIND_POLICY => {
-                    if policy_seen || !attrs.is_empty() || last_tag.is_some() {
-                        return Err(raw.invalid(
-                            "the policy section comes once, right after the taxonomy".into(),
-                        ));
-                    }
-                    let mut c = raw.cursor();
-                    let policy = read_policy(&mut c).map_err(|e| raw.invalid(e))?;
-                    c.end().map_err(|e| raw.invalid(e))?;
-                    taxonomy.restore_policy(policy);
-                    policy_seen = true;
-                }
-                KIND_MEMBERS => {
-                    let (tag, m) = read_members(&raw, &taxonomy, &live, last_tag)
-                        .map_err(|e| raw.invalid(e))?;
-                    last_tag = Some(tag);
-                    if let Some(slot) = members.get_mut(tag as usize) {
-                        *slot = m;
-                    }
-                }
-                kind if extras::is_kind(kind) => extras.read(&raw, directory.next_id())?,
-                KIND_END => {
-                    let mut c = raw.cursor();
-                    let count = c.u32("section count").map_err(|e| raw.invalid(e))?;
-                    c.end().map_err(|e| raw.invalid(e))?;
-                    if count != raw.index {
-                        return Err(
-                            raw.invalid(format!("{count} sections announced, {} read", raw.index))
-                        );
-                    }
-                    break;
-                }
-                _ => {
+                let slot =
+                    read_attribute(&raw, attrs.len(), &live_words).map_err(|e| raw.invalid(e))?;
+                if !attr_names.insert(fold(&slot.info.name)) {
                     return Err(raw.invalid(format!(
-                        "a second {} (only one is allowed, right after the header)",
-                        raw.section()
+                        "attribute {} appears twice",
+                        quote(&slot.info.name)
                     )));
                 }
+                attrs.push(slot);
+            }
+            KIND_POLICY => {
+                if policy_seen || !attrs.is_empty() || last_tag.is_some() {
+                    return Err(raw.invalid(
+                        "the policy section comes once, right after the taxonomy".into(),
+                    ));
+                }
+                let mut c = raw.cursor();
+                let policy = read_policy(&mut c).map_err(|e| raw.invalid(e))?;
+                c.end().map_err(|e| raw.invalid(e))?;
+                taxonomy.restore_policy(policy);
+                policy_seen = true;
+            }
+            KIND_MEMBERS => {
+                let (tag, m) =
+                    read_members(&raw, &taxonomy, &live, last_tag).map_err(|e| raw.invalid(e))?;
+                last_tag = Some(tag);
+                if let Some(slot) = members.get_mut(tag as usize) {
+                    *slot = m;
+                }
+            }
+            kind if extras::is_kind(kind) => extras.read(&raw, directory.next_id())?,
+            KIND_END => {
+                let mut c = raw.cursor();
+                let count = c.u32("section count").map_err(|e| raw.invalid(e))?;
+                c.end().map_err(|e| raw.invalid(e))?;
+                if count != raw.index {
+                    return Err(
+                        raw.invalid(format!("{count} sections announced, {} read", raw.index))
+                    );
+                }
+                break;
+            }
+            _ => {
+                return Err(raw.invalid(format!(
+                    "a second {} (only one is allowed, right after the header)",
+                    raw.section()
+                )));
             }
         }
-        Ok((
-            Store::from_snapshot_parts(directory, taxonomy, members, attrs, live),
-            extras.finish(),
-        ))
     }
+    Ok((
+        Store::from_snapshot_parts(directory, taxonomy, members, attrs, live),
+        extras.finish(),
+    ))
 }
 
 pub(super) fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u64>)> {

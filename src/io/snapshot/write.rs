@@ -119,137 +119,135 @@ pub(super) fn put_bitmap(b: &mut Vec<u8>, bm: &RoaringBitmap) {
     }
 }
 
-impl Store {
-    /// Writes the whole store to `w` in the snapshot format (see the [`snapshot`](crate::snapshot)
-    /// module and `SNAPSHOT.md`). Returns the number of bytes written.
-    ///
-    /// The writer gets a few large writes (one per section); wrap it in a `BufWriter` only
-    /// if it is slow with those. Errors: [`ErrorKind::Io`] when `w` fails (what was written
-    /// up to then is not a valid snapshot: it has no end section), and
-    /// [`ErrorKind::LimitExceeded`] for a section over [`MAX_SECTION_BYTES`].
-    ///
-    /// The same as [`Store::write_snapshot_with`] with empty [`Extras`]: the snapshot holds
-    /// the store alone.
-    pub fn write_snapshot(&self, w: impl Write) -> Result<u64, Error> {
-        self.write_snapshot_with(&Extras::default(), w)
-    }
+/// Writes the whole store to `w` in the snapshot format (see the [`snapshot`](crate::snapshot)
+/// module and `SNAPSHOT.md`). Returns the number of bytes written.
+///
+/// The writer gets a few large writes (one per section); wrap it in a `BufWriter` only
+/// if it is slow with those. Errors: [`ErrorKind::Io`] when `w` fails (what was written
+/// up to then is not a valid snapshot: it has no end section), and
+/// [`ErrorKind::LimitExceeded`] for a section over [`MAX_SECTION_BYTES`].
+///
+/// The same as [`snapshot::write_with`](crate::snapshot::write_with) with empty [`Extras`]: the snapshot holds
+/// the store alone.
+pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
+    write_with(store, &Extras::default(), w)
+}
 
-    /// Writes the whole store and the app's state outside it (rule sets, campaign send
-    /// logs, RFM configurations, tier definitions: see [`Extras`]) to `w`, one section per
-    /// entry after the store's sections. Returns the number of bytes written.
-    /// [`Store::read_snapshot_with`] reads both back; empty extras write exactly the bytes
-    /// of [`Store::write_snapshot`].
-    ///
-    /// Queries (rule conditions, RFM scopes) are written as their canonical text. Before
-    /// anything is written, every entry is checked as a reader will check it, so a snapshot
-    /// that was written can be read back: an entry that fails is refused with
-    /// [`ErrorKind::SnapshotExtra`] naming it (its own checks fail: [`RfmConfig::validate`],
-    /// [`Tiers::validate`], rule names empty or given twice; a query whose canonical text
-    /// does not read back as the same query, e.g. an AST built in code nesting deeper than
-    /// the language allows; a send log holding customer ids the store never handed out; a
-    /// name over 200 characters or a list over 2^20 items). Otherwise the errors of
-    /// [`Store::write_snapshot`].
-    ///
-    /// [`RfmConfig::validate`]: crate::RfmConfig::validate
-    /// [`Tiers::validate`]: crate::Tiers::validate
-    ///
-    /// ```
-    /// use audience::campaign::{Hour, SendLog};
-    /// use audience::snapshot::Extras;
-    /// use audience::{
-    ///     AttrKind, CustomerKey, Day, Edit, ErrorKind, Query, RfmConfig, Rule, RuleSet, Store,
-    ///     TagSpec, Tiers,
-    /// };
-    ///
-    /// let today = Day::from_ymd(2025, 1, 6)?;
-    /// let mut store = Store::new();
-    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
-    /// store.define_attribute("purchase_count", AttrKind::Int)?;
-    /// let c = store.add_customer(CustomerKey::phone("85291234567")?)?;
-    ///
-    /// let mut extras = Extras::new();
-    /// let loyal = Rule::new("loyal", Query::parse("purchase_count >= 5")?).add("VIP");
-    /// extras.rule_sets.insert("weekly".into(), RuleSet::new().rule(loyal));
-    /// let mut log = SendLog::new();
-    /// log.record(Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
-    /// extras.send_logs.insert("automations".into(), log);
-    /// extras.rfm.insert("everyone".into(), RfmConfig::default());
-    /// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5).rest("B");
-    /// extras.tiers.insert("leads".into(), tiers);
-    ///
-    /// let mut bytes = Vec::new();
-    /// store.write_snapshot_with(&extras, &mut bytes)?;
-    /// let (loaded, loaded_extras) = Store::read_snapshot_with(&bytes[..])?;
-    /// assert_eq!(loaded_extras, extras);
-    /// assert_eq!(loaded.customer_count(), 1);
-    ///
-    /// // `read_snapshot` reads and checks the same bytes, and drops the extras.
-    /// assert_eq!(Store::read_snapshot(&bytes[..])?.customer_count(), 1);
-    ///
-    /// // An entry a reader would refuse is refused before anything is written.
-    /// extras.tiers.insert("broken".into(), Tiers::new("purchase_count", "tier"));
-    /// let mut out = Vec::new();
-    /// let err = store.write_snapshot_with(&extras, &mut out).unwrap_err();
-    /// assert!(matches!(err.kind(), ErrorKind::SnapshotExtra { what: "tiers", .. }));
-    /// assert_eq!(
-    ///     err.to_string(),
-    ///     "cannot write tiers \"broken\" to a snapshot: \
-    ///      tiers of purchase_count: give 1 to 256 tiers, got 0"
-    /// );
-    /// assert!(out.is_empty());
-    /// # Ok::<(), audience::Error>(())
-    /// ```
-    pub fn write_snapshot_with(&self, extras: &Extras, w: impl Write) -> Result<u64, Error> {
-        extras::check(extras, self.id_space())?;
-        let mut wr = Writer {
-            out: w,
-            buf: Vec::new(),
-            written: 0,
-            sections: 0,
-        };
-        let mut header = Vec::with_capacity(12);
-        header.extend_from_slice(&MAGIC);
-        put_u32(&mut header, FORMAT_VERSION);
-        wr.write(&header)?;
+/// Writes the whole store and the app's state outside it (rule sets, campaign send
+/// logs, RFM configurations, tier definitions: see [`Extras`]) to `w`, one section per
+/// entry after the store's sections. Returns the number of bytes written.
+/// [`snapshot::read_with`](crate::snapshot::read_with) reads both back; empty extras write exactly the bytes
+/// of [`snapshot::write`](crate::snapshot::write).
+///
+/// Queries (rule conditions, RFM scopes) are written as their canonical text. Before
+/// anything is written, every entry is checked as a reader will check it, so a snapshot
+/// that was written can be read back: an entry that fails is refused with
+/// [`ErrorKind::SnapshotExtra`] naming it (its own checks fail: [`RfmConfig::validate`],
+/// [`Tiers::validate`], rule names empty or given twice; a query whose canonical text
+/// does not read back as the same query, e.g. an AST built in code nesting deeper than
+/// the language allows; a send log holding customer ids the store never handed out; a
+/// name over 200 characters or a list over 2^20 items). Otherwise the errors of
+/// [`snapshot::write`](crate::snapshot::write).
+///
+/// [`RfmConfig::validate`]: crate::RfmConfig::validate
+/// [`Tiers::validate`]: crate::Tiers::validate
+///
+/// ```
+/// use audience::campaign::{Hour, SendLog};
+/// use audience::snapshot::Extras;
+/// use audience::{
+///     AttrKind, CustomerKey, Day, Edit, ErrorKind, Query, RfmConfig, Rule, RuleSet, Store,
+///     TagSpec, Tiers,
+/// };
+///
+/// let today = Day::from_ymd(2025, 1, 6)?;
+/// let mut store = Store::new();
+/// store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+/// store.define_attribute("purchase_count", AttrKind::Int)?;
+/// let c = store.add_customer(CustomerKey::phone("85291234567")?)?;
+///
+/// let mut extras = Extras::new();
+/// let loyal = Rule::new("loyal", Query::parse("purchase_count >= 5")?).add("VIP");
+/// extras.rule_sets.insert("weekly".into(), RuleSet::new().rule(loyal));
+/// let mut log = SendLog::new();
+/// log.record(Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
+/// extras.send_logs.insert("automations".into(), log);
+/// extras.rfm.insert("everyone".into(), RfmConfig::default());
+/// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5).rest("B");
+/// extras.tiers.insert("leads".into(), tiers);
+///
+/// let mut bytes = Vec::new();
+/// audience::snapshot::write_with(&store, &extras, &mut bytes)?;
+/// let (loaded, loaded_extras) = audience::snapshot::read_with(&bytes[..])?;
+/// assert_eq!(loaded_extras, extras);
+/// assert_eq!(loaded.customer_count(), 1);
+///
+/// // `snapshot::read` reads and checks the same bytes, and drops the extras.
+/// assert_eq!(audience::snapshot::read(&bytes[..])?.customer_count(), 1);
+///
+/// // An entry a reader would refuse is refused before anything is written.
+/// extras.tiers.insert("broken".into(), Tiers::new("purchase_count", "tier"));
+/// let mut out = Vec::new();
+/// let err = audience::snapshot::write_with(&store, &extras, &mut out).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::SnapshotExtra { what: "tiers", .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "cannot write tiers \"broken\" to a snapshot: \
+///      tiers of purchase_count: give 1 to 256 tiers, got 0"
+/// );
+/// assert!(out.is_empty());
+/// # Ok::<(), audience::Error>(())
+/// ```
+pub fn write_with(store: &Store, extras: &Extras, w: impl Write) -> Result<u64, Error> {
+    extras::check(extras, store.id_space())?;
+    let mut wr = Writer {
+        out: w,
+        buf: Vec::new(),
+        written: 0,
+        sections: 0,
+    };
+    let mut header = Vec::with_capacity(12);
+    header.extend_from_slice(&MAGIC);
+    put_u32(&mut header, FORMAT_VERSION);
+    wr.write(&header)?;
 
-        let (directory, taxonomy, members, attrs) = self.snapshot_parts();
-        write_directory(wr.begin(KIND_DIRECTORY), directory);
+    let (directory, taxonomy, members, attrs) = store.snapshot_parts();
+    write_directory(wr.begin(KIND_DIRECTORY), directory);
+    wr.finish()?;
+    write_taxonomy(wr.begin(KIND_TAXONOMY), taxonomy);
+    wr.finish()?;
+    if !taxonomy.policy().is_open() || !taxonomy.policy().naming.is_empty() {
+        put_policy(wr.begin(KIND_POLICY), taxonomy.policy());
         wr.finish()?;
-        write_taxonomy(wr.begin(KIND_TAXONOMY), taxonomy);
-        wr.finish()?;
-        if !taxonomy.policy().is_open() || !taxonomy.policy().naming.is_empty() {
-            put_policy(wr.begin(KIND_POLICY), taxonomy.policy());
-            wr.finish()?;
-        }
-        for slot in attrs {
-            write_attribute(wr.begin(KIND_ATTRIBUTE), slot);
-            wr.finish()?;
-        }
-        for (id, m) in members.iter().enumerate() {
-            let (all, base_day, dated) = m.parts();
-            if all.is_empty() {
-                continue;
-            }
-            let b = wr.begin(KIND_MEMBERS);
-            put_u32(b, id as u32);
-            put_i32(b, base_day.0);
-            put_bitmap(b, all);
-            put_len(b, dated.len());
-            for (day, bm) in dated.iter() {
-                put_i32(b, day.0);
-                put_bitmap(b, bm);
-            }
-            wr.finish()?;
-        }
-        extras::write(&mut wr, extras)?;
-        let sections = wr.sections;
-        put_u32(wr.begin(KIND_END), sections);
-        wr.finish()?;
-        wr.out
-            .flush()
-            .map_err(|e| Error::io("writing a snapshot", e))?;
-        Ok(wr.written)
     }
+    for slot in attrs {
+        write_attribute(wr.begin(KIND_ATTRIBUTE), slot);
+        wr.finish()?;
+    }
+    for (id, m) in members.iter().enumerate() {
+        let (all, base_day, dated) = m.parts();
+        if all.is_empty() {
+            continue;
+        }
+        let b = wr.begin(KIND_MEMBERS);
+        put_u32(b, id as u32);
+        put_i32(b, base_day.0);
+        put_bitmap(b, all);
+        put_len(b, dated.len());
+        for (day, bm) in dated.iter() {
+            put_i32(b, day.0);
+            put_bitmap(b, bm);
+        }
+        wr.finish()?;
+    }
+    extras::write(&mut wr, extras)?;
+    let sections = wr.sections;
+    put_u32(wr.begin(KIND_END), sections);
+    wr.finish()?;
+    wr.out
+        .flush()
+        .map_err(|e| Error::io("writing a snapshot", e))?;
+    Ok(wr.written)
 }
 
 pub(super) fn write_directory(b: &mut Vec<u8>, dir: &Directory) {
