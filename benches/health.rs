@@ -44,7 +44,7 @@ fn health(c: &mut Criterion) {
             assert_eq!(overlaps.both(i, j), Some(a.intersection_len(b)), "{i} {j}");
         }
     }
-    let report = store.health_report(today, &config).expect("report");
+    let report = audience::HealthReport::build(&store, today, &config).expect("report");
     let oversized = report
         .tags
         .iter()
@@ -61,11 +61,7 @@ fn health(c: &mut Criterion) {
     let mut group = c.benchmark_group("health_1m");
     group.sample_size(10);
     group.bench_function("report", |b| {
-        b.iter(|| {
-            store
-                .health_report(today, black_box(&config))
-                .expect("report")
-        })
+        b.iter(|| audience::HealthReport::build(&store, today, black_box(&config)).expect("report"))
     });
     group.bench_function("overlaps_19900_pairs", |b| {
         b.iter(|| Overlaps::of(black_box(&tags)).expect("overlaps"))

@@ -177,8 +177,8 @@ fn main() -> Result<(), audience::Error> {
 
     let spend = store.attribute_id("monetary")?;
     let champions = store.select(&Query::parse("rfm.segment = \"Champions\"")?, &ctx)?;
-    let s = store.summarize(spend, champions.bitmap())?;
-    let q = store.quantiles(spend, champions.bitmap(), &[0.5, 0.9])?;
+    let s = audience::Summary::of(&store, spend, champions.bitmap())?;
+    let q = audience::aggregate::quantiles(&store, spend, champions.bitmap(), &[0.5, 0.9])?;
     let money = |v: Option<Value>| match v {
         Some(Value::Int(c)) => format!("{:.2}", c as f64 / 100.0),
         _ => "-".to_string(),

@@ -240,7 +240,7 @@ fn main() -> Result<(), audience::Error> {
     let refused = store.delete_tag(&Edit::new("intern", today).because("tidy"), spring);
     println!("intern deleting a tag: {}\n", refused.unwrap_err());
 
-    let report = store.health_report(today, &HealthConfig::default())?;
+    let report = audience::HealthReport::build(&store, today, &HealthConfig::default())?;
     println!("{report}");
 
     println!("Change log, last 7 days:");

@@ -1,8 +1,8 @@
 //! Aggregates of an attribute over any set of customers: a tag, a query result, an RFM
 //! segment.
 //!
-//! [`Store::summarize`] gives the count, sum, mean, minimum and maximum;
-//! [`Store::quantiles`] gives quantiles. Only customers that have a value count; the
+//! [`Summary::of`](crate::Summary::of) gives the count, sum, mean, minimum and maximum;
+//! [`aggregate::quantiles`](crate::aggregate::quantiles) gives quantiles. Only customers that have a value count; the
 //! customers of the set without one are reported as `missing`.
 //!
 //! # Quantile method
@@ -27,12 +27,12 @@
 //! store.add_customer(CustomerKey::member("no spend yet")?)?;
 //!
 //! let everyone = store.customers().clone();
-//! let s = store.summarize(spend, &everyone)?;
+//! let s = audience::Summary::of(&store, spend, &everyone)?;
 //! assert_eq!((s.count, s.missing, s.sum), (4, 1, 1_000));
 //! assert_eq!(s.mean(), Some(250.0));
 //! assert_eq!((s.min, s.max), (Some(Value::Int(100)), Some(Value::Int(400))));
 //!
-//! let q = store.quantiles(spend, &everyone, &[0.0, 0.5, 0.9, 1.0])?;
+//! let q = audience::aggregate::quantiles(&store, spend, &everyone, &[0.0, 0.5, 0.9, 1.0])?;
 //! assert_eq!(q, vec![Some(Value::Int(100)), Some(Value::Int(200)), Some(Value::Int(400)), Some(Value::Int(400))]);
 //! # Ok::<(), audience::Error>(())
 //! ```
@@ -89,13 +89,13 @@ fn for_each_value(col: &Column, set: &RoaringBitmap, mut f: impl FnMut(i64)) {
     }
 }
 
-impl Store {
+impl Summary {
     /// Count, sum, mean, minimum and maximum of `attr` over the customers of `set` (a
     /// segment's bitmap, a tag's members...). Ids in `set` that are not live customers are
     /// ignored. See the [module docs](crate::aggregate) for an example.
-    pub fn summarize(&self, attr: AttrId, set: &RoaringBitmap) -> Result<Summary, Error> {
-        let kind = self.attribute(attr)?.kind;
-        let col = self.column(attr)?;
+    pub fn of(store: &Store, attr: AttrId, set: &RoaringBitmap) -> Result<Summary, Error> {
+        let kind = store.attribute(attr)?.kind;
+        let col = store.column(attr)?;
         let mut count = 0u64;
         let mut sum = 0i128;
         let mut min = i64::MAX;
@@ -106,7 +106,7 @@ impl Store {
             min = min.min(v);
             max = max.max(v);
         });
-        let live = set.intersection_len(self.customers());
+        let live = set.intersection_len(store.customers());
         let value = |raw| (count > 0).then(|| Value::from_raw(kind, raw));
         Ok(Summary {
             kind,
@@ -117,35 +117,35 @@ impl Store {
             max: value(max),
         })
     }
+}
 
-    /// Nearest-rank quantiles of `attr` over the customers of `set`, one per probability of
-    /// `probs` (each in `0.0..=1.0`); `None` for every one when no customer of the set has a
-    /// value. See the [module docs](crate::aggregate) for the method.
-    pub fn quantiles(
-        &self,
-        attr: AttrId,
-        set: &RoaringBitmap,
-        probs: &[f64],
-    ) -> Result<Vec<Option<Value>>, Error> {
-        if let Some(p) = probs.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-            return err(ErrorKind::InvalidArgument(format!(
-                "a quantile is a probability from 0 to 1, got {p}"
-            )));
-        }
-        let kind = self.attribute(attr)?.kind;
-        let col = self.column(attr)?;
-        let mut vals = Vec::new();
-        for_each_value(col, set, |v| vals.push(v));
-        vals.sort_unstable();
-        let n = vals.len();
-        Ok(probs
-            .iter()
-            .map(|&p| {
-                let k = nearest_rank(p, n)?;
-                vals.get(k - 1).map(|&raw| Value::from_raw(kind, raw))
-            })
-            .collect())
+/// Nearest-rank quantiles of `attr` over the customers of `set`, one per probability of
+/// `probs` (each in `0.0..=1.0`); `None` for every one when no customer of the set has a
+/// value. See the [module docs](crate::aggregate) for the method.
+pub fn quantiles(
+    store: &Store,
+    attr: AttrId,
+    set: &RoaringBitmap,
+    probs: &[f64],
+) -> Result<Vec<Option<Value>>, Error> {
+    if let Some(p) = probs.iter().find(|p| !(0.0..=1.0).contains(*p)) {
+        return err(ErrorKind::InvalidArgument(format!(
+            "a quantile is a probability from 0 to 1, got {p}"
+        )));
     }
+    let kind = store.attribute(attr)?.kind;
+    let col = store.column(attr)?;
+    let mut vals = Vec::new();
+    for_each_value(col, set, |v| vals.push(v));
+    vals.sort_unstable();
+    let n = vals.len();
+    Ok(probs
+        .iter()
+        .map(|&p| {
+            let k = nearest_rank(p, n)?;
+            vals.get(k - 1).map(|&raw| Value::from_raw(kind, raw))
+        })
+        .collect())
 }
 
 /// The 1-based rank of quantile `p` among `n` sorted values: `max(1, ceil(p * n))`;

@@ -5,7 +5,7 @@
 //! - [`Tiers`] cuts a numeric attribute (a lead score, a spend) at thresholds into named
 //!   tiers, `S >= 80, A >= 60, B >= 40, C` for the rest, and [`Tiers::apply`] writes them
 //!   to tags so they compose with everything else (`tier:S AND interest/cosmetics`).
-//! - [`Store::write_groups`] writes any assignment to tags of one dimension, atomically:
+//! - [`Assignment::write`](crate::Assignment::write) writes any assignment to tags of one dimension, atomically:
 //!   customers in scope end up carrying exactly the tag of their group, re-running moves
 //!   customers between tags, and customers who stay keep their assignment day.
 //! - [`Migration::between`] counts customers moving between the groups of two assignments
@@ -50,7 +50,7 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec};
 /// The most groups an [`Assignment`], a [`Tiers`] definition or a campaign split may have.
 pub const MAX_GROUPS: usize = 256;
 
-/// Named, disjoint groups of customers, in order: the input of [`Store::write_groups`] and
+/// Named, disjoint groups of customers, in order: the input of [`Assignment::write`](crate::Assignment::write) and
 /// [`Migration::between`].
 ///
 /// ```
@@ -177,7 +177,7 @@ impl Assignment {
 // Writing groups to tags
 // ----------------------------------------------------------------------------------------
 
-/// What [`Store::write_groups`] did to one group's tag.
+/// What [`Assignment::write`](crate::Assignment::write) did to one group's tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GroupChange {
@@ -195,7 +195,7 @@ pub struct GroupChange {
     pub left: u64,
 }
 
-/// What [`Store::write_groups`] (or [`Tiers::apply`]) changed.
+/// What [`Assignment::write`](crate::Assignment::write) (or [`Tiers::apply`]) changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GroupWrite {
@@ -205,7 +205,7 @@ pub struct GroupWrite {
     pub ungrouped: u64,
 }
 
-impl Store {
+impl Assignment {
     /// Writes `assignment` to tags of `dimension`: one tag per group, named after it,
     /// created on demand (a dynamic tag, logged with `edit`). Afterwards every customer of
     /// `scope` or of a group carries exactly its group's tag and none of the others';
@@ -230,22 +230,23 @@ impl Store {
     ///     ("silver".to_string(), RoaringBitmap::from_iter([2])),
     /// ])?;
     /// let everyone = store.customers().clone();
-    /// let report = store.write_groups(&Edit::new("crm", day), "level", &groups, &everyone)?;
+    /// let report = groups.write(&mut store, &Edit::new("crm", day), "level", &everyone)?;
     /// assert_eq!(report.ungrouped, 1);
     /// assert_eq!(store.members(store.tag_id("level:gold")?)?.len(), 2);
     /// # Ok::<(), audience::Error>(())
     /// ```
-    pub fn write_groups(
-        &mut self,
+    pub fn write(
+        &self,
+        store: &mut Store,
         edit: &Edit,
         dimension: &str,
-        assignment: &Assignment,
         scope: &RoaringBitmap,
     ) -> Result<GroupWrite, Error> {
+        let assignment = self;
         let assigned = assignment.assigned();
         let mut scope = scope | &assigned;
-        if !scope.is_subset(self.customers()) {
-            let first = (&scope - self.customers()).min().unwrap_or(0);
+        if !scope.is_subset(store.customers()) {
+            let first = (&scope - store.customers()).min().unwrap_or(0);
             return err(ErrorKind::UnknownCustomerId { id: first });
         }
         let dim = tidy(dimension);
@@ -253,9 +254,9 @@ impl Store {
         // Resolve or plan every tag before changing anything.
         let mut plan: Vec<Option<TagId>> = Vec::with_capacity(assignment.len());
         for (name, _) in assignment.groups() {
-            match self.tag_id_in(&dim, name) {
+            match store.tag_id_in(&dim, name) {
                 Ok(id) => {
-                    let info = self.tag(id)?;
+                    let info = store.tag(id)?;
                     if info.archived {
                         return err(ErrorKind::ArchivedTag {
                             name: info.name.clone(),
@@ -272,7 +273,7 @@ impl Store {
         }
         // Apply on a copy (cheap: bitmaps are shared until written) and swap it in only
         // when everything succeeded.
-        let mut next = self.clone();
+        let mut next = store.clone();
         let mut tags = Vec::with_capacity(plan.len());
         for ((name, _), id) in assignment.groups().zip(&plan) {
             let (id, created) = match id {
@@ -307,7 +308,7 @@ impl Store {
             });
         }
         scope -= assigned;
-        *self = next;
+        *store = next;
         Ok(GroupWrite {
             groups,
             ungrouped: scope.len(),
@@ -479,7 +480,7 @@ impl Tiers {
     }
 
     /// Computes the tiers of every customer of `within` (all live customers when `None`)
-    /// and writes them to tags of the dimension ([`Store::write_groups`]): customers move
+    /// and writes them to tags of the dimension ([`Assignment::write`](crate::Assignment::write)): customers move
     /// between tier tags, a customer in no tier loses them all. Atomic.
     pub fn apply(
         &self,
@@ -492,7 +493,7 @@ impl Tiers {
             Some(w) => w & store.customers(),
             None => store.customers().clone(),
         };
-        store.write_groups(edit, &self.dimension, &assignment, &scope)
+        assignment.write(store, edit, &self.dimension, &scope)
     }
 }
 

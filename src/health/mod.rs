@@ -1,7 +1,7 @@
 //! The tag health report: the weekly check CRM tagging guides recommend (silent, oversized
 //! and stale tags, the number of tags) in one call.
 //!
-//! [`Store::health_report`] looks at every tag, every pair of tags and the taxonomy as a
+//! [`HealthReport::build`](crate::HealthReport::build) looks at every tag, every pair of tags and the taxonomy as a
 //! whole on the caller's `today`, and returns a [`HealthReport`]: plain serde data for
 //! apps and dashboards, whose `Display` is a readable text report, worst findings first.
 //!
@@ -23,7 +23,7 @@
 //! [`HealthConfig::activity_attribute`] (`last_interaction` by default) is before
 //! `today - 180`, exactly as the query `tag AND last_interaction BEFORE 180d` selects
 //! them: customers without a value are not stale. The stale flag carries that query, and
-//! [`Store::stale_members`] returns the segment.
+//! [`health::stale_members`](crate::health::stale_members) returns the segment.
 //!
 //! Pairs of tags (not archived, not empty or tiny) come from one count-only sweep over
 //! every pair ([`Overlaps`]), exactly:
@@ -74,7 +74,7 @@
 //!     }
 //! }
 //! store.record_use(regular, today - 2)?;
-//! let report = store.health_report(today, &HealthConfig::default())?;
+//! let report = audience::HealthReport::build(&store, today, &HealthConfig::default())?;
 //! let tag = &report.tags[0];
 //! assert_eq!((tag.members, tag.share), (92, 0.92));
 //! assert!(matches!(tag.flags[..], [TagFlag::Oversized { .. }]));
@@ -90,7 +90,7 @@ use roaring::{MultiOps, RoaringBitmap};
 pub use overlap::{MAX_OVERLAP_SETS, Overlaps};
 
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, err, quote};
 use crate::query::{Expr, TagRef, attr};
 use crate::segment::Segment;
 use crate::store::Store;
@@ -665,13 +665,13 @@ impl Finding {
     }
 }
 
-impl Store {
-    /// The tag health report on `today` (see the [module docs](self)). Errors when the
+impl HealthReport {
+    /// The tag health report on `today` (see the [module docs](crate::health)). Errors when the
     /// configuration is out of range or its activity attribute does not exist or does not
     /// hold days.
-    pub fn health_report(&self, today: Day, config: &HealthConfig) -> Result<HealthReport, Error> {
+    pub fn build(store: &Store, today: Day, config: &HealthConfig) -> Result<HealthReport, Error> {
         config.validate()?;
-        let customers = self.customer_count();
+        let customers = store.customer_count();
         let share = |n: u64| {
             if customers == 0 {
                 0.0
@@ -679,15 +679,15 @@ impl Store {
                 n as f64 / customers as f64
             }
         };
-        let stale_set = self.stale_set(today, config)?;
+        let stale_set = stale_set(store, today, config)?;
 
         // Per tag: the numbers that need no pairs.
-        let infos: Vec<&TagInfo> = self.tags().collect();
+        let infos: Vec<&TagInfo> = store.tags().collect();
         let mut tags = Vec::with_capacity(infos.len());
         for info in &infos {
-            let members = self.members(info.id)?.len();
+            let members = store.members(info.id)?.len();
             let mut age = AgeProfile::default();
-            for (day, n) in self.assignment_days(info.id)? {
+            for (day, n) in store.assignment_days(info.id)? {
                 age.add(today.days_since(day).max(0), n);
             }
             let since = info.last_used.unwrap_or(info.created);
@@ -720,7 +720,7 @@ impl Store {
         }
         let mut sets: Vec<&RoaringBitmap> = Vec::with_capacity(paired.len() + 1);
         for &i in &paired {
-            sets.push(self.members(tags[i].tag)?);
+            sets.push(store.members(tags[i].tag)?);
         }
         if let Some(stale) = &stale_set {
             sets.push(stale);
@@ -734,7 +734,7 @@ impl Store {
             for (i, t) in tags.iter_mut().enumerate() {
                 t.stale_members = Some(match in_pairs[i] {
                     Some(k) => overlaps.both(k, paired.len()).unwrap_or(0),
-                    None => self.members(t.tag)?.intersection_len(stale),
+                    None => store.members(t.tag)?.intersection_len(stale),
                 });
             }
         }
@@ -743,11 +743,11 @@ impl Store {
         // Dimensions: coverage, untagged customers, and the unions split suggestions need.
         let mut dimensions = Vec::new();
         let mut unions: Vec<(String, RoaringBitmap)> = Vec::new();
-        for d in self.dimensions() {
+        for d in store.dimensions() {
             let of_dim: Vec<&RoaringBitmap> = infos
                 .iter()
                 .filter(|t| !t.archived && t.dimension == d.name)
-                .map(|t| self.members(t.id))
+                .map(|t| store.members(t.id))
                 .collect::<Result<_, _>>()?;
             if of_dim.is_empty() {
                 continue;
@@ -763,7 +763,7 @@ impl Store {
         }
         let tagged = unions.iter().map(|(_, u)| u).union().len();
         let active_tags = tags.iter().filter(|t| !t.archived).count();
-        let policy = self.policy();
+        let policy = store.policy();
         let taxonomy = TaxonomyHealth {
             active_tags,
             archived_tags: tags.len() - active_tags,
@@ -782,7 +782,7 @@ impl Store {
             }
             if t.share > config.oversized_share {
                 let split = in_pairs[i].and_then(|k| {
-                    split_suggestion(self, &infos, &paired, &overlaps, k, &unions, t)
+                    split_suggestion(store, &infos, &paired, &overlaps, k, &unions, t)
                 });
                 t.flags.push(TagFlag::Oversized {
                     share: t.share,
@@ -798,7 +798,7 @@ impl Store {
                     members: stale,
                     share: stale as f64 / t.members as f64,
                     query: info.map_or_else(String::new, |info| {
-                        stale_query(self, info, config).to_string()
+                        stale_query(store, info, config).to_string()
                     }),
                 });
             }
@@ -814,7 +814,7 @@ impl Store {
             }
         }
 
-        let findings = findings(&tags, &redundant, &subsets, &taxonomy, self);
+        let findings = findings(&tags, &redundant, &subsets, &taxonomy, store);
         Ok(HealthReport {
             today,
             customers,
@@ -827,60 +827,64 @@ impl Store {
             findings,
         })
     }
+}
 
-    /// Members of `tag` whose last interaction (the config's activity attribute) is more
-    /// than `config.stale_days` before `today`: the segment of the stale flag, the same
-    /// customers as its query. Errors when the config has no activity attribute.
-    ///
-    /// ```
-    /// use audience::{AttrKind, CustomerKey, Day, Edit, Store, TagSpec};
-    /// use audience::health::HealthConfig;
-    ///
-    /// let today = Day::from_ymd(2025, 1, 6)?;
-    /// let mut store = Store::new();
-    /// let vip = store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
-    /// let last = store.define_attribute("last_interaction", AttrKind::Day)?;
-    /// for (i, idle) in [181, 180, 3].into_iter().enumerate() {
-    ///     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
-    ///     store.add_tag(c, vip, today)?;
-    ///     store.set_value(c, last, today - idle)?;
-    /// }
-    /// let sleeping = store.stale_members(vip, today, &HealthConfig::default())?;
-    /// assert_eq!(sleeping.iter().collect::<Vec<_>>(), vec![0]);
-    /// # Ok::<(), audience::Error>(())
-    /// ```
-    pub fn stale_members(
-        &self,
-        tag: TagId,
-        today: Day,
-        config: &HealthConfig,
-    ) -> Result<Segment, Error> {
-        let members = self.members(tag)?;
-        let Some(stale) = self.stale_set(today, config)? else {
-            return err(ErrorKind::InvalidArgument(
-                "the health config names no activity attribute".into(),
-            ));
-        };
-        Ok(Segment::from_bitmap(members & &stale))
-    }
+/// Members of `tag` whose last interaction (the config's activity attribute) is more
+/// than `config.stale_days` before `today`: the segment of the stale flag, the same
+/// customers as its query. Errors when the config has no activity attribute.
+///
+/// ```
+/// use audience::{AttrKind, CustomerKey, Day, Edit, Store, TagSpec};
+/// use audience::health::HealthConfig;
+///
+/// let today = Day::from_ymd(2025, 1, 6)?;
+/// let mut store = Store::new();
+/// let vip = store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+/// let last = store.define_attribute("last_interaction", AttrKind::Day)?;
+/// for (i, idle) in [181, 180, 3].into_iter().enumerate() {
+///     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
+///     store.add_tag(c, vip, today)?;
+///     store.set_value(c, last, today - idle)?;
+/// }
+/// let sleeping = audience::health::stale_members(&store, vip, today, &HealthConfig::default())?;
+/// assert_eq!(sleeping.iter().collect::<Vec<_>>(), vec![0]);
+/// # Ok::<(), audience::Error>(())
+/// ```
+pub fn stale_members(
+    store: &Store,
+    tag: TagId,
+    today: Day,
+    config: &HealthConfig,
+) -> Result<Segment, Error> {
+    let members = store.members(tag)?;
+    let Some(stale) = stale_set(store, today, config)? else {
+        return err(ErrorKind::InvalidArgument(
+            "the health config names no activity attribute".into(),
+        ));
+    };
+    Ok(Segment::from_bitmap(members & &stale))
+}
 
-    /// Every customer whose activity attribute is before `today - stale_days`; `None`
-    /// without an activity attribute.
-    fn stale_set(&self, today: Day, config: &HealthConfig) -> Result<Option<RoaringBitmap>, Error> {
-        let Some(name) = &config.activity_attribute else {
-            return Ok(None);
-        };
-        let id = self.attribute_id(name)?;
-        let info = self.attribute(id)?;
-        if info.kind != AttrKind::Day {
-            return err(ErrorKind::InvalidArgument(format!(
-                "the activity attribute {:?} holds numbers; stale memberships need a day attribute",
-                info.name
-            )));
-        }
-        let cutoff = i64::from(today.as_i32()) - i64::from(config.stale_days);
-        Ok(Some(self.column(id)?.range(i64::MIN, cutoff - 1, None)))
+/// Every customer whose activity attribute is before `today - stale_days`; `None`
+/// without an activity attribute.
+fn stale_set(
+    store: &Store,
+    today: Day,
+    config: &HealthConfig,
+) -> Result<Option<RoaringBitmap>, Error> {
+    let Some(name) = &config.activity_attribute else {
+        return Ok(None);
+    };
+    let id = store.attribute_id(name)?;
+    let info = store.attribute(id)?;
+    if info.kind != AttrKind::Day {
+        return err(ErrorKind::InvalidArgument(format!(
+            "the activity attribute {} holds numbers; stale memberships need a day attribute",
+            quote(&info.name)
+        )));
     }
+    let cutoff = i64::from(today.as_i32()) - i64::from(config.stale_days);
+    Ok(Some(store.column(id)?.range(i64::MIN, cutoff - 1, None)))
 }
 
 /// `tag AND <activity> BEFORE <days>d`, the tag written bare when that resolves to it.

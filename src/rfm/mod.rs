@@ -63,7 +63,7 @@
 //! are not written to tags by scoring: they are queryable as `rfm.segment` and iterable as
 //! bitmaps; to make them tags (to show them next to a customer, to export them, to keep
 //! their assignment day) write [`RfmScores::segment_assignment`] with
-//! [`Store::write_groups`] in a dimension of your choice.
+//! [`Assignment::write`](crate::Assignment::write) in a dimension of your choice.
 //!
 //! The default map, [`SegmentMap::standard`], uses the eleven segment names popularised by
 //! Putler's RFM guide and the R `rfm` package. Those sources give overlapping ranges
@@ -736,7 +736,7 @@ impl RfmScores {
     }
 
     /// The segments as an [`Assignment`]: to write them to tags
-    /// ([`Store::write_groups`], with [`RfmScores::scope`] as the scope) or to compare two
+    /// ([`Assignment::write`](crate::Assignment::write), with [`RfmScores::scope`] as the scope) or to compare two
     /// runs ([`crate::Migration::between`]).
     pub fn segment_assignment(&self) -> Assignment {
         Assignment::from_disjoint(

@@ -1054,53 +1054,59 @@ impl fmt::Display for RunReport {
     }
 }
 
-impl Store {
-    /// Materialises a query as a new static tag: a snapshot of the segment today (e.g.
-    /// "618 campaign non-buyers"), which does not follow later changes. The tag is created
-    /// from `spec` (Edit-logged; an empty description becomes "snapshot of `<query>` on
-    /// `<day>`", the query's text shortened with "..." to keep the description within
-    /// [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS)) and its members are assigned on `edit.day`. The query is evaluated first: on
-    /// any error nothing has changed.
-    ///
-    /// ```
-    /// use audience::{Context, CustomerKey, Day, Edit, Query, Store, TagSpec};
-    ///
-    /// let day = Day::from_ymd(2024, 6, 20)?;
-    /// let edit = Edit::new("admin", day);
-    /// let mut store = Store::new();
-    /// let targeted = store.create_tag(&edit, TagSpec::new("618 targeted"))?;
-    /// let bought = store.create_tag(&edit, TagSpec::new("618 bought"))?;
-    /// for i in 0..10 {
-    ///     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
-    ///     store.add_tag(c, targeted, day)?;
-    ///     if i < 3 {
-    ///         store.add_tag(c, bought, day)?;
-    ///     }
-    /// }
-    /// let q = Query::parse("\"618 targeted\" EXCLUDE \"618 bought\"")?;
-    /// let tag = store.materialise(&edit, TagSpec::new("618 campaign non-buyers"), &q, &Context::new(day))?;
-    /// assert_eq!(store.members(tag)?.len(), 7);
-    /// assert_eq!(
-    ///     store.tag(tag)?.description,
-    ///     "snapshot of \"618 targeted\" AND NOT \"618 bought\" on 2024-06-20"
-    /// );
-    /// # Ok::<(), audience::Error>(())
-    /// ```
-    pub fn materialise(
-        &mut self,
-        edit: &Edit,
-        mut spec: TagSpec,
-        query: &Query,
-        ctx: &Context<'_>,
-    ) -> Result<TagId, Error> {
-        let members = self.plan(query, ctx)?.bitmap();
-        if spec.description.is_empty() {
-            spec.description = snapshot_description(query, edit.day);
-        }
-        let tag = self.create_tag(edit, spec)?;
-        self.add_tag_bulk(tag, &members, edit.day)?;
-        Ok(tag)
+/// Materialises a query as a new static tag: a snapshot of the segment today (e.g.
+/// "618 campaign non-buyers"), which does not follow later changes. The tag is created
+/// from `spec` (Edit-logged; an empty description becomes "snapshot of `<query>` on
+/// `<day>`", the query's text shortened with "..." to keep the description within
+/// [`MAX_TEXT_CHARS`]) and its members are assigned on `edit.day`. The query is evaluated first: on
+/// any error nothing has changed. The edit's day and the context's "today" must be the
+/// same day: the members are the segment of that day, assigned on it.
+///
+/// ```
+/// use audience::{Context, CustomerKey, Day, Edit, Query, Store, TagSpec};
+///
+/// let day = Day::from_ymd(2024, 6, 20)?;
+/// let edit = Edit::new("admin", day);
+/// let mut store = Store::new();
+/// let targeted = store.create_tag(&edit, TagSpec::new("618 targeted"))?;
+/// let bought = store.create_tag(&edit, TagSpec::new("618 bought"))?;
+/// for i in 0..10 {
+///     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
+///     store.add_tag(c, targeted, day)?;
+///     if i < 3 {
+///         store.add_tag(c, bought, day)?;
+///     }
+/// }
+/// let q = Query::parse("\"618 targeted\" EXCLUDE \"618 bought\"")?;
+/// let tag = audience::rules::materialise(&mut store, &edit, TagSpec::new("618 campaign non-buyers"), &q, &Context::new(day))?;
+/// assert_eq!(store.members(tag)?.len(), 7);
+/// assert_eq!(
+///     store.tag(tag)?.description,
+///     "snapshot of \"618 targeted\" AND NOT \"618 bought\" on 2024-06-20"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
+pub fn materialise(
+    store: &mut Store,
+    edit: &Edit,
+    mut spec: TagSpec,
+    query: &Query,
+    ctx: &Context<'_>,
+) -> Result<TagId, Error> {
+    if ctx.today() != edit.day {
+        return err(ErrorKind::InvalidArgument(format!(
+            "the edit is dated {} but the query is evaluated on {}: materialise on one day",
+            edit.day,
+            ctx.today()
+        )));
     }
+    let members = store.plan(query, ctx)?.bitmap();
+    if spec.description.is_empty() {
+        spec.description = snapshot_description(query, edit.day);
+    }
+    let tag = store.create_tag(edit, spec)?;
+    store.add_tag_bulk(tag, &members, edit.day)?;
+    Ok(tag)
 }
 
 /// "snapshot of `<query>` on `<day>`", the query's text shortened with "..." to keep the

@@ -36,56 +36,53 @@ fn summaries_over_a_query_result() {
         }
     }
     let seg = store.select(&Query::parse("vip").unwrap(), TODAY).unwrap();
-    let s = store.summarize(spend, seg.bitmap()).unwrap();
+    let s = audience::Summary::of(&store, spend, seg.bitmap()).unwrap();
     assert_eq!((s.count, s.missing, s.sum), (3, 1, 1_980));
     assert_eq!(s.mean(), Some(660.0));
     assert_eq!(s.min, Some(Value::Int(-20)));
     assert_eq!(s.max, Some(Value::Int(1_500)));
     assert_eq!(s.kind, AttrKind::Int);
 
-    let d = store.summarize(seen, seg.bitmap()).unwrap();
+    let d = audience::Summary::of(&store, seen, seg.bitmap()).unwrap();
     assert_eq!((d.count, d.missing), (3, 1));
     assert_eq!(d.min, Some(Value::Day(TODAY - 3)));
     assert_eq!(d.max, Some(Value::Day(TODAY - 1)));
     assert_eq!(d.mean(), Some(f64::from(TODAY.0) - 2.0));
 
     // Empty set, ids that are not customers.
-    let none = store.summarize(spend, &RoaringBitmap::new()).unwrap();
+    let none = audience::Summary::of(&store, spend, &RoaringBitmap::new()).unwrap();
     assert_eq!(
         (none.count, none.missing, none.sum, none.min, none.mean()),
         (0, 0, 0, None, None)
     );
     let ghosts: RoaringBitmap = [3, 99].into_iter().collect();
-    let g = store.summarize(spend, &ghosts).unwrap();
+    let g = audience::Summary::of(&store, spend, &ghosts).unwrap();
     assert_eq!((g.count, g.missing, g.sum), (1, 0, 7_000));
 
     // Quantiles of the VIPs' spend: sorted [-20, 500, 1500].
-    let q = store
-        .quantiles(
-            spend,
-            seg.bitmap(),
-            &[0.0, 0.33, 0.34, 0.5, 2.0 / 3.0, 0.67, 1.0],
-        )
-        .unwrap();
+    let q = audience::aggregate::quantiles(
+        &store,
+        spend,
+        seg.bitmap(),
+        &[0.0, 0.33, 0.34, 0.5, 2.0 / 3.0, 0.67, 1.0],
+    )
+    .unwrap();
     let ints: Vec<Option<Value>> = [-20, -20, 500, 500, 500, 1_500, 1_500]
         .into_iter()
         .map(|v| Some(Value::Int(v)))
         .collect();
     assert_eq!(q, ints);
     assert_eq!(
-        store.quantiles(seen, seg.bitmap(), &[0.5]).unwrap(),
+        audience::aggregate::quantiles(&store, seen, seg.bitmap(), &[0.5]).unwrap(),
         vec![Some(Value::Day(TODAY - 2))]
     );
     assert_eq!(
-        store
-            .quantiles(spend, &RoaringBitmap::new(), &[0.5, 0.9])
-            .unwrap(),
+        audience::aggregate::quantiles(&store, spend, &RoaringBitmap::new(), &[0.5, 0.9]).unwrap(),
         vec![None, None]
     );
     for (p, text) in [(1.5, "1.5"), (-0.1, "-0.1"), (f64::NAN, "NaN")] {
         assert_eq!(
-            store
-                .quantiles(spend, seg.bitmap(), &[0.5, p])
+            audience::aggregate::quantiles(&store, spend, seg.bitmap(), &[0.5, p])
                 .unwrap_err()
                 .to_string(),
             format!("invalid argument: a quantile is a probability from 0 to 1, got {text}")
@@ -106,7 +103,7 @@ fn sums_do_not_overflow() {
         store.set_value(c, big, i64::MAX).unwrap();
     }
     let everyone = store.customers().clone();
-    let s = store.summarize(big, &everyone).unwrap();
+    let s = audience::Summary::of(&store, big, &everyone).unwrap();
     assert_eq!(s.sum, 4 * i128::from(i64::MAX));
     assert_eq!(s.mean(), Some(i64::MAX as f64));
     let c = store
@@ -114,7 +111,7 @@ fn sums_do_not_overflow() {
         .unwrap();
     store.set_value(c, big, i64::MIN).unwrap();
     let everyone = store.customers().clone();
-    let s = store.summarize(big, &everyone).unwrap();
+    let s = audience::Summary::of(&store, big, &everyone).unwrap();
     assert_eq!(s.sum, 4 * i128::from(i64::MAX) + i128::from(i64::MIN));
     assert_eq!(s.min, Some(Value::Int(i64::MIN)));
 }
@@ -137,7 +134,7 @@ proptest! {
         let chosen: RoaringBitmap = (0..vals.len() as u32).filter(|&i| set[i as usize]).collect();
         let mut sorted: Vec<i64> = chosen.iter().filter_map(|i| vals[i as usize]).collect();
         sorted.sort();
-        let got = store.quantiles(a, &chosen, &probs).unwrap();
+        let got = audience::aggregate::quantiles(&store, a, &chosen, &probs).unwrap();
         for (p, g) in probs.iter().zip(&got) {
             // Smallest value whose share of values at or below it reaches p.
             let want = sorted
@@ -147,7 +144,7 @@ proptest! {
                 .map(|(_, v)| Value::Int(*v));
             prop_assert_eq!(*g, want, "p = {}", p);
         }
-        let s = store.summarize(a, &chosen).unwrap();
+        let s = audience::Summary::of(&store, a, &chosen).unwrap();
         prop_assert_eq!(s.count, sorted.len() as u64);
         prop_assert_eq!(s.sum, sorted.iter().map(|&v| i128::from(v)).sum::<i128>());
         prop_assert_eq!(s.min, sorted.first().map(|&v| Value::Int(v)));

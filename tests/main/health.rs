@@ -76,7 +76,7 @@ impl Shop {
     }
 
     fn report_with(&self, config: &HealthConfig) -> HealthReport {
-        self.store.health_report(self.today, config).unwrap()
+        HealthReport::build(&self.store, self.today, config).unwrap()
     }
 }
 
@@ -271,7 +271,7 @@ fn vips_idle_for_181_days_are_stale_and_selectable() {
     assert!(flags(&report, loyal).is_empty());
     // The query and the segment select exactly the counted customers.
     let config = HealthConfig::default();
-    let sleeping = shop.store.stale_members(vip, shop.today, &config).unwrap();
+    let sleeping = audience::health::stale_members(&shop.store, vip, shop.today, &config).unwrap();
     assert_eq!(sleeping.iter().collect::<Vec<_>>(), vec![0]);
     let selected = shop
         .store
@@ -320,8 +320,7 @@ fn stale_query_qualifies_names_that_need_it() {
             .unwrap();
         assert_eq!(
             selected,
-            shop.store
-                .stale_members(tag, shop.today, &HealthConfig::default())
+            audience::health::stale_members(&shop.store, tag, shop.today, &HealthConfig::default())
                 .unwrap()
         );
     }
@@ -572,8 +571,7 @@ fn governance_findings() {
 fn configuration_errors() {
     let shop = Shop::new(3);
     let bad = |config: HealthConfig| {
-        shop.store
-            .health_report(shop.today, &config)
+        HealthReport::build(&shop.store, shop.today, &config)
             .unwrap_err()
             .to_string()
     };
@@ -601,12 +599,12 @@ fn configuration_errors() {
     store
         .define_attribute("purchase_count", AttrKind::Int)
         .unwrap();
-    let e = store
-        .health_report(
-            shop.today,
-            &HealthConfig::default().activity_attribute(Some("purchase_count")),
-        )
-        .unwrap_err();
+    let e = HealthReport::build(
+        &store,
+        shop.today,
+        &HealthConfig::default().activity_attribute(Some("purchase_count")),
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "invalid argument: the activity attribute \"purchase_count\" holds numbers; stale \
@@ -625,8 +623,7 @@ fn configuration_errors() {
             .any(|f| matches!(f, TagFlag::Stale { .. }))
     );
     assert_eq!(
-        shop.store
-            .stale_members(vip, shop.today, &none)
+        audience::health::stale_members(&shop.store, vip, shop.today, &none)
             .unwrap_err()
             .to_string(),
         "invalid argument: the health config names no activity attribute"
@@ -637,9 +634,12 @@ fn configuration_errors() {
 fn an_empty_store_is_healthy_enough() {
     let store = Store::new();
     let today = Day::from_ymd(2025, 1, 6).unwrap();
-    let report = store
-        .health_report(today, &HealthConfig::default().activity_attribute(None))
-        .unwrap();
+    let report = HealthReport::build(
+        &store,
+        today,
+        &HealthConfig::default().activity_attribute(None),
+    )
+    .unwrap();
     assert_eq!(report.customers, 0);
     assert!(report.tags.is_empty());
     assert_eq!(report.taxonomy.band, TagCountBand::Starting);

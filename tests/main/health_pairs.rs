@@ -161,7 +161,7 @@ proptest! {
             sorted.push(set.iter().collect::<Vec<u32>>());
         }
         let config = HealthConfig::default().redundant_jaccard(jaccard).tiny_below(tiny);
-        let report = store.health_report(today, &config).unwrap();
+        let report = audience::HealthReport::build(&store, today, &config).unwrap();
 
         // The naive model of the rules: pairs among tags that are not archived and have
         // at least max(tiny, 1) members.

@@ -381,19 +381,35 @@ fn materialised_descriptions_stay_within_the_limit() {
     }
     let query = Query::new(q);
     assert!(query.to_string().chars().count() > MAX_TEXT_CHARS);
-    let t = s
-        .materialise(
-            &admin(),
-            TagSpec::new("snapshot"),
-            &query,
-            &audience::Context::new(mar_3()),
-        )
-        .unwrap();
+    let t = audience::rules::materialise(
+        &mut s,
+        &admin(),
+        TagSpec::new("snapshot"),
+        &query,
+        &audience::Context::new(mar_3()),
+    )
+    .unwrap();
     let description = &s.tag(t).unwrap().description;
     assert_eq!(description.chars().count(), MAX_TEXT_CHARS);
     assert!(description.starts_with("snapshot of vip OR NOT NOT \"no such tag 0\" AND vip"));
     assert!(description.ends_with("... on 2025-03-03"), "{description}");
     assert_eq!(s.members(t).unwrap().len(), 2);
+
+    // The edit's day and the query's day must agree: the members are that day's segment.
+    let tomorrow = mar_3() + 1;
+    let err = audience::rules::materialise(
+        &mut s,
+        &admin(),
+        TagSpec::new("another snapshot"),
+        &Query::parse("vip").unwrap(),
+        &audience::Context::new(tomorrow),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid argument: the edit is dated 2025-03-03 but the query is evaluated on 2025-03-04: materialise on one day"
+    );
+    assert!(s.tag_id("another snapshot").is_err());
 }
 
 /// The whole tag space through the store: about 5 s and 750 MB, so it runs on request

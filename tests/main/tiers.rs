@@ -181,8 +181,8 @@ fn failed_writes_change_nothing() {
     // Customers that are not live.
     let ghost = Assignment::new(vec![("x".into(), [7].into_iter().collect())]).unwrap();
     assert_eq!(
-        store
-            .write_groups(&edit, "tier", &ghost, &RoaringBitmap::new())
+        ghost
+            .write(&mut store, &edit, "tier", &RoaringBitmap::new())
             .unwrap_err()
             .to_string(),
         "unknown customer id 7"
@@ -272,11 +272,11 @@ fn seeds_s_tier_is_5_percent_with_over_40_percent_of_sales() {
         .unwrap();
     let sales = store.attribute_id("sales_cents").unwrap();
     let everyone = store.customers().clone();
-    let total = store.summarize(sales, &everyone).unwrap().sum;
+    let total = audience::Summary::of(&store, sales, &everyone).unwrap().sum;
     let share = |tier: &str| {
         let q = Query::parse(&format!("tier:{tier}")).unwrap();
         let seg = store.select(&q, mar_3()).unwrap();
-        let s = store.summarize(sales, seg.bitmap()).unwrap();
+        let s = audience::Summary::of(&store, sales, seg.bitmap()).unwrap();
         (s.count, s.sum as f64 / total as f64)
     };
     let (s_count, s_share) = share("S");
@@ -423,13 +423,9 @@ fn rfm_segments_can_become_tags() {
     let scores = RfmConfig::default()
         .score(&store, &Context::new(today))
         .unwrap();
-    let report = store
-        .write_groups(
-            &Edit::new("crm", today),
-            "rfm",
-            &scores.segment_assignment(),
-            scores.scope(),
-        )
+    let report = scores
+        .segment_assignment()
+        .write(&mut store, &Edit::new("crm", today), "rfm", scores.scope())
         .unwrap();
     assert_eq!(report.groups.len(), 11);
     assert_eq!(report.ungrouped, 5, "never purchased");
