@@ -146,7 +146,7 @@ fn campaign_bench(c: &mut Criterion) {
         b.iter(|| log.capped(black_box(now), &rule).unwrap())
     });
     g.bench_function("capped_5_in_24h", |b| {
-        b.iter(|| log.capped(black_box(now), &CapRule::seeds()).unwrap())
+        b.iter(|| log.capped(black_box(now), &CapRule::recommended()).unwrap())
     });
     g.bench_function("capped_3_in_24h_dense_counter_baseline", |b| {
         b.iter(|| dense(black_box(&all_sends), 3))

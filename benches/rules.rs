@@ -6,7 +6,7 @@
 //!   the timing, so every day removes one day's memberships per tag.
 //! - `expiry/daily_shared`: the same expiry on a clone that shares its bitmaps with a reader
 //!   snapshot, so the copy-on-write copies of the touched tags are included.
-//! - `weekly/run_10_rules`: the seeds' weekly rules (high value, highly active, needs
+//! - `weekly/run_10_rules`: the weekly rules of CRM tagging guides (high value, highly active, needs
 //!   attention, at risk with the positive group, follow up) plus the five lifecycle rules,
 //!   over everyone, one week after the previous run (steady state: only what the week
 //!   changed moves). Runs on a clone that shares its bitmaps with the previous state, so
@@ -137,7 +137,7 @@ fn expiry(c: &mut Criterion, w: &Workload) {
     group.finish();
 }
 
-/// Tags the seeds' rules remove when a customer has not opened anything for 60 days.
+/// Tags the guides' rules remove when a customer has not opened anything for 60 days.
 const POSITIVE: [&str; 4] = [
     "activity/active_7d",
     "activity/active_30d",
@@ -145,7 +145,7 @@ const POSITIVE: [&str; 4] = [
     "high potential, follow up",
 ];
 
-/// The seeds' five weekly rules and the five lifecycle rules.
+/// The five weekly rules of CRM tagging guides and the five lifecycle rules.
 fn weekly_rules() -> RuleSet {
     let mut set = RuleSet::new()
         .group("positive", POSITIVE)

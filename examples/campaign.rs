@@ -1,4 +1,4 @@
-//! The seeds' whole campaign flow on a generated shop of 10,000 customers:
+//! The campaign flow WhatsApp and LINE broadcast guides recommend, on a generated shop of 10,000 customers:
 //! select cosmetics buyers without lipstick, preview, A/B test two groups of 1,000,
 //! read the results after an hour, pick the winner, send it to the rest at the rate limit
 //! without breaking the 5-a-day cap, and list the non-responders for the second touch.
@@ -133,7 +133,7 @@ fn main() -> Result<(), audience::Error> {
 
     // 1. Who? Cosmetics buyers without lipstick, minus anyone capped.
     let test_hour = Hour::new(today, 11)?;
-    let capped = log.capped(test_hour, &CapRule::seeds())?;
+    let capped = log.capped(test_hour, &CapRule::recommended())?;
     println!(
         "capped at {test_hour}: {} customers already got 5 messages in 24 hours",
         capped.len()
@@ -200,7 +200,7 @@ fn main() -> Result<(), audience::Error> {
 
     // 5. The rest within 24 hours, at 180 a minute, still respecting the cap.
     let send_hour = Hour::new(today, 14)?;
-    let capped_now = log.capped(send_hour, &CapRule::seeds())?;
+    let capped_now = log.capped(send_hour, &CapRule::recommended())?;
     let rest_now = &rest - &capped_now;
     println!(
         "\nrest: {} customers, {} capped since the preview",
@@ -223,7 +223,7 @@ fn main() -> Result<(), audience::Error> {
         log.record(send_hour + minutes, "whatsapp", &batch.members(&rest_now))?;
     }
 
-    // 6. The 24-hour report on the whole send, against the seeds' thresholds.
+    // 6. The 24-hour report on the whole send, against the broadcast guides' thresholds.
     let full = simulate(&mut rng, &rest_now, 0.982, 0.74, 0.058);
     let total = Responses::new(
         &test | &rest_now,
@@ -249,7 +249,7 @@ fn main() -> Result<(), audience::Error> {
     // 7. The second touch: non-responders, three days later, minus anyone capped then.
     let follow = total.follow_up(today);
     let then = Hour::new(follow.due, 11)?;
-    let capped_then = log.capped(then, &CapRule::seeds())?;
+    let capped_then = log.capped(then, &CapRule::recommended())?;
     let second = &follow.customers - &capped_then;
     println!(
         "\nsecond touch due {}: {} non-responders ({:.0}% of those delivered), {} to send",

@@ -1,4 +1,4 @@
-//! Imports a messy customer list, as the seeds' users export it from Excel, and prints the
+//! Imports a messy customer list, as users of WhatsApp and LINE tagging tools export it from Excel, and prints the
 //! report; then exports the imported VIPs for an ad platform and a distributed engine.
 //!
 //! ```sh
@@ -58,7 +58,7 @@ fn main() -> Result<(), audience::Error> {
         .unknown_tags(UnknownTags::create_in("campaign"))
         .mode(TagMode::Merge);
 
-    println!("== Dry run with the seeds' rule (refuse when over 10% of rows fail)\n");
+    println!("== Dry run with the import guides' rule (refuse when over 10% of rows fail)\n");
     let preview = importer.check_str(&store, FILE)?;
     println!("{preview}\n");
     match importer.import_str(&mut store, FILE, today) {

@@ -118,7 +118,7 @@ fn main() -> Result<(), audience::Error> {
         println!("{:>5}  {q}", store.count(&Query::parse(q)?, today)?);
     }
 
-    // A bulk edit from the seeds: everyone with LINE who has not purchased gets a follow-up
+    // A bulk edit CRM tagging guides describe: everyone with LINE who has not purchased gets a follow-up
     // tag, in one step.
     let follow_up = store.create_tag(
         &admin,

@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// 10,000 customers shaped like the seeds' worked example, plus activity.
+/// 10,000 customers shaped like the worked example of CRM tagging guides, plus activity.
 fn shop(today: Day) -> Result<Store, audience::Error> {
     let e = Edit::new("admin", today);
     let mut s = Store::new();

@@ -1,4 +1,4 @@
-//! The seeds' Monday routine: the weekly tag health report for a generated shop of 20,000
+//! The Monday routine CRM tagging guides recommend: the weekly tag health report for a generated shop of 20,000
 //! customers with problems planted in it, then the week's change log.
 //!
 //! Planted: a "regular customer" tag on 92% of customers, "ordered" and "paid" with the

@@ -3,7 +3,7 @@
 //! Every day customers read and open messages, chat, put things in carts and order; the app
 //! records that in attributes, expires memberships past their time-to-live, and runs the
 //! "order succeeded" rule for each order as it happens (the event path). Every Monday it
-//! runs the weekly rules (the seeds' five, one that takes "at risk of churn" back from
+//! runs the weekly rules (the five of CRM tagging guides, one that takes "at risk of churn" back from
 //! customers who open again, and the lifecycle preset's five) over everyone.
 //! At the end, a table shows how many customers each rule moved each week.
 //!

@@ -25,7 +25,7 @@
 //!
 //! # Example
 //!
-//! The seeds' worked example: of 10,000 customers, 2,500 are interested in cosmetics, 4,000
+//! The worked example of CRM tagging guides: of 10,000 customers, 2,500 are interested in cosmetics, 4,000
 //! purchased, 1,200 both, and 800 of those bought lipstick.
 //!
 //! ```
@@ -111,3 +111,15 @@ pub use roaring::RoaringBitmap;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The crate's design documents, rendered with the API docs.
+pub mod docs {
+    /// How the crate is built: its layers, the capability shape, the data layout, the query
+    /// pipeline and the limits (the repository's `ARCHITECTURE.md`).
+    #[doc = include_str!("../ARCHITECTURE.md")]
+    pub mod architecture {}
+
+    /// The snapshot format, byte by byte (the repository's `SNAPSHOT.md`).
+    #[doc = include_str!("../SNAPSHOT.md")]
+    pub mod snapshot_format {}
+}

@@ -10,7 +10,7 @@
 //!   customers between tags, and customers who stay keep their assignment day.
 //! - [`Migration::between`] counts customers moving between the groups of two assignments
 //!   (last week's tiers and this week's, possibly read from two snapshots of the store), with
-//!   rates, arrivals and departures: the seeds' "8-10% of B should move up to A each week".
+//!   rates, arrivals and departures: B2B follow-up guides' "8-10% of B should move up to A each week".
 //!
 //! ```
 //! use audience::{AttrKind, CustomerKey, Day, Edit, Migration, Store, Tiers};

@@ -111,7 +111,7 @@ pub struct CapRule {
 impl CapRule {
     /// The rule WhatsApp and LINE broadcast guides recommend: no more than 5 automated
     /// messages to a customer within 24 hours, all channels together.
-    pub fn seeds() -> CapRule {
+    pub fn recommended() -> CapRule {
         CapRule::new(5, 24)
     }
 
@@ -167,7 +167,7 @@ pub(crate) struct Bucket {
 /// log.record(Hour::new(today, 9)?, "line", &first)?;
 ///
 /// let now = Hour::new(today, 10)?;
-/// let capped = log.capped(now, &CapRule::seeds())?; // at most 5 per 24 hours
+/// let capped = log.capped(now, &CapRule::recommended())?; // at most 5 per 24 hours
 /// assert_eq!(capped.iter().collect::<Vec<_>>(), vec![ids[0]]);
 ///
 /// let ctx = Context::new(today).with_set("capped", &capped);

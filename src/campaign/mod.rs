@@ -90,8 +90,8 @@ pub use split::{
     split,
 };
 
-use crate::base::fold::{fold, suggest};
-use crate::error::{Error, ErrorKind, err};
+use crate::base::fold::fold;
+use crate::error::Error;
 use crate::query::{Context, Explain, Expr, Query, TagRef};
 use crate::store::Store;
 use crate::store::taxonomy::TagId;
@@ -247,14 +247,8 @@ pub(crate) fn dimension_tags(store: &Store, dimension: &str) -> Result<Vec<TagId
         .filter(|t| fold(&t.dimension) == key)
         .map(|t| t.id)
         .collect();
-    if tags.is_empty() && !store.dimensions().iter().any(|d| fold(&d.name) == key) {
-        return err(ErrorKind::UnknownDimension {
-            name: dimension.to_string(),
-            suggestion: suggest(
-                dimension,
-                store.dimensions().iter().map(|d| d.name.as_str()),
-            ),
-        });
+    if tags.is_empty() {
+        store.dimension(dimension)?;
     }
     Ok(tags)
 }

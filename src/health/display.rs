@@ -235,11 +235,11 @@ impl HealthReport {
                 count(self.members(*superset))
             ),
             Finding::Governance { administrators: 0 } => {
-                "no administrators: anyone may create and delete tags (the seeds advise 1-2)"
+                "no administrators: anyone may create and delete tags (CRM tagging guides advise 1-2)"
                     .to_string()
             }
             Finding::Governance { administrators } => format!(
-                "{administrators} administrators may change the taxonomy (the seeds advise 1-2)"
+                "{administrators} administrators may change the taxonomy (CRM tagging guides advise 1-2)"
             ),
             Finding::NamingRule { tag, rule } => {
                 format!("{} breaks a naming rule: {rule}", self.name(*tag))

@@ -571,16 +571,7 @@ impl RuleSet {
             match selector {
                 TagSelector::Tag(t) => remove.push(names.writable(t)?),
                 TagSelector::Dimension(d) => {
-                    let key = fold(d);
-                    if !store.dimensions().iter().any(|x| fold(&x.name) == key) {
-                        return err(ErrorKind::UnknownDimension {
-                            name: d.clone(),
-                            suggestion: crate::base::fold::suggest(
-                                d,
-                                store.dimensions().iter().map(|x| x.name.as_str()),
-                            ),
-                        });
-                    }
+                    let key = fold(store.dimension(d)?.name.as_str());
                     remove.extend(
                         store
                             .tags()

@@ -1,8 +1,9 @@
 //! Taxonomy governance: who may change the taxonomy, naming rules, and the change log.
 //!
-//! The seeds' teams fall apart without three things, and the store provides all three:
+//! CRM tagging guides warn that teams fall apart without three things, and the store
+//! provides all three:
 //!
-//! - **Permissions.** A [`Policy`] names the administrators (the seeds: one or two). Once
+//! - **Permissions.** A [`Policy`] names the administrators (CRM tagging guides: one or two). Once
 //!   it names any, only they may change the taxonomy: create, rename, merge, archive,
 //!   delete tags, change a time-to-live, a description or a dimension's colour
 //!   ([`TaxonomyAction`]), unless the policy opens an action to everyone. Assigning and
@@ -58,7 +59,7 @@ use crate::base::text::quote_char;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err};
 
-/// The most administrators a policy names (the seeds advise one or two).
+/// The most administrators a policy names (CRM tagging guides advise one or two).
 pub const MAX_ADMINISTRATORS: usize = 64;
 /// The most dimension prefixes naming rules set ([`NamingRules::prefix`]).
 pub const MAX_PREFIXES: usize = 1024;

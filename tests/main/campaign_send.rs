@@ -1,4 +1,4 @@
-//! Frequency caps, send plans and results: the seeds' rules and numbers literally, caps
+//! Frequency caps, send plans and results: the broadcast guides' rules and numbers literally, caps
 //! across day boundaries, a property test of the cap set against naive counting, and the
 //! error texts.
 
@@ -57,7 +57,7 @@ fn seeds_cap_of_five_across_a_day_boundary() {
     for hour in [20, 21, 22, 23] {
         log.record(h(mon, hour), "whatsapp", &bits([2])).unwrap();
     }
-    let rule = CapRule::seeds();
+    let rule = CapRule::recommended();
     assert_eq!((rule.max_messages, rule.window_hours), (5, 24));
     let capped = |now| ids(&log.capped(now, &rule).unwrap());
     assert_eq!(capped(h(tue, 1)), vec![1]);
@@ -121,7 +121,7 @@ fn capped_set_excludes_in_a_query() {
     }
     // Somebody outside the store (an erased customer) is ignored by the query.
     log.record(h(today, 9), "whatsapp", &bits([99])).unwrap();
-    let capped = log.capped(h(today, 11), &CapRule::seeds()).unwrap();
+    let capped = log.capped(h(today, 11), &CapRule::recommended()).unwrap();
     assert_eq!(capped, busy);
     let ctx = Context::new(today).with_set("capped", &capped);
     let q = Query::parse("vip EXCLUDE @capped").unwrap();
@@ -139,7 +139,7 @@ fn several_sends_in_one_hour_all_count() {
     }
     log.record(h(day, 9), "whatsapp", &bits([3])).unwrap();
     assert_eq!(
-        ids(&log.capped(h(day, 9), &CapRule::seeds()).unwrap()),
+        ids(&log.capped(h(day, 9), &CapRule::recommended()).unwrap()),
         vec![1, 2]
     );
     // Counts saturate at MAX_PER_HOUR per hour and channel.
@@ -220,7 +220,7 @@ fn erasing_customers_removes_their_sends() {
     log.record(h(day, 7), "line", &bits([1])).unwrap();
     log.erase(&bits([1]));
     assert_eq!(
-        ids(&log.capped(h(day, 8), &CapRule::seeds()).unwrap()),
+        ids(&log.capped(h(day, 8), &CapRule::recommended()).unwrap()),
         vec![2]
     );
     assert_eq!(log.bucket_count(), 6);
@@ -606,7 +606,7 @@ fn results_by_tag_and_follow_up_after_three_days() {
     assert!(f.is_due(ymd(2025, 1, 10)));
     assert_eq!(f.customers.len(), 98 - 5);
     assert!(f.customers.is_disjoint(&replied));
-    // About 95% of a send does not reply: the seeds' second-touch audience.
+    // About 95% of a send does not reply: the broadcast guides' second-touch audience.
     assert_eq!(f.customers.len() * 100 / r.funnel().delivered, 94);
     assert!(r.by_dimension(&store, "nope").is_err());
 }
@@ -628,7 +628,7 @@ fn the_seeds_ab_flow_end_to_end() {
         .unwrap();
     let q = Query::parse("cosmetics EXCLUDE @capped").unwrap();
     let mut log = SendLog::new();
-    let capped = log.capped(h(today, 10), &CapRule::seeds()).unwrap();
+    let capped = log.capped(h(today, 10), &CapRule::recommended()).unwrap();
     let ctx = Context::new(today).with_set("capped", &capped);
     let preview = campaign::preview(&store, &q, &ctx).unwrap();
     assert_eq!(preview.guidance, campaign::SizeGuidance::AbTestFirst);
@@ -659,7 +659,7 @@ fn the_seeds_ab_flow_end_to_end() {
     }
     // Everybody got one message today; nobody is capped.
     assert!(
-        log.capped(h(today, 14), &CapRule::seeds())
+        log.capped(h(today, 14), &CapRule::recommended())
             .unwrap()
             .is_empty()
     );

@@ -1,4 +1,4 @@
-//! Previews, audiences and splits: the seeds' guidance literally, exact group sizes,
+//! Previews, audiences and splits: the broadcast guides' guidance literally, exact group sizes,
 //! reproducibility, independence of insertion order, stratified mixes, error texts, and a
 //! property test against a naive sort-and-cut model.
 
@@ -71,7 +71,7 @@ fn shuffled(n: u64, seed: u64) -> Vec<u64> {
     v
 }
 
-/// The seeds' worked example: 10,000 customers, cosmetics 2,500, purchased 4,000, overlap
+/// The worked example of CRM tagging guides: 10,000 customers, cosmetics 2,500, purchased 4,000, overlap
 /// 1,200, lipstick 800 inside the overlap.
 fn seed_store() -> Store {
     let mut store = store_with(&(0..10_000).collect::<Vec<_>>());

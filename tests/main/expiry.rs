@@ -1,4 +1,4 @@
-//! Expiry against the seeds: "new customer" must be removed 60 days after it was assigned,
+//! Expiry against the tagging guides: "new customer" must be removed 60 days after it was assigned,
 //! re-assigning refreshes the day, and "assigned more than N days ago" works in queries.
 
 use audience::{CustomerKey, Day, Edit, Query, Store, TagId, TagSpec};

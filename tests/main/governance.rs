@@ -11,7 +11,7 @@ fn day(d: u32) -> Day {
 }
 
 /// A store with two tags ("stage/ordered" with 3 members, "stage/paid" with 2) made under
-/// an open policy, then governed by mei and somchai (the seeds' one or two administrators).
+/// an open policy, then governed by mei and somchai (CRM tagging guides' one or two administrators).
 fn governed() -> Store {
     let mut store = Store::new();
     let e = Edit::new("mei", day(1));

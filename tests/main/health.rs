@@ -1,5 +1,5 @@
 //! The tag health report on small hand-built stores with explicit days: every flag at its
-//! boundary, the seeds' examples literally, the taxonomy numbers, the order of findings
+//! boundary, the tagging guides' examples literally, the taxonomy numbers, the order of findings
 //! and the exact text of the report.
 
 use audience::health::{
@@ -86,7 +86,7 @@ fn flags(report: &HealthReport, tag: TagId) -> Vec<TagFlag> {
 
 #[test]
 fn a_92_percent_regular_customer_tag_is_oversized_with_a_split() {
-    // The seeds: "regular customer" carried by 92% of customers: split it into at least
+    // CRM tagging guides: "regular customer" carried by 92% of customers: split it into at least
     // three finer tags (low / medium / high interaction).
     let mut shop = Shop::new(100);
     let regular = shop.tag("regular customer", "loyalty", 0..92);
@@ -204,7 +204,7 @@ fn no_split_without_a_dimension_that_cuts_the_tag() {
 
 #[test]
 fn spring_limited_unused_for_31_days_is_silent() {
-    // The seeds: "spring limited", not used by any send for over 30 days.
+    // CRM tagging guides: "spring limited", not used by any send for over 30 days.
     let mut shop = Shop::new(100);
     let today = shop.today;
     let spring = shop.tag_full("spring limited", "campaign", 0..15, 100, Some(31));
@@ -245,7 +245,7 @@ fn spring_limited_unused_for_31_days_is_silent() {
 
 #[test]
 fn vips_idle_for_181_days_are_stale_and_selectable() {
-    // The seeds: "VIP" customers whose last interaction is over 180 days ago are sleeping
+    // CRM tagging guides: "VIP" customers whose last interaction is over 180 days ago are sleeping
     // VIPs (about 10% of VIPs), to move to "historical stock, to reactivate".
     let mut shop = Shop::new(100);
     let vip = shop.tag("VIP", "purchasing_power", 0..10);
@@ -278,7 +278,7 @@ fn vips_idle_for_181_days_are_stale_and_selectable() {
         .select(&Query::parse(expected_query).unwrap(), shop.today)
         .unwrap();
     assert_eq!(selected, sleeping);
-    // The seeds' move to "historical stock", on that segment.
+    // The tagging guides' move to "historical stock", on that segment.
     let stock = shop.tag("historical stock", "purchasing_power", []);
     let moved = shop
         .store
@@ -731,7 +731,7 @@ Findings, worst first (9):
   medium 2 customers (3.6%) carry no tag
   low    "whale list" has only 1 member
   low    every member of "paid" (11) also carries "ordered" (12)
-  low    no administrators: anyone may create and delete tags (the seeds advise 1-2)
+  low    no administrators: anyone may create and delete tags (CRM tagging guides advise 1-2)
 
 Tags, largest first:
      members  share     0-30d    31-90d   91-180d     >180d  last used     stale  tag

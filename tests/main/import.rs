@@ -1,4 +1,4 @@
-//! Importing customer lists: the messy files the seeds' users hand in, every policy, every
+//! Importing customer lists: the messy files users of tagging tools hand in, every policy, every
 //! whole-batch refusal (with its exact message), and atomicity (a refused import changes
 //! nothing).
 
@@ -906,7 +906,7 @@ fn empty_input_is_an_empty_report() {
 }
 
 // -----------------------------------------------------------------------------------------
-// The seeds
+// The import guides' examples
 // -----------------------------------------------------------------------------------------
 
 /// Seeds section 3: "import 500 numbers all tagged 'did not buy in the 618 campaign'",
@@ -936,7 +936,7 @@ fn seeds_500_numbers_tagged_618_non_buyers() {
 
 /// Seeds section 3: wrong spellings `91234567` (no country code) and `+852 9123 4567`
 /// (formatting). The first is refused without a default country; the second is accepted
-/// (normalised), which is friendlier than the platforms the seeds describe.
+/// (normalised), which is friendlier than the platforms those guides describe.
 #[test]
 fn seeds_wrong_spellings() {
     let mut s = Store::new();

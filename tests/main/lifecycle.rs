@@ -1,4 +1,4 @@
-//! The seeds' lifecycle (`../shared/SEEDS.md`, section 2): new customer for days 0-30 after
+//! The customer lifecycle of CRM tagging guides: new customer for days 0-30 after
 //! the first purchase; days 31-90 "growth, high frequency" (opens at least one message a
 //! week) or "growth, low frequency"; no second purchase after 90 days => drop "new
 //! customer", add "expected to churn".

@@ -26,7 +26,7 @@ fn default_country(code: u16) -> Option<Country> {
 /// * `("85212345", HK)`: libphonenumber gives the same 85285212345 but calls it invalid (no
 ///   Hong Kong range begins with 852); only the leading digit 8 is checked here.
 /// * `("97180012", AE)`: the digits start with the UAE's code 971 and `+971 80012` is a
-///   possible toll-free number, so they are read as international, as the seeds' canonical
+///   possible toll-free number, so they are read as international, as the guides' canonical
 ///   format asks. libphonenumber prefers the national reading, the Fujairah line
 ///   97197180012.
 /// * `("+44 1234 567", none)`: libphonenumber calls it possible but invalid; the generic rule

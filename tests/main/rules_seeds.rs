@@ -1,4 +1,4 @@
-//! The seeds' dynamic rules, literally, on hand-built stores with explicit days
+//! The dynamic rules of CRM tagging guides, literally, on hand-built stores with explicit days
 //! (`../shared/SEEDS.md`, sections 2 and 6).
 
 use audience::query::{all, attr, tag};
@@ -445,7 +445,7 @@ fn bulk_high_potential_350_people() {
 }
 
 // ---------------------------------------------------------------------------------------
-// One customer across eleven weekly runs of the seeds' rules.
+// One customer across eleven weekly runs of those rules.
 
 fn weekly_rules() -> RuleSet {
     RuleSet::new()

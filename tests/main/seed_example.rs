@@ -1,4 +1,4 @@
-//! The seeds' worked example, literally: 10,000 customers; `interest-cosmetics` 2,500;
+//! The worked example of CRM tagging guides, literally: 10,000 customers; `interest-cosmetics` 2,500;
 //! `stage-purchased` 4,000; their overlap 1,200; `product-lipstick` 800, all inside the
 //! overlap. `interest-cosmetics AND stage-purchased EXCLUDE product-lipstick` = 400.
 

@@ -178,7 +178,7 @@ fn overwrite_move_and_erase() {
     assert_eq!(s.assigned_day(c, t[1]).unwrap(), Some(day("2024-01-01")));
     assert_eq!(s.assigned_day(c, t[2]).unwrap(), Some(day("2025-01-01")));
 
-    // The seeds' bulk edit: remove "silent" and add "high potential" in one step.
+    // The bulk edit of CRM tagging guides: remove "silent" and add "high potential" in one step.
     let both: RoaringBitmap = [c, d].into_iter().collect();
     s.add_tag(d, t[1], day("2024-06-01")).unwrap();
     assert_eq!(

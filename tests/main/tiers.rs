@@ -1,4 +1,4 @@
-//! Tiers written to tags, groups written atomically, migration matrices, and the seeds'
+//! Tiers written to tags, groups written atomically, migration matrices, and the B2B guides'
 //! B2B tiers: S about 5% of leads with over 40% of sales, "8-10% of B should move up to A
 //! each week; under 5% means the follow-up content is weak".
 
@@ -240,7 +240,7 @@ fn tier_definitions_are_checked() {
     );
 }
 
-/// The seeds' B2B shop: 1,000 leads; S about 5% of leads with over 40% of sales, A about
+/// The B2B guides' shop: 1,000 leads; S about 5% of leads with over 40% of sales, A about
 /// 15%, B and C together 80%.
 fn b2b_shop() -> Store {
     let mut store = Store::new();
@@ -323,7 +323,7 @@ fn seeds_weekly_b_to_a_movement() {
     assert_eq!(moves.count("B", "A"), Some(36));
     let b_to_a = moves.rate("B", "A").unwrap();
     assert!((b_to_a - 0.09).abs() < 1e-12);
-    // The seeds' check: 8-10% of B should move up to A each week; under 5% is weak.
+    // B2B follow-up guides' check: 8-10% of B should move up to A each week; under 5% is weak.
     assert!((0.08..=0.10).contains(&b_to_a), "healthy follow-up");
     assert_eq!(moves.count("B", "B"), Some(356));
     assert_eq!(moves.count("B", "C"), Some(8));

@@ -1,6 +1,6 @@
 //! Importing customer lists: CSV and TXT files of phone numbers (or member ids) and tag names.
 //!
-//! The seeds' users keep customers in spreadsheets: a column of phone numbers and a column of
+//! Users of WhatsApp and LINE tagging tools keep customers in spreadsheets: a column of phone numbers and a column of
 //! comma-separated tag names, exported from Excel, often messy. An [`Importer`] reads such a
 //! file from the caller's text (`&str`) or reader (`impl Read`), checks every row against the
 //! store, and then either applies the whole batch or nothing, returning an [`ImportReport`]
@@ -83,7 +83,7 @@
 //! * **Assignment day**: every membership the file lists is assigned on the caller's
 //!   `today`, as [`Store::add_tag`] does: re-listing a tag a customer has refreshes its day
 //!   (the file says the customer qualifies as of today, so a time-to-live restarts).
-//! * **Limits**: at most [`Importer::max_rows`] rows (5,000 by default, as the seeds'
+//! * **Limits**: at most [`Importer::max_rows`] rows (5,000 by default, as the import guides of WhatsApp and LINE tagging tools
 //!   platforms allow; more is [`ImportError::TooManyRows`]); at most
 //!   [`Importer::max_new_tags`] tags created by one file (100; a file that would create more
 //!   almost always has the wrong column as tags). Whatever the options: a field holds at
@@ -94,7 +94,7 @@
 //!   [`MAX_LISTED_FAILURES`] (10,000) failures and counts them all, so the memory an
 //!   import takes grows with its rows and input, never with the number of failures.
 //! * **Failure share**: if more than [`Importer::max_failed_share`] of the rows failed
-//!   (10% by default, the seeds' "stop and fix the file"), the import is refused with
+//!   (10% by default, those guides say that over 10% failed means stop and fix the file), the import is refused with
 //!   [`ImportError::Refused`], which carries the report. A row *failed* when it has at least
 //!   one entry in [`ImportReport::failures`]: a number that does not normalise, or a tag
 //!   name that could not be used (even if the row was imported without it). Duplicates do
@@ -146,7 +146,7 @@ use crate::store::Store;
 use crate::store::directory::{CustomerId, CustomerKey};
 use crate::store::taxonomy::{Edit, MAX_TAGS, TagId, TagSpec};
 
-/// The default for [`Importer::max_rows`]: 5,000 rows, the seeds' per-import limit.
+/// The default for [`Importer::max_rows`]: 5,000 rows, the per-import limit of WhatsApp and LINE tagging tools.
 pub const DEFAULT_MAX_ROWS: u64 = 5_000;
 /// The default for [`Importer::max_failed_share`]: 10%.
 pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.10;

@@ -38,7 +38,7 @@ pub enum Header {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum UnknownTags {
-    /// Import the row without it and report it (the default; the seeds' platforms do this).
+    /// Import the row without it and report it (the default; most tagging platforms do this).
     #[default]
     Ignore,
     /// Create the tag in `dimension` (or, for `dim:name` where `dim` is an existing
@@ -46,7 +46,7 @@ pub enum UnknownTags {
     /// characters that is a near miss of an existing tag (one that would get a "did you
     /// mean", such as `VIPP` for `VIP` or `化粧品` for `化妝品`) is not created but reported as
     /// unknown with the suggestion: a typo must not become a second tag of the same
-    /// meaning (the seeds' "unified naming"). Create such a tag first if it is meant.
+    /// meaning (the "unified naming" rule of CRM tagging guides). Create such a tag first if it is meant.
     Create {
         /// The dimension of created tags.
         dimension: String,
@@ -78,7 +78,7 @@ pub enum TagMode {
 
 /// Reads customer lists into a [`Store`]: the options, and the calls that run them.
 ///
-/// Options are set with builder methods; the defaults follow the seeds' rules (see the
+/// Options are set with builder methods; the defaults follow the import guides of WhatsApp and LINE tagging tools (see the
 /// [module documentation](crate::import)). An `Importer` is plain data (serde with the `serde`
 /// feature), so an app can keep one per data source.
 ///
@@ -127,7 +127,7 @@ impl Default for Importer {
 }
 
 impl Importer {
-    /// The seeds' defaults: automatic format and header, phone numbers with country codes,
+    /// The defaults of those import guides: automatic format and header, phone numbers with country codes,
     /// unknown tags ignored, merge, 5,000 rows, refuse over 10% failed.
     pub fn new() -> Importer {
         Importer {
@@ -172,7 +172,7 @@ impl Importer {
     }
 
     /// The country of phone numbers written without country code (none by default: every
-    /// number must carry its country code, as the seeds' platforms require).
+    /// number must carry its country code, as WhatsApp and LINE tagging platforms require).
     pub fn default_country(mut self, country: Country) -> Importer {
         self.default_country = Some(country);
         self
