@@ -92,21 +92,7 @@ impl Error {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn is_unknown_name(&self) -> bool {
-        match &*self.kind {
-            ErrorKind::UnknownCustomer { .. }
-            | ErrorKind::UnknownCustomerId { .. }
-            | ErrorKind::UnknownTag { .. }
-            | ErrorKind::UnknownTagId { .. }
-            | ErrorKind::UnknownAttribute { .. }
-            | ErrorKind::UnknownDimension { .. }
-            | ErrorKind::UnknownGroup { .. } => true,
-            ErrorKind::Query(q) => match &q.problem {
-                QueryProblem::UnknownSet { .. } | QueryProblem::UnknownSegment { .. } => true,
-                QueryProblem::Resolve(kind) => Error::from((**kind).clone()).is_unknown_name(),
-                _ => false,
-            },
-            _ => false,
-        }
+        names_unknown(&self.kind)
     }
 
     /// The taxonomy's policy refused the change: the actor is not an administrator, a
@@ -158,6 +144,26 @@ impl Error {
     /// [`source`](std::error::Error::source).
     pub fn is_io(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Io { .. })
+    }
+}
+
+/// Whether `kind` is about a name, id or key the store does not know (for
+/// [`Error::is_unknown_name`]; a query's binding error is looked into, not copied).
+fn names_unknown(kind: &ErrorKind) -> bool {
+    match kind {
+        ErrorKind::UnknownCustomer { .. }
+        | ErrorKind::UnknownCustomerId { .. }
+        | ErrorKind::UnknownTag { .. }
+        | ErrorKind::UnknownTagId { .. }
+        | ErrorKind::UnknownAttribute { .. }
+        | ErrorKind::UnknownDimension { .. }
+        | ErrorKind::UnknownGroup { .. } => true,
+        ErrorKind::Query(q) => match &q.problem {
+            QueryProblem::UnknownSet { .. } | QueryProblem::UnknownSegment { .. } => true,
+            QueryProblem::Resolve(inner) => names_unknown(inner),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

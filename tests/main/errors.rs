@@ -204,3 +204,27 @@ fn limits_and_exhaustion() {
         )
     );
 }
+
+#[test]
+fn predicates_sort_errors_for_callers() {
+    use audience::{Day, Edit, Policy, Query, Store, TagSpec};
+    let day = Day::EPOCH;
+    let mut store = Store::new();
+    let unknown = store.count(&Query::parse("vip").unwrap(), day).unwrap_err();
+    assert!(unknown.is_unknown_name() && !unknown.is_not_permitted());
+    store
+        .set_policy(&Edit::new("mei", day), Policy::administered_by(["mei"]))
+        .unwrap();
+    let refused = store
+        .create_tag(&Edit::new("intern", day), TagSpec::new("vip"))
+        .unwrap_err();
+    assert!(refused.is_not_permitted() && !refused.is_unknown_name());
+    let deep = Query::parse(&"(".repeat(200)).unwrap_err();
+    assert!(deep.is_limit_exceeded());
+    let Err(corrupt) = audience::snapshot::read(&b"not a snapshot at all"[..]) else {
+        panic!("text read as a snapshot");
+    };
+    assert!(corrupt.is_corrupt_input() && !corrupt.is_io());
+    use std::error::Error as _;
+    assert!(corrupt.source().is_none());
+}
