@@ -89,7 +89,9 @@ fn import(c: &mut Criterion) {
 
     // Check once, outside the timing.
     let mut full = tags_only.clone();
-    let report = importer.import_str(&mut full, &text, today).unwrap();
+    let report = importer
+        .import_str(&mut full, &text, &Edit::new("import", today))
+        .unwrap();
     assert_eq!(report.customers_created, ROWS);
     assert_eq!(report.memberships_added, 3 * ROWS);
     eprintln!(
@@ -106,7 +108,7 @@ fn import(c: &mut Criterion) {
             || tags_only.clone(),
             |mut store| {
                 let r = importer
-                    .import_str(&mut store, black_box(&text), today)
+                    .import_str(&mut store, black_box(&text), &Edit::new("import", today))
                     .unwrap();
                 (store, r)
             },
@@ -118,21 +120,22 @@ fn import(c: &mut Criterion) {
     group.bench_function("existing_customers", |b| {
         b.iter(|| {
             importer
-                .import_str(&mut full, black_box(&text), today)
+                .import_str(&mut full, black_box(&text), &Edit::new("import", today))
                 .unwrap()
         })
     });
     group.finish();
     drop(full);
 
-    // A seeds-sized batch into the shared workload store.
+    // A 5,000-row batch (the weekly import our users' guides describe) into the shared workload store.
     let n = support::bench_customers();
     let w = Workload::from_env_or_generate(n);
     check_shape(&w);
     let (store, _) = build_store(&w);
     let workload_names: Vec<String> = w.tags.iter().map(|t| t.name.clone()).collect();
     let batch = file(5_000, 66_800_000_000 + 12_345, &workload_names, 7);
-    let r = Importer::new().check_str(&store, &batch).unwrap();
+    let edit = Edit::new("import", today);
+    let r = Importer::new().dry_run_str(&store, &batch, &edit).unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (5_000, 0));
     let mut group = c.benchmark_group("import");
     group.throughput(Throughput::Elements(5_000));
@@ -140,7 +143,7 @@ fn import(c: &mut Criterion) {
     group.bench_function("seed_batch_5000", |b| {
         b.iter(|| {
             Importer::new()
-                .import_str(&mut target, black_box(&batch), today)
+                .import_str(&mut target, black_box(&batch), &edit)
                 .unwrap()
         })
     });
@@ -148,7 +151,7 @@ fn import(c: &mut Criterion) {
     group.bench_function("check_5000", |b| {
         b.iter(|| {
             Importer::new()
-                .check_str(&store, black_box(&batch))
+                .dry_run_str(&store, black_box(&batch), &edit)
                 .unwrap()
         })
     });

@@ -59,9 +59,10 @@ fn main() -> Result<(), audience::Error> {
         .mode(TagMode::Merge);
 
     println!("== Dry run with the import guides' rule (refuse when over 10% of rows fail)\n");
-    let preview = importer.check_str(&store, FILE)?;
+    let edit = Edit::new("import", today);
+    let preview = importer.dry_run_str(&store, FILE, &edit)?;
     println!("{preview}\n");
-    match importer.import_str(&mut store, FILE, today) {
+    match importer.import_str(&mut store, FILE, &edit) {
         Ok(_) => println!("(imported)"),
         Err(e) => println!("import: {e}\n"),
     }
@@ -70,7 +71,7 @@ fn main() -> Result<(), audience::Error> {
     let report = importer
         .clone()
         .max_failed_share(0.30)
-        .import_str(&mut store, FILE, today)?;
+        .import_str(&mut store, FILE, &edit)?;
     println!("{report}\n");
     println!(
         "{} customers, tags: {}",

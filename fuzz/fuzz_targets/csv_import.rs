@@ -87,13 +87,13 @@ fuzz_target!(|data: &[u8]| {
         .map(|t| (t.id, store.members(t.id).unwrap().clone()))
         .collect();
 
-    let dry = imp.check_reader(&store, text);
+    let dry = imp.dry_run_reader(&store, text, &Edit::new("import", today));
     assert_eq!(
         import_fingerprint(&store),
         before,
         "a dry run changed the store"
     );
-    let result = imp.import_reader(&mut store, text, today);
+    let result = imp.import_reader(&mut store, text, &Edit::new("import", today));
     match (&dry, &result) {
         (Err(d), Err(e)) => assert_eq!(d, e, "dry run and import refuse differently"),
         (Ok(d), Err(e)) => {
@@ -172,7 +172,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Applied once, the same file creates no customer the second time.
-    if let Ok(again) = imp.import_reader(&mut store, text, today) {
+    if let Ok(again) = imp.import_reader(&mut store, text, &Edit::new("import", today)) {
         assert_eq!(again.customers_created, 0);
     }
 });

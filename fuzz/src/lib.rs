@@ -139,7 +139,7 @@ pub fn check_loaded_with(input: &[u8], store: &Store, extras: &Extras) {
     let today = Day(20_000);
     let none = RoaringBitmap::new();
     for rules in extras.rule_sets.values() {
-        let run = Run::new(today).set("new_orders", &none).var("product", "x");
+        let run = Run::new(Context::new(today).with_set("new_orders", &none)).var("product", "x");
         if rules.order(store, &run).is_ok() {
             let _ = rules.dry_run(store, &run);
         }

@@ -360,6 +360,19 @@ pub enum ErrorKind {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A change logged on one day but evaluated on another: the [`Edit`](crate::Edit) of a
+    /// rule run or a materialised query must carry the day its
+    /// [`Context`](crate::Context) evaluates on.
+    #[error(
+        "the edit is dated {edit_day} but the query is evaluated on {context_day}: change and evaluate on one day"
+    )]
+    DayMismatch {
+        /// The edit's day (ISO 8601).
+        edit_day: String,
+        /// The evaluation context's day (ISO 8601).
+        context_day: String,
+    },
+
     /// A size limit that protects the process was exceeded.
     #[error("{what} exceeds the limit of {limit} (got {actual})")]
     LimitExceeded {

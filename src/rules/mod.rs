@@ -479,6 +479,8 @@ impl RuleSet {
         store: &'s Store,
         run: &Run<'s>,
     ) -> Result<(Prepared, Vec<Plan<'s>>), Error> {
+        same_day(&run.edit, &run.ctx)?;
+        run.edit.check()?;
         if let Some(w) = &run.within
             && !w.is_subset(store.customers())
         {
@@ -697,7 +699,7 @@ fn template_edit(run: &Run<'_>, rule: &str, pattern: &str) -> Edit {
     if shown.len() < pattern.len() {
         shown.push_str("...");
     }
-    Edit::new(run.actor.clone(), run.today()).because(format!(
+    Edit::new(run.edit.actor.clone(), run.today()).because(format!(
         "rule {}: template {}",
         crate::error::quote(rule),
         crate::error::quote(&shown)
@@ -860,17 +862,24 @@ fn dependency_order(
     })
 }
 
-/// One run of a rule set: the day, the scope, and what the rules may refer to.
+/// One run of a rule set: the evaluation context (the day, named sets, derived terms such
+/// as RFM scores), the scope, the template variables, and the edit that logs what the run
+/// creates.
 ///
 /// ```
-/// use audience::{Day, RoaringBitmap, Run};
+/// use audience::{Context, Day, Edit, RoaringBitmap, Run};
 ///
 /// let today = Day::from_ymd(2025, 1, 6)?;
-/// // The weekly batch: everyone.
+/// // The weekly batch: everyone, logged as the actor "rules".
 /// let weekly = Run::new(today);
 /// // The event path: one customer's order just succeeded.
 /// let order = Run::new(today).customer(42).var("product", "lipstick");
+/// // A run that may name the set `@new_orders`, logged as a person with a reason.
+/// let orders = RoaringBitmap::from_iter([7u32, 9]);
+/// let manual = Run::new(Context::new(today).with_set("new_orders", &orders))
+///     .by(Edit::new("maria", today).because("campaign 618"));
 /// assert_eq!(order.today(), today);
+/// assert_eq!(manual.edit().actor, "maria");
 /// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -878,22 +887,26 @@ pub struct Run<'a> {
     ctx: Context<'a>,
     within: Option<Cow<'a, RoaringBitmap>>,
     vars: BTreeMap<String, String>,
-    actor: String,
+    edit: Edit,
 }
 
 impl<'a> Run<'a> {
-    /// A run over everyone on `today`, by the actor `"rules"`.
-    pub fn new(today: Day) -> Run<'a> {
+    /// A run over everyone, evaluated in `ctx` (a [`Day`] is a context with no named sets),
+    /// logged as the actor `"rules"` on the context's day.
+    pub fn new(ctx: impl Into<Context<'a>>) -> Run<'a> {
+        let ctx = ctx.into();
+        let edit = Edit::new("rules", ctx.today());
         Run {
-            ctx: Context::new(today),
+            ctx,
             within: None,
             vars: BTreeMap::new(),
-            actor: "rules".to_string(),
+            edit,
         }
     }
 
     /// Restricts the run to these customers (the event path): queries are evaluated
-    /// inside them and only they can change. Every one must be a live customer.
+    /// inside them and only they can change. Every one must be a live customer. A
+    /// [`Segment`](crate::Segment) is accepted as its bitmap (`&segment`).
     pub fn within(mut self, customers: &'a RoaringBitmap) -> Run<'a> {
         self.within = Some(Cow::Borrowed(customers));
         self
@@ -908,22 +921,28 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// Gives the rules' queries the set `@name`.
-    pub fn set(mut self, name: &str, customers: &'a RoaringBitmap) -> Run<'a> {
-        self.ctx = self.ctx.with_set(name, customers);
-        self
-    }
-
     /// Gives tag templates the variable `{name}`.
     pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Run<'a> {
         self.vars.insert(name.into(), value.into());
         self
     }
 
-    /// Who the change log names as the creator of templated tags.
-    pub fn actor(mut self, actor: impl Into<String>) -> Run<'a> {
-        self.actor = actor.into();
+    /// The edit the change log records for the tags the run creates (by default the actor
+    /// `"rules"` on the run's day). Its day must be the run's day: a run whose edit is dated
+    /// another day is refused with [`ErrorKind::DayMismatch`].
+    pub fn by(mut self, edit: Edit) -> Run<'a> {
+        self.edit = edit;
         self
+    }
+
+    /// The edit the run logs its changes with.
+    pub fn edit(&self) -> &Edit {
+        &self.edit
+    }
+
+    /// The run's evaluation context.
+    pub fn context(&self) -> &Context<'a> {
+        &self.ctx
     }
 
     /// The run's day.
@@ -1084,13 +1103,7 @@ pub fn materialise(
     query: &Query,
     ctx: &Context<'_>,
 ) -> Result<TagId, Error> {
-    if ctx.today() != edit.day {
-        return err(ErrorKind::InvalidArgument(format!(
-            "the edit is dated {} but the query is evaluated on {}: materialise on one day",
-            edit.day,
-            ctx.today()
-        )));
-    }
+    same_day(edit, ctx)?;
     let members = store.plan(query, ctx)?.bitmap();
     if spec.description.is_empty() {
         spec.description = snapshot_description(query, edit.day);
@@ -1098,6 +1111,17 @@ pub fn materialise(
     let tag = store.create_tag(edit, spec)?;
     store.add_tag_bulk(tag, &members, edit.day)?;
     Ok(tag)
+}
+
+/// Refuses an edit dated another day than the context evaluates on.
+fn same_day(edit: &Edit, ctx: &Context<'_>) -> Result<(), Error> {
+    if ctx.today() == edit.day {
+        return Ok(());
+    }
+    err(ErrorKind::DayMismatch {
+        edit_day: edit.day.to_string(),
+        context_day: ctx.today().to_string(),
+    })
 }
 
 /// "snapshot of `<query>` on `<day>`", the query's text shortened with "..." to keep the

@@ -100,7 +100,7 @@ fn messy_file_is_read_row_by_row() {
     let mut s = shop();
     let report = Importer::new()
         .max_failed_share(0.5)
-        .import_str(&mut s, MESSY, jun_18())
+        .import_str(&mut s, MESSY, &Edit::new("import", jun_18()))
         .unwrap();
     assert!(report.applied);
     assert_eq!(report.header_line, Some(1));
@@ -170,7 +170,7 @@ fn the_default_limit_refuses_the_messy_file_and_changes_nothing() {
     let mut s = shop();
     let before = fingerprint(&s);
     let err = Importer::new()
-        .import_str(&mut s, MESSY, jun_18())
+        .import_str(&mut s, MESSY, &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -196,9 +196,13 @@ fn the_default_limit_refuses_the_messy_file_and_changes_nothing() {
 fn a_dry_run_reports_what_an_import_does() {
     let s = shop();
     let importer = Importer::new().max_failed_share(0.5);
-    let dry = importer.check_str(&s, MESSY).unwrap();
+    let dry = importer
+        .dry_run_str(&s, MESSY, &Edit::new("import", Day::EPOCH))
+        .unwrap();
     let mut t = s.clone();
-    let real = importer.import_str(&mut t, MESSY, jun_18()).unwrap();
+    let real = importer
+        .import_str(&mut t, MESSY, &Edit::new("import", jun_18()))
+        .unwrap();
     assert!(!dry.applied);
     assert_eq!(
         audience::ImportReport {
@@ -212,7 +216,9 @@ fn a_dry_run_reports_what_an_import_does() {
             .starts_with("8 rows read: 5 would be imported")
     );
     // The default limit: the dry run says it would be refused, and refuses nothing.
-    let dry = Importer::new().check_str(&s, MESSY).unwrap();
+    let dry = Importer::new()
+        .dry_run_str(&s, MESSY, &Edit::new("import", Day::EPOCH))
+        .unwrap();
     assert!(dry.over_failure_limit());
     assert!((dry.failed_share() - 0.375).abs() < 1e-12);
 }
@@ -225,14 +231,14 @@ fn lines_are_counted_like_an_editor_counts_them() {
         "phone;tags\r\n\r\n\r\n85291234567;VIP\n\n\"85291234568\";\"VIP,\nVIPP\"\r\n999;VIP\r\n";
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     let at: Vec<u64> = r.failures.iter().map(|f| f.line).collect();
     assert_eq!(at, [6, 8]);
     let mac = "phone,tags\r85291234567,VIP\r999,VIP\r";
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut shop(), mac, jun_18())
+        .import_str(&mut shop(), mac, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.rows_read, 2);
     assert_eq!(r.failures[0].line, 3);
@@ -243,7 +249,7 @@ fn txt_files_one_number_per_line_or_number_tab_tags() {
     let mut s = shop();
     let numbers = "85291234567\n+66 81 234 5679\n\n+7 912 345-67-89\n";
     let r = Importer::new()
-        .import_str(&mut s, numbers, jun_18())
+        .import_str(&mut s, numbers, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (3, 3));
     assert_eq!(r.header_line, None);
@@ -252,7 +258,7 @@ fn txt_files_one_number_per_line_or_number_tab_tags() {
     let tabbed = "電話\t標籤\n85291234567\tcosmetics, VIP\n85291234580\tVIP\tcosmetics\n";
     let r = Importer::new()
         .format(Format::Txt)
-        .import_str(&mut s, tabbed, jun_18())
+        .import_str(&mut s, tabbed, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.customers_created, r.customers_updated), (1, 1));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP", "cosmetics"]);
@@ -266,13 +272,17 @@ fn separators_semicolon_and_excel_sep_line() {
         .import_str(
             &mut s,
             "sep=|\nphone|tags\n85291234567|VIP,cosmetics\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(r.header_line, Some(2));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP", "cosmetics"]);
     let r = Importer::new()
-        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", jun_18())
+        .import_str(
+            &mut s,
+            "Telefon;Tags\n66812345679;VIP\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap_err();
     // "Telefon" is no known name, "Tags" is: a header without a phone column.
     assert_eq!(
@@ -282,12 +292,16 @@ fn separators_semicolon_and_excel_sep_line() {
     );
     let r = Importer::new()
         .columns(0, Some(1))
-        .import_str(&mut s, "Telefon;Tags\n66812345679;VIP\n", jun_18())
+        .import_str(
+            &mut s,
+            "Telefon;Tags\n66812345679;VIP\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!((r.header_line, r.rows_imported), (Some(1), 1));
     let err = Importer::new()
         .format(Format::Delimited(b'"'))
-        .import_str(&mut s, "x", jun_18())
+        .import_str(&mut s, "x", &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -322,7 +336,11 @@ fn headers_in_several_languages() {
         };
         let mut s = shop();
         let r = Importer::new()
-            .import_str(&mut s, &format!("{header}\n{row}\n"), jun_18())
+            .import_str(
+                &mut s,
+                &format!("{header}\n{row}\n"),
+                &Edit::new("import", jun_18()),
+            )
             .unwrap_or_else(|e| panic!("{header}: {e}"));
         assert_eq!(r.header_line, Some(1), "{header}");
         assert_eq!(r.rows_imported, 1, "{header}");
@@ -333,14 +351,22 @@ fn headers_in_several_languages() {
     let r = Importer::new()
         .header(Header::Present)
         .columns(1, Some(0))
-        .import_str(&mut s, "a,b\nVIP,85291234567\n", jun_18())
+        .import_str(
+            &mut s,
+            "a,b\nVIP,85291234567\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!(r.rows_imported, 1);
     // No header: even a first row that looks like one is data (and fails).
     let r = Importer::new()
         .header(Header::Absent)
         .max_failed_share(1.0)
-        .import_str(&mut s, "phone,tags\n85291234567,VIP\n", jun_18())
+        .import_str(
+            &mut s,
+            "phone,tags\n85291234567,VIP\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!((r.rows_read, r.rows_failed), (2, 1));
 }
@@ -352,7 +378,7 @@ fn tag_separators_and_trimming() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\" VIP ，cosmetics、mother & baby ، website ,, \"\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(
@@ -365,7 +391,7 @@ fn tag_separators_and_trimming() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"ｖｉｐ,  COSMETICS ,interests:mother & baby\"\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(
@@ -385,7 +411,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let mut s = shop();
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_failed), (2, 2));
     assert_eq!(tags_of(&s, "85291234567"), ["VIP"]);
@@ -398,7 +424,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let mut s = shop();
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.tags_created, ["618 non-buyer"]);
     assert!(r.failures.is_empty());
@@ -416,7 +442,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::Reject)
         .max_failed_share(1.0)
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_skipped), (0, 2));
     assert!(r.failures.iter().all(|f| f.effect == Effect::RowSkipped));
@@ -432,7 +458,7 @@ fn near_misses_are_not_created() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"VIPP,websites,xy,高消費\"\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     // "xy" is too short to call a near miss of anything; the others are typos.
@@ -456,7 +482,7 @@ fn created_tags_go_to_a_named_existing_dimension() {
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"interests:yoga,sale:spring\"\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(r.tags_created, ["yoga", "sale:spring"]);
@@ -465,7 +491,7 @@ fn created_tags_go_to_a_named_existing_dimension() {
     // An invalid dimension is refused before anything is read.
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("a:b"))
-        .import_str(&mut s, "85291234567,x\n", jun_18())
+        .import_str(&mut s, "85291234567,x\n", &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -486,7 +512,7 @@ fn archived_ambiguous_and_invalid_tag_names() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("new"))
         .max_failed_share(1.0)
-        .import_str(&mut s, &file, jun_18())
+        .import_str(&mut s, &file, &Edit::new("import", jun_18()))
         .unwrap();
     let reasons: Vec<String> = r.failures.iter().map(|f| f.reason.to_string()).collect();
     assert_eq!(
@@ -515,7 +541,7 @@ fn overwrite_replaces_tags_and_is_careful() {
     let r = Importer::new()
         .mode(TagMode::Overwrite)
         .max_failed_share(1.0)
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     // 85291110000: website removed, cosmetics added, VIP kept.
     assert_eq!(tags_of(&s, "85291110000"), ["VIP", "cosmetics"]);
@@ -537,7 +563,11 @@ fn overwrite_replaces_tags_and_is_careful() {
     // Merge keeps what is not listed.
     let mut s = shop();
     Importer::new()
-        .import_str(&mut s, "phone,tags\n85291110000,VIP\n", jun_18())
+        .import_str(
+            &mut s,
+            "phone,tags\n85291110000,VIP\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!(tags_of(&s, "85291110000"), ["VIP", "website"]);
 }
@@ -552,7 +582,11 @@ fn memberships_are_assigned_on_the_callers_today() {
         Some(Day::from_ymd(2025, 1, 1).unwrap())
     );
     let r = Importer::new()
-        .import_str(&mut s, "85291110000,\"website,VIP\"\n", jun_18())
+        .import_str(
+            &mut s,
+            "85291110000,\"website,VIP\"\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     // Re-listing refreshes the day, as `Store::add_tag` does; only VIP is new.
     assert_eq!(s.assigned_day(c, web).unwrap(), Some(jun_18()));
@@ -566,7 +600,7 @@ fn default_country_reads_national_numbers() {
     let file = "phone\n0912 345 678\n0912-345-679\n+886 912 345 680\n886912345681\n";
     let r = Importer::new()
         .default_country(Country::TW)
-        .import_str(&mut s, file, jun_18())
+        .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.rows_imported, 4);
     for k in [
@@ -613,7 +647,11 @@ fn realistic_spellings_per_country() {
         let mut s = Store::new();
         let r = Importer::new()
             .default_country(country)
-            .import_str(&mut s, &format!("phone\n\"{raw}\"\n"), jun_18())
+            .import_str(
+                &mut s,
+                &format!("phone\n\"{raw}\"\n"),
+                &Edit::new("import", jun_18()),
+            )
             .unwrap();
         assert_eq!(r.rows_imported, 1, "{raw}: {r}");
         assert!(s.customer(&phone(want)).is_some(), "{raw} -> {want}");
@@ -629,7 +667,7 @@ fn member_ids() {
         .import_str(
             &mut s,
             "會員編號,標籤\nM-0001,x\n M-0002 ,\n,x\nM-0001,y\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(r.rows_imported, 2);
@@ -666,7 +704,7 @@ fn at_most_5000_rows() {
     let mut s = shop();
     let before = fingerprint(&s);
     let err = Importer::new()
-        .import_str(&mut s, &rows(5_001), jun_18())
+        .import_str(&mut s, &rows(5_001), &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -681,14 +719,14 @@ fn at_most_5000_rows() {
     ));
     assert_eq!(fingerprint(&s), before);
     let r = Importer::new()
-        .import_str(&mut s, &rows(5_000), jun_18())
+        .import_str(&mut s, &rows(5_000), &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.customers_created, 5_000);
     assert_eq!(s.members(tag(&s, "VIP")).unwrap().len(), 5_000);
     // The limit is an option.
     let r = Importer::new()
         .max_rows(10_000)
-        .import_str(&mut shop(), &rows(5_001), jun_18())
+        .import_str(&mut shop(), &rows(5_001), &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.rows_imported, 5_001);
 }
@@ -717,7 +755,7 @@ fn utf16_is_detected_and_refused() {
         let before = fingerprint(&s);
         let bytes = utf16(text, big_endian, bom);
         let err = Importer::new()
-            .import_reader(&mut s, &bytes[..], jun_18())
+            .import_reader(&mut s, &bytes[..], &Edit::new("import", jun_18()))
             .unwrap_err();
         assert_eq!(
             import_error(err.clone()),
@@ -744,7 +782,7 @@ fn other_encodings_and_binary_files_are_refused() {
     // "會員" in Big5 on line 3.
     let big5 = b"phone,tags\n85291234567,VIP\n85291234568,\xB7|\xAD\xFB\n";
     let err = Importer::new()
-        .import_reader(&mut shop(), &big5[..], jun_18())
+        .import_reader(&mut shop(), &big5[..], &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -753,7 +791,7 @@ fn other_encodings_and_binary_files_are_refused() {
     );
     let xlsx = b"PK\x03\x04\x14\x00\x06\x00";
     let err = Importer::new()
-        .import_reader(&mut shop(), &xlsx[..], jun_18())
+        .import_reader(&mut shop(), &xlsx[..], &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -764,7 +802,7 @@ fn other_encodings_and_binary_files_are_refused() {
     assert!(matches!(
         import_error(
             Importer::new()
-                .import_reader(&mut shop(), &xls[..], jun_18())
+                .import_reader(&mut shop(), &xls[..], &Edit::new("import", jun_18()))
                 .unwrap_err()
         ),
         ImportError::NotText {
@@ -774,7 +812,7 @@ fn other_encodings_and_binary_files_are_refused() {
     ));
     let nul = b"phone\n85291234567\n\x00\x01\x02\x03\x00\x00\x00\x00\x04\x05\n";
     let err = Importer::new()
-        .import_reader(&mut shop(), &nul[..], jun_18())
+        .import_reader(&mut shop(), &nul[..], &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -787,7 +825,11 @@ fn other_encodings_and_binary_files_are_refused() {
 fn input_size_and_reader_errors() {
     let err = Importer::new()
         .max_input_bytes(10)
-        .import_reader(&mut shop(), "85291234567,VIP\n".as_bytes(), jun_18())
+        .import_reader(
+            &mut shop(),
+            "85291234567,VIP\n".as_bytes(),
+            &Edit::new("import", jun_18()),
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -795,7 +837,11 @@ fn input_size_and_reader_errors() {
     );
     let err = Importer::new()
         .max_input_bytes(10)
-        .import_str(&mut shop(), "85291234567,VIP\n", jun_18())
+        .import_str(
+            &mut shop(),
+            "85291234567,VIP\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap_err();
     assert!(matches!(
         import_error(err),
@@ -812,7 +858,7 @@ fn input_size_and_reader_errors() {
         }
     }
     let err = Importer::new()
-        .import_reader(&mut shop(), Broken, jun_18())
+        .import_reader(&mut shop(), Broken, &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -837,7 +883,7 @@ fn too_many_new_tags() {
     }
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("x"))
-        .import_str(&mut s, &file, jun_18())
+        .import_str(&mut s, &file, &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -848,7 +894,7 @@ fn too_many_new_tags() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("x"))
         .max_new_tags(101)
-        .import_str(&mut s, &file, jun_18())
+        .import_str(&mut s, &file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.tags_created.len(), 101);
 }
@@ -862,7 +908,11 @@ fn failure_share_boundary_is_more_than() {
     }
     let mut s = Store::new();
     let r = Importer::new()
-        .import_str(&mut s, &format!("{file}123\n"), jun_18())
+        .import_str(
+            &mut s,
+            &format!("{file}123\n"),
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!((r.rows_read, r.rows_failed), (10, 1));
     assert!(r.to_string().ends_with(
@@ -873,7 +923,11 @@ fn failure_share_boundary_is_more_than() {
         file2 += &format!("+66 81 234 {:04}\n", i);
     }
     let err = Importer::new()
-        .import_str(&mut Store::new(), &format!("{file2}123\n456\n"), jun_18())
+        .import_str(
+            &mut Store::new(),
+            &format!("{file2}123\n456\n"),
+            &Edit::new("import", jun_18()),
+        )
         .unwrap_err();
     assert!(matches!(
         import_error(err),
@@ -886,7 +940,7 @@ fn failure_share_boundary_is_more_than() {
     // Duplicates do not count as failures.
     let dups = "phone\n85291234567\n85291234567\n85291234567\n";
     let r = Importer::new()
-        .import_str(&mut Store::new(), dups, jun_18())
+        .import_str(&mut Store::new(), dups, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(
         (r.rows_imported, r.rows_failed, r.duplicates.len()),
@@ -898,7 +952,7 @@ fn failure_share_boundary_is_more_than() {
 fn empty_input_is_an_empty_report() {
     for text in ["", "\u{feff}", "\r\n\r\n", "phone,tags\r\n"] {
         let r = Importer::new()
-            .import_str(&mut shop(), text, jun_18())
+            .import_str(&mut shop(), text, &Edit::new("import", jun_18()))
             .unwrap();
         assert_eq!(r.rows_read, 0, "{text:?}");
         assert!(r.to_string().ends_with("No failures."));
@@ -920,7 +974,7 @@ fn seeds_500_numbers_tagged_618_non_buyers() {
     }
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
-        .import_str(&mut s, &file, jun_18())
+        .import_str(&mut s, &file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (500, 500));
     let t = tag(&s, "did not buy in the 618 campaign");
@@ -942,7 +996,11 @@ fn seeds_wrong_spellings() {
     let mut s = Store::new();
     let r = Importer::new()
         .max_failed_share(1.0)
-        .import_str(&mut s, "91234567\n+852 9123 4567\n", jun_18())
+        .import_str(
+            &mut s,
+            "91234567\n+852 9123 4567\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!(r.rows_imported, 1);
     assert!(s.customer(&phone("85291234567")).is_some());
@@ -968,7 +1026,7 @@ fn remaining_error_texts() {
     let err = Importer::new()
         .key_kind(KeyKind::MemberId)
         .header(Header::Present)
-        .import_str(&mut shop(), "name,tags\n", jun_18())
+        .import_str(&mut shop(), "name,tags\n", &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),

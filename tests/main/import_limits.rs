@@ -42,10 +42,12 @@ fn refusal(text: &str) -> String {
     let mut s = shop();
     let before = fingerprint(&s);
     let err = Importer::new()
-        .import_str(&mut s, text, jun_18())
+        .import_str(&mut s, text, &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(fingerprint(&s), before);
-    let dry = Importer::new().check_str(&s, text).unwrap_err();
+    let dry = Importer::new()
+        .dry_run_str(&s, text, &Edit::new("import", jun_18()))
+        .unwrap_err();
     assert_eq!(dry.to_string(), err.to_string());
     err.to_string()
 }
@@ -78,7 +80,7 @@ fn a_field_over_the_limit_is_refused() {
         .import_str(
             &mut s,
             &format!("85291234567,\"{cell}\",website\n"),
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(report.memberships_added, 2);
@@ -104,7 +106,7 @@ fn a_row_over_the_limit_is_refused() {
     let row = format!("85291234567,{cell},{cell},{cell},{cell}\n");
     let report = Importer::new()
         .max_failed_share(1.0)
-        .check_str(&shop(), &row)
+        .dry_run_str(&shop(), &row, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);
 }
@@ -118,7 +120,11 @@ fn a_row_with_too_many_fields_is_refused() {
          separator"
     );
     let report = Importer::new()
-        .check_str(&shop(), &row(MAX_ROW_FIELDS))
+        .dry_run_str(
+            &shop(),
+            &row(MAX_ROW_FIELDS),
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!(report.rows_imported, 1);
 }
@@ -143,7 +149,11 @@ fn too_many_different_tag_names_are_refused() {
     );
     let report = Importer::new()
         .max_failed_share(1.0)
-        .check_str(&shop(), &file(MAX_TAG_NAMES))
+        .dry_run_str(
+            &shop(),
+            &file(MAX_TAG_NAMES),
+            &Edit::new("import", jun_18()),
+        )
         .unwrap();
     assert_eq!(
         report.failure_counts[&FailureKind::UnknownTag],
@@ -153,7 +163,7 @@ fn too_many_different_tag_names_are_refused() {
     let repeated = "85291234567,\"".to_string() + &"VIP,vip,ＶＩＰ,".repeat(3_000) + "\"\n";
     let mut s = shop();
     let report = Importer::new()
-        .import_str(&mut s, &repeated, jun_18())
+        .import_str(&mut s, &repeated, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((report.memberships_added, report.rows_failed), (1, 0));
 }
@@ -174,7 +184,7 @@ fn the_report_lists_the_first_failures_and_counts_them_all() {
     let report = Importer::new()
         .max_rows(6_000)
         .max_failed_share(1.0)
-        .import_str(&mut s, &text, jun_18())
+        .import_str(&mut s, &text, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.rows_failed, 6_000);
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 10_800);
@@ -219,7 +229,7 @@ fn created_tags_follow_the_naming_rules() {
         .import_str(
             &mut s,
             "85291234567,campaign/618\n85291234568,\"campaign-x, y\"\n",
-            jun_18(),
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     assert_eq!(report.tags_created, ["campaign/618", "campaign-x"]);
@@ -256,7 +266,11 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     let before = fingerprint(&s);
     let create = Importer::new().unknown_tags(UnknownTags::create_in("campaign"));
     let err = create
-        .import_str(&mut s, "85291234567,VIP\n85291234568,brand new\n", jun_18())
+        .import_str(
+            &mut s,
+            "85291234567,VIP\n85291234568,brand new\n",
+            &Edit::new("import", jun_18()),
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -265,7 +279,11 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     assert_eq!(fingerprint(&s), before);
     assert_eq!(
         create
-            .check_str(&s, "85291234568,brand new\n")
+            .dry_run_str(
+                &s,
+                "85291234568,brand new\n",
+                &Edit::new("import", jun_18())
+            )
             .unwrap_err()
             .to_string(),
         "actor \"import\" may not create tags; ask an administrator (mei)"
@@ -273,13 +291,16 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     // Nothing to create: nothing to permit.
     create
         .clone()
-        .import_str(&mut s, "85291234568,VIP\n", jun_18())
+        .import_str(&mut s, "85291234568,VIP\n", &Edit::new("import", jun_18()))
         .unwrap();
     // The administrator may.
     let report = create
         .clone()
-        .actor("mei")
-        .import_str(&mut s, "85291234569,brand new\n", jun_18())
+        .import_str(
+            &mut s,
+            "85291234569,brand new\n",
+            &Edit::new("mei", jun_18()),
+        )
         .unwrap();
     assert_eq!(report.tags_created, ["brand new"]);
 
@@ -287,8 +308,11 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     let before = fingerprint(&s);
     let err = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
-        .actor("a".repeat(201))
-        .import_str(&mut s, "85291234568,brand new\n", jun_18())
+        .import_str(
+            &mut s,
+            "85291234568,brand new\n",
+            &Edit::new("a".repeat(201), jun_18()),
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -301,7 +325,11 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
 fn a_refused_file_is_an_import_error() {
     let err = import_error(
         Importer::new()
-            .import_str(&mut shop(), &format!("{}\n", ",".repeat(2_000)), jun_18())
+            .import_str(
+                &mut shop(),
+                &format!("{}\n", ",".repeat(2_000)),
+                &Edit::new("import", jun_18()),
+            )
             .unwrap_err(),
     );
     assert_eq!(
@@ -318,7 +346,7 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
     // Column numbers count from 1: a position at the end of the range saturates.
     let report = Importer::new()
         .columns(usize::MAX, Some(u32::MAX as usize))
-        .check_str(&shop(), "85291234567,VIP\n")
+        .dry_run_str(&shop(), "85291234567,VIP\n", &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.key_column, u32::MAX);
     assert_eq!(report.tags_column, Some(u32::MAX));
@@ -338,9 +366,10 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
 fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     let report = Importer::new()
         .max_failed_share(1.0)
-        .check_str(
+        .dry_run_str(
             &shop(),
             "85291234567,\"nope, VIP, nope\",nada,nope,vip\n85291234568,nope\n",
+            &Edit::new("import", jun_18()),
         )
         .unwrap();
     let places: Vec<(u64, u32, &str)> = report
@@ -354,7 +383,7 @@ fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     let row = "85291234567,\"".to_string() + &"x,".repeat(30_000) + "\"\n";
     let report = Importer::new()
         .max_failed_share(1.0)
-        .check_str(&shop(), &row)
+        .dry_run_str(&shop(), &row, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);
 }

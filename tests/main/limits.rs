@@ -303,12 +303,25 @@ fn a_long_run_actor_refuses_the_whole_run() {
     let set = RuleSet::new()
         .rule(Rule::new("first", tag("vip")).add("new"))
         .rule(Rule::new("second", tag("vip")).add_template(TagTemplate::new("made-{date}")));
-    let run = Run::new(mar_3()).actor(text(MAX_NAME_CHARS + 1));
+    let run = Run::new(mar_3()).by(Edit::new(text(MAX_NAME_CHARS + 1), mar_3()));
     assert_eq!(
         set.run(&mut s, &run).unwrap_err().to_string(),
-        "rule \"second\": actor length in characters exceeds the limit of 200 (got 201)"
+        "actor length in characters exceeds the limit of 200 (got 201)"
     );
     assert_eq!(fingerprint(&s), before);
+    // An edit dated another day than the run evaluates on is refused, also in a dry run.
+    let run = Run::new(mar_3()).by(Edit::new("maria", mar_3() + 1));
+    let want = "the edit is dated 2025-03-04 but the query is evaluated on 2025-03-03: \
+                change and evaluate on one day";
+    assert_eq!(set.run(&mut s, &run).unwrap_err().to_string(), want);
+    assert_eq!(set.dry_run(&s, &run).unwrap_err().to_string(), want);
+    assert_eq!(fingerprint(&s), before);
+    // The run's edit names the creator of templated tags.
+    let run = Run::new(mar_3()).by(Edit::new("maria", mar_3()).because("weekly batch"));
+    set.run(&mut s, &run).unwrap();
+    let made = s.tag_id("made-2025-03-03").unwrap();
+    let actors: Vec<&str> = s.tag_history(made).map(|e| e.actor.as_str()).collect();
+    assert_eq!(actors, ["maria"]);
 }
 
 #[test]
@@ -407,7 +420,7 @@ fn materialised_descriptions_stay_within_the_limit() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid argument: the edit is dated 2025-03-03 but the query is evaluated on 2025-03-04: materialise on one day"
+        "the edit is dated 2025-03-03 but the query is evaluated on 2025-03-04: change and evaluate on one day"
     );
     assert!(s.tag_id("another snapshot").is_err());
 }
@@ -438,7 +451,11 @@ fn the_number_of_tags() {
     // An import that would create a tag is refused whole.
     let report = audience::import::Importer::new()
         .unknown_tags(audience::import::UnknownTags::create_in("general"))
-        .import_str(&mut s, "85291234567,brand new\n", mar_3());
+        .import_str(
+            &mut s,
+            "85291234567,brand new\n",
+            &Edit::new("import", mar_3()),
+        );
     assert_eq!(
         report.unwrap_err().to_string(),
         "number of tags exceeds the limit of 1048576 (got 1048577)"

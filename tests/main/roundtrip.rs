@@ -131,13 +131,13 @@ proptest! {
 
         // Into a store with the same taxonomy: the same keys with the same tags.
         let mut same = taxonomy(&shop);
-        let report = Importer::new().import_str(&mut same, &text, jun_18()).unwrap();
+        let report = Importer::new().import_str(&mut same, &text, &Edit::new("import", jun_18())).unwrap();
         prop_assert_eq!(report.rows_imported, set.len());
         prop_assert!(report.failures.is_empty(), "{}", report);
         prop_assert_eq!(view(&same, same.customers()), view(&original, &set));
 
         // Again: nothing changes.
-        let again = Importer::new().import_str(&mut same, &text, jun_18()).unwrap();
+        let again = Importer::new().import_str(&mut same, &text, &Edit::new("import", jun_18())).unwrap();
         prop_assert_eq!(again.customers_unchanged, set.len());
         prop_assert_eq!(again.memberships_added, 0);
 
@@ -146,7 +146,7 @@ proptest! {
         let mut empty = Store::new();
         Importer::new()
             .unknown_tags(UnknownTags::create_in("imported"))
-            .import_str(&mut empty, &text, jun_18())
+            .import_str(&mut empty, &text, &Edit::new("import", jun_18()))
             .unwrap();
         let labels = |s: &Store, set: &RoaringBitmap| -> BTreeMap<String, BTreeSet<String>> {
             let rows: Vec<_> = Export::new().rows(s, set).unwrap().collect();
@@ -268,14 +268,14 @@ proptest! {
         let mut store = import_shop();
         let before = fingerprint(&store);
         let (customers, members) = (store.customer_count(), memberships(&store));
-        let dry = importer.check_str(&store, &text).unwrap();
+        let dry = importer.dry_run_str(&store, &text, &Edit::new("import", jun_18())).unwrap();
         prop_assert_eq!(fingerprint(&store), before.clone());
         prop_assert_eq!(dry.rows_read, dry.rows_imported + dry.rows_skipped);
         prop_assert_eq!(
             dry.rows_imported,
             dry.customers_created + dry.customers_updated + dry.customers_unchanged
         );
-        match importer.import_str(&mut store, &text, jun_18()) {
+        match importer.import_str(&mut store, &text, &Edit::new("import", jun_18())) {
             Ok(report) => {
                 prop_assert!(!dry.over_failure_limit());
                 prop_assert_eq!(&report, &audience::ImportReport { applied: true, ..dry });

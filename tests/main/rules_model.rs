@@ -418,7 +418,7 @@ proptest! {
             .filter(|c| scope_bits[*c as usize])
             .collect();
         let scope_bm: RoaringBitmap = scope_set.iter().copied().collect();
-        let mut run = Run::new(TODAY).set("picked", &picked);
+        let mut run = Run::new(audience::Context::new(TODAY).with_set("picked", &picked));
         if scoped {
             run = run.within(&scope_bm);
         }

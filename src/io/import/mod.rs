@@ -22,7 +22,7 @@
 //! let report = Importer::new()
 //!     .default_country(Country::HK)
 //!     .unknown_tags(UnknownTags::create_in("campaign"))
-//!     .import_str(&mut store, file, today)?;
+//!     .import_str(&mut store, file, &Edit::new("import", today))?;
 //! assert_eq!((report.rows_read, report.rows_imported, report.customers_created), (3, 2, 2));
 //! assert_eq!(report.tags_created, vec!["618 non-buyer".to_string()]);
 //! assert_eq!(report.duplicates[0].first_line, 2); // line 4 repeats line 2's number
@@ -106,13 +106,14 @@
 //! changes. Every condition under which applying could fail is checked in that first pass
 //! (names the taxonomy would refuse, the policy's naming rules (a new name that breaks one
 //! is a failure of its row, [`FailureReason::NamingRule`]), whether the policy lets the
-//! importer's [actor](Importer::actor) create tags, the actor's length, archived tags, the
+//! import's [`Edit`](crate::Edit) create tags, the actor's length, archived tags, the
 //! tag and customer id limits), so applying cannot fail, and on any error nothing has
 //! changed. The batch is applied in
 //! place: applying to a copy of the store and swapping it in would cost a copy of the
 //! customer directory (about 25 ms at 1M customers and 0.4 s at 10M on the development
-//! machine) for every import that registers a customer. [`Importer::check_str`] runs the
-//! first pass alone: a dry run whose report says what an import would do.
+//! machine) for every import that registers a customer. [`Importer::dry_run_str`] runs the
+//! first pass alone, with the same inputs: a dry run whose report says what an import
+//! would do.
 //!
 //! # Performance
 //!
@@ -134,7 +135,6 @@ use std::io::Read;
 use roaring::RoaringBitmap;
 
 use crate::base::fold::{check_name, fold, tidy};
-use crate::day::Day;
 use crate::error::{Error, ErrorKind, invalid_name};
 use crate::phone::{Country, normalize_phone};
 

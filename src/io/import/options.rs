@@ -1,5 +1,5 @@
 //! The importer's options and its entry points: [`Importer`], the key, format, header,
-//! unknown-tag and merge settings, and `check_str` / `import_str` / `import_reader`.
+//! unknown-tag and merge settings, and `import_str` / `import_reader` with their dry runs.
 
 use super::*;
 
@@ -95,7 +95,7 @@ pub enum TagMode {
 ///     .mode(TagMode::Overwrite)
 ///     .unknown_tags(UnknownTags::Reject)
 ///     .max_failed_share(0.5);
-/// let report = importer.import_str(&mut store, "0912 345 678\tVIP\n0912-345-679\tVIPP\n", today)?;
+/// let report = importer.import_str(&mut store, "0912 345 678\tVIP\n0912-345-679\tVIPP\n", &Edit::new("import", today))?;
 /// assert_eq!(report.rows_imported, 1);
 /// assert_eq!(
 ///     report.failures[0].to_string(),
@@ -117,7 +117,6 @@ pub struct Importer {
     pub(super) max_failed_share: f64,
     pub(super) max_input_bytes: u64,
     pub(super) max_new_tags: u64,
-    pub(super) actor: String,
 }
 
 impl Default for Importer {
@@ -142,7 +141,6 @@ impl Importer {
             max_failed_share: DEFAULT_MAX_FAILED_SHARE,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             max_new_tags: DEFAULT_MAX_NEW_TAGS,
-            actor: "import".to_string(),
         }
     }
 
@@ -229,47 +227,54 @@ impl Importer {
         self
     }
 
-    /// The actor recorded in the taxonomy's change log for created tags (`"import"` by
-    /// default).
-    pub fn actor(mut self, actor: impl Into<String>) -> Importer {
-        self.actor = actor.into();
-        self
-    }
-
-    /// Imports `text` into `store`, assigning memberships on `today`. On error nothing has
-    /// changed.
+    /// Imports `text` into `store`. Memberships are assigned on the edit's day; the tags the
+    /// import creates are logged with the edit (its reason defaults to "created by import").
+    /// On error nothing has changed.
     pub fn import_str(
         &self,
         store: &mut Store,
         text: &str,
-        today: Day,
+        edit: &Edit,
     ) -> Result<ImportReport, Error> {
-        self.import_bytes(store, text.as_bytes(), today)
+        self.import_bytes(store, text.as_bytes(), edit)
     }
 
     /// Imports everything `input` yields (at most [`Importer::max_input_bytes`]) into
-    /// `store`, assigning memberships on `today`. On error nothing has changed.
+    /// `store`, as [`Importer::import_str`] does. On error nothing has changed.
     pub fn import_reader(
         &self,
         store: &mut Store,
         input: impl Read,
-        today: Day,
+        edit: &Edit,
     ) -> Result<ImportReport, Error> {
         let bytes = self.read_all(input)?;
-        self.import_bytes(store, &bytes, today)
+        self.import_bytes(store, &bytes, edit)
     }
 
-    /// A dry run of [`Importer::import_str`]: validates `text` against `store` and reports
-    /// what an import would do, changing nothing. A file an import would refuse for its
-    /// failure share is reported (see [`ImportReport::over_failure_limit`]), not refused.
-    pub fn check_str(&self, store: &Store, text: &str) -> Result<ImportReport, Error> {
-        Ok(self.plan(store, text.as_bytes())?.report)
+    /// A dry run of [`Importer::import_str`] with the same inputs: validates `text`
+    /// against `store` (the edit's actor included: the policy must let it create the tags
+    /// the file would create) and reports what the import would do, changing nothing. The
+    /// report is the one the import would give, with [`ImportReport::applied`] false. A
+    /// file an import would refuse for its failure share is reported (see
+    /// [`ImportReport::over_failure_limit`]), not refused.
+    pub fn dry_run_str(
+        &self,
+        store: &Store,
+        text: &str,
+        edit: &Edit,
+    ) -> Result<ImportReport, Error> {
+        Ok(self.plan(store, text.as_bytes(), edit)?.report)
     }
 
     /// A dry run of [`Importer::import_reader`].
-    pub fn check_reader(&self, store: &Store, input: impl Read) -> Result<ImportReport, Error> {
+    pub fn dry_run_reader(
+        &self,
+        store: &Store,
+        input: impl Read,
+        edit: &Edit,
+    ) -> Result<ImportReport, Error> {
         let bytes = self.read_all(input)?;
-        Ok(self.plan(store, &bytes)?.report)
+        Ok(self.plan(store, &bytes, edit)?.report)
     }
 
     pub(super) fn read_all(&self, input: impl Read) -> Result<Vec<u8>, Error> {
@@ -288,9 +293,9 @@ impl Importer {
         &self,
         store: &mut Store,
         bytes: &[u8],
-        today: Day,
+        edit: &Edit,
     ) -> Result<ImportReport, Error> {
-        let mut plan = self.plan(store, bytes)?;
+        let mut plan = self.plan(store, bytes, edit)?;
         if plan.report.over_failure_limit() {
             let report = &plan.report;
             return Err(ImportError::Refused {
@@ -301,7 +306,7 @@ impl Importer {
             }
             .into());
         }
-        self.apply(store, &mut plan, today)?;
+        self.apply(store, &mut plan, edit)?;
         plan.report.applied = true;
         Ok(plan.report)
     }
@@ -310,7 +315,7 @@ impl Importer {
     // First pass: parse and validate
     // -------------------------------------------------------------------------------------
 
-    pub(super) fn plan(&self, store: &Store, bytes: &[u8]) -> Result<Plan, Error> {
+    pub(super) fn plan(&self, store: &Store, bytes: &[u8], edit: &Edit) -> Result<Plan, Error> {
         let limit = self.input_limit();
         if bytes.len() as u64 > limit {
             return Err(ImportError::TooLarge { limit }.into());
@@ -364,7 +369,7 @@ impl Importer {
             }
             .into());
         }
-        pass.finish()
+        pass.finish(edit)
     }
 
     /// The separator, the text after an Excel `sep=` line, and how many lines that skipped.
@@ -451,8 +456,11 @@ impl Importer {
     // -------------------------------------------------------------------------------------
 
     /// The edit that logs the tags an import creates.
-    pub(super) fn creation_edit(&self, today: Day) -> Edit {
-        Edit::new(self.actor.clone(), today).because("created by import")
+    pub(super) fn creation_edit(edit: &Edit) -> Edit {
+        let mut edit = edit.clone();
+        edit.reason
+            .get_or_insert_with(|| "created by import".to_string());
+        edit
     }
 
     /// Applies a validated plan. Every step's preconditions were checked by `plan`, so none
@@ -463,9 +471,10 @@ impl Importer {
         &self,
         store: &mut Store,
         plan: &mut Plan,
-        today: Day,
+        edit: &Edit,
     ) -> Result<(), Error> {
-        let edit = self.creation_edit(today);
+        let today = edit.day;
+        let edit = Importer::creation_edit(edit);
         let mut ids: Vec<Option<TagId>> = Vec::with_capacity(plan.slots.len());
         for slot in &plan.slots {
             let id = match &slot.tag {

@@ -534,7 +534,7 @@ impl<'a> Pass<'a> {
     }
 
     /// Checks the limits applying depends on and computes what it will change.
-    pub(super) fn finish(mut self) -> Result<Plan, Error> {
+    pub(super) fn finish(mut self, edit: &Edit) -> Result<Plan, Error> {
         self.settle();
         let Pass {
             opts,
@@ -577,8 +577,8 @@ impl<'a> Pass<'a> {
         }
         // Whatever else creating the tags depends on (the policy letting the actor create
         // tags, the actor's name, the naming rules) is checked here, so applying cannot
-        // fail half-way. The day is not checked.
-        let edit = opts.creation_edit(Day::EPOCH);
+        // fail half-way.
+        let edit = Importer::creation_edit(edit);
         let new_tags = slots
             .iter()
             .filter(|s| !s.is_empty())
