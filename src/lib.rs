@@ -84,9 +84,7 @@ pub use rfm::{
     ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
 };
 pub use rules::lifecycle::Lifecycle;
-pub use rules::{
-    Rule, RuleReport, RuleSet, Run, RunReport, TagCount, TagSelector, TagTarget, TagTemplate,
-};
+pub use rules::{Rule, RuleReport, RuleSet, Run, RunReport, TagSelector, TagTarget, TagTemplate};
 pub use segment::Segment;
 pub use snapshot::{Extras, Section, SnapshotError, SnapshotProblem};
 pub use store::attribute::{AttrId, AttrInfo, AttrKind, Value};
@@ -96,7 +94,8 @@ pub use store::policy::{
     TaxonomyAction,
 };
 pub use store::taxonomy::{
-    Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagId, TagInfo, TagKind, TagSpec, dimensions,
+    Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagCount, TagId, TagInfo, TagKind, TagSpec,
+    dimensions,
 };
 pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
 

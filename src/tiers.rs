@@ -254,8 +254,8 @@ impl Assignment {
         // Resolve or plan every tag before changing anything.
         let mut plan: Vec<Option<TagId>> = Vec::with_capacity(assignment.len());
         for (name, _) in assignment.groups() {
-            match store.tag_id_in(&dim, name) {
-                Ok(id) => {
+            match store.find_tag_in(&dim, name) {
+                Some(id) => {
                     let info = store.tag(id)?;
                     if info.archived {
                         return err(ErrorKind::ArchivedTag {
@@ -264,11 +264,10 @@ impl Assignment {
                     }
                     plan.push(Some(id));
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
+                None => {
                     check_name(&tidy(name)).map_err(|reason| invalid_name(name, reason))?;
                     plan.push(None);
                 }
-                Err(e) => return Err(e),
             }
         }
         // Apply on a copy (cheap: bitmaps are shared until written) and swap it in only
@@ -469,10 +468,9 @@ impl Tiers {
         self.validate()?;
         let mut groups = Vec::with_capacity(self.tiers.len());
         for t in &self.tiers {
-            let bits = match store.tag_id_in(&self.dimension, &t.name) {
-                Ok(id) => store.members(id)?.clone(),
-                Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => RoaringBitmap::new(),
-                Err(e) => return Err(e),
+            let bits = match store.find_tag_in(&self.dimension, &t.name) {
+                Some(id) => store.members(id)?.clone(),
+                None => RoaringBitmap::new(),
             };
             groups.push((t.name.clone(), bits));
         }

@@ -74,6 +74,7 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
+pub use crate::store::taxonomy::TagCount;
 pub(crate) use cap::{Bucket, SendLogData};
 pub use cap::{
     CapRule, DEFAULT_RETENTION_HOURS, Hour, MAX_CHANNELS, MAX_PER_HOUR, MAX_RETENTION_HOURS,
@@ -253,18 +254,6 @@ pub(crate) fn dimension_tags(store: &Store, dimension: &str) -> Result<Vec<TagId
     Ok(tags)
 }
 
-/// How many customers of an audience carry a tag.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct TagCount {
-    /// The tag.
-    pub tag: TagId,
-    /// Its name.
-    pub name: String,
-    /// Customers of the audience carrying it.
-    pub count: u64,
-}
-
 /// An audience broken down by the tags of one dimension. A customer with several of the
 /// dimension's tags counts under each, so the counts may add up to more than the total.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,7 +263,8 @@ pub struct Breakdown {
     pub dimension: String,
     /// Customers in the audience.
     pub total: u64,
-    /// One row per tag of the dimension, in tag id order.
+    /// One row per tag of the dimension, in tag id order, with the customers of the
+    /// audience carrying it.
     pub tags: Vec<TagCount>,
     /// Customers of the audience with none of the dimension's tags.
     pub none: u64,
@@ -291,7 +281,13 @@ impl fmt::Display for Breakdown {
         };
         writeln!(f, "{} of {} customers:", self.dimension, self.total)?;
         for t in &self.tags {
-            writeln!(f, "{:>10}  {:>5.1}%  {}", t.count, share(t.count), t.name)?;
+            writeln!(
+                f,
+                "{:>10}  {:>5.1}%  {}",
+                t.customers,
+                share(t.customers),
+                t.name
+            )?;
         }
         write!(f, "{:>10}  {:>5.1}%  (none)", self.none, share(self.none))
     }
@@ -314,7 +310,7 @@ impl fmt::Display for Breakdown {
 /// store.add_tag_bulk(ig, &(4..8).collect(), day)?;
 /// let audience: RoaringBitmap = ids.into_iter().collect();
 /// let b = breakdown(&store, &audience, "channel")?;
-/// assert_eq!(b.tags.iter().map(|t| t.count).collect::<Vec<_>>(), vec![6, 4]);
+/// assert_eq!(b.tags.iter().map(|t| t.customers).collect::<Vec<_>>(), vec![6, 4]);
 /// assert_eq!(b.none, 2);
 /// assert_eq!(
 ///     breakdown(&store, &audience, "chanel").unwrap_err().to_string(),
@@ -341,7 +337,7 @@ pub fn breakdown(
         rows.push(TagCount {
             tag: t,
             name: store.tag(t)?.name.clone(),
-            count,
+            customers: count,
         });
     }
     Ok(Breakdown {

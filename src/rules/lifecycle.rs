@@ -175,24 +175,19 @@ impl Lifecycle {
     pub fn create_tags(&self, store: &mut Store, edit: &Edit) -> Result<[TagId; 4], Error> {
         let mut missing = Vec::new();
         for name in self.stage_tags() {
-            match store.tag_id_in(&self.dimension, name) {
-                Ok(_) => {}
-                Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
-                    let spec = TagSpec::new(name)
-                        .dimension(self.dimension.as_str())
-                        .kind(TagKind::Dynamic)
-                        .description("lifecycle stage, kept by the lifecycle rules");
-                    if missing
-                        .iter()
-                        .any(|m: &TagSpec| fold(&m.name) == fold(name))
-                    {
-                        continue;
-                    }
-                    store.check_new_tag(edit, &spec, missing.len())?;
-                    missing.push(spec);
-                }
-                Err(e) => return Err(e),
+            if store.find_tag_in(&self.dimension, name).is_some()
+                || missing
+                    .iter()
+                    .any(|m: &TagSpec| fold(&m.name) == fold(name))
+            {
+                continue;
             }
+            let spec = TagSpec::new(name)
+                .dimension(self.dimension.as_str())
+                .kind(TagKind::Dynamic)
+                .description("lifecycle stage, kept by the lifecycle rules");
+            store.check_new_tag(edit, &spec, missing.len())?;
+            missing.push(spec);
         }
         for spec in missing {
             store.create_tag(edit, spec)?;

@@ -97,7 +97,7 @@ use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::query::{Context, Expr, Plan, Query, TagRef, tag_ref};
 use crate::store::Store;
 use crate::store::directory::CustomerId;
-use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
+use crate::store::taxonomy::{Edit, TagCount, TagId, TagKind, TagSpec, dimensions};
 
 /// A named rule: when its query matches a customer, add some tags and remove others.
 ///
@@ -540,9 +540,9 @@ impl RuleSet {
                 TagTarget::Tag(t) => Target::Tag(names.writable(t)?),
                 TagTarget::Template(tpl) => {
                     let name = tpl.render(run.ctx.today(), &run.vars)?;
-                    match store.tag_id_in(&tpl.dimension, &name) {
-                        Ok(tag) => Target::Tag(unarchived(store, tag)?),
-                        Err(e) if matches!(e.kind(), ErrorKind::UnknownTag { .. }) => {
+                    match store.find_tag_in(&tpl.dimension, &name) {
+                        Some(tag) => Target::Tag(unarchived(store, tag)?),
+                        None => {
                             let mut spec = TagSpec::new(name)
                                 .dimension(tpl.dimension.as_str())
                                 .kind(TagKind::Dynamic);
@@ -560,7 +560,6 @@ impl RuleSet {
                                 pattern: tpl.pattern.clone(),
                             }
                         }
-                        Err(e) => return Err(e),
                     }
                 }
             };
@@ -651,7 +650,7 @@ fn apply(
         }
         store.remove_tag_bulk(tag, &lost)?;
         changed |= &lost;
-        removed.push(TagCount::new(store, tag, lost.len())?);
+        removed.push(tag_count(store, tag, lost.len())?);
     }
     let mut added = Vec::with_capacity(effects.add.len());
     for target in &effects.add {
@@ -665,7 +664,7 @@ fn apply(
                 Err(_) => {
                     let edit = template_edit(run, &rule.name, pattern);
                     let tag = store.create_tag(&edit, spec.clone())?;
-                    created.push(TagCount::new(store, tag, 0)?);
+                    created.push(tag_count(store, tag, 0)?);
                     tag
                 }
             },
@@ -679,7 +678,7 @@ fn apply(
                 changed |= new;
             }
         }
-        added.push(TagCount::new(store, tag, gained)?);
+        added.push(tag_count(store, tag, gained)?);
     }
     let report = RuleReport {
         rule: rule.name.clone(),
@@ -992,26 +991,12 @@ pub struct RuleReport {
     pub removed: Vec<TagCount>,
 }
 
-/// A tag and a number of customers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct TagCount {
-    /// The tag.
-    pub tag: TagId,
-    /// Its name.
-    pub name: String,
-    /// How many customers.
-    pub customers: u64,
-}
-
-impl TagCount {
-    fn new(store: &Store, tag: TagId, customers: u64) -> Result<TagCount, Error> {
-        Ok(TagCount {
-            tag,
-            name: store.tag(tag)?.name.clone(),
-            customers,
-        })
-    }
+fn tag_count(store: &Store, tag: TagId, customers: u64) -> Result<TagCount, Error> {
+    Ok(TagCount {
+        tag,
+        name: store.tag(tag)?.name.clone(),
+        customers,
+    })
 }
 
 impl fmt::Display for RunReport {

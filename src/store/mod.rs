@@ -421,9 +421,27 @@ impl Store {
         self.taxonomy.resolve(name)
     }
 
-    /// The tag of a name within a dimension.
+    /// The tag of a name within a dimension (both compared folded). A miss is
+    /// [`ErrorKind::UnknownTag`] with a did-you-mean among the dimension's tags.
     pub fn tag_id_in(&self, dimension: &str, name: &str) -> Result<TagId, Error> {
         self.taxonomy.lookup(Some(dimension), name)
+    }
+
+    /// The tag of a name within a dimension, or `None`: the form for callers that look a
+    /// tag up to create it when it is missing (no suggestion is computed on a miss).
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let mut store = Store::new();
+    /// let edit = Edit::new("admin", Day::from_ymd(2025, 1, 6)?);
+    /// let vip = store.create_tag(&edit, TagSpec::new("VIP").dimension("power"))?;
+    /// assert_eq!(store.find_tag_in("Power", " vip "), Some(vip));
+    /// assert_eq!(store.find_tag_in("channel", "VIP"), None);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn find_tag_in(&self, dimension: &str, name: &str) -> Option<TagId> {
+        self.taxonomy.find_in(dimension, name)
     }
 
     /// A tag's metadata.

@@ -726,6 +726,16 @@ impl Taxonomy {
         }
     }
 
+    /// The tag of a name within a dimension, or `None` (names are unique within one).
+    pub(crate) fn find_in(&self, dimension: &str, name: &str) -> Option<TagId> {
+        let dk = fold(dimension);
+        self.by_name
+            .get(&fold(name))?
+            .iter()
+            .copied()
+            .find(|id| self.get(*id).is_ok_and(|t| fold(&t.dimension) == dk))
+    }
+
     /// Resolves a name within a dimension (`Some`) or across all dimensions (`None`).
     pub(crate) fn lookup(&self, dimension: Option<&str>, name: &str) -> Result<TagId, Error> {
         let key = fold(name);
@@ -873,6 +883,19 @@ impl fmt::Display for LogEntry {
         }
         Ok(())
     }
+}
+
+/// A tag and a number of customers: the row type of every per-tag count the crate reports
+/// (a rule run's additions and removals, an audience's breakdown by dimension).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TagCount {
+    /// The tag.
+    pub tag: TagId,
+    /// Its name.
+    pub name: String,
+    /// How many customers.
+    pub customers: u64,
 }
 
 #[cfg(test)]

@@ -164,14 +164,14 @@ fn breakdown_counts_each_tag_and_none() {
     assert_eq!(b.total, 10_000);
     assert_eq!(b.tags.len(), 1);
     assert_eq!(
-        (b.tags[0].name.as_str(), b.tags[0].count),
+        (b.tags[0].name.as_str(), b.tags[0].customers),
         ("interest-cosmetics", 2_500)
     );
     assert_eq!(b.none, 7_500);
     let q = Query::parse("stage-purchased").unwrap();
     let p = campaign::preview(&store, &q, &Context::new(jan_6())).unwrap();
     let b = p.breakdown(&store, "interests").unwrap();
-    assert_eq!((b.tags[0].count, b.none), (1_200, 2_800));
+    assert_eq!((b.tags[0].customers, b.none), (1_200, 2_800));
     assert_eq!(
         b.to_string(),
         "interests of 4000 customers:\n      1200   30.0%  interest-cosmetics\n      2800   70.0%  (none)"
