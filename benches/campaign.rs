@@ -117,7 +117,7 @@ fn campaign_bench(c: &mut Criterion) {
         }
     }
     log.record(start + 12, "whatsapp", &audience).unwrap();
-    all_sends.push(audience.clone());
+    all_sends.push(audience.bitmap().clone());
     let now = start + 24;
     let rule = CapRule::new(3, 24);
     let capped = log.capped(now, &rule).unwrap();

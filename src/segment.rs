@@ -19,6 +19,8 @@ use crate::store::directory::{CustomerId, KeyRef};
 /// assert_eq!(seg.rank(9), 4);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Segment {
     bits: RoaringBitmap,
 }
@@ -88,6 +90,83 @@ impl Segment {
     /// The underlying bitmap, by value.
     pub fn into_bitmap(self) -> RoaringBitmap {
         self.bits
+    }
+}
+
+/// A segment is its set of customers: every function of the crate that takes a set
+/// (`&RoaringBitmap`: a scope, an audience, the customers to tag) takes `&segment` too.
+///
+/// ```
+/// use audience::{RoaringBitmap, Segment};
+///
+/// fn count_even(set: &RoaringBitmap) -> u64 {
+///     set.iter().filter(|id| id % 2 == 0).count() as u64
+/// }
+/// let seg = Segment::from_bitmap((0..10).collect());
+/// assert_eq!(count_even(&seg), 5);
+/// ```
+impl std::ops::Deref for Segment {
+    type Target = RoaringBitmap;
+    fn deref(&self) -> &RoaringBitmap {
+        &self.bits
+    }
+}
+
+impl PartialEq<RoaringBitmap> for Segment {
+    fn eq(&self, other: &RoaringBitmap) -> bool {
+        self.bits == *other
+    }
+}
+
+impl PartialEq<Segment> for RoaringBitmap {
+    fn eq(&self, other: &Segment) -> bool {
+        *self == other.bits
+    }
+}
+
+/// Set algebra with any set: `&segment & &bitmap`, `|`, `-` (and not) and `^` give a new
+/// segment.
+///
+/// ```
+/// use audience::{RoaringBitmap, Segment};
+///
+/// let delivered = Segment::from_bitmap((0..10).collect());
+/// let replied: RoaringBitmap = (0..4).collect();
+/// assert_eq!((&delivered - &replied).len(), 6);
+/// assert_eq!((&delivered & &replied).len(), 4);
+/// ```
+macro_rules! segment_op {
+    ($trait:ident, $method:ident, $op:tt) => {
+        impl std::ops::$trait<&RoaringBitmap> for &Segment {
+            type Output = Segment;
+            fn $method(self, rhs: &RoaringBitmap) -> Segment {
+                Segment::from_bitmap(&self.bits $op rhs)
+            }
+        }
+
+        impl std::ops::$trait<&Segment> for &Segment {
+            type Output = Segment;
+            fn $method(self, rhs: &Segment) -> Segment {
+                Segment::from_bitmap(&self.bits $op &rhs.bits)
+            }
+        }
+    };
+}
+
+segment_op!(BitAnd, bitand, &);
+segment_op!(BitOr, bitor, |);
+segment_op!(Sub, sub, -);
+segment_op!(BitXor, bitxor, ^);
+
+impl AsRef<RoaringBitmap> for Segment {
+    fn as_ref(&self) -> &RoaringBitmap {
+        &self.bits
+    }
+}
+
+impl From<Segment> for RoaringBitmap {
+    fn from(segment: Segment) -> RoaringBitmap {
+        segment.bits
     }
 }
 

@@ -74,6 +74,8 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
+use crate::segment::Segment;
+
 pub use crate::store::taxonomy::TagCount;
 pub(crate) use cap::{Bucket, SendLogData};
 pub use cap::{
@@ -167,7 +169,7 @@ pub struct Preview {
     /// The broadcast guides' advice for this size.
     pub guidance: SizeGuidance,
     /// The customers.
-    pub audience: RoaringBitmap,
+    pub audience: Segment,
 }
 
 impl Preview {
@@ -189,7 +191,7 @@ impl fmt::Display for Preview {
 pub fn preview(store: &Store, query: &Query, ctx: &Context<'_>) -> Result<Preview, Error> {
     let plan = store.plan(query, ctx)?;
     let explain = plan.explain();
-    let audience = plan.bitmap();
+    let audience = plan.segment();
     Ok(Preview {
         size: audience.len(),
         guidance: SizeGuidance::for_size(audience.len()),
@@ -206,8 +208,8 @@ pub fn build_audience(
     store: &mut Store,
     query: &Query,
     ctx: &Context<'_>,
-) -> Result<RoaringBitmap, Error> {
-    let audience = store.plan(query, ctx)?.bitmap();
+) -> Result<Segment, Error> {
+    let audience = store.plan(query, ctx)?.segment();
     let tags = query_tags(store, query.expr())?;
     for t in tags {
         store.record_use(t, ctx.today())?;

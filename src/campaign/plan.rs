@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use roaring::RoaringBitmap;
 
+use crate::segment::Segment;
+
 use crate::error::{Error, ErrorKind, err};
 use crate::store::directory::CustomerId;
 
@@ -25,9 +27,9 @@ pub struct Batch {
 impl Batch {
     /// The batch's customers: `audience` restricted to `first..=last` (pass the audience
     /// the plan was made from).
-    pub fn members(&self, audience: &RoaringBitmap) -> RoaringBitmap {
+    pub fn members(&self, audience: &RoaringBitmap) -> Segment {
         let ids = audience.range(self.first..=self.last);
-        RoaringBitmap::from_sorted_iter(ids).unwrap_or_default()
+        Segment::from_bitmap(RoaringBitmap::from_sorted_iter(ids).unwrap_or_default())
     }
 }
 

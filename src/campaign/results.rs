@@ -11,6 +11,7 @@ use super::split::Split;
 use super::stats::{Proportion, ZTest, two_proportion_test};
 use crate::day::Day;
 use crate::error::Error;
+use crate::segment::Segment;
 use crate::store::Store;
 use crate::store::taxonomy::TagId;
 
@@ -169,8 +170,8 @@ impl Responses {
 
     /// Delivered customers who did not reply: the second touch's audience (about 95% of a
     /// send, according to WhatsApp and LINE broadcast guides).
-    pub fn non_responders(&self) -> RoaringBitmap {
-        &self.delivered - &self.replied
+    pub fn non_responders(&self) -> Segment {
+        Segment::from_bitmap(&self.delivered - &self.replied)
     }
 
     /// The second touch for a send made on `sent_on`: the non-responders, due
@@ -190,7 +191,7 @@ pub struct FollowUp {
     /// The first day it should go out.
     pub due: Day,
     /// The non-responders.
-    pub customers: RoaringBitmap,
+    pub customers: Segment,
 }
 
 impl FollowUp {

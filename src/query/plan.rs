@@ -468,11 +468,11 @@ impl<'s> Plan<'s> {
     }
 
     /// The customers the query selects, as a bitmap.
-    pub fn bitmap(&self) -> RoaringBitmap {
+    pub(crate) fn bitmap(&self) -> RoaringBitmap {
         self.eval(&self.root, None).into_owned()
     }
 
-    /// The customers the query selects among `candidates`: `bitmap() & candidates`, but
+    /// The customers the query selects among `candidates`: `segment() & candidates`, but
     /// evaluated inside the candidates (tags are intersected with them and attribute
     /// ranges probe only them), so checking a few changed customers costs a few lookups
     /// rather than a pass over everyone. Candidates that are not live customers are
@@ -492,10 +492,15 @@ impl<'s> Plan<'s> {
     /// let q = Query::parse("purchase_count > 3")?;
     /// let plan = store.plan(&q, &Context::new(today))?;
     /// let changed: RoaringBitmap = [4, 10, 11, 500].into_iter().collect();
-    /// assert_eq!(plan.bitmap_within(&changed).iter().collect::<Vec<_>>(), vec![4, 11]);
+    /// assert_eq!(plan.segment_within(&changed).iter().collect::<Vec<_>>(), vec![4, 11]);
     /// # Ok::<(), audience::Error>(())
     /// ```
-    pub fn bitmap_within(&self, candidates: &RoaringBitmap) -> RoaringBitmap {
+    pub fn segment_within(&self, candidates: &RoaringBitmap) -> crate::Segment {
+        crate::Segment::from_bitmap(self.bitmap_within(candidates))
+    }
+
+    /// [`Plan::segment_within`] as a bitmap.
+    pub(crate) fn bitmap_within(&self, candidates: &RoaringBitmap) -> RoaringBitmap {
         // Evaluation inside a set assumes the set holds live customers only (NOT is taken
         // relative to it).
         let universe = self.universe();

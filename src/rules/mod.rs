@@ -46,7 +46,7 @@
 //! Every query is bound once during validation; a rule that no other rule feeds matches
 //! the same customers before and after the others ran, so it is evaluated with that plan,
 //! and only fed rules are bound again at their turn. Within a scope, queries are evaluated
-//! inside the scope ([`Plan::bitmap_within`]), so a run over one changed customer costs
+//! inside the scope ([`Plan::segment_within`]), so a run over one changed customer costs
 //! validation and a few lookups per rule, not a pass over everyone. `benches/rules.rs`
 //! measures ten weekly rules (the five of CRM tagging guides: high value, highly active,
 //! needs attention, at risk, follow up; plus the five lifecycle rules) over a million

@@ -379,7 +379,7 @@ fn seeds_rate_limit_5000_take_25_to_30_minutes() {
             assert_eq!(members.min(), Some(b.first));
             assert_eq!(members.max(), Some(b.last));
             assert_eq!(b.offset.as_secs(), 60 * i as u64);
-            all |= members;
+            all |= members.into_bitmap();
         }
         assert_eq!(all, audience);
     }

@@ -94,15 +94,15 @@ impl Shop {
         let ctx = Context::new(self.today);
         let plan = self.store.plan(&q, &ctx).unwrap();
         assert_eq!(plan.count(), want.len(), "count of {text}");
-        assert_eq!(&plan.bitmap(), want, "members of {text}");
+        assert_eq!(&plan.segment(), want, "members of {text}");
         assert_eq!(plan.explain().total, want.len(), "explain of {text}");
         // Inside candidate sets: a few customers (per-child intersections) and half of
         // everyone (dense, then narrowed).
         let few: RoaringBitmap = (0..CUSTOMERS).step_by(997).collect();
-        assert_eq!(plan.bitmap_within(&few), want & &few, "{text} within a few");
+        assert_eq!(plan.segment_within(&few), want & &few, "{text} within a few");
         let half: RoaringBitmap = (0..CUSTOMERS).step_by(2).collect();
         assert_eq!(
-            plan.bitmap_within(&half),
+            plan.segment_within(&half),
             want & &half,
             "{text} within half"
         );

@@ -200,10 +200,10 @@ proptest! {
         // was never handed out, and the same restricted to live customers.
         let mut cands = set.clone();
         cands.insert(1_000_000);
-        prop_assert_eq!(plan.bitmap_within(&cands), &want & &cands, "{}", e);
+        prop_assert_eq!(plan.segment_within(&cands), &want & &cands, "{}", e);
         let live = &cands & store.customers();
-        prop_assert_eq!(plan.bitmap_within(&live), &want & &live, "{}", e);
-        prop_assert_eq!(plan.bitmap_within(&RoaringBitmap::new()), RoaringBitmap::new());
+        prop_assert_eq!(plan.segment_within(&live), &want & &live, "{}", e);
+        prop_assert_eq!(plan.segment_within(&RoaringBitmap::new()), RoaringBitmap::new());
         // The text face gives the same answer.
         let parsed = Query::parse(&e.to_string()).unwrap();
         prop_assert_eq!(store.plan(&parsed, &ctx).unwrap().count(), want.len());
