@@ -48,7 +48,7 @@ fn health(c: &mut Criterion) {
     let oversized = report
         .tags
         .iter()
-        .filter(|t| t.share > config.oversized_share)
+        .filter(|t| t.share > 0.40)
         .count();
     assert_eq!(oversized, 6, "6 tags over 40% of customers");
     eprintln!(

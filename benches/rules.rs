@@ -181,7 +181,7 @@ fn weekly_rules() -> RuleSet {
             .add("high potential, follow up")
             .remove("silent customer"),
         );
-    set.extend(Lifecycle::default().rules().expect("lifecycle"));
+    set.extend(Lifecycle::default().rules());
     set
 }
 

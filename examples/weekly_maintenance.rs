@@ -135,7 +135,7 @@ fn weekly_rules() -> Result<RuleSet, Error> {
             .add("high potential, follow up")
             .remove("silent customer"),
         );
-    set.extend(Lifecycle::default().rules()?);
+    set.extend(Lifecycle::default().rules());
     Ok(set)
 }
 

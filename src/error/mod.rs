@@ -373,6 +373,17 @@ pub enum ErrorKind {
         context_day: String,
     },
 
+    /// A configuration setting out of its range, refused where the configuration is made
+    /// (by the setter, or by the constructor that takes settings that depend on each
+    /// other).
+    #[error("invalid setting {setting}: {reason}")]
+    InvalidSetting {
+        /// The setting, as `Type::setter` (e.g. `HealthConfig::oversized_share`).
+        setting: &'static str,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+
     /// A size limit that protects the process was exceeded.
     #[error("{what} exceeds the limit of {limit} (got {actual})")]
     LimitExceeded {

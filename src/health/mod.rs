@@ -106,35 +106,80 @@ pub const MAX_PAIR_TAGS: usize = MAX_OVERLAP_SETS - 1;
 /// tag on over 40% of customers is too coarse, one unused for over 30 days is silent, and a
 /// customer without interaction for over 180 days is stale.
 ///
+/// Every setting is checked when it is set: a share outside 0..=1 is refused by its setter
+/// (and by deserialisation) with [`ErrorKind::InvalidSetting`], so a configuration that
+/// exists is a valid one.
+///
 /// ```
 /// use audience::health::HealthConfig;
 ///
-/// let config = HealthConfig::default().silent_days(14).activity_attribute(Some("last_seen"));
-/// assert_eq!(config.silent_days, 14);
-/// assert_eq!(config.oversized_share, 0.40);
+/// let config = HealthConfig::default()
+///     .silent_days(14)
+///     .activity_attribute(Some("last_seen"))
+///     .oversized_share(0.5)?;
+/// assert_ne!(config, HealthConfig::default());
+/// assert_eq!(
+///     HealthConfig::default().stale_share(1.5).unwrap_err().to_string(),
+///     "invalid setting HealthConfig::stale_share: a share is between 0 and 1, got 1.5"
+/// );
+/// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
+#[cfg_attr(feature = "serde", serde(try_from = "RawHealthConfig"))]
 pub struct HealthConfig {
-    /// A tag carried by more than this share of customers is oversized. Default 0.40.
-    pub oversized_share: f64,
-    /// A tag with at least one but fewer than this many members is tiny. Default 10.
-    pub tiny_below: u64,
-    /// A tag not used for more than this many days is silent. Default 30.
-    pub silent_days: u32,
-    /// The day attribute of each customer's last interaction; `None` skips stale
-    /// memberships. Default `last_interaction`.
-    pub activity_attribute: Option<String>,
-    /// A member whose last interaction is more than this many days ago is stale. Default
-    /// 180.
-    pub stale_days: u32,
-    /// A tag is flagged stale when at least this share of its members are stale. Default
-    /// 0.10 (CRM tagging guides find about 10% of VIPs sleeping: no interaction for over
-    /// 180 days).
-    pub stale_share: f64,
-    /// Two tags whose Jaccard overlap is at least this are redundant. Default 0.80.
-    pub redundant_jaccard: f64,
+    oversized_share: f64,
+    tiny_below: u64,
+    silent_days: u32,
+    activity_attribute: Option<String>,
+    stale_days: u32,
+    stale_share: f64,
+    redundant_jaccard: f64,
+}
+
+/// The serialised form of [`HealthConfig`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(default)]
+struct RawHealthConfig {
+    oversized_share: f64,
+    tiny_below: u64,
+    silent_days: u32,
+    activity_attribute: Option<String>,
+    stale_days: u32,
+    stale_share: f64,
+    redundant_jaccard: f64,
+}
+
+#[cfg(feature = "serde")]
+impl Default for RawHealthConfig {
+    fn default() -> RawHealthConfig {
+        let d = HealthConfig::default();
+        RawHealthConfig {
+            oversized_share: d.oversized_share,
+            tiny_below: d.tiny_below,
+            silent_days: d.silent_days,
+            activity_attribute: d.activity_attribute,
+            stale_days: d.stale_days,
+            stale_share: d.stale_share,
+            redundant_jaccard: d.redundant_jaccard,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawHealthConfig> for HealthConfig {
+    type Error = Error;
+    fn try_from(raw: RawHealthConfig) -> Result<HealthConfig, Error> {
+        HealthConfig::default()
+            .oversized_share(raw.oversized_share)?
+            .tiny_below(raw.tiny_below)
+            .silent_days(raw.silent_days)
+            .activity_attribute(raw.activity_attribute.as_deref())
+            .stale_days(raw.stale_days)
+            .stale_share(raw.stale_share)?
+            .redundant_jaccard(raw.redundant_jaccard)
+    }
 }
 
 impl Default for HealthConfig {
@@ -151,68 +196,72 @@ impl Default for HealthConfig {
     }
 }
 
+/// A share from 0 to 1, or [`ErrorKind::InvalidSetting`] naming the setting.
+fn share(setting: &'static str, value: f64) -> Result<f64, Error> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        err(ErrorKind::InvalidSetting {
+            setting,
+            reason: format!("a share is between 0 and 1, got {value}"),
+        })
+    }
+}
+
 impl HealthConfig {
-    /// Sets [`HealthConfig::oversized_share`].
-    pub fn oversized_share(mut self, share: f64) -> HealthConfig {
-        self.oversized_share = share;
-        self
+    /// A tag carried by more than this share of customers is oversized. Default 0.40.
+    /// Refused outside 0..=1.
+    pub fn oversized_share(mut self, share_of_customers: f64) -> Result<HealthConfig, Error> {
+        self.oversized_share = share("HealthConfig::oversized_share", share_of_customers)?;
+        Ok(self)
     }
 
-    /// Sets [`HealthConfig::tiny_below`].
+    /// A tag with at least one but fewer than this many members is tiny. Default 10.
     pub fn tiny_below(mut self, members: u64) -> HealthConfig {
         self.tiny_below = members;
         self
     }
 
-    /// Sets [`HealthConfig::silent_days`].
+    /// A tag not used for more than this many days is silent. Default 30.
     pub fn silent_days(mut self, days: u32) -> HealthConfig {
         self.silent_days = days;
         self
     }
 
-    /// Sets [`HealthConfig::activity_attribute`].
+    /// The day attribute of each customer's last interaction; `None` skips stale
+    /// memberships. Default `last_interaction`.
     pub fn activity_attribute(mut self, attribute: Option<&str>) -> HealthConfig {
         self.activity_attribute = attribute.map(str::to_string);
         self
     }
 
-    /// Sets [`HealthConfig::stale_days`].
+    /// A member whose last interaction is more than this many days ago is stale. Default
+    /// 180.
     pub fn stale_days(mut self, days: u32) -> HealthConfig {
         self.stale_days = days;
         self
     }
 
-    /// Sets [`HealthConfig::stale_share`].
-    pub fn stale_share(mut self, share: f64) -> HealthConfig {
-        self.stale_share = share;
-        self
+    /// A tag is flagged stale when at least this share of its members are stale. Default
+    /// 0.10 (CRM tagging guides find about 10% of VIPs sleeping: no interaction for over
+    /// 180 days). Refused outside 0..=1.
+    pub fn stale_share(mut self, share_of_members: f64) -> Result<HealthConfig, Error> {
+        self.stale_share = share("HealthConfig::stale_share", share_of_members)?;
+        Ok(self)
     }
 
-    /// Sets [`HealthConfig::redundant_jaccard`].
-    pub fn redundant_jaccard(mut self, jaccard: f64) -> HealthConfig {
+    /// Two tags whose Jaccard overlap is at least this are redundant. Default 0.80.
+    /// Refused outside 0..=1, and at 0 (every pair would be redundant).
+    pub fn redundant_jaccard(mut self, jaccard: f64) -> Result<HealthConfig, Error> {
+        let jaccard = share("HealthConfig::redundant_jaccard", jaccard)?;
+        if jaccard == 0.0 {
+            return err(ErrorKind::InvalidSetting {
+                setting: "HealthConfig::redundant_jaccard",
+                reason: "must be above 0 (every pair would be redundant)".into(),
+            });
+        }
         self.redundant_jaccard = jaccard;
-        self
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let shares = [
-            ("oversized_share", self.oversized_share),
-            ("stale_share", self.stale_share),
-            ("redundant_jaccard", self.redundant_jaccard),
-        ];
-        for (name, v) in shares {
-            if !(0.0..=1.0).contains(&v) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "{name} must be between 0 and 1, got {v}"
-                )));
-            }
-        }
-        if self.redundant_jaccard == 0.0 {
-            return err(ErrorKind::InvalidArgument(
-                "redundant_jaccard must be above 0 (every pair would be redundant)".into(),
-            ));
-        }
-        Ok(())
+        Ok(self)
     }
 }
 
@@ -670,7 +719,6 @@ impl HealthReport {
     /// configuration is out of range or its activity attribute does not exist or does not
     /// hold days.
     pub fn build(store: &Store, today: Day, config: &HealthConfig) -> Result<HealthReport, Error> {
-        config.validate()?;
         let customers = store.customer_count();
         let share = |n: u64| {
             if customers == 0 {
@@ -858,9 +906,10 @@ pub fn stale_members(
 ) -> Result<Segment, Error> {
     let members = store.members(tag)?;
     let Some(stale) = stale_set(store, today, config)? else {
-        return err(ErrorKind::InvalidArgument(
-            "the health config names no activity attribute".into(),
-        ));
+        return err(ErrorKind::InvalidSetting {
+            setting: "HealthConfig::activity_attribute",
+            reason: "stale members need an activity attribute, and none is set".into(),
+        });
     };
     Ok(Segment::from_bitmap(members & &stale))
 }
@@ -878,10 +927,13 @@ fn stale_set(
     let id = store.attribute_id(name)?;
     let info = store.attribute(id)?;
     if info.kind != AttrKind::Day {
-        return err(ErrorKind::InvalidArgument(format!(
-            "the activity attribute {} holds numbers; stale memberships need a day attribute",
-            quote(&info.name)
-        )));
+        return err(ErrorKind::InvalidSetting {
+            setting: "HealthConfig::activity_attribute",
+            reason: format!(
+                "{} holds numbers; stale memberships need a day attribute",
+                quote(&info.name)
+            ),
+        });
     }
     let cutoff = i64::from(today.as_i32()) - i64::from(config.stale_days);
     Ok(Some(store.column(id)?.range(i64::MIN, cutoff - 1, None)))

@@ -1,8 +1,8 @@
 //! The customer lifecycle that CRM tagging guides describe (new, growth, expected to churn)
 //! as a preset of ordinary rules (see [`Lifecycle`]).
 
-use crate::base::fold::fold;
-use crate::error::{Error, ErrorKind, err};
+use crate::base::fold::{check_name, first_repeat, fold, tidy};
+use crate::error::{Error, ErrorKind, err, quote};
 use crate::query::{Expr, TagRef, attr};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget};
 use crate::store::Store;
@@ -43,38 +43,25 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 ///
 /// let c = store.add_customer(CustomerKey::member("m1")?)?;
 /// store.set_value(c, first, today - 3)?;
-/// lifecycle.rules()?.run(&mut store, &Run::new(today))?;
+/// lifecycle.rules().run(&mut store, &Run::new(today))?;
 /// assert!(store.members(new)?.contains(c));
 /// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawLifecycle"))]
 pub struct Lifecycle {
-    /// Last day (since the first purchase) of the "new customer" stage.
-    pub new_days: u32,
-    /// Last day of the growth stages; after it, "expected to churn" without a second
-    /// purchase.
-    pub growth_days: u32,
-    /// A growth customer is high-frequency when the last open is at most this many days
-    /// ago.
-    pub open_window_days: u32,
-    /// Day attribute: the first purchase.
-    pub first_purchase: String,
-    /// Number attribute: purchases so far.
-    pub purchase_count: String,
-    /// Day attribute: the last message opened.
-    pub last_open: String,
-    /// The dimension of the stage tags.
-    pub dimension: String,
-    /// Tag of days 0 to `new_days`.
-    pub new_customer: String,
-    /// Tag of the growth window with recent opens.
-    pub growth_high: String,
-    /// Tag of the growth window without recent opens.
-    pub growth_low: String,
-    /// Tag after the growth window without a second purchase.
-    pub expected_to_churn: String,
+    new_days: u32,
+    growth_days: u32,
+    open_window_days: u32,
+    first_purchase: String,
+    purchase_count: String,
+    last_open: String,
+    dimension: String,
+    new_customer: String,
+    growth_high: String,
+    growth_low: String,
+    expected_to_churn: String,
 }
 
 impl Default for Lifecycle {
@@ -95,9 +82,170 @@ impl Default for Lifecycle {
     }
 }
 
+/// The serialised form of [`Lifecycle`] (every field optional), checked on the way in by
+/// the same setters.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(default)]
+struct RawLifecycle {
+    new_days: u32,
+    growth_days: u32,
+    open_window_days: u32,
+    first_purchase: String,
+    purchase_count: String,
+    last_open: String,
+    dimension: String,
+    new_customer: String,
+    growth_high: String,
+    growth_low: String,
+    expected_to_churn: String,
+}
+
+#[cfg(feature = "serde")]
+impl Default for RawLifecycle {
+    fn default() -> RawLifecycle {
+        let d = Lifecycle::default();
+        RawLifecycle {
+            new_days: d.new_days,
+            growth_days: d.growth_days,
+            open_window_days: d.open_window_days,
+            first_purchase: d.first_purchase,
+            purchase_count: d.purchase_count,
+            last_open: d.last_open,
+            dimension: d.dimension,
+            new_customer: d.new_customer,
+            growth_high: d.growth_high,
+            growth_low: d.growth_low,
+            expected_to_churn: d.expected_to_churn,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawLifecycle> for Lifecycle {
+    type Error = Error;
+    fn try_from(raw: RawLifecycle) -> Result<Lifecycle, Error> {
+        Lifecycle::default()
+            .stages(raw.new_days, raw.growth_days)?
+            .open_window_days(raw.open_window_days)
+            .attributes(&raw.first_purchase, &raw.purchase_count, &raw.last_open)?
+            .dimension(&raw.dimension)?
+            .stage_tags(
+                &raw.new_customer,
+                &raw.growth_high,
+                &raw.growth_low,
+                &raw.expected_to_churn,
+            )
+    }
+}
+
+/// A name the setting `setting` accepts (see [`check_name`]), tidied.
+fn setting_name(setting: &'static str, name: &str) -> Result<String, Error> {
+    let tidied = tidy(name);
+    check_name(&tidied).map_err(|reason| ErrorKind::InvalidSetting {
+        setting,
+        reason: format!(
+            "{} is not a valid name: {reason}",
+            quote(&name.chars().take(64).collect::<String>())
+        ),
+    })?;
+    Ok(tidied)
+}
+
 impl Lifecycle {
+    /// The stage bounds, in days since the first purchase: "new customer" up to
+    /// `new_days` (default 30), the growth stages up to `growth_days` (default 90), then
+    /// "expected to churn" without a second purchase. Refused unless `new_days <
+    /// growth_days`.
+    ///
+    /// ```
+    /// use audience::Lifecycle;
+    ///
+    /// let weekly = Lifecycle::default().stages(14, 60)?;
+    /// assert_eq!(
+    ///     Lifecycle::default().stages(90, 90).unwrap_err().to_string(),
+    ///     "invalid setting Lifecycle::stages: the new-customer stage (90 days) must end before \
+    ///      the growth stage (90 days)"
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn stages(mut self, new_days: u32, growth_days: u32) -> Result<Lifecycle, Error> {
+        if new_days >= growth_days {
+            return err(ErrorKind::InvalidSetting {
+                setting: "Lifecycle::stages",
+                reason: format!(
+                    "the new-customer stage ({new_days} days) must end before the growth stage \
+                     ({growth_days} days)"
+                ),
+            });
+        }
+        self.new_days = new_days;
+        self.growth_days = growth_days;
+        Ok(self)
+    }
+
+    /// A growth customer is high-frequency when the last open is at most this many days
+    /// ago (default 7).
+    pub fn open_window_days(mut self, days: u32) -> Lifecycle {
+        self.open_window_days = days;
+        self
+    }
+
+    /// The attributes the rules read: the day of the first purchase (default
+    /// `first_purchase_day`), the number of purchases (default `purchase_count`) and the
+    /// day of the last message opened (default `last_open`). Refused when a name is not a
+    /// valid name; a name the store does not have fails when the rules run, naming the rule.
+    pub fn attributes(
+        mut self,
+        first_purchase: &str,
+        purchase_count: &str,
+        last_open: &str,
+    ) -> Result<Lifecycle, Error> {
+        let setting = "Lifecycle::attributes";
+        self.first_purchase = setting_name(setting, first_purchase)?;
+        self.purchase_count = setting_name(setting, purchase_count)?;
+        self.last_open = setting_name(setting, last_open)?;
+        Ok(self)
+    }
+
+    /// The dimension of the stage tags (default `stage`).
+    pub fn dimension(mut self, dimension: &str) -> Result<Lifecycle, Error> {
+        self.dimension = setting_name("Lifecycle::dimension", dimension)?;
+        Ok(self)
+    }
+
+    /// The four stage tags' names: new customer, growth with recent opens, growth without,
+    /// expected to churn. Refused when a name is not a valid tag name or two are the same
+    /// name.
+    pub fn stage_tags(
+        mut self,
+        new_customer: &str,
+        growth_high: &str,
+        growth_low: &str,
+        expected_to_churn: &str,
+    ) -> Result<Lifecycle, Error> {
+        let setting = "Lifecycle::stage_tags";
+        let names = [new_customer, growth_high, growth_low, expected_to_churn];
+        let mut tidied = Vec::with_capacity(4);
+        for name in names {
+            tidied.push(setting_name(setting, name)?);
+        }
+        if let Some(i) = first_repeat(tidied.iter().map(String::as_str)) {
+            return err(ErrorKind::InvalidSetting {
+                setting,
+                reason: format!("two stages are named {}", quote(names[i])),
+            });
+        }
+        let [a, b, c, d]: [String; 4] = tidied.try_into().unwrap_or_default();
+        self.new_customer = a;
+        self.growth_high = b;
+        self.growth_low = c;
+        self.expected_to_churn = d;
+        Ok(self)
+    }
+
     /// The stage tags in order: new customer, growth high, growth low, expected to churn.
-    fn stage_tags(&self) -> [&str; 4] {
+    fn stage_names(&self) -> [&str; 4] {
         [
             &self.new_customer,
             &self.growth_high,
@@ -116,7 +264,7 @@ impl Lifecycle {
     /// A rule that removes every stage tag but `keep` and adds `keep`.
     fn stage_rule(&self, name: &str, when: Expr, keep: Option<&str>) -> Rule {
         let mut rule = Rule::new(name, when);
-        for t in self.stage_tags() {
+        for t in self.stage_names() {
             if Some(t) == keep {
                 rule.add.push(TagTarget::Tag(self.tag(t)));
             } else {
@@ -128,15 +276,8 @@ impl Lifecycle {
 
     /// The five rules of the preset, in this order: "lifecycle: new customer",
     /// "lifecycle: growth, high frequency", "lifecycle: growth, low frequency",
-    /// "lifecycle: expected to churn", "lifecycle: retained". Errors with
-    /// [`ErrorKind::InvalidArgument`] when `new_days >= growth_days`.
-    pub fn rules(&self) -> Result<RuleSet, Error> {
-        if self.new_days >= self.growth_days {
-            return err(ErrorKind::InvalidArgument(format!(
-                "lifecycle: the new-customer stage ({} days) must end before the growth stage ({} days)",
-                self.new_days, self.growth_days
-            )));
-        }
+    /// "lifecycle: expected to churn", "lifecycle: retained".
+    pub fn rules(&self) -> RuleSet {
         let first = || attr(self.first_purchase.as_str());
         let new_window = first().within_days(self.new_days);
         let growth_window = first()
@@ -145,7 +286,7 @@ impl Lifecycle {
         let after = first().before_days(self.growth_days);
         let opened = attr(self.last_open.as_str()).within_days(self.open_window_days);
         let repeat = attr(self.purchase_count.as_str()).ge(2);
-        Ok(RuleSet::new()
+        RuleSet::new()
             .rule(self.stage_rule(
                 "lifecycle: new customer",
                 new_window,
@@ -166,7 +307,7 @@ impl Lifecycle {
                 after.clone().exclude(repeat.clone()),
                 Some(&self.expected_to_churn),
             ))
-            .rule(self.stage_rule("lifecycle: retained", after.and(repeat), None)))
+            .rule(self.stage_rule("lifecycle: retained", after.and(repeat), None))
     }
 
     /// Creates the stage tags that do not exist yet in the preset's dimension (kind
@@ -174,7 +315,7 @@ impl Lifecycle {
     /// churn. Checks every tag first: on error nothing has changed.
     pub fn create_tags(&self, store: &mut Store, edit: &Edit) -> Result<[TagId; 4], Error> {
         let mut missing = Vec::new();
-        for name in self.stage_tags() {
+        for name in self.stage_names() {
             if store.find_tag_in(&self.dimension, name).is_some()
                 || missing
                     .iter()
@@ -193,7 +334,7 @@ impl Lifecycle {
             store.create_tag(edit, spec)?;
         }
         let mut ids = [TagId(0); 4];
-        for (slot, name) in ids.iter_mut().zip(self.stage_tags()) {
+        for (slot, name) in ids.iter_mut().zip(self.stage_names()) {
             *slot = store.tag_id_in(&self.dimension, name)?;
         }
         Ok(ids)

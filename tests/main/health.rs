@@ -135,7 +135,7 @@ fn a_92_percent_regular_customer_tag_is_oversized_with_a_split() {
         share: 0.92
     }));
     // The threshold is configurable.
-    let report = shop.report_with(&HealthConfig::default().oversized_share(0.95));
+    let report = shop.report_with(&HealthConfig::default().oversized_share(0.95).unwrap());
     assert!(flags(&report, regular).is_empty());
 }
 
@@ -290,7 +290,7 @@ fn vips_idle_for_181_days_are_stale_and_selectable() {
     let mut shop = Shop::new(100);
     let vip = shop.tag("VIP клиент", "power", 0..20);
     shop.idle(3, 200);
-    let report = shop.report_with(&HealthConfig::default().stale_share(0.05));
+    let report = shop.report_with(&HealthConfig::default().stale_share(0.05).unwrap());
     assert!(matches!(
         &flags(&report, vip)[..],
         [TagFlag::Stale { members: 1, query, .. }] if query == "\"VIP клиент\" AND last_interaction BEFORE 180d"
@@ -403,7 +403,7 @@ fn redundant_and_subset_pairs() {
         b: paid,
         jaccard: 0.95
     }));
-    let report = shop.report_with(&HealthConfig::default().redundant_jaccard(0.96));
+    let report = shop.report_with(&HealthConfig::default().redundant_jaccard(0.96).unwrap());
     assert_eq!(report.redundant.len(), 1);
 
     // Just below the threshold: 63 of 80.
@@ -575,22 +575,36 @@ fn configuration_errors() {
             .unwrap_err()
             .to_string()
     };
+    // Out-of-range settings are refused where the configuration is made.
+    let setting = |r: Result<HealthConfig, audience::Error>| r.unwrap_err().to_string();
     assert_eq!(
-        bad(HealthConfig::default().oversized_share(1.5)),
-        "invalid argument: oversized_share must be between 0 and 1, got 1.5"
+        setting(HealthConfig::default().oversized_share(1.5)),
+        "invalid setting HealthConfig::oversized_share: a share is between 0 and 1, got 1.5"
     );
     assert_eq!(
-        bad(HealthConfig::default().stale_share(f64::NAN)),
-        "invalid argument: stale_share must be between 0 and 1, got NaN"
+        setting(HealthConfig::default().stale_share(f64::NAN)),
+        "invalid setting HealthConfig::stale_share: a share is between 0 and 1, got NaN"
     );
     assert_eq!(
-        bad(HealthConfig::default().redundant_jaccard(-0.1)),
-        "invalid argument: redundant_jaccard must be between 0 and 1, got -0.1"
+        setting(HealthConfig::default().redundant_jaccard(-0.1)),
+        "invalid setting HealthConfig::redundant_jaccard: a share is between 0 and 1, got -0.1"
     );
     assert_eq!(
-        bad(HealthConfig::default().redundant_jaccard(0.0)),
-        "invalid argument: redundant_jaccard must be above 0 (every pair would be redundant)"
+        setting(HealthConfig::default().redundant_jaccard(0.0)),
+        "invalid setting HealthConfig::redundant_jaccard: must be above 0 (every pair would be \
+         redundant)"
     );
+    // Also when the configuration is read from JSON.
+    assert_eq!(
+        serde_json::from_str::<HealthConfig>(r#"{"stale_share": 2.0}"#)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting HealthConfig::stale_share: a share is between 0 and 1, got 2"
+    );
+    let read: HealthConfig = serde_json::from_str(r#"{"silent_days": 14}"#).unwrap();
+    assert_eq!(read, HealthConfig::default().silent_days(14));
+    let json = serde_json::to_string(&read).unwrap();
+    assert_eq!(serde_json::from_str::<HealthConfig>(&json).unwrap(), read);
     assert_eq!(
         bad(HealthConfig::default().activity_attribute(Some("last_interactoin"))),
         "unknown attribute \"last_interactoin\" (did you mean \"last_interaction\"?)"
@@ -607,7 +621,7 @@ fn configuration_errors() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid argument: the activity attribute \"purchase_count\" holds numbers; stale \
+        "invalid setting HealthConfig::activity_attribute: \"purchase_count\" holds numbers; stale \
          memberships need a day attribute"
     );
     // Without an activity attribute there is nothing stale to count.
@@ -626,7 +640,8 @@ fn configuration_errors() {
         audience::health::stale_members(&shop.store, vip, shop.today, &none)
             .unwrap_err()
             .to_string(),
-        "invalid argument: the health config names no activity attribute"
+        "invalid setting HealthConfig::activity_attribute: stale members need an activity \
+         attribute, and none is set"
     );
 }
 

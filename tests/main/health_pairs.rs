@@ -160,7 +160,7 @@ proptest! {
             tags.push(t);
             sorted.push(set.iter().collect::<Vec<u32>>());
         }
-        let config = HealthConfig::default().redundant_jaccard(jaccard).tiny_below(tiny);
+        let config = HealthConfig::default().redundant_jaccard(jaccard).unwrap().tiny_below(tiny);
         let report = audience::HealthReport::build(&store, today, &config).unwrap();
 
         // The naive model of the rules: pairs among tags that are not archived and have

@@ -73,7 +73,7 @@ impl Shop {
 #[test]
 fn stages_by_days_since_the_first_purchase() {
     let lifecycle = Lifecycle::default();
-    let rules = lifecycle.rules().unwrap();
+    let rules = lifecycle.rules();
     let mut shop = shop(&lifecycle, 4);
     let d0 = day("2025-01-01");
     // 0: one purchase, opens every week until day 60; 1: one purchase, never opens;
@@ -133,7 +133,7 @@ fn stages_by_days_since_the_first_purchase() {
 #[test]
 fn a_quarter_of_weekly_runs_reports_who_moved() {
     let lifecycle = Lifecycle::default();
-    let rules = lifecycle.rules().unwrap();
+    let rules = lifecycle.rules();
     let mut shop = shop(&lifecycle, 3);
     let d0 = day("2025-01-06");
     shop.buy(0, d0 - 1);
@@ -156,13 +156,11 @@ fn a_quarter_of_weekly_runs_reports_who_moved() {
 
 #[test]
 fn day_bounds_are_configurable() {
-    let lifecycle = Lifecycle {
-        new_days: 14,
-        growth_days: 60,
-        open_window_days: 3,
-        ..Lifecycle::default()
-    };
-    let rules = lifecycle.rules().unwrap();
+    let lifecycle = Lifecycle::default()
+        .stages(14, 60)
+        .unwrap()
+        .open_window_days(3);
+    let rules = lifecycle.rules();
     let mut shop = shop(&lifecycle, 1);
     let d0 = day("2025-01-01");
     shop.buy(0, d0);
@@ -183,13 +181,14 @@ fn day_bounds_are_configurable() {
         ]
     );
 
-    let bad = Lifecycle {
-        new_days: 90,
-        ..Lifecycle::default()
-    };
+    // Stage bounds that cannot hold are refused where they are set.
     assert_eq!(
-        bad.rules().unwrap_err().to_string(),
-        "invalid argument: lifecycle: the new-customer stage (90 days) must end before the growth stage (90 days)"
+        Lifecycle::default()
+            .stages(90, 90)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Lifecycle::stages: the new-customer stage (90 days) must end before the \
+         growth stage (90 days)"
     );
 }
 
@@ -211,15 +210,42 @@ fn create_tags_is_idempotent_and_atomic() {
     assert_eq!(lifecycle.create_tags(&mut store, &edit).unwrap(), tags);
     assert_eq!(store.tag_count(), 4);
 
-    let broken = Lifecycle {
-        dimension: "lifecycle".into(),
-        expected_to_churn: "x".repeat(201),
-        ..Lifecycle::default()
-    };
-    let e = broken.create_tags(&mut store, &edit).unwrap_err();
-    assert!(e.to_string().starts_with("invalid name"), "{e}");
-    assert_eq!(store.tag_count(), 4);
-    assert!(store.tag_id_in("lifecycle", "new customer").is_err());
+    // Names the taxonomy would refuse are refused by the setter, before any store sees them.
+    let long = "x".repeat(201);
+    assert_eq!(
+        Lifecycle::default()
+            .stage_tags("new customer", "growth, high frequency", "growth, low frequency", &long)
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "invalid setting Lifecycle::stage_tags: \"{}\" is not a valid name: a name has at \
+             most 200 characters, this one has 201",
+            "x".repeat(64)
+        )
+    );
+    assert_eq!(
+        Lifecycle::default()
+            .stage_tags("new", "growth", "GROWTH ", "churn")
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Lifecycle::stage_tags: two stages are named \"GROWTH \""
+    );
+    assert_eq!(
+        Lifecycle::default()
+            .dimension(" ")
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Lifecycle::dimension: \" \" is not a valid name: a name must not be empty"
+    );
+    // Renamed stage tags in another dimension are created there.
+    let renamed = Lifecycle::default()
+        .dimension("lifecycle")
+        .unwrap()
+        .stage_tags("fresh", "warm", "cooling", "at risk")
+        .unwrap();
+    let tags = renamed.create_tags(&mut store, &edit).unwrap();
+    assert_eq!(store.tag_count(), 8);
+    assert_eq!(store.find_tag_in("lifecycle", "at risk"), Some(tags[3]));
 }
 
 #[cfg(feature = "serde")]
@@ -230,9 +256,16 @@ fn the_preset_is_data() {
     let back: Lifecycle = serde_json::from_str(&json).unwrap();
     assert_eq!(back, lifecycle);
     let partial: Lifecycle = serde_json::from_str(r#"{"new_days": 21}"#).unwrap();
-    assert_eq!(partial.new_days, 21);
-    assert_eq!(partial.growth_days, 90);
-    let rules = lifecycle.rules().unwrap();
+    assert_eq!(partial, Lifecycle::default().stages(21, 90).unwrap());
+    // A serialised preset goes through the same checks.
+    assert_eq!(
+        serde_json::from_str::<Lifecycle>(r#"{"new_days": 120}"#)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Lifecycle::stages: the new-customer stage (120 days) must end before \
+         the growth stage (90 days)"
+    );
+    let rules = lifecycle.rules();
     let text = serde_json::to_string(&rules).unwrap();
     assert_eq!(
         serde_json::from_str::<audience::RuleSet>(&text).unwrap(),

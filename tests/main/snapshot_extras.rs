@@ -198,7 +198,7 @@ fn sample_extras() -> Extras {
     let today = ymd(2025, 1, 6);
     let mut e = Extras::new();
     e.rule_sets
-        .insert("lifecycle".into(), Lifecycle::default().rules().unwrap());
+        .insert("lifecycle".into(), Lifecycle::default().rules());
     let qualified = |dimension: &str, name: &str| TagRef {
         dimension: Some(dimension.into()),
         name: name.into(),
@@ -403,7 +403,7 @@ fn golden_v1_extras_still_loads() {
     );
     assert_eq!(
         e.rule_sets["lifecycle"],
-        Lifecycle::default().rules().unwrap()
+        Lifecycle::default().rules()
     );
     let weekly = &e.rule_sets["weekly"];
     assert_eq!(
