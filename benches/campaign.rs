@@ -28,14 +28,19 @@ const AUDIENCE: &str =
 fn ab() -> SplitSpec {
     SplitSpec::new(2025)
         .group("A", Size::Count(1000))
+        .unwrap()
         .group("B", Size::Count(1000))
+        .unwrap()
         .group("rest", Size::REST)
+        .unwrap()
 }
 
 fn halves() -> SplitSpec {
     SplitSpec::new(2025)
         .group("A", Size::Weight(1))
+        .unwrap()
         .group("B", Size::Weight(1))
+        .unwrap()
 }
 
 /// xorshift64*: the bench's own deterministic random numbers.

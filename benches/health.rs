@@ -45,11 +45,7 @@ fn health(c: &mut Criterion) {
         }
     }
     let report = audience::HealthReport::build(&store, today, &config).expect("report");
-    let oversized = report
-        .tags
-        .iter()
-        .filter(|t| t.share > 0.40)
-        .count();
+    let oversized = report.tags.iter().filter(|t| t.share > 0.40).count();
     assert_eq!(oversized, 6, "6 tags over 40% of customers");
     eprintln!(
         "report: {} findings, {} redundant pairs, {} subsets",

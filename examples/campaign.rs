@@ -155,9 +155,9 @@ fn main() -> Result<(), audience::Error> {
 
     // 3. Over 2,000: two random groups of 1,000 with the same channel mix, and the rest.
     let spec = SplitSpec::new(20_250_304)
-        .group("A", Size::Count(1000))
-        .group("B", Size::Count(1000))
-        .group("rest", Size::REST)
+        .group("A", Size::Count(1000))?
+        .group("B", Size::Count(1000))?
+        .group("rest", Size::REST)?
         .stratify_by_dimension("channel");
     let split = campaign::split(&store, &audience, &spec)?;
     let (a, b) = (

@@ -45,9 +45,9 @@
 //! assert_eq!(store.tag(cosmetics)?.last_used, Some(today));
 //!
 //! let spec = SplitSpec::new(20250304)
-//!     .group("A", Size::Count(1000))
-//!     .group("B", Size::Count(1000))
-//!     .group("rest", Size::REST);
+//!     .group("A", Size::Count(1000))?
+//!     .group("B", Size::Count(1000))?
+//!     .group("rest", Size::REST)?;
 //! let split = campaign::split(&store, &audience, &spec)?;
 //! let (a, b) = (split.group("A").unwrap(), split.group("B").unwrap());
 //!

@@ -78,30 +78,65 @@ pub enum Strata {
 ///
 /// // Two test groups of 1,000 and the rest, 10% held out as a control group.
 /// let spec = SplitSpec::new(2025)
-///     .holdout(Size::Count(500))
-///     .group("A", Size::Count(1000))
-///     .group("B", Size::Count(1000))
-///     .group("rest", Size::REST);
+///     .holdout(Size::Count(500))?
+///     .group("A", Size::Count(1000))?
+///     .group("B", Size::Count(1000))?
+///     .group("rest", Size::REST)?;
 /// assert_eq!(spec.sizes(5_000)?, vec![500, 1000, 1000, 2500, 0]);
 /// // Thirds by weight: the sizes add up exactly.
 /// let thirds = SplitSpec::new(1)
-///     .group("x", Size::Weight(1))
-///     .group("y", Size::Weight(1))
-///     .group("z", Size::Weight(1));
+///     .group("x", Size::Weight(1))?
+///     .group("y", Size::Weight(1))?
+///     .group("z", Size::Weight(1))?;
 /// assert_eq!(thirds.sizes(10)?, vec![4, 3, 3, 0]);
 /// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawSplitSpec"))]
 pub struct SplitSpec {
-    /// The seed: the same seed gives the same split.
-    pub seed: u64,
-    /// The control group kept out of the send, if any.
-    pub holdout: Option<Size>,
-    /// The groups, in cutting order.
-    pub groups: Vec<GroupSpec>,
-    /// Keep the same mix of these in every group.
-    pub stratify: Option<Strata>,
+    seed: u64,
+    holdout: Option<Size>,
+    groups: Vec<GroupSpec>,
+    stratify: Option<Strata>,
+}
+
+/// The serialised form of [`SplitSpec`], checked on the way in by the same setters.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawSplitSpec {
+    seed: u64,
+    #[serde(default)]
+    holdout: Option<Size>,
+    #[serde(default)]
+    groups: Vec<GroupSpec>,
+    #[serde(default)]
+    stratify: Option<Strata>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawSplitSpec> for SplitSpec {
+    type Error = Error;
+    fn try_from(raw: RawSplitSpec) -> Result<SplitSpec, Error> {
+        let mut spec = SplitSpec::new(raw.seed);
+        if let Some(size) = raw.holdout {
+            spec = spec.holdout(size)?;
+        }
+        for g in raw.groups {
+            spec = spec.group(g.name, g.size)?;
+        }
+        spec.stratify = raw.stratify;
+        Ok(spec)
+    }
+}
+
+/// [`ErrorKind::InvalidSetting`] for `setting`.
+fn invalid(setting: &'static str, reason: impl Into<String>) -> Error {
+    ErrorKind::InvalidSetting {
+        setting,
+        reason: reason.into(),
+    }
+    .into()
 }
 
 impl SplitSpec {
@@ -115,19 +150,88 @@ impl SplitSpec {
         }
     }
 
-    /// Adds a group.
-    pub fn group(mut self, name: impl Into<String>, size: Size) -> SplitSpec {
-        self.groups.push(GroupSpec {
-            name: name.into(),
-            size,
-        });
-        self
+    /// Adds a group. Refused when the name is empty or not a valid name, when another
+    /// group has the same name (names compare as tag names do: `"A"` and `" a "` are one
+    /// name), when a weight is 0, when the fixed counts or the weights add up past a 64-bit
+    /// count, or past [`MAX_GROUPS`] groups.
+    ///
+    /// ```
+    /// use audience::campaign::{Size, SplitSpec};
+    ///
+    /// let spec = SplitSpec::new(7).group("A", Size::Count(1000))?;
+    /// assert_eq!(
+    ///     spec.group(" a ", Size::REST)?.unwrap_err().to_string(),
+    ///     "invalid setting SplitSpec::group: two groups are named \" a \""
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn group(mut self, name: impl Into<String>, size: Size) -> Result<SplitSpec, Error> {
+        let name = name.into();
+        let setting = "SplitSpec::group";
+        if name.trim().is_empty() {
+            return Err(invalid(setting, "a group name must not be empty"));
+        }
+        check_name(&tidy(&name)).map_err(|reason| invalid_name(&name, reason))?;
+        if first_repeat(
+            self.groups
+                .iter()
+                .map(|g| g.name.as_str())
+                .chain([name.as_str()]),
+        )
+        .is_some()
+        {
+            return Err(invalid(
+                setting,
+                format!("two groups are named {}", crate::error::quote(&name)),
+            ));
+        }
+        if self.groups.len() >= MAX_GROUPS {
+            return err(ErrorKind::LimitExceeded {
+                what: "number of groups",
+                limit: MAX_GROUPS as u64,
+                actual: self.groups.len() as u64 + 1,
+            });
+        }
+        self.check_size(setting, size)?;
+        self.groups.push(GroupSpec { name, size });
+        Ok(self)
     }
 
-    /// Sets the holdout (control group), cut before the groups.
-    pub fn holdout(mut self, size: Size) -> SplitSpec {
+    /// Sets the holdout (control group), cut before the groups. Refused for a weight of 0
+    /// or sizes that add up past a 64-bit count.
+    pub fn holdout(mut self, size: Size) -> Result<SplitSpec, Error> {
+        self.holdout = None;
+        self.check_size("SplitSpec::holdout", size)?;
         self.holdout = Some(size);
-        self
+        Ok(self)
+    }
+
+    /// Refuses a zero weight, and a size that would make the fixed counts or the weights
+    /// overflow a 64-bit count together with the sizes already set.
+    fn check_size(&self, setting: &'static str, size: Size) -> Result<(), Error> {
+        if size == Size::Weight(0) {
+            return Err(invalid(setting, "a group weight must be positive"));
+        }
+        let sizes = self.sizes_in_order().chain([size]);
+        let (mut fixed, mut weight) = (0u64, 0u64);
+        for s in sizes {
+            let total = match s {
+                Size::Count(c) => fixed.checked_add(c).map(|t| fixed = t),
+                Size::Weight(w) => weight.checked_add(w).map(|t| weight = t),
+            };
+            if total.is_none() {
+                return Err(invalid(setting, "group sizes overflow a 64-bit count"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The holdout's size (when there is one), then each group's, in cutting order.
+    fn sizes_in_order(&self) -> impl Iterator<Item = Size> + '_ {
+        self.holdout
+            .iter()
+            .copied()
+            .chain(self.groups.iter().map(|g| g.size))
     }
 
     /// Keeps the same mix of a dimension's tags in every group.
@@ -142,41 +246,27 @@ impl SplitSpec {
         self
     }
 
+    /// The seed: the same seed gives the same split.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The groups, in cutting order.
+    pub fn groups(&self) -> &[GroupSpec] {
+        &self.groups
+    }
+
+    /// What the split keeps the same mix of, if anything.
+    pub fn strata(&self) -> Option<&Strata> {
+        self.stratify.as_ref()
+    }
+
+    /// A split needs a group; everything else was checked by the setters.
     fn validate(&self) -> Result<(), Error> {
         if self.groups.is_empty() {
-            return err(ErrorKind::InvalidArgument(
-                "a split needs at least one group".into(),
-            ));
-        }
-        if self.groups.len() > MAX_GROUPS {
-            return err(ErrorKind::LimitExceeded {
-                what: "number of groups",
-                limit: MAX_GROUPS as u64,
-                actual: self.groups.len() as u64,
-            });
-        }
-        let twice = first_repeat(self.groups.iter().map(|g| g.name.as_str()));
-        for (i, g) in self.groups.iter().enumerate() {
-            if g.name.trim().is_empty() {
-                return err(ErrorKind::InvalidArgument(
-                    "a group name must not be empty".into(),
-                ));
-            }
-            check_name(&tidy(&g.name)).map_err(|reason| invalid_name(&g.name, reason))?;
-            if twice == Some(i) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "two groups are named {}",
-                    crate::error::quote(&g.name)
-                )));
-            }
-        }
-        let weights = self
-            .holdout
-            .iter()
-            .chain(self.groups.iter().map(|g| &g.size));
-        if weights.into_iter().any(|s| *s == Size::Weight(0)) {
-            return err(ErrorKind::InvalidArgument(
-                "a group weight must be positive".into(),
+            return Err(invalid(
+                "SplitSpec::group",
+                "a split needs at least one group",
             ));
         }
         Ok(())
@@ -187,21 +277,15 @@ impl SplitSpec {
     /// [`ErrorKind::SplitTooLarge`] when the fixed counts exceed `n`.
     pub fn sizes(&self, n: u64) -> Result<Vec<u64>, Error> {
         self.validate()?;
-        let sizes: Vec<Size> = self
-            .holdout
-            .iter()
-            .copied()
-            .chain(self.groups.iter().map(|g| g.size))
-            .collect();
+        let sizes: Vec<Size> = self.sizes_in_order().collect();
         allocate(n, &sizes)
     }
 }
 
 /// Sizes for `specs` plus a last entry for the unassigned rest.
 fn allocate(n: u64, specs: &[Size]) -> Result<Vec<u64>, Error> {
-    let overflow = || -> Error {
-        ErrorKind::InvalidArgument("group sizes overflow a 64-bit count".into()).into()
-    };
+    // The setters refuse sizes whose sums overflow.
+    let overflow = || invalid("SplitSpec::group", "group sizes overflow a 64-bit count");
     let mut fixed = 0u64;
     let mut weight = 0u64;
     for s in specs {
@@ -331,9 +415,9 @@ impl Split {
 /// let ids = store.ensure_customers((0..5_000u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
 /// let audience: RoaringBitmap = ids.into_iter().collect();
 /// let spec = SplitSpec::new(7)
-///     .group("A", Size::Count(1000))
-///     .group("B", Size::Count(1000))
-///     .group("rest", Size::REST);
+///     .group("A", Size::Count(1000))?
+///     .group("B", Size::Count(1000))?
+///     .group("rest", Size::REST)?;
 /// let s = split(&store, &audience, &spec)?;
 /// assert_eq!(s.group("A").unwrap().len(), 1000);
 /// assert_eq!(s.group("B").unwrap().len(), 1000);

@@ -635,8 +635,11 @@ fn the_seeds_ab_flow_end_to_end() {
     let audience = campaign::build_audience(&mut store, &q, &ctx).unwrap();
     let spec = SplitSpec::new(4)
         .group("A", Size::Count(1000))
+        .unwrap()
         .group("B", Size::Count(1000))
-        .group("rest", Size::REST);
+        .unwrap()
+        .group("rest", Size::REST)
+        .unwrap();
     let s = campaign::split(&store, &audience, &spec).unwrap();
     let (a, b) = (s.group("A").unwrap(), s.group("B").unwrap());
     let test_send = a | b;

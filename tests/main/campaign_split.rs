@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use audience::campaign::{
-    self, MAX_STRATA, Size, SizeGuidance, Split, SplitSpec, Strata, rank, sample, split,
+    self, MAX_STRATA, Size, SizeGuidance, Split, SplitSpec, rank, sample, split,
 };
 use audience::{
     Context, CustomerKey, Edit, ErrorKind, KeyRef, Query, RoaringBitmap, StepOp, Store, TagId,
@@ -320,7 +320,7 @@ fn exact_sizes_for_many_cases() {
         for p in &patterns {
             let mut spec = SplitSpec::new(1);
             for (i, s) in p.iter().enumerate() {
-                spec = spec.group(format!("g{i}"), *s);
+                spec = spec.group(format!("g{i}"), *s).unwrap();
             }
             let got = spec.sizes(n);
             match naive_sizes(n, p) {
@@ -342,20 +342,29 @@ fn exact_sizes_for_many_cases() {
     // Literal examples.
     let ab = SplitSpec::new(1)
         .group("A", Size::Count(1000))
+        .unwrap()
         .group("B", Size::Count(1000))
-        .group("rest", Size::REST);
+        .unwrap()
+        .group("rest", Size::REST)
+        .unwrap();
     assert_eq!(ab.sizes(2_500).unwrap(), vec![1000, 1000, 500, 0]);
     let halves = SplitSpec::new(1)
         .group("a", Size::Weight(1))
-        .group("b", Size::Weight(1));
+        .unwrap()
+        .group("b", Size::Weight(1))
+        .unwrap();
     assert_eq!(halves.sizes(7).unwrap(), vec![4, 3, 0]);
     let third = SplitSpec::new(1)
         .group("a", Size::Weight(1))
-        .group("b", Size::Weight(2));
+        .unwrap()
+        .group("b", Size::Weight(2))
+        .unwrap();
     assert_eq!(third.sizes(7).unwrap(), vec![2, 5, 0]);
     let held = SplitSpec::new(1)
         .holdout(Size::Weight(1))
-        .group("a", Size::Weight(9));
+        .unwrap()
+        .group("a", Size::Weight(9))
+        .unwrap();
     assert_eq!(held.sizes(1_000).unwrap(), vec![100, 900, 0]);
 }
 
@@ -376,9 +385,11 @@ fn split_groups_have_the_sizes_of_the_spec() {
                 Size::Weight(1),
             ],
         ] {
-            let mut spec = SplitSpec::new(i as u64).holdout(Size::Count(u64::from(n) / 10));
+            let mut spec = SplitSpec::new(i as u64)
+                .holdout(Size::Count(u64::from(n) / 10))
+                .unwrap();
             for (j, s) in p.iter().enumerate() {
-                spec = spec.group(format!("g{j}"), *s);
+                spec = spec.group(format!("g{j}"), *s).unwrap();
             }
             let Ok(sizes) = spec.sizes(u64::from(n)) else {
                 assert!(split(&store, &audience, &spec).is_err());
@@ -422,9 +433,13 @@ fn assert_partition(audience: &RoaringBitmap, s: &Split) {
 fn ab_spec(seed: u64) -> SplitSpec {
     SplitSpec::new(seed)
         .holdout(Size::Count(100))
+        .unwrap()
         .group("A", Size::Count(1000))
+        .unwrap()
         .group("B", Size::Count(1000))
+        .unwrap()
         .group("rest", Size::REST)
+        .unwrap()
 }
 
 #[test]
@@ -473,13 +488,15 @@ fn insertion_order_does_not_matter() {
     let a = split(
         &forward,
         &pick(&forward),
-        &ab_spec(1).holdout(Size::Weight(1)),
+        &ab_spec(1).holdout(Size::Weight(1)).unwrap(),
     )
     .unwrap_err();
     assert!(matches!(a.kind(), ErrorKind::SplitTooLarge { .. }));
     let spec = SplitSpec::new(3)
         .group("x", Size::Count(200))
-        .group("y", Size::REST);
+        .unwrap()
+        .group("y", Size::REST)
+        .unwrap();
     let a = split(&forward, &pick(&forward), &spec).unwrap();
     let b = split(&random, &pick(&random), &spec).unwrap();
     assert_eq!(keyed(&forward, &a), keyed(&random, &b));
@@ -521,8 +538,11 @@ fn stratified_split_is_independent_of_customer_and_tag_order() {
     let b = build(&shuffled(n, 4), &["offline", "website", "instagram"]);
     let spec = SplitSpec::new(77)
         .holdout(Size::Weight(1))
+        .unwrap()
         .group("A", Size::Weight(3))
+        .unwrap()
         .group("B", Size::Weight(3))
+        .unwrap()
         .stratify_by_dimension("channel");
     let sa = split(&a, &everyone(&a), &spec).unwrap();
     let sb = split(&b, &everyone(&b), &spec).unwrap();
@@ -606,19 +626,30 @@ fn stratified_mixes_within_one_customer_of_ideal() {
     let specs = [
         SplitSpec::new(1)
             .group("A", Size::Count(1000))
+            .unwrap()
             .group("B", Size::Count(1000))
-            .group("rest", Size::REST),
+            .unwrap()
+            .group("rest", Size::REST)
+            .unwrap(),
         SplitSpec::new(2)
             .group("a", Size::Weight(1))
+            .unwrap()
             .group("b", Size::Weight(1))
-            .group("c", Size::Weight(1)),
+            .unwrap()
+            .group("c", Size::Weight(1))
+            .unwrap(),
         SplitSpec::new(3)
             .holdout(Size::Count(713))
+            .unwrap()
             .group("a", Size::Weight(2))
-            .group("b", Size::Weight(5)),
+            .unwrap()
+            .group("b", Size::Weight(5))
+            .unwrap(),
         SplitSpec::new(4)
             .group("one", Size::Count(17))
-            .group("two", Size::Count(1)),
+            .unwrap()
+            .group("two", Size::Count(1))
+            .unwrap(),
     ];
     for spec in specs {
         let spec = spec.stratify_by_dimension("channel");
@@ -635,10 +666,7 @@ fn stratified_mixes_within_one_customer_of_ideal() {
         assert_partition(&audience, &s);
         assert_mix(&store, &audience, &s, &tags);
         // The same through explicit tags.
-        let by_tags = SplitSpec {
-            stratify: Some(Strata::Tags(tags.clone())),
-            ..spec.clone()
-        };
+        let by_tags = spec.clone().stratify_by_tags(tags.clone());
         assert_eq!(split(&store, &audience, &by_tags).unwrap(), s);
     }
 }
@@ -654,7 +682,9 @@ fn strata_without_tags_in_the_audience() {
     let audience: RoaringBitmap = (0..50).collect();
     let spec = SplitSpec::new(1)
         .group("a", Size::Weight(1))
+        .unwrap()
         .group("b", Size::Weight(1))
+        .unwrap()
         .stratify_by_dimension("power");
     let s = split(&store, &audience, &spec).unwrap();
     assert_eq!(s.strata.len(), 1);
@@ -685,6 +715,7 @@ fn too_many_strata_is_refused() {
     }
     let spec = SplitSpec::new(1)
         .group("a", Size::REST)
+        .unwrap()
         .stratify_by_dimension("bits");
     let err = split(&store, &everyone(&store), &spec).unwrap_err();
     assert_eq!(
@@ -696,7 +727,9 @@ fn too_many_strata_is_refused() {
     // Ten bits are 1,024 strata: allowed, every stratum has two customers.
     let spec = SplitSpec::new(1)
         .group("a", Size::Weight(1))
+        .unwrap()
         .group("b", Size::Weight(1))
+        .unwrap()
         .stratify_by_tags(tags[..10].to_vec());
     let s = split(&store, &everyone(&store), &spec).unwrap();
     assert_eq!(s.strata.len(), 1024);
@@ -716,7 +749,9 @@ fn holdout_is_cut_first_and_stays_put() {
         &all,
         &SplitSpec::new(9)
             .holdout(Size::Count(200))
-            .group("x", Size::REST),
+            .unwrap()
+            .group("x", Size::REST)
+            .unwrap(),
     )
     .unwrap();
     let b = split(
@@ -724,9 +759,13 @@ fn holdout_is_cut_first_and_stays_put() {
         &all,
         &SplitSpec::new(9)
             .holdout(Size::Count(200))
+            .unwrap()
             .group("x", Size::Count(10))
+            .unwrap()
             .group("y", Size::Weight(3))
-            .group("z", Size::Weight(1)),
+            .unwrap()
+            .group("z", Size::Weight(1))
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(a.holdout, b.holdout);
@@ -767,50 +806,85 @@ fn split_errors_say_what_is_wrong() {
     assert_eq!(
         msg(SplitSpec::new(1)
             .group("A", Size::Count(6))
-            .group("B", Size::Count(6))),
+            .unwrap()
+            .group("B", Size::Count(6))
+            .unwrap()),
         "the split needs 12 customers but the audience has only 10"
     );
     assert_eq!(
         msg(SplitSpec::new(1)
             .holdout(Size::Count(11))
-            .group("A", Size::REST)),
+            .unwrap()
+            .group("A", Size::REST)
+            .unwrap()),
         "the split needs 11 customers but the audience has only 10"
     );
     assert_eq!(
         msg(SplitSpec::new(1)),
-        "invalid argument: a split needs at least one group"
+        "invalid setting SplitSpec::group: a split needs at least one group"
+    );
+    // The rest is refused where the spec is made.
+    let setting = |r: Result<SplitSpec, audience::Error>| r.unwrap_err().to_string();
+    assert_eq!(
+        setting(SplitSpec::new(1).group(" ", Size::REST)),
+        "invalid setting SplitSpec::group: a group name must not be empty"
     );
     assert_eq!(
-        msg(SplitSpec::new(1).group(" ", Size::REST)),
-        "invalid argument: a group name must not be empty"
+        setting(
+            SplitSpec::new(1)
+                .group("A", Size::REST)
+                .unwrap()
+                .group("a ", Size::REST)
+        ),
+        "invalid setting SplitSpec::group: two groups are named \"a \""
     );
     assert_eq!(
-        msg(SplitSpec::new(1)
-            .group("A", Size::REST)
-            .group("A", Size::REST)),
-        "invalid argument: two groups are named \"A\""
+        setting(SplitSpec::new(1).group("A", Size::Weight(0))),
+        "invalid setting SplitSpec::group: a group weight must be positive"
     );
     assert_eq!(
-        msg(SplitSpec::new(1).group("A", Size::Weight(0))),
-        "invalid argument: a group weight must be positive"
+        setting(SplitSpec::new(1).holdout(Size::Weight(0))),
+        "invalid setting SplitSpec::holdout: a group weight must be positive"
     );
     assert_eq!(
-        msg(SplitSpec::new(1)
-            .group("A", Size::Count(u64::MAX))
-            .group("B", Size::Count(1))),
-        "invalid argument: group sizes overflow a 64-bit count"
+        setting(
+            SplitSpec::new(1)
+                .group("A", Size::Count(u64::MAX))
+                .unwrap()
+                .group("B", Size::Count(1))
+        ),
+        "invalid setting SplitSpec::group: group sizes overflow a 64-bit count"
+    );
+    assert_eq!(
+        setting(
+            SplitSpec::new(1)
+                .group("A", Size::Count(u64::MAX))
+                .unwrap()
+                .holdout(Size::Count(1))
+        ),
+        "invalid setting SplitSpec::holdout: group sizes overflow a 64-bit count"
+    );
+    #[cfg(feature = "serde")]
+    assert_eq!(
+        serde_json::from_str::<SplitSpec>(
+            r#"{"seed": 1, "groups": [{"name": "A", "size": {"weight": 0}}]}"#
+        )
+        .unwrap_err()
+        .to_string(),
+        "invalid setting SplitSpec::group: a group weight must be positive"
     );
     let mut many = SplitSpec::new(1);
-    for i in 0..=campaign::MAX_GROUPS {
-        many = many.group(i.to_string(), Size::REST);
+    for i in 0..campaign::MAX_GROUPS {
+        many = many.group(i.to_string(), Size::REST).unwrap();
     }
     assert_eq!(
-        msg(many),
+        setting(many.group("one too many", Size::REST)),
         "number of groups exceeds the limit of 256 (got 257)"
     );
     assert_eq!(
         msg(SplitSpec::new(1)
             .group("A", Size::REST)
+            .unwrap()
             .stratify_by_dimension("chanel")),
         "unknown dimension \"chanel\""
     );
@@ -821,13 +895,14 @@ fn split_errors_say_what_is_wrong() {
         assert_eq!(
             msg(SplitSpec::new(1)
                 .group("A", Size::REST)
+                .unwrap()
                 .stratify_by_tags(vec![ghost])),
             "unknown tag id 99"
         );
     }
     // Ids that are not live customers.
     let outside: RoaringBitmap = [3, 10].into_iter().collect();
-    let spec = SplitSpec::new(1).group("A", Size::REST);
+    let spec = SplitSpec::new(1).group("A", Size::REST).unwrap();
     assert_eq!(
         split(&store, &outside, &spec).unwrap_err().to_string(),
         "unknown customer id 10"
@@ -897,9 +972,11 @@ proptest! {
             .filter(|&id| keep.get(id as usize).copied().unwrap_or(true))
             .collect();
         let mut spec = SplitSpec::new(seed);
-        spec.holdout = holdout;
+        if let Some(h) = holdout {
+            spec = spec.holdout(h).unwrap();
+        }
         for (i, g) in groups.iter().enumerate() {
-            spec = spec.group(format!("g{i}"), *g);
+            spec = spec.group(format!("g{i}"), *g).unwrap();
         }
         match spec.sizes(audience.len()) {
             Err(e) => {
@@ -942,9 +1019,11 @@ proptest! {
         }
         let audience = everyone(&store);
         let mut spec = SplitSpec::new(seed).stratify_by_dimension("d");
-        spec.holdout = holdout;
+        if let Some(h) = holdout {
+            spec = spec.holdout(h).unwrap();
+        }
         for (i, g) in groups.iter().enumerate() {
-            spec = spec.group(format!("g{i}"), *g);
+            spec = spec.group(format!("g{i}"), *g).unwrap();
         }
         if let Ok(sizes) = spec.sizes(audience.len()) {
             let s = split(&store, &audience, &spec).unwrap();
@@ -984,8 +1063,11 @@ fn stratified_split_of_a_sparse_audience() {
     let audience: RoaringBitmap = (0..40_000u32).step_by(100).chain([39_999]).collect();
     let spec = SplitSpec::new(11)
         .holdout(Size::Count(40))
+        .unwrap()
         .group("A", Size::Weight(1))
+        .unwrap()
         .group("B", Size::Weight(1))
+        .unwrap()
         .stratify_by_dimension("channel");
     let s = split(&store, &audience, &spec).unwrap();
     assert_partition(&audience, &s);

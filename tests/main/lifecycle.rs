@@ -183,10 +183,7 @@ fn day_bounds_are_configurable() {
 
     // Stage bounds that cannot hold are refused where they are set.
     assert_eq!(
-        Lifecycle::default()
-            .stages(90, 90)
-            .unwrap_err()
-            .to_string(),
+        Lifecycle::default().stages(90, 90).unwrap_err().to_string(),
         "invalid setting Lifecycle::stages: the new-customer stage (90 days) must end before the \
          growth stage (90 days)"
     );
@@ -214,7 +211,12 @@ fn create_tags_is_idempotent_and_atomic() {
     let long = "x".repeat(201);
     assert_eq!(
         Lifecycle::default()
-            .stage_tags("new customer", "growth, high frequency", "growth, low frequency", &long)
+            .stage_tags(
+                "new customer",
+                "growth, high frequency",
+                "growth, low frequency",
+                &long
+            )
             .unwrap_err()
             .to_string(),
         format!(
@@ -231,10 +233,7 @@ fn create_tags_is_idempotent_and_atomic() {
         "invalid setting Lifecycle::stage_tags: two stages are named \"GROWTH \""
     );
     assert_eq!(
-        Lifecycle::default()
-            .dimension(" ")
-            .unwrap_err()
-            .to_string(),
+        Lifecycle::default().dimension(" ").unwrap_err().to_string(),
         "invalid setting Lifecycle::dimension: \" \" is not a valid name: a name must not be empty"
     );
     // Renamed stage tags in another dimension are created there.

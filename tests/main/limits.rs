@@ -363,7 +363,9 @@ fn split_group_names() {
     let audience: RoaringBitmap = s.customers().clone();
     let spec = SplitSpec::new(1)
         .group(text(MAX_NAME_CHARS + 1), Size::Count(1))
-        .group("rest", Size::REST);
+        .unwrap()
+        .group("rest", Size::REST)
+        .unwrap();
     assert_eq!(
         split(&s, &audience, &spec).unwrap_err().to_string(),
         format!(
@@ -373,7 +375,9 @@ fn split_group_names() {
     );
     let spec = SplitSpec::new(1)
         .group(text(MAX_NAME_CHARS), Size::Count(1))
-        .group("rest", Size::REST);
+        .unwrap()
+        .group("rest", Size::REST)
+        .unwrap();
     assert_eq!(split(&s, &audience, &spec).unwrap().groups.len(), 2);
 }
 

@@ -99,7 +99,11 @@ impl Shop {
         // Inside candidate sets: a few customers (per-child intersections) and half of
         // everyone (dense, then narrowed).
         let few: RoaringBitmap = (0..CUSTOMERS).step_by(997).collect();
-        assert_eq!(plan.segment_within(&few), want & &few, "{text} within a few");
+        assert_eq!(
+            plan.segment_within(&few),
+            want & &few,
+            "{text} within a few"
+        );
         let half: RoaringBitmap = (0..CUSTOMERS).step_by(2).collect();
         assert_eq!(
             plan.segment_within(&half),

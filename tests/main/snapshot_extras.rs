@@ -401,10 +401,7 @@ fn golden_v1_extras_still_loads() {
         e.rule_sets.keys().collect::<Vec<_>>(),
         ["lifecycle", "weekly"]
     );
-    assert_eq!(
-        e.rule_sets["lifecycle"],
-        Lifecycle::default().rules()
-    );
+    assert_eq!(e.rule_sets["lifecycle"], Lifecycle::default().rules());
     let weekly = &e.rule_sets["weekly"];
     assert_eq!(
         weekly.groups["positive"],
