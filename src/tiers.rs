@@ -22,14 +22,14 @@
 //!     let c = store.add_customer(CustomerKey::member(format!("lead{i}"))?)?;
 //!     store.set_value(c, score, s)?;
 //! }
-//! let tiers = Tiers::new("lead_score", "tier").tier("S", 80).tier("A", 60).tier("B", 40).rest("C");
-//! let report = tiers.apply(&mut store, &Edit::new("crm", monday), None)?;
+//! let tiers = Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 60)?.tier("B", 40)?.rest("C")?;
+//! let report = tiers.apply(&mut store, &Edit::new("crm", monday))?;
 //! assert_eq!(report.groups.iter().map(|g| g.members).collect::<Vec<_>>(), vec![1, 1, 2, 1]);
 //!
 //! // A week later lead 2 replied quickly and moved up.
 //! let last_week = store.clone();
 //! store.set_value(2, score, 65)?;
-//! tiers.apply(&mut store, &Edit::new("crm", monday + 7), None)?;
+//! tiers.apply(&mut store, &Edit::new("crm", monday + 7))?;
 //! let moves = Migration::between(&tiers.current(&last_week)?, &tiers.current(&store)?);
 //! assert_eq!(moves.count("B", "A"), Some(1));
 //! assert_eq!(moves.rate("B", "A"), Some(0.5));
@@ -336,15 +336,94 @@ pub struct Tier {
 /// Tier `i` takes the values from its `at_least` up to just below the `at_least` of the tier
 /// before it (the first tier has no upper bound). A customer without a value, or below the
 /// last threshold when there is no catch-all tier, is in no tier.
+///
+/// Each tier is checked when it is added: a name that is not valid or repeats another,
+/// a threshold that does not decrease, a tier after the catch-all or more than
+/// [`MAX_GROUPS`] tiers are refused with [`ErrorKind::InvalidSetting`].
+///
+/// ```
+/// use audience::Tiers;
+///
+/// let leads = Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 60)?.rest("C")?;
+/// assert_eq!(leads.tiers().len(), 3);
+/// assert_eq!(
+///     Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 90)?.unwrap_err().to_string(),
+///     "invalid setting Tiers::tier: thresholds must decrease from the first tier down, \
+///      but \"A\" (>= 90) follows \"S\" (>= 80)"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawTiers"))]
 pub struct Tiers {
-    /// The number attribute: a lead score, a spend...
-    pub attribute: String,
-    /// The dimension of the tier tags.
-    pub dimension: String,
-    /// The tiers, highest first.
-    pub tiers: Vec<Tier>,
+    pub(crate) attribute: String,
+    pub(crate) dimension: String,
+    pub(crate) tiers: Vec<Tier>,
+}
+
+/// The serialised form of [`Tiers`], checked on the way in by the same setters.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawTiers {
+    attribute: String,
+    dimension: String,
+    tiers: Vec<Tier>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawTiers> for Tiers {
+    type Error = Error;
+    fn try_from(raw: RawTiers) -> Result<Tiers, Error> {
+        let mut tiers = Tiers::new(raw.attribute, raw.dimension);
+        for t in raw.tiers {
+            tiers = match t.at_least {
+                Some(v) => tiers.tier(t.name, v)?,
+                None => tiers.rest(t.name)?,
+            };
+        }
+        Ok(tiers)
+    }
+}
+
+/// What is wrong with a list of tiers, the emptiness aside.
+fn tier_list_problem(tiers: &[Tier]) -> Option<String> {
+    if tiers.len() > MAX_GROUPS {
+        return Some(format!("give 1 to {MAX_GROUPS} tiers, got {}", tiers.len()));
+    }
+    let twice = first_repeat(tiers.iter().map(|t| t.name.as_str()));
+    let mut prev: Option<(&str, i64)> = None;
+    for (i, t) in tiers.iter().enumerate() {
+        if let Err(reason) = check_name(&tidy(&t.name)) {
+            return Some(format!("tier name {}: {reason}", quote(&t.name)));
+        }
+        if twice == Some(i) {
+            return Some(format!("tier {} is named twice", quote(&t.name)));
+        }
+        match t.at_least {
+            None if i + 1 < tiers.len() => {
+                return Some(format!(
+                    "only the last tier may take everything lower, not {}",
+                    quote(&t.name)
+                ));
+            }
+            None => {}
+            Some(v) => {
+                if let Some((p, pv)) = prev
+                    && v >= pv
+                {
+                    return Some(format!(
+                        "thresholds must decrease from the first tier down, but {} (>= {v}) \
+                         follows {} (>= {pv})",
+                        quote(&t.name),
+                        quote(p)
+                    ));
+                }
+                prev = Some((t.name.as_str(), v));
+            }
+        }
+    }
+    None
 }
 
 impl Tiers {
@@ -358,75 +437,77 @@ impl Tiers {
     }
 
     /// Adds the next (lower) tier: values `>= at_least`.
-    pub fn tier(mut self, name: impl Into<String>, at_least: i64) -> Tiers {
-        self.tiers.push(Tier {
-            name: name.into(),
-            at_least: Some(at_least),
-        });
-        self
+    pub fn tier(self, name: impl Into<String>, at_least: i64) -> Result<Tiers, Error> {
+        self.push("Tiers::tier", name.into(), Some(at_least))
     }
 
     /// Adds the last tier: every value below the tier before it.
-    pub fn rest(mut self, name: impl Into<String>) -> Tiers {
-        self.tiers.push(Tier {
-            name: name.into(),
-            at_least: None,
-        });
-        self
+    pub fn rest(self, name: impl Into<String>) -> Result<Tiers, Error> {
+        self.push("Tiers::rest", name.into(), None)
     }
 
-    /// Checks the definition: 1 to [`MAX_GROUPS`] tiers with valid, distinct names,
-    /// thresholds strictly decreasing, only the last without one.
-    pub fn validate(&self) -> Result<(), Error> {
-        let what = || format!("tiers of {}", self.attribute);
-        let bad = |reason: String| {
-            err(ErrorKind::InvalidBuckets {
-                what: what(),
-                reason,
-            })
+    fn push(
+        mut self,
+        setting: &'static str,
+        name: String,
+        at_least: Option<i64>,
+    ) -> Result<Tiers, Error> {
+        self.tiers.push(Tier { name, at_least });
+        match tier_list_problem(&self.tiers) {
+            None => Ok(self),
+            Some(reason) => err(ErrorKind::InvalidSetting { setting, reason }),
+        }
+    }
+
+    /// The number attribute: a lead score, a spend...
+    pub fn attribute(&self) -> &str {
+        &self.attribute
+    }
+
+    /// The dimension of the tier tags.
+    pub fn dimension(&self) -> &str {
+        &self.dimension
+    }
+
+    /// The tiers, highest first.
+    pub fn tiers(&self) -> &[Tier] {
+        &self.tiers
+    }
+
+    /// Checks a definition that did not come through the setters (a snapshot's): 1 to
+    /// [`MAX_GROUPS`] tiers with valid, distinct names, thresholds strictly decreasing, only
+    /// the last without one.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let problem = if self.tiers.is_empty() {
+            Some(format!("give 1 to {MAX_GROUPS} tiers, got 0"))
+        } else {
+            tier_list_problem(&self.tiers)
         };
-        if self.tiers.is_empty() || self.tiers.len() > MAX_GROUPS {
-            return bad(format!(
-                "give 1 to {MAX_GROUPS} tiers, got {}",
-                self.tiers.len()
-            ));
+        match problem {
+            None => Ok(()),
+            Some(reason) => err(ErrorKind::InvalidBuckets {
+                what: format!("tiers of {}", self.attribute),
+                reason,
+            }),
         }
-        let twice = first_repeat(self.tiers.iter().map(|t| t.name.as_str()));
-        let mut prev: Option<(&str, i64)> = None;
-        for (i, t) in self.tiers.iter().enumerate() {
-            if let Err(reason) = check_name(&tidy(&t.name)) {
-                return bad(format!("tier name {}: {reason}", quote(&t.name)));
-            }
-            if twice == Some(i) {
-                return bad(format!("tier {} is named twice", quote(&t.name)));
-            }
-            match t.at_least {
-                None if i + 1 < self.tiers.len() => {
-                    return bad(format!(
-                        "only the last tier may take everything lower, not {:?}",
-                        t.name
-                    ));
-                }
-                None => {}
-                Some(v) => {
-                    if let Some((p, pv)) = prev
-                        && v >= pv
-                    {
-                        return bad(format!(
-                            "thresholds must decrease from the first tier down, but {:?} (>= {v}) follows {p:?} (>= {pv})",
-                            t.name
-                        ));
-                    }
-                    prev = Some((t.name.as_str(), v));
-                }
-            }
-        }
-        Ok(())
     }
 
-    /// The tier of every customer of `within` (all live customers when `None`) from the
-    /// store's current values. Bitmap range scans: no per-customer loop.
-    pub fn assign(
+    /// The tier of every live customer from the store's current values. Bitmap range
+    /// scans: no per-customer loop.
+    pub fn assign(&self, store: &Store) -> Result<Assignment, Error> {
+        self.assign_in(store, None)
+    }
+
+    /// [`Tiers::assign`] for the customers of `within` only.
+    pub fn assign_within(
+        &self,
+        store: &Store,
+        within: &RoaringBitmap,
+    ) -> Result<Assignment, Error> {
+        self.assign_in(store, Some(within))
+    }
+
+    fn assign_in(
         &self,
         store: &Store,
         within: Option<&RoaringBitmap>,
@@ -477,16 +558,30 @@ impl Tiers {
         Assignment::new(groups)
     }
 
-    /// Computes the tiers of every customer of `within` (all live customers when `None`)
-    /// and writes them to tags of the dimension ([`Assignment::write`](crate::Assignment::write)): customers move
-    /// between tier tags, a customer in no tier loses them all. Atomic.
-    pub fn apply(
+    /// Computes the tiers of every live customer and writes them to tags of the dimension
+    /// ([`Assignment::write`](crate::Assignment::write)): customers move between tier tags,
+    /// a customer in no tier loses them all. Atomic.
+    pub fn apply(&self, store: &mut Store, edit: &Edit) -> Result<GroupWrite, Error> {
+        self.apply_in(store, edit, None)
+    }
+
+    /// [`Tiers::apply`] for the customers of `within` only: the others keep their tags.
+    pub fn apply_within(
+        &self,
+        store: &mut Store,
+        edit: &Edit,
+        within: &RoaringBitmap,
+    ) -> Result<GroupWrite, Error> {
+        self.apply_in(store, edit, Some(within))
+    }
+
+    fn apply_in(
         &self,
         store: &mut Store,
         edit: &Edit,
         within: Option<&RoaringBitmap>,
     ) -> Result<GroupWrite, Error> {
-        let assignment = self.assign(store, within)?;
+        let assignment = self.assign_in(store, within)?;
         let scope = match within {
             Some(w) => w & store.customers(),
             None => store.customers().clone(),

@@ -116,9 +116,9 @@ fn build_extras(ops: &[u8], store: &Store) -> Extras {
     if !thresholds.is_empty() {
         let mut tiers = Tiers::new("n", "tier");
         for (i, v) in thresholds.into_iter().rev().enumerate() {
-            tiers = tiers.tier(format!("tier {i}"), v);
+            tiers = tiers.tier(format!("tier {i}"), v).unwrap();
         }
-        e.tiers.insert("tiers".into(), tiers.rest("rest"));
+        e.tiers.insert("tiers".into(), tiers.rest("rest").unwrap());
     }
     let bins = 3 + (ops.len() % 8) as u8;
     e.rfm.insert(

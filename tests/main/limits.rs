@@ -345,13 +345,13 @@ fn lifecycle_and_tiers_check_the_edit_first() {
     let before = fingerprint(&s);
     let tiers = Tiers::new("score", "tier")
         .tier("A", 60)
+        .unwrap()
         .tier("B", 20)
-        .rest("C");
+        .unwrap()
+        .rest("C")
+        .unwrap();
     assert_eq!(
-        tiers
-            .apply(&mut s, &long_actor, None)
-            .unwrap_err()
-            .to_string(),
+        tiers.apply(&mut s, &long_actor).unwrap_err().to_string(),
         "actor length in characters exceeds the limit of 200 (got 201)"
     );
     assert_eq!(fingerprint(&s), before);
@@ -361,13 +361,9 @@ fn lifecycle_and_tiers_check_the_edit_first() {
 fn split_group_names() {
     let s = store();
     let audience: RoaringBitmap = s.customers().clone();
-    let spec = SplitSpec::new(1)
-        .group(text(MAX_NAME_CHARS + 1), Size::Count(1))
-        .unwrap()
-        .group("rest", Size::REST)
-        .unwrap();
+    let spec = SplitSpec::new(1).group(text(MAX_NAME_CHARS + 1), Size::Count(1));
     assert_eq!(
-        split(&s, &audience, &spec).unwrap_err().to_string(),
+        spec.unwrap_err().to_string(),
         format!(
             "invalid name \"{}\": a name has at most 200 characters, this one has 201",
             text(64)

@@ -3,8 +3,8 @@
 //! each week; under 5% means the follow-up content is weak".
 
 use audience::{
-    Assignment, AttrKind, Change, Context, CustomerKey, Day, Edit, ErrorKind, Migration, Query,
-    RfmConfig, RoaringBitmap, Store, TagKind, TagSpec, Tiers,
+    Assignment, AttrKind, Change, Context, CustomerKey, Day, Edit, Migration, Query, RfmConfig,
+    RoaringBitmap, Store, TagKind, TagSpec, Tiers,
 };
 
 use crate::support::mar_3;
@@ -12,9 +12,13 @@ use crate::support::mar_3;
 fn seed_tiers() -> Tiers {
     Tiers::new("lead_score", "tier")
         .tier("S", 80)
+        .unwrap()
         .tier("A", 60)
+        .unwrap()
         .tier("B", 40)
+        .unwrap()
         .rest("C")
+        .unwrap()
 }
 
 /// Leads with a score (None = not scored yet).
@@ -54,7 +58,7 @@ fn tiers_are_written_to_tags() {
         None,
     ]);
     let edit = Edit::new("crm", mar_3());
-    let report = seed_tiers().apply(&mut store, &edit, None).unwrap();
+    let report = seed_tiers().apply(&mut store, &edit).unwrap();
     let summary: Vec<(&str, bool, u64, u64, u64)> = report
         .groups
         .iter()
@@ -97,16 +101,12 @@ fn rerunning_moves_customers_and_keeps_stayers_days() {
     let mut store = leads(&[Some(90), Some(50), Some(45), Some(10)]);
     let score = store.attribute_id("lead_score").unwrap();
     let tiers = seed_tiers();
-    tiers
-        .apply(&mut store, &Edit::new("crm", mar_3()), None)
-        .unwrap();
+    tiers.apply(&mut store, &Edit::new("crm", mar_3())).unwrap();
     let next = mar_3() + 7;
     store.set_value(1, score, 65).unwrap(); // B -> A
     store.set_value(3, score, 85).unwrap(); // C -> S
     store.clear_value(2, score).unwrap(); // B -> no tier
-    let report = tiers
-        .apply(&mut store, &Edit::new("crm", next), None)
-        .unwrap();
+    let report = tiers.apply(&mut store, &Edit::new("crm", next)).unwrap();
     let moves: Vec<(&str, bool, u64, u64, u64)> = report
         .groups
         .iter()
@@ -136,23 +136,17 @@ fn scoped_runs_leave_others_alone() {
     let mut store = leads(&[Some(90), Some(90), Some(10), Some(10)]);
     let score = store.attribute_id("lead_score").unwrap();
     let tiers = seed_tiers();
-    tiers
-        .apply(&mut store, &Edit::new("crm", mar_3()), None)
-        .unwrap();
+    tiers.apply(&mut store, &Edit::new("crm", mar_3())).unwrap();
     store.set_value(0, score, 10).unwrap();
     store.set_value(1, score, 10).unwrap();
     let only_first: RoaringBitmap = [0].into_iter().collect();
     tiers
-        .apply(
-            &mut store,
-            &Edit::new("crm", mar_3() + 1),
-            Some(&only_first),
-        )
+        .apply_within(&mut store, &Edit::new("crm", mar_3() + 1), &only_first)
         .unwrap();
     assert_eq!(tier_members(&store, "S"), vec![1], "lead 1 is out of scope");
     assert_eq!(tier_members(&store, "C"), vec![0, 2, 3]);
     // Assigning only, without writing.
-    let a = tiers.assign(&store, None).unwrap();
+    let a = tiers.assign(&store).unwrap();
     assert_eq!(a.group("c").map(|b| b.len()), Some(4));
     assert_eq!(a.group_of(1), Some("C"));
 }
@@ -167,16 +161,20 @@ fn failed_writes_change_nothing() {
         .unwrap();
     store.archive_tag(&edit, a).unwrap();
     let log = store.change_log().len();
-    let err = seed_tiers().apply(&mut store, &edit, None).unwrap_err();
+    let err = seed_tiers().apply(&mut store, &edit).unwrap_err();
     assert_eq!(err.to_string(), "tag \"A\" is archived");
     assert_eq!(store.change_log().len(), log);
     assert_eq!(store.tag_count(), 1);
 
-    // A name that cannot be a tag.
-    let bad = Tiers::new("lead_score", "tier").tier("S", 80).rest("\u{7}");
+    // A name that cannot be a tag cannot be a tier.
+    let bad = Tiers::new("lead_score", "tier")
+        .tier("S", 80)
+        .unwrap()
+        .rest("\u{7}");
     assert_eq!(
-        bad.apply(&mut store, &edit, None).unwrap_err().to_string(),
-        "tiers of lead_score: tier name \"\\u{7}\": a name must not contain control characters (found U+0007)"
+        bad.unwrap_err().to_string(),
+        "invalid setting Tiers::rest: tier name \"\\u{7}\": a name must not contain control \
+         characters (found U+0007)"
     );
     // Customers that are not live.
     let ghost = Assignment::new(vec![("x".into(), [7].into_iter().collect())]).unwrap();
@@ -194,25 +192,57 @@ fn failed_writes_change_nothing() {
 #[test]
 fn tier_definitions_are_checked() {
     let store = leads(&[Some(1)]);
-    let check = |t: Tiers| t.assign(&store, None).unwrap_err().to_string();
+    let check = |t: Tiers| t.assign(&store).unwrap_err().to_string();
     assert_eq!(
         check(Tiers::new("lead_score", "tier")),
         "tiers of lead_score: give 1 to 256 tiers, got 0"
     );
+    // What does not hold is refused when the tier is added.
+    let setting = |t: Result<Tiers, audience::Error>| t.unwrap_err().to_string();
+    let s80 = || Tiers::new("lead_score", "tier").tier("S", 80).unwrap();
     assert_eq!(
-        check(Tiers::new("lead_score", "tier").tier("S", 80).tier("A", 80)),
-        "tiers of lead_score: thresholds must decrease from the first tier down, but \"A\" (>= 80) follows \"S\" (>= 80)"
+        setting(s80().tier("A", 80)),
+        "invalid setting Tiers::tier: thresholds must decrease from the first tier down, but \
+         \"A\" (>= 80) follows \"S\" (>= 80)"
     );
     assert_eq!(
-        check(Tiers::new("lead_score", "tier").rest("C").tier("S", 80)),
-        "tiers of lead_score: only the last tier may take everything lower, not \"C\""
+        setting(
+            Tiers::new("lead_score", "tier")
+                .rest("C")
+                .unwrap()
+                .tier("S", 80)
+        ),
+        "invalid setting Tiers::tier: only the last tier may take everything lower, not \"C\""
     );
     assert_eq!(
-        check(Tiers::new("lead_score", "tier").tier("S", 80).rest("s ")),
-        "tiers of lead_score: tier \"s \" is named twice"
+        setting(s80().rest("s ")),
+        "invalid setting Tiers::rest: tier \"s \" is named twice"
     );
     assert_eq!(
-        check(Tiers::new("lead_scor", "tier").tier("S", 80)),
+        setting(s80().rest(" ")),
+        "invalid setting Tiers::rest: tier name \" \": a name must not be empty"
+    );
+    let mut many = Tiers::new("lead_score", "tier");
+    for i in 0..256 {
+        many = many.tier(format!("t{i}"), 1000 - i).unwrap();
+    }
+    assert_eq!(
+        setting(many.rest("one too many")),
+        "invalid setting Tiers::rest: give 1 to 256 tiers, got 257"
+    );
+    #[cfg(feature = "serde")]
+    assert_eq!(
+        serde_json::from_str::<Tiers>(
+            r#"{"attribute": "x", "dimension": "tier", "tiers": [
+                {"name": "S", "at_least": 80}, {"name": "A", "at_least": 90}]}"#
+        )
+        .unwrap_err()
+        .to_string(),
+        "invalid setting Tiers::tier: thresholds must decrease from the first tier down, but \
+         \"A\" (>= 90) follows \"S\" (>= 80)"
+    );
+    assert_eq!(
+        check(Tiers::new("lead_scor", "tier").tier("S", 80).unwrap()),
         "unknown attribute \"lead_scor\" (did you mean \"lead_score\"?)"
     );
     let mut days = Store::new();
@@ -220,19 +250,16 @@ fn tier_definitions_are_checked() {
     assert_eq!(
         Tiers::new("seen", "tier")
             .tier("S", 80)
-            .assign(&days, None)
+            .unwrap()
+            .assign(&days)
             .unwrap_err()
             .to_string(),
         "attribute \"seen\" holds day values, got number"
     );
-    assert!(matches!(
-        Tiers::new("x", "tier").validate().unwrap_err().kind(),
-        ErrorKind::InvalidBuckets { .. }
-    ));
     // One catch-all tier takes every value.
-    let all = Tiers::new("lead_score", "tier").rest("everyone");
+    let all = Tiers::new("lead_score", "tier").rest("everyone").unwrap();
     assert_eq!(
-        all.assign(&store, None)
+        all.assign(&store)
             .unwrap()
             .group("everyone")
             .map(|b| b.len()),
@@ -268,7 +295,7 @@ fn b2b_shop() -> Store {
 fn seeds_s_tier_is_5_percent_with_over_40_percent_of_sales() {
     let mut store = b2b_shop();
     seed_tiers()
-        .apply(&mut store, &Edit::new("crm", mar_3()), None)
+        .apply(&mut store, &Edit::new("crm", mar_3()))
         .unwrap();
     let sales = store.attribute_id("sales_cents").unwrap();
     let everyone = store.customers().clone();
@@ -291,9 +318,7 @@ fn seeds_weekly_b_to_a_movement() {
     let tiers = seed_tiers();
     let mut store = b2b_shop();
     let score = store.attribute_id("lead_score").unwrap();
-    tiers
-        .apply(&mut store, &Edit::new("crm", mar_3()), None)
-        .unwrap();
+    tiers.apply(&mut store, &Edit::new("crm", mar_3())).unwrap();
     let last_week = store.clone();
 
     // During the week: 36 of the 400 B leads (9%) reply fast and reach A, 8 B leads drop to
@@ -313,7 +338,7 @@ fn seeds_weekly_b_to_a_movement() {
         store.set_value(c, score, 45).unwrap();
     }
     tiers
-        .apply(&mut store, &Edit::new("crm", mar_3() + 7), None)
+        .apply(&mut store, &Edit::new("crm", mar_3() + 7))
         .unwrap();
 
     let moves = Migration::between(
@@ -351,7 +376,7 @@ C       C              400   100.0%
         for id in 200..212 {
             s.set_value(id, score, 70).unwrap();
         }
-        tiers.assign(&s, None).unwrap()
+        tiers.assign(&s).unwrap()
     });
     assert!(
         weak.rate("B", "A").unwrap() < 0.05,

@@ -66,7 +66,7 @@ const MAX_ITEMS: usize = MAX_TAGS;
 /// let high_value = Rule::new("high value", Query::parse("purchase_count > 3")?).add("vip");
 /// extras.rule_sets.insert("weekly".into(), RuleSet::new().rule(high_value));
 /// extras.rfm.insert("all customers".into(), RfmConfig::default());
-/// let leads = Tiers::new("lead_score", "tier").tier("S", 80).rest("C");
+/// let leads = Tiers::new("lead_score", "tier").tier("S", 80)?.rest("C")?;
 /// extras.tiers.insert("leads".into(), leads);
 /// let mut log = SendLog::new();
 /// let nine = Hour::new(Day::from_ymd(2025, 1, 6)?, 9)?;

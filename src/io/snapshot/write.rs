@@ -173,7 +173,7 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// log.record(Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
 /// extras.send_logs.insert("automations".into(), log);
 /// extras.rfm.insert("everyone".into(), RfmConfig::default());
-/// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5).rest("B");
+/// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5)?.rest("B")?;
 /// extras.tiers.insert("leads".into(), tiers);
 ///
 /// let mut bytes = Vec::new();
