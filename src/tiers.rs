@@ -347,7 +347,7 @@ pub struct Tier {
 /// let leads = Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 60)?.rest("C")?;
 /// assert_eq!(leads.tiers().len(), 3);
 /// assert_eq!(
-///     Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 90)?.unwrap_err().to_string(),
+///     Tiers::new("lead_score", "tier").tier("S", 80)?.tier("A", 90).unwrap_err().to_string(),
 ///     "invalid setting Tiers::tier: thresholds must decrease from the first tier down, \
 ///      but \"A\" (>= 90) follows \"S\" (>= 80)"
 /// );

@@ -160,7 +160,7 @@ impl SplitSpec {
     ///
     /// let spec = SplitSpec::new(7).group("A", Size::Count(1000))?;
     /// assert_eq!(
-    ///     spec.group(" a ", Size::REST)?.unwrap_err().to_string(),
+    ///     spec.group(" a ", Size::REST).unwrap_err().to_string(),
     ///     "invalid setting SplitSpec::group: two groups are named \" a \""
     /// );
     /// # Ok::<(), audience::Error>(())
