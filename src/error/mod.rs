@@ -451,8 +451,10 @@ pub enum ErrorKind {
         reason: String,
     },
 
-    /// RFM bins, RFM segment ranges or tier thresholds that cannot be used (too few or
-    /// too many bins, edges out of order, a tier name given twice...).
+    /// A combination of settings that cannot be used together, found where they are used:
+    /// an RFM segment map that does not fit the bins (a segment asking for R5 of four
+    /// bins, a map naming no segment or one segment twice), or tiers read from a snapshot
+    /// that do not hold. A single setting out of range is [`ErrorKind::InvalidSetting`].
     #[error("{what}: {reason}")]
     InvalidBuckets {
         /// What was being configured: "RFM recency bins", "tiers of lead_score"...

@@ -241,33 +241,29 @@ impl Binning {
         }
     }
 
-    fn validate(&self, measure: Measure) -> Result<u8, Error> {
-        let what = || format!("RFM {measure} bins");
+    /// The number of bins, or why this binning of `measure` cannot be used.
+    fn check(&self, measure: Measure) -> Result<u8, String> {
         let bins = self.bins();
         if !(usize::from(MIN_BINS)..=usize::from(MAX_BINS)).contains(&bins) {
-            let reason = match self {
+            return Err(match self {
                 Binning::Quantiles(n) => {
-                    format!("quantiles need {MIN_BINS} to {MAX_BINS} bins, got {n}")
+                    format!("{measure}: quantiles need {MIN_BINS} to {MAX_BINS} bins, got {n}")
                 }
                 Binning::Edges(e) => format!(
-                    "fixed edges need {} to {} edges ({MIN_BINS} to {MAX_BINS} bins), got {}",
+                    "{measure}: fixed edges need {} to {} edges ({MIN_BINS} to {MAX_BINS} bins), got {}",
                     MIN_BINS - 1,
                     MAX_BINS - 1,
                     e.len()
                 ),
-            };
-            return err(ErrorKind::InvalidBuckets {
-                what: what(),
-                reason,
             });
         }
         if let Binning::Edges(e) = self
             && let Some(w) = e.windows(2).find(|w| w[0] >= w[1])
         {
-            return err(ErrorKind::InvalidBuckets {
-                what: what(),
-                reason: format!("edges must increase strictly, got {} then {}", w[0], w[1]),
-            });
+            return Err(format!(
+                "{measure}: edges must increase strictly, got {} then {}",
+                w[0], w[1]
+            ));
         }
         Ok(bins as u8)
     }
@@ -297,29 +293,65 @@ impl MeasureSpec {
 /// An RFM definition: the three measures, who is scored and the segment names. Plain data
 /// (serde), so an app can store it next to the store.
 ///
+/// Every binning is checked when it is set: bins outside 3 to 10, or edges that do not
+/// increase, are refused by the setter (and by deserialisation) with
+/// [`ErrorKind::InvalidSetting`]. Whether the segment map fits the bins depends on both
+/// settings, so they can be set in any order: [`RfmConfig::validate`] checks the pair, and
+/// so does scoring.
+///
 /// ```
 /// use audience::{Binning, Measure, Query, RfmConfig};
 ///
 /// let config = RfmConfig::new("last_purchase_day", "purchase_count", "monetary_cents")
-///     .edges(Measure::Frequency, [2, 3, 5, 10])
+///     .edges(Measure::Frequency, [2, 3, 5, 10])?
 ///     .scope(Query::parse("branch/bangkok")?);
-/// assert_eq!(config.recency.binning, Binning::Quantiles(5));
-/// assert_eq!(config.frequency.binning.bins(), 5);
+/// assert_eq!(config.spec(Measure::Recency).binning, Binning::Quantiles(5));
+/// assert_eq!(config.spec(Measure::Frequency).binning.bins(), 5);
+/// assert_eq!(
+///     RfmConfig::default().bins(12).unwrap_err().to_string(),
+///     "invalid setting RfmConfig::bins: recency: quantiles need 3 to 10 bins, got 12"
+/// );
 /// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawRfmConfig"))]
 pub struct RfmConfig {
-    /// Recency: a day attribute holding each customer's last purchase day.
-    pub recency: MeasureSpec,
-    /// Frequency: a number attribute holding each customer's purchase count.
-    pub frequency: MeasureSpec,
-    /// Monetary: a number attribute holding each customer's total spend.
-    pub monetary: MeasureSpec,
-    /// Only customers this query selects are scored (all live customers when `None`).
-    pub scope: Option<Query>,
-    /// Names for boxes of score cells; `None` for no named segments.
-    pub segments: Option<SegmentMap>,
+    recency: MeasureSpec,
+    frequency: MeasureSpec,
+    monetary: MeasureSpec,
+    scope: Option<Query>,
+    segments: Option<SegmentMap>,
+}
+
+/// The serialised form of [`RfmConfig`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawRfmConfig {
+    recency: MeasureSpec,
+    frequency: MeasureSpec,
+    monetary: MeasureSpec,
+    scope: Option<Query>,
+    segments: Option<SegmentMap>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawRfmConfig> for RfmConfig {
+    type Error = Error;
+    fn try_from(raw: RawRfmConfig) -> Result<RfmConfig, Error> {
+        let mut config = RfmConfig::new(
+            raw.recency.attribute,
+            raw.frequency.attribute,
+            raw.monetary.attribute,
+        )
+        .segments(raw.segments)
+        .binning(Measure::Recency, raw.recency.binning)?
+        .binning(Measure::Frequency, raw.frequency.binning)?
+        .binning(Measure::Monetary, raw.monetary.binning)?;
+        config.scope = raw.scope;
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 impl Default for RfmConfig {
@@ -346,23 +378,37 @@ impl RfmConfig {
         }
     }
 
-    /// Cuts every measure into `n` quantiles.
-    pub fn bins(mut self, n: u8) -> RfmConfig {
+    /// Cuts every measure into `n` quantiles. Refused unless `n` is 3 to 10.
+    pub fn bins(mut self, n: u8) -> Result<RfmConfig, Error> {
         for m in Measure::ALL {
-            self.spec_mut(m).binning = Binning::Quantiles(n);
+            self = self.set_binning("RfmConfig::bins", m, Binning::Quantiles(n))?;
         }
-        self
+        Ok(self)
     }
 
-    /// Sets one measure's binning.
-    pub fn binning(mut self, measure: Measure, binning: Binning) -> RfmConfig {
+    /// Sets one measure's binning. Refused for fewer than 3 or more than 10 bins, or
+    /// edges that do not increase strictly.
+    pub fn binning(self, measure: Measure, binning: Binning) -> Result<RfmConfig, Error> {
+        self.set_binning("RfmConfig::binning", measure, binning)
+    }
+
+    /// Cuts one measure at fixed edges (see [`Binning::Edges`]). Refused for fewer than 2
+    /// or more than 9 edges, or edges that do not increase strictly.
+    pub fn edges(self, measure: Measure, edges: impl Into<Vec<i64>>) -> Result<RfmConfig, Error> {
+        self.set_binning("RfmConfig::edges", measure, Binning::Edges(edges.into()))
+    }
+
+    fn set_binning(
+        mut self,
+        setting: &'static str,
+        measure: Measure,
+        binning: Binning,
+    ) -> Result<RfmConfig, Error> {
+        if let Err(reason) = binning.check(measure) {
+            return err(ErrorKind::InvalidSetting { setting, reason });
+        }
         self.spec_mut(measure).binning = binning;
-        self
-    }
-
-    /// Cuts one measure at fixed edges (see [`Binning::Edges`]).
-    pub fn edges(self, measure: Measure, edges: impl Into<Vec<i64>>) -> RfmConfig {
-        self.binning(measure, Binning::Edges(edges.into()))
+        Ok(self)
     }
 
     /// Scores only the customers `query` selects.
@@ -371,7 +417,8 @@ impl RfmConfig {
         self
     }
 
-    /// Sets the segment map (`None`: no named segments).
+    /// Sets the segment map (`None`: no named segments). Whether it fits the bins is
+    /// checked by [`RfmConfig::validate`] and by scoring.
     pub fn segments(mut self, map: Option<SegmentMap>) -> RfmConfig {
         self.segments = map;
         self
@@ -386,6 +433,16 @@ impl RfmConfig {
         }
     }
 
+    /// The scope query, if any.
+    pub fn scope_query(&self) -> Option<&Query> {
+        self.scope.as_ref()
+    }
+
+    /// The segment map, if any.
+    pub fn segment_map(&self) -> Option<&SegmentMap> {
+        self.segments.as_ref()
+    }
+
     fn spec_mut(&mut self, measure: Measure) -> &mut MeasureSpec {
         match measure {
             Measure::Recency => &mut self.recency,
@@ -394,22 +451,19 @@ impl RfmConfig {
         }
     }
 
-    /// Checks the bins and the segment map without scoring anyone. Returns the number of
-    /// bins of R, F and M.
+    /// Checks that the segment map fits the bins (each setter already checked its own
+    /// value). Returns the number of bins of R, F and M.
     pub fn validate(&self) -> Result<[u8; 3], Error> {
-        let bins = self.bins_checked()?;
+        let bins = self.bins_now();
         if let Some(map) = &self.segments {
             map.cell_owners(bins)?;
         }
         Ok(bins)
     }
 
-    fn bins_checked(&self) -> Result<[u8; 3], Error> {
-        Ok([
-            self.recency.binning.validate(Measure::Recency)?,
-            self.frequency.binning.validate(Measure::Frequency)?,
-            self.monetary.binning.validate(Measure::Monetary)?,
-        ])
+    /// The bins of R, F and M (checked by the setters, so always in range).
+    fn bins_now(&self) -> [u8; 3] {
+        Measure::ALL.map(|m| self.spec(m).binning.bins() as u8)
     }
 
     /// Scores the customers in scope on `ctx.today()` (sets named by `@name` in the scope
@@ -453,7 +507,7 @@ impl RfmConfig {
         ctx: &Context<'s>,
         within: Option<&RoaringBitmap>,
     ) -> Result<RfmScores, Error> {
-        let bins = self.bins_checked()?;
+        let bins = self.bins_now();
         let owners = match &self.segments {
             Some(map) => map.cell_owners(bins)?,
             None => Owners::default(),

@@ -57,7 +57,7 @@ fn scores_of(s: &RfmScores, n: u32) -> Vec<Option<(u8, u8, u8)>> {
 
 /// Quantiles without a segment map (3 bins are not what the standard map is for).
 fn plain(bins: u8) -> RfmConfig {
-    RfmConfig::default().bins(bins).segments(None)
+    RfmConfig::default().segments(None).bins(bins).unwrap()
 }
 
 #[test]
@@ -119,8 +119,11 @@ fn fixed_edges_are_lowest_values_of_the_next_bin() {
     let store = shop(&rows);
     let config = plain(5)
         .edges(Measure::Recency, [31, 91, 181, 366])
+        .unwrap()
         .edges(Measure::Frequency, [2, 3, 5, 10])
-        .binning(Measure::Monetary, Binning::Edges(vec![10_000, 100_000]));
+        .unwrap()
+        .binning(Measure::Monetary, Binning::Edges(vec![10_000, 100_000]))
+        .unwrap();
     let s = score(&store, &config);
     let r: Vec<u8> = (0..8).map(|i| s.score_of(i).unwrap().r).collect();
     let f: Vec<u8> = (0..8).map(|i| s.score_of(i).unwrap().f).collect();
@@ -567,7 +570,7 @@ fn query_errors_point_at_the_term() {
         "rfm.segment needs named segments, and these RFM scores have none: score with a segment map\n  rfm.segment = \"Lost\"\n  ^^^^^^^^^^^^^^^^^^^^"
     );
     // Four bins: 5 is out of range.
-    let s = score(&store, &RfmConfig::default().bins(4).segments(None));
+    let s = score(&store, &plain(4));
     assert_eq!(
         err(&s, "rfm.m = 5").to_string(),
         "rfm.m scores run from 1 to 4, got 5\n  rfm.m = 5\n  ^^^^^^^^^"
@@ -616,21 +619,31 @@ fn configuration_errors() {
             .unwrap_err()
             .to_string()
     };
+    // Bins are refused by their setter, naming it.
+    let refused = |r: Result<RfmConfig, audience::Error>| {
+        let e = r.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidSetting { .. }));
+        e.to_string()
+    };
     assert_eq!(
-        run(RfmConfig::default().bins(2)),
-        "RFM recency bins: quantiles need 3 to 10 bins, got 2"
+        refused(RfmConfig::default().bins(2)),
+        "invalid setting RfmConfig::bins: recency: quantiles need 3 to 10 bins, got 2"
     );
     assert_eq!(
-        run(RfmConfig::default().binning(Measure::Monetary, Binning::Quantiles(11))),
-        "RFM monetary bins: quantiles need 3 to 10 bins, got 11"
+        refused(RfmConfig::default().binning(Measure::Monetary, Binning::Quantiles(11))),
+        "invalid setting RfmConfig::binning: monetary: quantiles need 3 to 10 bins, got 11"
     );
     assert_eq!(
-        run(RfmConfig::default().edges(Measure::Frequency, [2])),
-        "RFM frequency bins: fixed edges need 2 to 9 edges (3 to 10 bins), got 1"
+        refused(RfmConfig::default().edges(Measure::Frequency, [2])),
+        "invalid setting RfmConfig::edges: frequency: fixed edges need 2 to 9 edges (3 to 10 bins), got 1"
     );
     assert_eq!(
-        run(RfmConfig::default().edges(Measure::Frequency, [2, 5, 5, 9])),
-        "RFM frequency bins: edges must increase strictly, got 5 then 5"
+        refused(RfmConfig::default().edges(Measure::Frequency, [2, 5, 5, 9])),
+        "invalid setting RfmConfig::edges: frequency: edges must increase strictly, got 5 then 5"
+    );
+    assert_eq!(
+        refused(RfmConfig::default().edges(Measure::Recency, Vec::new())),
+        "invalid setting RfmConfig::edges: recency: fixed edges need 2 to 9 edges (3 to 10 bins), got 0"
     );
     assert_eq!(
         run(RfmConfig::new(
@@ -662,11 +675,16 @@ fn configuration_errors() {
     );
     // The standard map needs 5 bins on R and F.
     assert_eq!(
-        run(RfmConfig::default().bins(4)),
+        run(RfmConfig::default().bins(4).unwrap()),
         "RFM segment map: segment \"Champions\" asks for R scores 5..=5, but recency has scores 1 to 4"
     );
     assert!(matches!(
-        RfmConfig::default().bins(4).validate().unwrap_err().kind(),
+        RfmConfig::default()
+            .bins(4)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidBuckets { .. }
     ));
     assert_eq!(RfmConfig::default().validate().unwrap(), [5, 5, 5]);
@@ -677,6 +695,7 @@ fn segment_maps_must_partition_the_cells() {
     let check = |map: SegmentMap| {
         RfmConfig::default()
             .bins(3)
+            .unwrap()
             .segments(Some(map))
             .validate()
             .map_err(|e| e.to_string())
@@ -742,6 +761,7 @@ fn segment_maps_must_partition_the_cells() {
     assert_eq!(check(SegmentMap::new().rule(s("everyone"))), Ok([3, 3, 3]));
     let e = RfmConfig::default()
         .bins(3)
+        .unwrap()
         .segments(Some(
             SegmentMap::new()
                 .rule(s("a").r(1..=2))
@@ -760,6 +780,7 @@ fn segment_maps_must_partition_the_cells() {
 fn configs_are_serde_data() {
     let config = RfmConfig::new("last_purchase_day", "purchase_count", "monetary_cents")
         .edges(Measure::Frequency, [2, 3, 5, 10])
+        .unwrap()
         .scope(Query::parse("branch/bangkok AND NOT test").unwrap());
     let json = serde_json::to_string(&config).unwrap();
     assert!(json.starts_with(
@@ -773,6 +794,21 @@ fn configs_are_serde_data() {
     );
     let back: RfmConfig = serde_json::from_str(&json).unwrap();
     assert_eq!(back, config);
+    // Deserialisation goes through the setters, and checks the map against the bins.
+    let bad = json.replacen(r#"{"quantiles":5}"#, r#"{"quantiles":12}"#, 1);
+    assert_eq!(
+        serde_json::from_str::<RfmConfig>(&bad)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting RfmConfig::binning: recency: quantiles need 3 to 10 bins, got 12"
+    );
+    let bad = json.replacen(r#"{"quantiles":5}"#, r#"{"quantiles":4}"#, 1);
+    assert_eq!(
+        serde_json::from_str::<RfmConfig>(&bad)
+            .unwrap_err()
+            .to_string(),
+        "RFM segment map: segment \"Champions\" asks for R scores 5..=5, but recency has scores 1 to 4"
+    );
     let grid_json =
         serde_json::to_value(score(&grid_shop(), &RfmConfig::default()).grid()).unwrap();
     assert_eq!(grid_json["cells"][0]["count"], 1);

@@ -135,9 +135,19 @@ fn naive_scores(custs: &[Cust], config: &RfmConfig) -> Vec<Option<RfmScore>> {
             vals[2].push(m);
         }
     }
-    let r = reference(&ids, &vals[0], &config.recency.binning, true);
-    let f = reference(&ids, &vals[1], &config.frequency.binning, false);
-    let m = reference(&ids, &vals[2], &config.monetary.binning, false);
+    let r = reference(&ids, &vals[0], &config.spec(Measure::Recency).binning, true);
+    let f = reference(
+        &ids,
+        &vals[1],
+        &config.spec(Measure::Frequency).binning,
+        false,
+    );
+    let m = reference(
+        &ids,
+        &vals[2],
+        &config.spec(Measure::Monetary).binning,
+        false,
+    );
     let mut out = vec![None; custs.len()];
     for (k, &id) in ids.iter().enumerate() {
         out[id as usize] = Some(RfmScore {
@@ -183,10 +193,13 @@ proptest! {
         let store = build(&custs);
         let [br, bf, bm] = bins;
         let mut config = RfmConfig::default()
+            .segments(None)
             .binning(Measure::Recency, br)
+            .unwrap()
             .binning(Measure::Frequency, bf)
+            .unwrap()
             .binning(Measure::Monetary, bm)
-            .segments(None);
+            .unwrap();
         let nbins = config.validate().unwrap();
         config = config.segments(Some(partition(nbins)));
         let scores = config.score(&store, &Context::new(TODAY)).unwrap();

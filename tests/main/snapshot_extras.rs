@@ -257,8 +257,11 @@ fn sample_extras() -> Extras {
         "vip scope".into(),
         RfmConfig::new("last_purchase", "purchase_count", "monetary")
             .bins(3)
+            .unwrap()
             .edges(Measure::Frequency, [2, 5])
+            .unwrap()
             .binning(Measure::Monetary, Binning::Edges(vec![i64::MIN, 0]))
+            .unwrap()
             .scope(Query::parse("purchasing_power:VIP OR monetary >= 3000").unwrap())
             .segments(Some(
                 SegmentMap::new()
@@ -269,7 +272,7 @@ fn sample_extras() -> Extras {
     );
     e.rfm.insert(
         "unnamed".into(),
-        RfmConfig::default().bins(10).segments(None),
+        RfmConfig::default().segments(None).bins(10).unwrap(),
     );
 
     e.tiers.insert(
@@ -370,7 +373,7 @@ fn queries_are_stored_as_their_canonical_text() {
     assert_eq!(when, &typed);
     assert_eq!(when.text(), Some("VIP AND NOT \"at risk\""));
     assert_eq!(
-        loaded.rfm["m"].scope.as_ref().and_then(Query::text),
+        loaded.rfm["m"].scope_query().and_then(Query::text),
         Some("VIP OR lead_score BETWEEN 10 AND 20")
     );
 }
@@ -485,17 +488,23 @@ fn golden_v1_extras_still_loads() {
         ["everyone", "unnamed", "vip scope"]
     );
     assert_eq!(e.rfm["everyone"], RfmConfig::default());
-    assert_eq!(e.rfm["everyone"].segments, Some(SegmentMap::standard()));
+    assert_eq!(
+        e.rfm["everyone"].segment_map(),
+        Some(&SegmentMap::standard())
+    );
     let unnamed = &e.rfm["unnamed"];
-    assert_eq!(unnamed.segments, None);
-    assert_eq!(unnamed.scope, None);
-    assert_eq!(unnamed.recency.binning, Binning::Quantiles(10));
+    assert_eq!(unnamed.segment_map(), None);
+    assert_eq!(unnamed.scope_query(), None);
+    assert_eq!(
+        unnamed.spec(Measure::Recency).binning,
+        Binning::Quantiles(10)
+    );
     let vip_scope = &e.rfm["vip scope"];
     assert_eq!(
         [
-            &vip_scope.recency,
-            &vip_scope.frequency,
-            &vip_scope.monetary
+            vip_scope.spec(Measure::Recency),
+            vip_scope.spec(Measure::Frequency),
+            vip_scope.spec(Measure::Monetary)
         ],
         [
             &MeasureSpec {
@@ -513,10 +522,10 @@ fn golden_v1_extras_still_loads() {
         ]
     );
     assert_eq!(
-        vip_scope.scope.as_ref().and_then(Query::text),
+        vip_scope.scope_query().and_then(Query::text),
         Some("purchasing_power:VIP OR monetary >= 3000")
     );
-    let map = vip_scope.segments.as_ref().unwrap();
+    let map = vip_scope.segment_map().unwrap();
     assert_eq!(
         map.rules,
         [
@@ -632,15 +641,8 @@ fn write_errors_name_the_entry_and_the_problem() {
         }),
         "cannot write RFM configuration \"m\" to a snapshot: the RFM segment map leaves 25 score cells without a segment: R1 F1 M1-5, R1 F2 M1-5, R1 F3 M1-5, R1 F4 M1-5, R1 F5 M1-5"
     );
-    assert_eq!(
-        one(&|e| {
-            e.rfm.insert(
-                "m".into(),
-                RfmConfig::default().edges(Measure::Monetary, [5, 5, 6]),
-            );
-        }),
-        "cannot write RFM configuration \"m\" to a snapshot: RFM monetary bins: edges must increase strictly, got 5 then 5"
-    );
+    // Bins that do not hold cannot be made (RfmConfig's setters refuse them), so none
+    // reaches a snapshot through the API.
     // Tiers that do not hold cannot be made (see the tiers tests), so none reaches a
     // snapshot through the API.
 
@@ -1158,7 +1160,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
     check(
         &[two_bins.clone()],
         Section::Rfm,
-        "RFM configuration \"m\": RFM recency bins: quantiles need 3 to 10 bins, got 2",
+        "RFM configuration \"m\": invalid setting RfmConfig::binning: recency: quantiles need 3 to 10 bins, got 2",
     );
     two_bins.1[5 + 17] = 9;
     check(
@@ -1420,21 +1422,17 @@ fn any_rfm() -> impl Strategy<Value = RfmConfig> {
                         .rule(SegmentRule::new("rest").m(2..=bm.bins() as u8)),
                 ),
             };
-            RfmConfig {
-                recency: MeasureSpec {
-                    attribute: r,
-                    binning: br,
-                },
-                frequency: MeasureSpec {
-                    attribute: f,
-                    binning: bf,
-                },
-                monetary: MeasureSpec {
-                    attribute: m,
-                    binning: bm,
-                },
-                scope: scope.map(Query::new),
-                segments,
+            let config = RfmConfig::new(r, f, m)
+                .segments(segments)
+                .binning(Measure::Recency, br)
+                .unwrap()
+                .binning(Measure::Frequency, bf)
+                .unwrap()
+                .binning(Measure::Monetary, bm)
+                .unwrap();
+            match scope {
+                Some(q) => config.scope(Query::new(q)),
+                None => config,
             }
         })
 }

@@ -27,7 +27,7 @@ use crate::base::fold::MAX_NAME_CHARS;
 use crate::campaign::{Bucket, Hour, SendLog, SendLogData};
 use crate::error::{Error, ErrorKind, quote};
 use crate::query::{Query, TagRef};
-use crate::rfm::{Binning, MeasureSpec, RfmConfig, SegmentMap, SegmentRule};
+use crate::rfm::{Binning, Measure, MeasureSpec, RfmConfig, SegmentMap, SegmentRule};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget, TagTemplate};
 use crate::store::taxonomy::MAX_TAGS;
 use crate::tiers::{Tier, Tiers};
@@ -250,15 +250,15 @@ fn check_send_log(log: &SendLog, id_space: u64) -> Res<()> {
 
 fn check_rfm(cfg: &RfmConfig) -> Res<()> {
     cfg.validate().map_err(|e| e.to_string())?;
-    for spec in [&cfg.recency, &cfg.frequency, &cfg.monetary] {
-        name_len("attribute", &spec.attribute)?;
+    for m in Measure::ALL {
+        name_len("attribute", &cfg.spec(m).attribute)?;
     }
-    if let Some(map) = &cfg.segments {
+    if let Some(map) = cfg.segment_map() {
         for rule in &map.rules {
             name_len("segment name", &rule.name)?;
         }
     }
-    if let Some(q) = &cfg.scope {
+    if let Some(q) = cfg.scope_query() {
         check_query(q).map_err(|e| format!("scope: {e}"))?;
     }
     Ok(())
@@ -417,7 +417,7 @@ fn write_send_log(b: &mut Vec<u8>, log: &SendLog) {
 }
 
 fn write_rfm(b: &mut Vec<u8>, cfg: &RfmConfig) {
-    for spec in [&cfg.recency, &cfg.frequency, &cfg.monetary] {
+    for spec in Measure::ALL.map(|m| cfg.spec(m)) {
         put_str(b, &spec.attribute);
         match &spec.binning {
             Binning::Quantiles(n) => {
@@ -433,8 +433,8 @@ fn write_rfm(b: &mut Vec<u8>, cfg: &RfmConfig) {
             }
         }
     }
-    put_opt_str(b, cfg.scope.as_ref().map(Query::to_string).as_deref());
-    match &cfg.segments {
+    put_opt_str(b, cfg.scope_query().map(Query::to_string).as_deref());
+    match cfg.segment_map() {
         None => put_u8(b, 0),
         Some(map) => {
             put_u8(b, 1);
@@ -733,13 +733,19 @@ fn read_rfm(c: &mut Cursor<'_>) -> Res<RfmConfig> {
         }
         Ok(SegmentMap { rules })
     })?;
-    Ok(RfmConfig {
-        recency,
-        frequency,
-        monetary,
-        scope,
-        segments,
-    })
+    let mut config = RfmConfig::new(recency.attribute, frequency.attribute, monetary.attribute)
+        .segments(segments);
+    if let Some(q) = scope {
+        config = config.scope(q);
+    }
+    for (m, spec) in [
+        (Measure::Recency, recency.binning),
+        (Measure::Frequency, frequency.binning),
+        (Measure::Monetary, monetary.binning),
+    ] {
+        config = config.binning(m, spec).map_err(|e| e.to_string())?;
+    }
+    Ok(config)
 }
 
 fn read_tiers(c: &mut Cursor<'_>) -> Res<Tiers> {
