@@ -124,7 +124,7 @@ fn campaign_bench(c: &mut Criterion) {
     log.record(start + 12, "whatsapp", &audience).unwrap();
     all_sends.push(audience.bitmap().clone());
     let now = start + 24;
-    let rule = CapRule::new(3, 24);
+    let rule = CapRule::new(3, 24).unwrap();
     let capped = log.capped(now, &rule).unwrap();
     eprintln!(
         "cap: {} customers got at least 3 messages in 24 hours ({} buckets)",

@@ -215,14 +215,14 @@ fn main() -> Result<(), audience::Error> {
     // "qa test" tag was made.
     store.set_policy(
         &mei(6).because("only mei and somchai change tags from now on"),
-        Policy::administered_by(["mei", "somchai"]).with_naming(
+        Policy::administered_by(["mei", "somchai"])?.with_naming(
             NamingRules::new()
                 .require_dimension_prefix()
-                .prefix(dimensions::ACTIVITY, "activity")
-                .prefix(dimensions::INTERESTS, "interest")
-                .prefix(dimensions::PURCHASING_POWER, "power")
-                .max_chars(40)
-                .forbid_chars(",#"),
+                .prefix(dimensions::ACTIVITY, "activity")?
+                .prefix(dimensions::INTERESTS, "interest")?
+                .prefix(dimensions::PURCHASING_POWER, "power")?
+                .max_chars(40)?
+                .forbid_chars(",#")?,
         ),
     )?;
     let somchai = Edit::new("somchai", today - 2);

@@ -97,37 +97,114 @@ impl fmt::Display for Hour {
 }
 
 /// A frequency cap: at most `max_messages` per `window_hours`, on one channel or all.
+///
+/// Its settings are checked where it is made: a cap of 0 messages (it would cap everyone),
+/// a window longer than any send log keeps, or an empty channel name are refused with
+/// [`ErrorKind::InvalidSetting`] naming the setter (deserialisation goes through them too).
+///
+/// ```
+/// use audience::campaign::CapRule;
+///
+/// let rule = CapRule::new(3, 24)?.on_channel("whatsapp")?;
+/// assert_eq!((rule.max_messages(), rule.window_hours(), rule.channel()), (3, 24, Some("whatsapp")));
+/// assert_eq!(
+///     CapRule::new(0, 24).unwrap_err().to_string(),
+///     "invalid setting CapRule::new: a cap of 0 messages caps everyone; allow at least 1"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawCapRule"))]
 pub struct CapRule {
-    /// Messages allowed in the window; customers who got this many are capped.
-    pub max_messages: u32,
-    /// The window, in hours (see [`SendLog`] for the exact buckets).
-    pub window_hours: u32,
-    /// Count only this channel's sends; `None` counts every channel.
-    pub channel: Option<String>,
+    max_messages: u32,
+    window_hours: u32,
+    channel: Option<String>,
+}
+
+/// The serialised form of [`CapRule`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawCapRule {
+    max_messages: u32,
+    window_hours: u32,
+    channel: Option<String>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawCapRule> for CapRule {
+    type Error = Error;
+    fn try_from(raw: RawCapRule) -> Result<CapRule, Error> {
+        let rule = CapRule::new(raw.max_messages, raw.window_hours)?;
+        match raw.channel {
+            Some(c) => rule.on_channel(c),
+            None => Ok(rule),
+        }
+    }
 }
 
 impl CapRule {
     /// The rule WhatsApp and LINE broadcast guides recommend: no more than 5 automated
     /// messages to a customer within 24 hours, all channels together.
     pub fn recommended() -> CapRule {
-        CapRule::new(5, 24)
-    }
-
-    /// At most `max_messages` per `window_hours`, all channels together.
-    pub fn new(max_messages: u32, window_hours: u32) -> CapRule {
         CapRule {
-            max_messages,
-            window_hours,
+            max_messages: 5,
+            window_hours: 24,
             channel: None,
         }
     }
 
-    /// Counts only one channel's sends.
-    pub fn on_channel(mut self, channel: impl Into<String>) -> CapRule {
-        self.channel = Some(channel.into());
-        self
+    /// At most `max_messages` per `window_hours`, all channels together. Refused for 0
+    /// messages, or a window over [`MAX_RETENTION_HOURS`].
+    pub fn new(max_messages: u32, window_hours: u32) -> Result<CapRule, Error> {
+        let reason = if max_messages == 0 {
+            Some("a cap of 0 messages caps everyone; allow at least 1".to_string())
+        } else if window_hours > MAX_RETENTION_HOURS {
+            Some(format!(
+                "a window is at most {MAX_RETENTION_HOURS} hours (what a send log can keep), got {window_hours}"
+            ))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => err(ErrorKind::InvalidSetting {
+                setting: "CapRule::new",
+                reason,
+            }),
+            None => Ok(CapRule {
+                max_messages,
+                window_hours,
+                channel: None,
+            }),
+        }
+    }
+
+    /// Counts only one channel's sends. Refused for an empty or overlong name.
+    pub fn on_channel(mut self, channel: impl Into<String>) -> Result<CapRule, Error> {
+        let channel = channel.into();
+        check_channel(&channel).map_err(|e| {
+            Error::from(ErrorKind::InvalidSetting {
+                setting: "CapRule::on_channel",
+                reason: e.to_string(),
+            })
+        })?;
+        self.channel = Some(channel);
+        Ok(self)
+    }
+
+    /// Messages allowed in the window; customers who got this many are capped.
+    pub fn max_messages(&self) -> u32 {
+        self.max_messages
+    }
+
+    /// The window, in hours (see [`SendLog`] for the exact buckets).
+    pub fn window_hours(&self) -> u32 {
+        self.window_hours
+    }
+
+    /// The channel whose sends count; `None` counts every channel.
+    pub fn channel(&self) -> Option<&str> {
+        self.channel.as_deref()
     }
 }
 
@@ -245,9 +322,10 @@ impl SendLog {
     /// [`MAX_RETENTION_HOURS`]); windows may be at most that long.
     pub fn with_retention(hours: u32) -> Result<SendLog, Error> {
         if hours == 0 || hours > MAX_RETENTION_HOURS {
-            return err(ErrorKind::InvalidArgument(format!(
-                "a send log keeps 1 to {MAX_RETENTION_HOURS} hours, got {hours}"
-            )));
+            return err(ErrorKind::InvalidSetting {
+                setting: "SendLog::with_retention",
+                reason: format!("a send log keeps 1 to {MAX_RETENTION_HOURS} hours, got {hours}"),
+            });
         }
         Ok(SendLog {
             retention_hours: hours,
@@ -435,11 +513,6 @@ impl SendLog {
     /// window. Exclude them from an audience with `Context::with_set("capped", ...)` and
     /// `... EXCLUDE @capped`.
     pub fn capped(&self, now: Hour, rule: &CapRule) -> Result<RoaringBitmap, Error> {
-        if rule.max_messages == 0 {
-            return err(ErrorKind::InvalidArgument(
-                "a cap of 0 messages caps everyone; allow at least 1".into(),
-            ));
-        }
         self.received(
             now,
             rule.window_hours,

@@ -820,7 +820,7 @@ impl HealthReport {
             tagged,
             untagged: customers.saturating_sub(tagged),
             untagged_share: share(customers.saturating_sub(tagged)),
-            administrators: policy.administrators.len(),
+            administrators: policy.administrators().len(),
         };
 
         // Flags, per tag.
@@ -1133,7 +1133,7 @@ fn findings(
             administrators: taxonomy.administrators,
         });
     }
-    let naming = &store.policy().naming;
+    let naming = store.policy().naming();
     if !naming.is_empty() {
         for t in tags.iter().filter(|t| !t.archived) {
             if let Some(rule) = naming.broken(&t.name, &t.dimension) {

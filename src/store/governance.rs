@@ -22,7 +22,7 @@ impl Store {
     ///
     /// let day = Day::from_ymd(2025, 1, 6)?;
     /// let mut store = Store::new();
-    /// store.set_policy(&Edit::new("it", day), Policy::administered_by(["mei"]))?;
+    /// store.set_policy(&Edit::new("it", day), Policy::administered_by(["mei"])?)?;
     /// let err = store.set_policy(&Edit::new("it", day), Policy::open()).unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
@@ -38,15 +38,9 @@ impl Store {
             return err(ErrorKind::NotPermitted {
                 actor: edit.actor.clone(),
                 action: "change the policy",
-                administrators: current.administrators.clone(),
+                administrators: current.administrators().to_vec(),
             });
         }
-        let mut policy = policy;
-        policy.administrators.sort();
-        policy.administrators.dedup();
-        policy.open_to_all.sort();
-        policy.open_to_all.dedup();
-        policy.validate()?;
         self.taxonomy_mut().set_policy(edit, policy);
         Ok(())
     }
@@ -78,7 +72,7 @@ impl Store {
         err(ErrorKind::NotPermitted {
             actor: edit.actor.clone(),
             action: action.describe(),
-            administrators: policy.administrators.clone(),
+            administrators: policy.administrators().to_vec(),
         })
     }
 
@@ -88,6 +82,6 @@ impl Store {
         if check_name(&tidy(name)).is_err() {
             return Ok(());
         }
-        self.policy().naming.check(name, dimension)
+        self.policy().naming().check(name, dimension)
     }
 }

@@ -29,8 +29,8 @@
 //!
 //! let day = Day::from_ymd(2025, 1, 6)?;
 //! let mut store = Store::new();
-//! let policy = Policy::administered_by(["mei"])
-//!     .with_naming(NamingRules::new().require_dimension_prefix().max_chars(30));
+//! let policy = Policy::administered_by(["mei"])?
+//!     .with_naming(NamingRules::new().require_dimension_prefix().max_chars(30)?);
 //! store.set_policy(&Edit::new("mei", day), policy)?;
 //!
 //! // Only an administrator creates tags...
@@ -124,22 +124,45 @@ impl TaxonomyAction {
 /// ```
 /// use audience::{Policy, TaxonomyAction};
 ///
-/// let policy = Policy::administered_by(["mei", "somchai"]).allow_anyone(TaxonomyAction::Create);
+/// let policy = Policy::administered_by(["mei", "somchai"])?.allow_anyone(TaxonomyAction::Create);
 /// assert!(policy.permits("anyone", TaxonomyAction::Create));
 /// assert!(!policy.permits("anyone", TaxonomyAction::Delete));
 /// assert!(policy.permits("somchai", TaxonomyAction::Delete));
 /// assert!(Policy::open().permits("anyone", TaxonomyAction::Delete));
+/// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
+#[cfg_attr(feature = "serde", serde(try_from = "RawPolicy"))]
 pub struct Policy {
-    /// The administrators, sorted, without duplicates. Empty: the policy is open.
-    pub administrators: Vec<String>,
-    /// Actions anyone may take although there are administrators, sorted.
-    pub open_to_all: Vec<TaxonomyAction>,
-    /// Rules for the names of new and renamed tags.
-    pub naming: NamingRules,
+    administrators: Vec<String>,
+    open_to_all: Vec<TaxonomyAction>,
+    naming: NamingRules,
+}
+
+/// The serialised form of [`Policy`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawPolicy {
+    administrators: Vec<String>,
+    open_to_all: Vec<TaxonomyAction>,
+    naming: NamingRules,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawPolicy> for Policy {
+    type Error = Error;
+    fn try_from(raw: RawPolicy) -> Result<Policy, Error> {
+        let mut policy = if raw.administrators.is_empty() {
+            Policy::open()
+        } else {
+            Policy::administered_by(raw.administrators)?
+        };
+        for action in raw.open_to_all {
+            policy = policy.allow_anyone(action);
+        }
+        Ok(policy.with_naming(raw.naming))
+    }
 }
 
 impl Policy {
@@ -149,19 +172,63 @@ impl Policy {
         Policy::default()
     }
 
-    /// Only these actors may change the taxonomy.
-    pub fn administered_by<I, S>(administrators: I) -> Policy
+    /// Only these actors may change the taxonomy (duplicates count once). Refused with
+    /// [`ErrorKind::InvalidSetting`] for no administrator (that is [`Policy::open`]), a
+    /// blank or overlong name, or more than [`MAX_ADMINISTRATORS`].
+    ///
+    /// ```
+    /// use audience::Policy;
+    ///
+    /// assert_eq!(
+    ///     Policy::administered_by(["mei", " "]).unwrap_err().to_string(),
+    ///     "invalid setting Policy::administered_by: an administrator's name must not be blank"
+    /// );
+    /// ```
+    pub fn administered_by<I, S>(administrators: I) -> Result<Policy, Error>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut administrators: Vec<String> = administrators.into_iter().map(Into::into).collect();
-        administrators.sort();
-        administrators.dedup();
-        Policy {
-            administrators,
-            ..Policy::default()
+        let bad = |reason: String| {
+            err(ErrorKind::InvalidSetting {
+                setting: "Policy::administered_by",
+                reason,
+            })
+        };
+        let mut names: Vec<String> = Vec::new();
+        for a in administrators {
+            let a: String = a.into();
+            if a.trim().is_empty() {
+                return bad("an administrator's name must not be blank".into());
+            }
+            let chars = a.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return bad(format!(
+                    "an administrator's name has at most {MAX_NAME_CHARS} characters, got {chars}"
+                ));
+            }
+            names.push(a);
+            if names.len() > MAX_ADMINISTRATORS {
+                names.sort();
+                names.dedup();
+                if names.len() > MAX_ADMINISTRATORS {
+                    return bad(format!(
+                        "a policy names at most {MAX_ADMINISTRATORS} administrators"
+                    ));
+                }
+            }
         }
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return bad(
+                "name at least one administrator (a policy without any is Policy::open)".into(),
+            );
+        }
+        Ok(Policy {
+            administrators: names,
+            ..Policy::default()
+        })
     }
 
     /// Lets anyone take `action` (e.g. create tags), although there are administrators.
@@ -178,6 +245,21 @@ impl Policy {
         self
     }
 
+    /// The administrators, sorted, without duplicates. Empty: the policy is open.
+    pub fn administrators(&self) -> &[String] {
+        &self.administrators
+    }
+
+    /// Actions anyone may take although there are administrators, sorted.
+    pub fn open_to_all(&self) -> &[TaxonomyAction] {
+        &self.open_to_all
+    }
+
+    /// The rules for the names of new and renamed tags.
+    pub fn naming(&self) -> &NamingRules {
+        &self.naming
+    }
+
     /// Whether the policy names no administrator (anyone may change the taxonomy).
     pub fn is_open(&self) -> bool {
         self.administrators.is_empty()
@@ -191,28 +273,6 @@ impl Policy {
     /// Whether `actor` may take `action`.
     pub fn permits(&self, actor: &str, action: TaxonomyAction) -> bool {
         self.is_open() || self.is_administrator(actor) || self.open_to_all.contains(&action)
-    }
-
-    /// Checks that the policy can be applied: at most [`MAX_ADMINISTRATORS`] administrators,
-    /// whose names are not blank and have at most [`MAX_NAME_CHARS`] characters; the naming
-    /// rules are sound.
-    pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.administrators.len() > MAX_ADMINISTRATORS {
-            return err(ErrorKind::LimitExceeded {
-                what: "number of administrators",
-                limit: MAX_ADMINISTRATORS as u64,
-                actual: self.administrators.len() as u64,
-            });
-        }
-        if self.administrators.iter().any(|a| a.trim().is_empty()) {
-            return err(ErrorKind::InvalidArgument(
-                "an administrator's name must not be blank".into(),
-            ));
-        }
-        for a in &self.administrators {
-            check_chars("administrator name length in characters", a, MAX_NAME_CHARS)?;
-        }
-        self.naming.validate()
     }
 }
 
@@ -235,9 +295,9 @@ pub const PREFIX_SEPARATORS: [char; 4] = ['/', '-', '_', '.'];
 ///
 /// let rules = NamingRules::new()
 ///     .require_dimension_prefix()
-///     .prefix("interests", "interest")
-///     .max_chars(24)
-///     .forbid_chars(",#");
+///     .prefix("interests", "interest")?
+///     .max_chars(24)?
+///     .forbid_chars(",#")?;
 /// assert!(rules.check("interest/cosmetics", "interests").is_ok());
 /// assert!(rules.check("Stage-Purchased", "stage").is_ok());
 /// assert_eq!(
@@ -249,19 +309,44 @@ pub const PREFIX_SEPARATORS: [char; 4] = ['/', '-', '_', '.'];
 ///     rules.check("stage/vip,gold", "stage").unwrap_err().to_string(),
 ///     "tag name \"stage/vip,gold\" breaks a naming rule: the character ',' is not allowed"
 /// );
+/// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
+#[cfg_attr(feature = "serde", serde(try_from = "RawNamingRules"))]
 pub struct NamingRules {
-    /// Names must start with their dimension's prefix and a separator.
-    pub dimension_prefix: bool,
-    /// Prefixes of dimensions whose prefix is not their name: dimension -> prefix.
-    pub prefixes: BTreeMap<String, String>,
-    /// The longest name allowed, in characters.
-    pub max_chars: Option<usize>,
-    /// Characters a name must not contain.
-    pub forbidden_chars: Vec<char>,
+    dimension_prefix: bool,
+    prefixes: BTreeMap<String, String>,
+    max_chars: Option<usize>,
+    forbidden_chars: Vec<char>,
+}
+
+/// The serialised form of [`NamingRules`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawNamingRules {
+    dimension_prefix: bool,
+    prefixes: BTreeMap<String, String>,
+    max_chars: Option<usize>,
+    forbidden_chars: Vec<char>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawNamingRules> for NamingRules {
+    type Error = Error;
+    fn try_from(raw: RawNamingRules) -> Result<NamingRules, Error> {
+        let mut rules = NamingRules::new();
+        if raw.dimension_prefix {
+            rules = rules.require_dimension_prefix();
+        }
+        for (dimension, prefix) in raw.prefixes {
+            rules = rules.prefix(dimension, prefix)?;
+        }
+        if let Some(n) = raw.max_chars {
+            rules = rules.max_chars(n)?;
+        }
+        rules.forbid_chars(&raw.forbidden_chars.into_iter().collect::<String>())
+    }
 }
 
 impl NamingRules {
@@ -276,33 +361,100 @@ impl NamingRules {
         self
     }
 
-    /// Uses `prefix` instead of the dimension's name as its prefix.
+    /// Uses `prefix` instead of the dimension's name as its prefix. Refused with
+    /// [`ErrorKind::InvalidSetting`] when the dimension or the prefix is not a valid name,
+    /// the dimension has a prefix already (dimension names ignore case, width and extra
+    /// spaces), or there would be more than [`MAX_PREFIXES`].
     pub fn prefix(
         mut self,
         dimension: impl Into<String>,
         prefix: impl Into<String>,
-    ) -> NamingRules {
-        self.prefixes.insert(dimension.into(), prefix.into());
-        self
+    ) -> Result<NamingRules, Error> {
+        let (dimension, prefix) = (dimension.into(), prefix.into());
+        let bad = |reason: String| {
+            err(ErrorKind::InvalidSetting {
+                setting: "NamingRules::prefix",
+                reason,
+            })
+        };
+        if let Err(reason) = check_name(&tidy(&dimension)) {
+            return bad(format!(
+                "the dimension {} is not a valid name: {reason}",
+                crate::error::quote(&dimension.chars().take(64).collect::<String>())
+            ));
+        }
+        if let Err(reason) = check_name(&tidy(&prefix)) {
+            return bad(format!(
+                "the prefix of dimension {} is not a valid name: {reason}",
+                crate::error::quote(&dimension)
+            ));
+        }
+        let key = fold(&dimension);
+        if self.prefixes.keys().any(|d| fold(d) == key) {
+            return bad(format!(
+                "dimension {} has a prefix already (dimension names ignore case, width and \
+                 extra spaces)",
+                crate::error::quote(&dimension)
+            ));
+        }
+        if self.prefixes.len() >= MAX_PREFIXES {
+            return bad(format!("naming rules set at most {MAX_PREFIXES} prefixes"));
+        }
+        self.prefixes.insert(dimension, prefix);
+        Ok(self)
     }
 
-    /// Names have at most `n` characters.
-    pub fn max_chars(mut self, n: usize) -> NamingRules {
+    /// Names have at most `n` characters. Refused for 0.
+    pub fn max_chars(mut self, n: usize) -> Result<NamingRules, Error> {
+        if n == 0 {
+            return err(ErrorKind::InvalidSetting {
+                setting: "NamingRules::max_chars",
+                reason: "a name's maximum length is at least 1 character".into(),
+            });
+        }
         self.max_chars = Some(n);
-        self
+        Ok(self)
     }
 
-    /// Names must not contain any character of `chars` (at most [`MAX_FORBIDDEN_CHARS`]
-    /// different ones in all, checked when the policy is set).
-    pub fn forbid_chars(mut self, chars: &str) -> NamingRules {
+    /// Names must not contain any character of `chars`. Refused beyond
+    /// [`MAX_FORBIDDEN_CHARS`] different characters in all.
+    pub fn forbid_chars(mut self, chars: &str) -> Result<NamingRules, Error> {
         let mut seen: std::collections::HashSet<char> =
             self.forbidden_chars.iter().copied().collect();
         for c in chars.chars() {
             if seen.insert(c) {
+                if self.forbidden_chars.len() >= MAX_FORBIDDEN_CHARS {
+                    return err(ErrorKind::InvalidSetting {
+                        setting: "NamingRules::forbid_chars",
+                        reason: format!(
+                            "naming rules forbid at most {MAX_FORBIDDEN_CHARS} characters"
+                        ),
+                    });
+                }
                 self.forbidden_chars.push(c);
             }
         }
-        self
+        Ok(self)
+    }
+
+    /// Whether names must start with their dimension's prefix.
+    pub fn requires_dimension_prefix(&self) -> bool {
+        self.dimension_prefix
+    }
+
+    /// Prefixes of dimensions whose prefix is not their name: dimension -> prefix.
+    pub fn prefixes(&self) -> &BTreeMap<String, String> {
+        &self.prefixes
+    }
+
+    /// The longest name allowed, in characters.
+    pub fn char_limit(&self) -> Option<usize> {
+        self.max_chars
+    }
+
+    /// Characters a name must not contain, in the order they were forbidden.
+    pub fn forbidden_chars(&self) -> &[char] {
+        &self.forbidden_chars
     }
 
     /// The prefix names of `dimension` must start with.
@@ -361,51 +513,6 @@ impl NamingRules {
             }
         }
         None
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        if self.max_chars == Some(0) {
-            return err(ErrorKind::InvalidArgument(
-                "a naming rule's maximum length must be at least 1 character".into(),
-            ));
-        }
-        if self.prefixes.len() > MAX_PREFIXES {
-            return err(ErrorKind::LimitExceeded {
-                what: "number of dimension prefixes",
-                limit: MAX_PREFIXES as u64,
-                actual: self.prefixes.len() as u64,
-            });
-        }
-        if self.forbidden_chars.len() > MAX_FORBIDDEN_CHARS {
-            return err(ErrorKind::LimitExceeded {
-                what: "number of forbidden characters",
-                limit: MAX_FORBIDDEN_CHARS as u64,
-                actual: self.forbidden_chars.len() as u64,
-            });
-        }
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (dimension, prefix) in &self.prefixes {
-            if let Err(reason) = check_name(&tidy(dimension)) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "a naming rule names the dimension {}, which is not a valid name: {reason}",
-                    crate::error::quote(&dimension.chars().take(64).collect::<String>())
-                )));
-            }
-            let key = fold(dimension);
-            if !seen.insert(key) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "dimension {dimension:?} has two prefixes (dimension names ignore case, \
-                     width and extra spaces)"
-                )));
-            }
-            let tidy_prefix = tidy(prefix);
-            if let Err(reason) = check_name(&tidy_prefix) {
-                return err(ErrorKind::InvalidArgument(format!(
-                    "the prefix of dimension {dimension:?} is not a valid name: {reason}"
-                )));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -827,24 +827,24 @@ impl fmt::Display for Change {
                     write!(
                         f,
                         "made {} the administrators",
-                        policy.administrators.join(", ")
+                        policy.administrators().join(", ")
                     )?;
-                    if !policy.open_to_all.is_empty() {
+                    if !policy.open_to_all().is_empty() {
                         let open: Vec<&str> =
-                            policy.open_to_all.iter().map(|a| a.describe()).collect();
+                            policy.open_to_all().iter().map(|a| a.describe()).collect();
                         write!(f, " (anyone may {})", open.join(", "))?;
                     }
                 }
-                let n = &policy.naming;
+                let n = policy.naming();
                 let mut rules = Vec::new();
-                if n.dimension_prefix {
+                if n.requires_dimension_prefix() {
                     rules.push("dimension prefix".to_string());
                 }
-                if let Some(max) = n.max_chars {
+                if let Some(max) = n.char_limit() {
                     rules.push(format!("at most {max} characters"));
                 }
-                if !n.forbidden_chars.is_empty() {
-                    let chars: String = n.forbidden_chars.iter().collect();
+                if !n.forbidden_chars().is_empty() {
+                    let chars: String = n.forbidden_chars().iter().collect();
                     rules.push(format!("none of {chars:?}"));
                 }
                 if !rules.is_empty() {

@@ -58,7 +58,7 @@ fn seeds_cap_of_five_across_a_day_boundary() {
         log.record(h(mon, hour), "whatsapp", &bits([2])).unwrap();
     }
     let rule = CapRule::recommended();
-    assert_eq!((rule.max_messages, rule.window_hours), (5, 24));
+    assert_eq!((rule.max_messages(), rule.window_hours()), (5, 24));
     let capped = |now| ids(&log.capped(now, &rule).unwrap());
     assert_eq!(capped(h(tue, 1)), vec![1]);
     assert_eq!(capped(h(tue, 5)), vec![1]);
@@ -90,7 +90,7 @@ fn seeds_cap_of_five_across_a_day_boundary() {
         vec![1]
     );
     assert!(log.received(now, 24, Some("email"), 1).unwrap().is_empty());
-    let per_channel = CapRule::new(3, 24).on_channel("whatsapp");
+    let per_channel = CapRule::new(3, 24).unwrap().on_channel("whatsapp").unwrap();
     assert_eq!(ids(&log.capped(now, &per_channel).unwrap()), vec![1, 2]);
     // A shorter window: the last 3 hours from Tuesday 01:00 are Monday 22:00 to 01:00.
     assert_eq!(ids(&log.received(h(tue, 1), 3, None, 5).unwrap()), vec![1]);
@@ -250,16 +250,30 @@ fn cap_errors_say_what_is_wrong() {
         log.received(now, 24, None, 0).unwrap_err().to_string(),
         "invalid argument: \"received at least 0 messages\" is everyone; ask for at least 1"
     );
+    // A cap rule is checked where it is made.
     assert_eq!(
-        log.capped(now, &CapRule::new(0, 24))
+        CapRule::new(0, 24).unwrap_err().to_string(),
+        "invalid setting CapRule::new: a cap of 0 messages caps everyone; allow at least 1"
+    );
+    assert_eq!(
+        CapRule::new(1, campaign::MAX_RETENTION_HOURS + 1)
             .unwrap_err()
             .to_string(),
-        "invalid argument: a cap of 0 messages caps everyone; allow at least 1"
+        "invalid setting CapRule::new: a window is at most 8784 hours (what a send log can keep), got 8785"
+    );
+    assert_eq!(
+        CapRule::recommended()
+            .on_channel(" ")
+            .unwrap_err()
+            .to_string(),
+        "invalid setting CapRule::on_channel: invalid name \" \": a channel name must not be empty"
     );
     for bad in [0, campaign::MAX_RETENTION_HOURS + 1] {
         assert_eq!(
             SendLog::with_retention(bad).unwrap_err().to_string(),
-            format!("invalid argument: a send log keeps 1 to 8784 hours, got {bad}")
+            format!(
+                "invalid setting SendLog::with_retention: a send log keeps 1 to 8784 hours, got {bad}"
+            )
         );
     }
 }

@@ -213,7 +213,10 @@ fn predicates_sort_errors_for_callers() {
     let unknown = store.count(&Query::parse("vip").unwrap(), day).unwrap_err();
     assert!(unknown.is_unknown_name() && !unknown.is_not_permitted());
     store
-        .set_policy(&Edit::new("mei", day), Policy::administered_by(["mei"]))
+        .set_policy(
+            &Edit::new("mei", day),
+            Policy::administered_by(["mei"]).unwrap(),
+        )
         .unwrap();
     let refused = store
         .create_tag(&Edit::new("intern", day), TagSpec::new("vip"))

@@ -31,7 +31,7 @@ fn governed() -> Store {
         }
     }
     store
-        .set_policy(&e, Policy::administered_by(["somchai", "mei"]))
+        .set_policy(&e, Policy::administered_by(["somchai", "mei"]).unwrap())
         .unwrap();
     store
 }
@@ -140,7 +140,7 @@ fn actions_opened_to_everyone() {
         .clone()
         .allow_anyone(TaxonomyAction::Create)
         .allow_anyone(TaxonomyAction::Create);
-    assert_eq!(policy.open_to_all, vec![TaxonomyAction::Create]);
+    assert_eq!(policy.open_to_all(), vec![TaxonomyAction::Create]);
     store.set_policy(&mei, policy).unwrap();
     let anyone = Edit::new("anyone", day(2)).because("campaign over");
     let t = store
@@ -167,10 +167,10 @@ fn the_policy_is_set_once_then_only_by_administrators() {
     store
         .set_policy(
             &Edit::new("it", day(1)),
-            Policy::administered_by(["mei", "mei", "ali"]),
+            Policy::administered_by(["mei", "mei", "ali"]).unwrap(),
         )
         .unwrap();
-    assert_eq!(store.policy().administrators, vec!["ali", "mei"]);
+    assert_eq!(store.policy().administrators(), vec!["ali", "mei"]);
     assert!(!store.policy().is_open());
     assert_eq!(
         store
@@ -179,58 +179,39 @@ fn the_policy_is_set_once_then_only_by_administrators() {
             .to_string(),
         "actor \"it\" may not change the policy; ask an administrator (ali, mei)"
     );
-    // Invalid policies are refused and change nothing.
+    // Invalid policies cannot be made: each setter refuses, naming itself.
     let ali = Edit::new("ali", day(3));
     let before = snapshot(&store);
-    let e = store
-        .set_policy(&ali, Policy::administered_by(["ali", " "]))
-        .unwrap_err();
+    let refused = |e: audience::Error| {
+        assert!(matches!(e.kind(), ErrorKind::InvalidSetting { .. }));
+        e.to_string()
+    };
     assert_eq!(
-        e.to_string(),
-        "invalid argument: an administrator's name must not be blank"
+        refused(Policy::administered_by(["ali", " "]).unwrap_err()),
+        "invalid setting Policy::administered_by: an administrator's name must not be blank"
     );
-    let e = store
-        .set_policy(
-            &ali,
-            Policy::administered_by(["ali"]).with_naming(NamingRules::new().max_chars(0)),
-        )
-        .unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "invalid argument: a naming rule's maximum length must be at least 1 character"
+        refused(NamingRules::new().max_chars(0).unwrap_err()),
+        "invalid setting NamingRules::max_chars: a name's maximum length is at least 1 character"
     );
-    let e = store
-        .set_policy(
-            &ali,
-            Policy::administered_by(["ali"]).with_naming(NamingRules::new().prefix("stage", " ")),
-        )
-        .unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "invalid argument: the prefix of dimension \"stage\" is not a valid name: a name must not be empty"
+        refused(NamingRules::new().prefix("stage", " ").unwrap_err()),
+        "invalid setting NamingRules::prefix: the prefix of dimension \"stage\" is not a valid name: a name must not be empty"
     );
-    let e = store
-        .set_policy(
-            &ali,
-            Policy::administered_by(["ali"]).with_naming(
-                NamingRules::new()
-                    .prefix("stage", "st")
-                    .prefix("Stage", "stg"),
-            ),
-        )
-        .unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "invalid argument: dimension \"stage\" has two prefixes (dimension names ignore case, \
-         width and extra spaces)"
+        refused(
+            NamingRules::new()
+                .prefix("stage", "st")
+                .unwrap()
+                .prefix("Stage", "stg")
+                .unwrap_err()
+        ),
+        "invalid setting NamingRules::prefix: dimension \"Stage\" has a prefix already (dimension names ignore case, width and extra spaces)"
     );
     let many: Vec<String> = (0..65).map(|i| format!("a{i}")).collect();
-    let e = store
-        .set_policy(&ali, Policy::administered_by(many))
-        .unwrap_err();
     assert_eq!(
-        e.to_string(),
-        "number of administrators exceeds the limit of 64 (got 65)"
+        refused(Policy::administered_by(many).unwrap_err()),
+        "invalid setting Policy::administered_by: a policy names at most 64 administrators"
     );
     assert_eq!(snapshot(&store), before);
     // An administrator may open the taxonomy again; every policy change is logged.
@@ -240,7 +221,7 @@ fn the_policy_is_set_once_then_only_by_administrators() {
         changes,
         vec![
             &Change::PolicyChanged {
-                policy: Policy::administered_by(["ali", "mei"])
+                policy: Policy::administered_by(["ali", "mei"]).unwrap()
             },
             &Change::PolicyChanged {
                 policy: Policy::open()
@@ -302,12 +283,17 @@ fn naming_rules_on_create_and_rename() {
     let rules = NamingRules::new()
         .require_dimension_prefix()
         .prefix("interests", "interest")
+        .unwrap()
         .max_chars(20)
-        .forbid_chars(",#");
+        .unwrap()
+        .forbid_chars(",#")
+        .unwrap();
     store
         .set_policy(
             &mei,
-            Policy::administered_by(["mei"]).with_naming(rules.clone()),
+            Policy::administered_by(["mei"])
+                .unwrap()
+                .with_naming(rules.clone()),
         )
         .unwrap();
     let create = |store: &mut Store, name: &str, dim: &str| {
@@ -408,7 +394,7 @@ fn the_change_log_says_who_what_when_and_why() {
     store.rename_tag(&mei(3), paid, "paid").unwrap();
     store.set_ttl(&mei(3), spring, Some(45)).unwrap();
     store
-        .set_policy(&mei(4), Policy::administered_by(["mei"]))
+        .set_policy(&mei(4), Policy::administered_by(["mei"]).unwrap())
         .unwrap();
     store.archive_tag(&mei(5), spring).unwrap();
     store
@@ -480,13 +466,17 @@ fn the_log_and_the_policy_are_serde_data() {
         .set_policy(
             &mei,
             Policy::administered_by(["mei"])
+                .unwrap()
                 .allow_anyone(TaxonomyAction::Create)
                 .with_naming(
                     NamingRules::new()
                         .require_dimension_prefix()
                         .prefix("interests", "interest")
+                        .unwrap()
                         .max_chars(40)
-                        .forbid_chars(","),
+                        .unwrap()
+                        .forbid_chars(",")
+                        .unwrap(),
                 ),
         )
         .unwrap();
@@ -545,12 +535,15 @@ fn log_entries_read_as_sentences() {
         .set_policy(
             &mei,
             Policy::administered_by(["mei", "ali"])
+                .unwrap()
                 .allow_anyone(TaxonomyAction::Create)
                 .with_naming(
                     NamingRules::new()
                         .require_dimension_prefix()
                         .max_chars(30)
-                        .forbid_chars(",#"),
+                        .unwrap()
+                        .forbid_chars(",#")
+                        .unwrap(),
                 ),
         )
         .unwrap();
@@ -578,5 +571,41 @@ fn log_entries_read_as_sentences() {
             "2025-01-03 mei: opened the taxonomy to everyone",
             "2025-01-03 mei: deleted \"ordered\" (0 members), because: season over",
         ]
+    );
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn policies_deserialise_through_their_setters() {
+    let policy = Policy::administered_by(["mei"])
+        .unwrap()
+        .allow_anyone(TaxonomyAction::Create)
+        .with_naming(
+            NamingRules::new()
+                .require_dimension_prefix()
+                .prefix("interests", "interest")
+                .unwrap()
+                .max_chars(24)
+                .unwrap(),
+        );
+    let json = serde_json::to_string(&policy).unwrap();
+    assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), policy);
+    let blank = json.replace(r#""mei""#, r#"" ""#);
+    assert_eq!(
+        serde_json::from_str::<Policy>(&blank)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Policy::administered_by: an administrator's name must not be blank"
+    );
+    let zero = json.replace(r#""max_chars":24"#, r#""max_chars":0"#);
+    assert_ne!(zero, json);
+    let e = serde_json::from_str::<Policy>(&zero)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "invalid setting NamingRules::max_chars: a name's maximum length is at least 1 character"
+        ),
+        "{e}"
     );
 }

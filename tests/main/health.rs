@@ -531,6 +531,7 @@ fn governance_findings() {
         .set_policy(
             &mei,
             Policy::administered_by(["mei", "ali"])
+                .unwrap()
                 .with_naming(NamingRules::new().require_dimension_prefix()),
         )
         .unwrap();
@@ -558,7 +559,7 @@ fn governance_findings() {
     );
     let _ = good;
     shop.store
-        .set_policy(&mei, Policy::administered_by(["mei", "ali", "bo"]))
+        .set_policy(&mei, Policy::administered_by(["mei", "ali", "bo"]).unwrap())
         .unwrap();
     assert!(
         shop.report()

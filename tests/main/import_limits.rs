@@ -260,7 +260,7 @@ fn creating_tags_needs_permission_and_a_valid_actor() {
     let mut s = shop();
     s.set_policy(
         &Edit::new("mei", jun_18()),
-        Policy::administered_by(["mei"]),
+        Policy::administered_by(["mei"]).unwrap(),
     )
     .unwrap();
     let before = fingerprint(&s);

@@ -1144,8 +1144,15 @@ fn governance_survives_a_snapshot() {
     let mut store = Store::new();
     store.create_tag(&admin, TagSpec::new("vip")).unwrap();
     let policy = Policy::administered_by(["alice", "bob"])
+        .unwrap()
         .allow_anyone(TaxonomyAction::Describe)
-        .with_naming(NamingRules::new().max_chars(20).forbid_chars("#@"));
+        .with_naming(
+            NamingRules::new()
+                .max_chars(20)
+                .unwrap()
+                .forbid_chars("#@")
+                .unwrap(),
+        );
     store.set_policy(&admin, policy.clone()).unwrap();
     let mut bytes = Vec::new();
     audience::snapshot::write(&store, &mut bytes).unwrap();

@@ -1111,7 +1111,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
     check(
         &[log(0, &[])],
         Section::SendLog,
-        "send log \"s\": invalid argument: a send log keeps 1 to 8784 hours, got 0",
+        "send log \"s\": invalid setting SendLog::with_retention: a send log keeps 1 to 8784 hours, got 0",
     );
     check(
         &[log(24, &[(nine + 5, &[1])])],

@@ -63,7 +63,7 @@ use crate::error::{Error, ErrorKind, quote};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
 use crate::store::directory::{CustomerKey, Directory, KeyRef};
 use crate::store::membership::TagMembers;
-use crate::store::policy::{Policy, TaxonomyAction};
+use crate::store::policy::{NamingRules, Policy, TaxonomyAction};
 use crate::store::taxonomy::{Change, DimensionInfo, LogEntry, TagId, TagInfo, TagKind, Taxonomy};
 use crate::store::{MAX_ATTRIBUTES, Store, check_attr_name};
 

@@ -216,7 +216,7 @@ pub fn write_with(store: &Store, extras: &Extras, w: impl Write) -> Result<u64, 
     wr.finish()?;
     write_taxonomy(wr.begin(KIND_TAXONOMY), taxonomy);
     wr.finish()?;
-    if !taxonomy.policy().is_open() || !taxonomy.policy().naming.is_empty() {
+    if !taxonomy.policy().is_open() || !taxonomy.policy().naming().is_empty() {
         put_policy(wr.begin(KIND_POLICY), taxonomy.policy());
         wr.finish()?;
     }
@@ -293,28 +293,31 @@ pub(super) fn change_code(c: &Change) -> u8 {
 }
 
 pub(super) fn put_policy(b: &mut Vec<u8>, p: &Policy) {
-    put_len(b, p.administrators.len());
-    for a in &p.administrators {
+    put_len(b, p.administrators().len());
+    for a in p.administrators() {
         put_str(b, a);
     }
-    put_len(b, p.open_to_all.len());
-    for act in &p.open_to_all {
+    put_len(b, p.open_to_all().len());
+    for act in p.open_to_all() {
         let code = TaxonomyAction::ALL
             .iter()
             .position(|x| x == act)
             .unwrap_or(0);
         put_u8(b, code as u8);
     }
-    let n = &p.naming;
-    put_u8(b, u8::from(n.dimension_prefix));
-    put_len(b, n.prefixes.len());
-    for (d, pre) in &n.prefixes {
+    let n = p.naming();
+    put_u8(b, u8::from(n.requires_dimension_prefix()));
+    put_len(b, n.prefixes().len());
+    for (d, pre) in n.prefixes() {
         put_str(b, d);
         put_str(b, pre);
     }
-    put_opt_u32(b, n.max_chars.map(|m| u32::try_from(m).unwrap_or(u32::MAX)));
-    put_len(b, n.forbidden_chars.len());
-    for ch in &n.forbidden_chars {
+    put_opt_u32(
+        b,
+        n.char_limit().map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+    );
+    put_len(b, n.forbidden_chars().len());
+    for ch in n.forbidden_chars() {
         put_u32(b, *ch as u32);
     }
 }
@@ -337,11 +340,11 @@ pub(super) fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
     }
     let dimension_prefix = c.flag("dimension prefix rule")?;
     let np = c.count(8, "prefixes")?;
-    let mut prefixes = BTreeMap::new();
+    let mut prefixes = Vec::with_capacity(np);
     for _ in 0..np {
         let d = c.str("prefix dimension")?.to_string();
         let p = c.str("prefix")?.to_string();
-        prefixes.insert(d, p);
+        prefixes.push((d, p));
     }
     let max_chars = c
         .opt("maximum length", |c| c.u32("maximum length"))?
@@ -353,16 +356,29 @@ pub(super) fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
         forbidden_chars
             .push(char::from_u32(v).ok_or_else(|| format!("{v:#x} is not a character"))?);
     }
-    Ok(Policy {
-        administrators,
-        open_to_all,
-        naming: crate::store::policy::NamingRules {
-            dimension_prefix,
-            prefixes,
-            max_chars,
-            forbidden_chars,
-        },
-    })
+    let invalid = |e: Error| e.to_string();
+    let mut policy = if administrators.is_empty() {
+        Policy::open()
+    } else {
+        Policy::administered_by(administrators).map_err(invalid)?
+    };
+    for act in open_to_all {
+        policy = policy.allow_anyone(act);
+    }
+    let mut naming = NamingRules::new();
+    if dimension_prefix {
+        naming = naming.require_dimension_prefix();
+    }
+    for (d, p) in prefixes {
+        naming = naming.prefix(d, p).map_err(invalid)?;
+    }
+    if let Some(m) = max_chars {
+        naming = naming.max_chars(m).map_err(invalid)?;
+    }
+    let naming = naming
+        .forbid_chars(&forbidden_chars.into_iter().collect::<String>())
+        .map_err(invalid)?;
+    Ok(policy.with_naming(naming))
 }
 
 pub(super) fn write_taxonomy(b: &mut Vec<u8>, tax: &Taxonomy) {
