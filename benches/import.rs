@@ -85,7 +85,7 @@ fn import(c: &mut Criterion) {
             .unwrap();
     }
     let text = file(ROWS, 66_800_000_000, &names, 0x9E37_79B9_7F4A_7C15);
-    let importer = Importer::new().max_rows(ROWS);
+    let importer = Importer::new().max_rows(ROWS).unwrap();
 
     // Check once, outside the timing.
     let mut full = tags_only.clone();

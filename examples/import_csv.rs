@@ -70,7 +70,7 @@ fn main() -> Result<(), audience::Error> {
     println!("== The same file with the fixable rows accepted (limit raised to 30%)\n");
     let report = importer
         .clone()
-        .max_failed_share(0.30)
+        .max_failed_share(0.30)?
         .import_str(&mut store, FILE, &edit)?;
     println!("{report}\n");
     println!(

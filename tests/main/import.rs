@@ -100,6 +100,7 @@ fn messy_file_is_read_row_by_row() {
     let mut s = shop();
     let report = Importer::new()
         .max_failed_share(0.5)
+        .unwrap()
         .import_str(&mut s, MESSY, &Edit::new("import", jun_18()))
         .unwrap();
     assert!(report.applied);
@@ -195,7 +196,7 @@ fn the_default_limit_refuses_the_messy_file_and_changes_nothing() {
 #[test]
 fn a_dry_run_reports_what_an_import_does() {
     let s = shop();
-    let importer = Importer::new().max_failed_share(0.5);
+    let importer = Importer::new().max_failed_share(0.5).unwrap();
     let dry = importer
         .dry_run_str(&s, MESSY, &Edit::new("import", Day::EPOCH))
         .unwrap();
@@ -231,6 +232,7 @@ fn lines_are_counted_like_an_editor_counts_them() {
         "phone;tags\r\n\r\n\r\n85291234567;VIP\n\n\"85291234568\";\"VIP,\nVIPP\"\r\n999;VIP\r\n";
     let r = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     let at: Vec<u64> = r.failures.iter().map(|f| f.line).collect();
@@ -238,6 +240,7 @@ fn lines_are_counted_like_an_editor_counts_them() {
     let mac = "phone,tags\r85291234567,VIP\r999,VIP\r";
     let r = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut shop(), mac, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.rows_read, 2);
@@ -258,6 +261,7 @@ fn txt_files_one_number_per_line_or_number_tab_tags() {
     let tabbed = "電話\t標籤\n85291234567\tcosmetics, VIP\n85291234580\tVIP\tcosmetics\n";
     let r = Importer::new()
         .format(Format::Txt)
+        .unwrap()
         .import_str(&mut s, tabbed, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.customers_created, r.customers_updated), (1, 1));
@@ -299,13 +303,35 @@ fn separators_semicolon_and_excel_sep_line() {
         )
         .unwrap();
     assert_eq!((r.header_line, r.rows_imported), (Some(1), 1));
+    // A separator that cannot work is refused where it is set...
+    assert_eq!(
+        Importer::new()
+            .format(Format::Delimited(b'"'))
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Importer::format: the separator must be an ASCII character other than '\"', CR and LF, got byte 0x22"
+    );
+    // ...and one that a file's Excel sep= line asks for is refused with the import.
     let err = Importer::new()
-        .format(Format::Delimited(b'"'))
-        .import_str(&mut s, "x", &Edit::new("import", jun_18()))
+        .import_str(&mut s, "sep=\"\nx\n", &Edit::new("import", jun_18()))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid argument: the separator must be an ASCII character other than '\"', CR and LF, got byte 0x22"
+        "invalid argument: the sep= line: the separator must be an ASCII character other than '\"', CR and LF, got byte 0x22"
+    );
+    // The other limits are checked where they are set too.
+    let refused = |r: Result<Importer, audience::Error>| r.unwrap_err().to_string();
+    assert_eq!(
+        refused(Importer::new().max_failed_share(1.5)),
+        "invalid setting Importer::max_failed_share: a share is between 0 and 1, got 1.5"
+    );
+    assert_eq!(
+        refused(Importer::new().max_failed_share(f64::NAN)),
+        "invalid setting Importer::max_failed_share: a share is between 0 and 1, got NaN"
+    );
+    assert_eq!(
+        refused(Importer::new().max_rows(0)),
+        "invalid setting Importer::max_rows: an import takes 1 to 4294967295 rows, got 0"
     );
 }
 
@@ -362,6 +388,7 @@ fn headers_in_several_languages() {
     let r = Importer::new()
         .header(Header::Absent)
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(
             &mut s,
             "phone,tags\n85291234567,VIP\n",
@@ -411,6 +438,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let mut s = shop();
     let r = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_failed), (2, 2));
@@ -442,6 +470,7 @@ fn unknown_tags_ignored_created_or_rejected() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::Reject)
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!((r.rows_imported, r.rows_skipped), (0, 2));
@@ -455,6 +484,7 @@ fn near_misses_are_not_created() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("new"))
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(
             &mut s,
             "phone,tags\n85291234567,\"VIPP,websites,xy,高消費\"\n",
@@ -512,6 +542,7 @@ fn archived_ambiguous_and_invalid_tag_names() {
     let r = Importer::new()
         .unknown_tags(UnknownTags::create_in("new"))
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, &file, &Edit::new("import", jun_18()))
         .unwrap();
     let reasons: Vec<String> = r.failures.iter().map(|f| f.reason.to_string()).collect();
@@ -541,6 +572,7 @@ fn overwrite_replaces_tags_and_is_careful() {
     let r = Importer::new()
         .mode(TagMode::Overwrite)
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, file, &Edit::new("import", jun_18()))
         .unwrap();
     // 85291110000: website removed, cosmetics added, VIP kept.
@@ -664,6 +696,7 @@ fn member_ids() {
     let r = Importer::new()
         .key_kind(KeyKind::MemberId)
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(
             &mut s,
             "會員編號,標籤\nM-0001,x\n M-0002 ,\n,x\nM-0001,y\n",
@@ -726,6 +759,7 @@ fn at_most_5000_rows() {
     // The limit is an option.
     let r = Importer::new()
         .max_rows(10_000)
+        .unwrap()
         .import_str(&mut shop(), &rows(5_001), &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(r.rows_imported, 5_001);
@@ -825,6 +859,7 @@ fn other_encodings_and_binary_files_are_refused() {
 fn input_size_and_reader_errors() {
     let err = Importer::new()
         .max_input_bytes(10)
+        .unwrap()
         .import_reader(
             &mut shop(),
             "85291234567,VIP\n".as_bytes(),
@@ -837,6 +872,7 @@ fn input_size_and_reader_errors() {
     );
     let err = Importer::new()
         .max_input_bytes(10)
+        .unwrap()
         .import_str(
             &mut shop(),
             "85291234567,VIP\n",
@@ -996,6 +1032,7 @@ fn seeds_wrong_spellings() {
     let mut s = Store::new();
     let r = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(
             &mut s,
             "91234567\n+852 9123 4567\n",

@@ -106,6 +106,7 @@ fn a_row_over_the_limit_is_refused() {
     let row = format!("85291234567,{cell},{cell},{cell},{cell}\n");
     let report = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .dry_run_str(&shop(), &row, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);
@@ -149,6 +150,7 @@ fn too_many_different_tag_names_are_refused() {
     );
     let report = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .dry_run_str(
             &shop(),
             &file(MAX_TAG_NAMES),
@@ -183,7 +185,9 @@ fn the_report_lists_the_first_failures_and_counts_them_all() {
     let mut s = shop();
     let report = Importer::new()
         .max_rows(6_000)
+        .unwrap()
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(&mut s, &text, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.rows_failed, 6_000);
@@ -226,6 +230,7 @@ fn created_tags_follow_the_naming_rules() {
     let report = Importer::new()
         .unknown_tags(UnknownTags::create_in("campaign"))
         .max_failed_share(1.0)
+        .unwrap()
         .import_str(
             &mut s,
             "85291234567,campaign/618\n85291234568,\"campaign-x, y\"\n",
@@ -357,8 +362,30 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
          row skipped"
     );
     // The input limit stays within what the first pass's 4-byte offsets can address.
-    let json = serde_json::to_value(Importer::new().max_input_bytes(u64::MAX)).unwrap();
+    assert_eq!(
+        Importer::new()
+            .max_input_bytes(u64::MAX)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Importer::max_input_bytes: an import reads 1 to 4294967295 bytes, got 18446744073709551615"
+    );
+    let json = serde_json::to_value(
+        Importer::new()
+            .max_input_bytes(u64::from(u32::MAX))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(json["max_input_bytes"], u64::from(u32::MAX));
+    // Deserialisation goes through the setters.
+    let mut too_big = json.clone();
+    too_big["max_input_bytes"] = serde_json::json!(u64::MAX);
+    assert!(serde_json::from_value::<Importer>(too_big).is_err());
+    assert_eq!(
+        serde_json::from_value::<Importer>(json).unwrap(),
+        Importer::new()
+            .max_input_bytes(u64::from(u32::MAX))
+            .unwrap()
+    );
     assert_eq!(audience::import::MAX_INPUT_BYTES, 4_294_967_295);
 }
 
@@ -366,6 +393,7 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
 fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     let report = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .dry_run_str(
             &shop(),
             "85291234567,\"nope, VIP, nope\",nada,nope,vip\n85291234568,nope\n",
@@ -383,6 +411,7 @@ fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     let row = "85291234567,\"".to_string() + &"x,".repeat(30_000) + "\"\n";
     let report = Importer::new()
         .max_failed_share(1.0)
+        .unwrap()
         .dry_run_str(&shop(), &row, &Edit::new("import", jun_18()))
         .unwrap();
     assert_eq!(report.failure_counts[&FailureKind::UnknownTag], 1);

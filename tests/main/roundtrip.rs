@@ -264,7 +264,7 @@ proptest! {
             } else {
                 audience::import::TagMode::Merge
             })
-            .max_failed_share(share);
+            .max_failed_share(share).unwrap();
         let mut store = import_shop();
         let before = fingerprint(&store);
         let (customers, members) = (store.customer_count(), memberships(&store));

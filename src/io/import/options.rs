@@ -94,7 +94,7 @@ pub enum TagMode {
 ///     .default_country(Country::TW)
 ///     .mode(TagMode::Overwrite)
 ///     .unknown_tags(UnknownTags::Reject)
-///     .max_failed_share(0.5);
+///     .max_failed_share(0.5)?;
 /// let report = importer.import_str(&mut store, "0912 345 678\tVIP\n0912-345-679\tVIPP\n", &Edit::new("import", today))?;
 /// assert_eq!(report.rows_imported, 1);
 /// assert_eq!(
@@ -105,6 +105,7 @@ pub enum TagMode {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawImporter"))]
 pub struct Importer {
     pub(super) format: Format,
     pub(super) header: Header,
@@ -123,6 +124,49 @@ impl Default for Importer {
     fn default() -> Importer {
         Importer::new()
     }
+}
+
+/// The serialised form of [`Importer`], checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawImporter {
+    format: Format,
+    header: Header,
+    columns: Option<(usize, Option<usize>)>,
+    key_kind: KeyKind,
+    default_country: Option<Country>,
+    unknown_tags: UnknownTags,
+    mode: TagMode,
+    max_rows: u64,
+    max_failed_share: f64,
+    max_input_bytes: u64,
+    max_new_tags: u64,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawImporter> for Importer {
+    type Error = Error;
+    fn try_from(raw: RawImporter) -> Result<Importer, Error> {
+        let mut importer = Importer::new()
+            .format(raw.format)?
+            .header(raw.header)
+            .key_kind(raw.key_kind)
+            .unknown_tags(raw.unknown_tags)
+            .mode(raw.mode)
+            .max_rows(raw.max_rows)?
+            .max_failed_share(raw.max_failed_share)?
+            .max_input_bytes(raw.max_input_bytes)?
+            .max_new_tags(raw.max_new_tags);
+        if let Some((key, tags)) = raw.columns {
+            importer = importer.columns(key, tags);
+        }
+        importer.default_country = raw.default_country;
+        Ok(importer)
+    }
+}
+
+fn invalid(setting: &'static str, reason: String) -> Result<Importer, Error> {
+    Err(ErrorKind::InvalidSetting { setting, reason }.into())
 }
 
 impl Importer {
@@ -144,10 +188,17 @@ impl Importer {
         }
     }
 
-    /// How fields are separated ([`Format::Auto`] by default).
-    pub fn format(mut self, format: Format) -> Importer {
+    /// How fields are separated ([`Format::Auto`] by default). A
+    /// [`Format::Delimited`] separator that is not ASCII, or is `"`, CR or LF, is refused
+    /// with [`ErrorKind::InvalidSetting`].
+    pub fn format(mut self, format: Format) -> Result<Importer, Error> {
+        if let Format::Delimited(d) = format
+            && let Some(reason) = bad_separator(d)
+        {
+            return invalid("Importer::format", reason);
+        }
         self.format = format;
-        self
+        Ok(self)
     }
 
     /// Whether there is a header row ([`Header::Auto`] by default).
@@ -188,31 +239,46 @@ impl Importer {
         self
     }
 
-    /// The most data rows one import takes ([`DEFAULT_MAX_ROWS`] by default, at most
-    /// 2^32 - 1); a longer file is refused whole with [`ImportError::TooManyRows`].
-    pub fn max_rows(mut self, rows: u64) -> Importer {
-        self.max_rows = rows.min(u64::from(u32::MAX));
-        self
+    /// The most data rows one import takes ([`DEFAULT_MAX_ROWS`] by default); a longer
+    /// file is refused whole with [`ImportError::TooManyRows`]. Refused with
+    /// [`ErrorKind::InvalidSetting`] for 0 or above 2^32 - 1 (customer ids are `u32`).
+    pub fn max_rows(mut self, rows: u64) -> Result<Importer, Error> {
+        if rows == 0 || rows > u64::from(u32::MAX) {
+            return invalid(
+                "Importer::max_rows",
+                format!("an import takes 1 to {} rows, got {rows}", u32::MAX),
+            );
+        }
+        self.max_rows = rows;
+        Ok(self)
     }
 
     /// The largest share of failed rows (0.0 to 1.0) an import accepts
     /// ([`DEFAULT_MAX_FAILED_SHARE`] by default); with more the import is refused with
-    /// [`ImportError::Refused`]. `1.0` never refuses; `0.0` refuses any failure. Values
-    /// outside 0..=1 (and NaN, read as 0) are clamped.
-    pub fn max_failed_share(mut self, share: f64) -> Importer {
-        self.max_failed_share = if share.is_nan() {
-            0.0
-        } else {
-            share.clamp(0.0, 1.0)
-        };
-        self
+    /// [`ImportError::Refused`]. `1.0` never refuses; `0.0` refuses any failure. A share
+    /// outside 0..=1 (or NaN) is refused with [`ErrorKind::InvalidSetting`].
+    pub fn max_failed_share(mut self, share: f64) -> Result<Importer, Error> {
+        if !(0.0..=1.0).contains(&share) {
+            return invalid(
+                "Importer::max_failed_share",
+                format!("a share is between 0 and 1, got {share}"),
+            );
+        }
+        self.max_failed_share = share;
+        Ok(self)
     }
 
-    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default, at most
-    /// 2^32 - 1).
-    pub fn max_input_bytes(mut self, bytes: u64) -> Importer {
-        self.max_input_bytes = bytes.min(MAX_INPUT_BYTES);
-        self
+    /// The most bytes of input read ([`DEFAULT_MAX_INPUT_BYTES`] by default). Refused with
+    /// [`ErrorKind::InvalidSetting`] for 0 or above [`MAX_INPUT_BYTES`].
+    pub fn max_input_bytes(mut self, bytes: u64) -> Result<Importer, Error> {
+        if bytes == 0 || bytes > MAX_INPUT_BYTES {
+            return invalid(
+                "Importer::max_input_bytes",
+                format!("an import reads 1 to {MAX_INPUT_BYTES} bytes, got {bytes}"),
+            );
+        }
+        self.max_input_bytes = bytes;
+        Ok(self)
     }
 
     /// The input limit, within [`MAX_INPUT_BYTES`] also for options that were deserialized.
@@ -394,11 +460,8 @@ impl Importer {
             (Format::Auto, Some(d)) => d,
             (Format::Auto, None) => sniff(body),
         };
-        if !delimiter.is_ascii() || matches!(delimiter, b'"' | b'\r' | b'\n') {
-            return Err(ErrorKind::InvalidArgument(format!(
-                "the separator must be an ASCII character other than '\"', CR and LF, got byte 0x{delimiter:02X}"
-            ))
-            .into());
+        if let Some(reason) = bad_separator(delimiter) {
+            return Err(ErrorKind::InvalidArgument(format!("the sep= line: {reason}")).into());
         }
         Ok((delimiter, body, offset))
     }
@@ -506,4 +569,13 @@ impl Importer {
         }
         Ok(())
     }
+}
+
+/// Why `byte` cannot separate fields, if it cannot.
+fn bad_separator(byte: u8) -> Option<String> {
+    (!byte.is_ascii() || matches!(byte, b'"' | b'\r' | b'\n')).then(|| {
+        format!(
+            "the separator must be an ASCII character other than '\"', CR and LF, got byte 0x{byte:02X}"
+        )
+    })
 }
