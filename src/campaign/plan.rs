@@ -70,23 +70,40 @@ pub const MAX_BATCHES: usize = 1 << 22;
 impl SendPlan {
     /// One batch a minute of `per_minute` customers.
     pub fn new(audience: &RoaringBitmap, per_minute: u32) -> Result<SendPlan, Error> {
-        SendPlan::with_batch_size(audience, per_minute, per_minute)
+        SendPlan::build("SendPlan::new", audience, per_minute, per_minute)
     }
 
     /// Batches of `batch_size` customers, spaced so that `per_minute` go out each minute
     /// (batch `i` at `i * batch_size / per_minute` minutes).
     ///
-    /// Errors with [`ErrorKind::InvalidArgument`] when the rate or the batch size is 0, and
+    /// Errors with [`ErrorKind::InvalidSetting`] when the rate or the batch size is 0, and
     /// [`ErrorKind::LimitExceeded`] beyond [`MAX_BATCHES`] batches.
     pub fn with_batch_size(
         audience: &RoaringBitmap,
         per_minute: u32,
         batch_size: u32,
     ) -> Result<SendPlan, Error> {
+        SendPlan::build(
+            "SendPlan::with_batch_size",
+            audience,
+            per_minute,
+            batch_size,
+        )
+    }
+
+    fn build(
+        setting: &'static str,
+        audience: &RoaringBitmap,
+        per_minute: u32,
+        batch_size: u32,
+    ) -> Result<SendPlan, Error> {
         if per_minute == 0 || batch_size == 0 {
-            return err(ErrorKind::InvalidArgument(format!(
-                "a send plan needs a positive rate and batch size, got {per_minute} a minute in batches of {batch_size}"
-            )));
+            return err(ErrorKind::InvalidSetting {
+                setting,
+                reason: format!(
+                    "a send plan needs a positive rate and batch size, got {per_minute} a minute in batches of {batch_size}"
+                ),
+            });
         }
         let total = audience.len();
         let size = u64::from(batch_size);

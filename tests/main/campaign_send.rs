@@ -424,13 +424,13 @@ fn smaller_batches_spread_over_the_minute() {
     );
     assert_eq!(
         SendPlan::new(&audience, 0).unwrap_err().to_string(),
-        "invalid argument: a send plan needs a positive rate and batch size, got 0 a minute in batches of 0"
+        "invalid setting SendPlan::new: a send plan needs a positive rate and batch size, got 0 a minute in batches of 0"
     );
     assert_eq!(
         SendPlan::with_batch_size(&audience, 10, 0)
             .unwrap_err()
             .to_string(),
-        "invalid argument: a send plan needs a positive rate and batch size, got 10 a minute in batches of 0"
+        "invalid setting SendPlan::with_batch_size: a send plan needs a positive rate and batch size, got 10 a minute in batches of 0"
     );
     #[cfg(feature = "serde")]
     {
