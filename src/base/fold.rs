@@ -99,29 +99,6 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Errors with [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) when `text` has
-/// more than `limit` characters; `what` names it ("tag description length in characters").
-pub(crate) fn check_chars(
-    what: &'static str,
-    text: &str,
-    limit: usize,
-) -> Result<(), crate::Error> {
-    // A character takes at least one byte: most texts pass without counting.
-    if text.len() <= limit {
-        return Ok(());
-    }
-    let chars = text.chars().count();
-    if chars <= limit {
-        return Ok(());
-    }
-    Err(crate::ErrorKind::LimitExceeded {
-        what,
-        limit: limit as u64,
-        actual: chars as u64,
-    }
-    .into())
-}
-
 /// Edit distance (Levenshtein, by chars) bounded by `max`: `None` when it exceeds `max`.
 /// Used for "did you mean" suggestions.
 pub(crate) fn distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
@@ -198,17 +175,6 @@ mod tests {
         assert_eq!(
             check_name("a\u{7}b"),
             Err("a name must not contain control characters (found U+0007)".into())
-        );
-    }
-
-    #[test]
-    fn text_lengths_are_checked() {
-        assert!(check_chars("x", &"é".repeat(10), 10).is_ok());
-        assert_eq!(
-            check_chars("tag description length in characters", &"é".repeat(11), 10)
-                .unwrap_err()
-                .to_string(),
-            "tag description length in characters exceeds the limit of 10 (got 11)"
         );
     }
 

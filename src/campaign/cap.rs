@@ -6,6 +6,7 @@ use std::ops::{Add, Sub};
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::{MAX_NAME_CHARS, fold};
+use crate::base::text::quote;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 
@@ -622,7 +623,7 @@ impl TryFrom<SendLogData> for SendLog {
         for (i, c) in d.channels.iter().enumerate() {
             check_channel(c)?;
             if d.channels.iter().take(i).any(|o| fold(o) == fold(c)) {
-                return bad(format!("channel {c:?} twice"));
+                return bad(format!("channel {} twice", quote(c)));
             }
         }
         for (i, b) in d.buckets.iter().enumerate() {

@@ -831,3 +831,38 @@ impl From<QueryError> for Error {
         ErrorKind::Query(e).into()
     }
 }
+
+/// Errors with [`ErrorKind::LimitExceeded`](ErrorKind::LimitExceeded) when `text` has
+/// more than `limit` characters; `what` names it ("tag description length in characters").
+pub(crate) fn check_chars(what: &'static str, text: &str, limit: usize) -> Result<(), Error> {
+    // A character takes at least one byte: most texts pass without counting.
+    if text.len() <= limit {
+        return Ok(());
+    }
+    let chars = text.chars().count();
+    if chars <= limit {
+        return Ok(());
+    }
+    Err(ErrorKind::LimitExceeded {
+        what,
+        limit: limit as u64,
+        actual: chars as u64,
+    }
+    .into())
+}
+
+#[cfg(test)]
+mod check_chars_tests {
+    use super::check_chars;
+
+    #[test]
+    fn text_lengths_are_checked() {
+        assert!(check_chars("x", &"é".repeat(10), 10).is_ok());
+        assert_eq!(
+            check_chars("tag description length in characters", &"é".repeat(11), 10)
+                .unwrap_err()
+                .to_string(),
+            "tag description length in characters exceeds the limit of 10 (got 11)"
+        );
+    }
+}

@@ -170,8 +170,8 @@ impl SegmentMap {
                     return err(ErrorKind::InvalidBuckets {
                         what: what(),
                         reason: format!(
-                            "segment {:?} asks for {} scores {lo}..={hi}, but {} has scores 1 to {n}",
-                            rule.name,
+                            "segment {} asks for {} scores {lo}..={hi}, but {} has scores 1 to {n}",
+                            quote(&rule.name),
                             m.letter(),
                             m.name()
                         ),

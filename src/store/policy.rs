@@ -54,10 +54,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, tidy};
-use crate::base::text::quote_char;
+use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
+use crate::base::text::{quote, quote_char};
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err};
+use crate::error::{Error, ErrorKind, check_chars, err};
 
 /// The most administrators a policy names (CRM tagging guides advise one or two).
 pub const MAX_ADMINISTRATORS: usize = 64;
@@ -380,13 +380,13 @@ impl NamingRules {
         if let Err(reason) = check_name(&tidy(&dimension)) {
             return bad(format!(
                 "the dimension {} is not a valid name: {reason}",
-                crate::error::quote(&dimension.chars().take(64).collect::<String>())
+                quote(&dimension.chars().take(64).collect::<String>())
             ));
         }
         if let Err(reason) = check_name(&tidy(&prefix)) {
             return bad(format!(
                 "the prefix of dimension {} is not a valid name: {reason}",
-                crate::error::quote(&dimension)
+                quote(&dimension)
             ));
         }
         let key = fold(&dimension);
@@ -394,7 +394,7 @@ impl NamingRules {
             return bad(format!(
                 "dimension {} has a prefix already (dimension names ignore case, width and \
                  extra spaces)",
-                crate::error::quote(&dimension)
+                quote(&dimension)
             ));
         }
         if self.prefixes.len() >= MAX_PREFIXES {
@@ -506,9 +506,10 @@ impl NamingRules {
                 .is_some_and(|rest| !rest.is_empty());
             if !ok {
                 return Some(format!(
-                    "names in dimension {dimension:?} start with {prefix:?} and one of / - _ . \
-                     (e.g. {:?})",
-                    format!("{prefix}/{name}")
+                    "names in dimension {} start with {} and one of / - _ . (e.g. {})",
+                    quote(&dimension),
+                    quote(&prefix),
+                    quote(&format!("{prefix}/{name}"))
                 ));
             }
         }

@@ -13,11 +13,9 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use crate::base::fold::{
-    MAX_NAME_CHARS, MAX_TEXT_CHARS, check_chars, check_name, fold, suggest, tidy,
-};
+use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, suggest, tidy};
 use crate::day::Day;
-use crate::error::{Error, ErrorKind, err, invalid_name, quote};
+use crate::error::{Error, ErrorKind, check_chars, err, invalid_name, quote};
 use crate::store::policy::Policy;
 
 pub use crate::store::policy::Edit;
@@ -845,7 +843,7 @@ impl fmt::Display for Change {
                 }
                 if !n.forbidden_chars().is_empty() {
                     let chars: String = n.forbidden_chars().iter().collect();
-                    rules.push(format!("none of {chars:?}"));
+                    rules.push(format!("none of {}", quote(&chars)));
                 }
                 if !rules.is_empty() {
                     write!(f, "; naming rules: {}", rules.join(", "))?;
