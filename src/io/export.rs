@@ -240,7 +240,8 @@ impl fmt::Debug for ExportColumn {
 #[derive(Clone, Debug)]
 pub struct Export {
     id_header: Option<String>,
-    key_header: String,
+    /// `None`: chosen from the keys written (see [`Export::key_header`]).
+    key_header: Option<String>,
     tags_header: Option<String>,
     tag_dimensions: Vec<String>,
     columns: Vec<ExportColumn>,
@@ -285,7 +286,7 @@ impl Export {
     pub fn new() -> Export {
         Export {
             id_header: None,
-            key_header: "phone".to_string(),
+            key_header: None,
             tags_header: Some("tags".to_string()),
             tag_dimensions: Vec::new(),
             columns: Vec::new(),
@@ -299,11 +300,32 @@ impl Export {
         self
     }
 
-    /// The key column's header (`phone` by default; `member_id` suits member ids, and is
-    /// what the importer looks for with `KeyKind::MemberId`).
+    /// The key column's header. By default it follows the keys written: `phone` when
+    /// they are all phone numbers (or there are none), `member_id` when they are all
+    /// member ids (the names the importer looks for with `KeyKind::Phone` and
+    /// `KeyKind::MemberId`), and `key` when the set mixes both.
     pub fn key_header(mut self, header: impl Into<String>) -> Export {
-        self.key_header = header.into();
+        self.key_header = Some(header.into());
         self
+    }
+
+    /// The key column's header for the customers of `set`.
+    fn key_header_for(&self, store: &Store, set: &RoaringBitmap) -> String {
+        if let Some(h) = &self.key_header {
+            return h.clone();
+        }
+        let (mut phones, mut members) = (false, false);
+        for id in set {
+            match store.key(id) {
+                Some(KeyRef::Phone(_)) => phones = true,
+                Some(KeyRef::Member(_)) => members = true,
+                None => {}
+            }
+            if phones && members {
+                return "key".to_string();
+            }
+        }
+        if members { "member_id" } else { "phone" }.to_string()
     }
 
     /// The tags column's header (`tags` by default).
@@ -400,7 +422,7 @@ impl Export {
             .from_writer(out);
         let mut header: Vec<String> = Vec::new();
         header.extend(self.id_header.iter().cloned());
-        header.push(self.key_header.clone());
+        header.push(self.key_header_for(store, set));
         header.extend(self.tags_header.iter().cloned());
         header.extend(prepared.value_headers());
         w.write_record(&header).map_err(csv_error)?;

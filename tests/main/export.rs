@@ -59,11 +59,39 @@ fn csv_rows_quote_what_needs_quoting() {
         .attribute("PURCHASE_COUNT");
     assert_eq!(
         csv(&export, &s, s.customers()),
-        "id,phone,tags,last_purchase,purchase_count\n\
+        "id,key,tags,last_purchase,purchase_count\n\
          0,85291234567,\"power:VIP,say \"\"hi\"\",channel:vip\",2025-06-18,3\n\
          1,\"M-7, north\",power:VIP,,\n\
          2,66812345678,ลูกค้าใหม่,,0\n"
     );
+}
+
+#[test]
+fn the_key_header_follows_the_keys() {
+    let s = shop();
+    let plain = Export::new().without_tags();
+    // Phone numbers only (and no one at all): "phone"; member ids only: "member_id", the
+    // name the importer looks for with KeyKind::MemberId; both: "key".
+    assert_eq!(
+        csv(&plain, &s, &bits([0, 2])),
+        "phone\n85291234567\n66812345678\n"
+    );
+    assert_eq!(csv(&plain, &s, &RoaringBitmap::new()), "phone\n");
+    assert_eq!(csv(&plain, &s, &bits([1])), "member_id\n\"M-7, north\"\n");
+    assert_eq!(csv(&plain, &s, s.customers()).lines().next(), Some("key"));
+    // A header the caller chose is kept whatever the keys.
+    assert_eq!(
+        csv(&plain.key_header("customer"), &s, &bits([1])),
+        "customer\n\"M-7, north\"\n"
+    );
+    // Member ids exported go back in through the importer by their header alone.
+    let out = csv(&Export::new(), &s, &bits([1]));
+    let mut copy = s.clone();
+    let report = audience::import::Importer::new()
+        .key_kind(audience::import::KeyKind::MemberId)
+        .import_str(&mut copy, &out, &Edit::new("import", jun_18()))
+        .unwrap();
+    assert_eq!((report.header_line, report.rows_imported), (Some(1), 1));
 }
 
 #[test]
@@ -105,7 +133,7 @@ fn columns_headers_dimensions_and_subsets() {
     let keys_only = Export::new().id_column().without_tags();
     assert_eq!(
         csv(&keys_only, &s, s.customers()),
-        "id,phone\n0,85291234567\n1,\"M-7, north\"\n2,66812345678\n"
+        "id,key\n0,85291234567\n1,\"M-7, north\"\n2,66812345678\n"
     );
     let err = Export::new()
         .tag_dimension("nope")

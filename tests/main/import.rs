@@ -245,6 +245,21 @@ fn lines_are_counted_like_an_editor_counts_them() {
         .unwrap();
     assert_eq!(r.rows_read, 2);
     assert_eq!(r.failures[0].line, 3);
+    // Lone CRs mixed with LF and CRLF (a list pasted together from several programs): every
+    // line end counts, and a CRLF counts once.
+    let mixed = "phone,tags\r85291234567,VIP\n999,VIP\r\n85291234568,VIPP\r\r998,VIP\n";
+    let r = Importer::new()
+        .max_failed_share(1.0)
+        .unwrap()
+        .import_str(&mut shop(), mixed, &Edit::new("import", jun_18()))
+        .unwrap();
+    assert_eq!(r.rows_read, 4);
+    let at: Vec<(u64, &str)> = r
+        .failures
+        .iter()
+        .map(|f| (f.line, f.value.as_str()))
+        .collect();
+    assert_eq!(at, [(3, "999"), (4, "VIPP"), (6, "998")]);
 }
 
 #[test]
@@ -822,6 +837,16 @@ fn other_encodings_and_binary_files_are_refused() {
         err.to_string(),
         "the file is not UTF-8: line 3 has the byte 0xB7, which UTF-8 does not allow there \
          (GBK, Big5 and Windows-1252 files look like this): save it as UTF-8 and import it again"
+    );
+    // The same with lone CR, CRLF and LF line ends mixed: still line 4.
+    let mixed = b"phone,tags\r85291234567,VIP\r\n85291234569,VIP\n85291234568,\xB7|\xAD\xFB\r";
+    let err = Importer::new()
+        .import_reader(&mut shop(), &mixed[..], &Edit::new("import", jun_18()))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the file is not UTF-8: line 4 has the byte 0xB7"),
+        "{err}"
     );
     let xlsx = b"PK\x03\x04\x14\x00\x06\x00";
     let err = Importer::new()

@@ -71,5 +71,7 @@ pub(super) fn utf16(bytes: &[u8]) -> Option<bool> {
 /// The 1-based line of byte `at`.
 pub(super) fn line_of(bytes: &[u8], at: usize) -> u64 {
     let before = bytes.get(..at).unwrap_or(bytes);
-    before.iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    // A CR just before `at` may be the first half of a CRLF: count it only when it is not.
+    let cr_pair = before.last() == Some(&b'\r') && bytes.get(at) == Some(&b'\n');
+    line_ends(before) - u64::from(cr_pair) + 1
 }

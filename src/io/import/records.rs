@@ -5,14 +5,25 @@ use super::*;
 
 /// Line numbers of records. A record's reading starts where the previous one ended, before
 /// any blank lines and before the LF of a CRLF (so `csv`'s own line count is off with CRLF
-/// and blank lines); the record starts at the first byte after that which is not CR or LF. Records come in order, so line ends (LF and CRLF, or CR in a file without LF)
-/// are counted incrementally: O(input) in all.
+/// and blank lines); the record starts at the first byte after that which is not CR or LF.
+/// Records come in order, so line ends are counted incrementally: O(input) in all. A line
+/// ends with LF, CRLF or a lone CR (old Mac Excel), in any mix, as `csv` reads them.
 pub(super) struct Lines<'a> {
     pub(super) bytes: &'a [u8],
     pub(super) pos: usize,
     pub(super) line: u64,
-    /// The byte that ends a line: LF, or CR in a file without any LF (old Mac Excel).
-    pub(super) end: u8,
+}
+
+/// The line ends in `bytes`: every LF, and every CR not followed by LF. A CR at the very end
+/// counts: what follows it (if anything) starts a new line.
+pub(super) fn line_ends(bytes: &[u8]) -> u64 {
+    let lf = bytes.iter().filter(|&&b| b == b'\n').count();
+    let lone_cr = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64
 }
 
 impl<'a> Lines<'a> {
@@ -21,7 +32,6 @@ impl<'a> Lines<'a> {
             bytes,
             pos: 0,
             line: 1,
-            end: if bytes.contains(&b'\n') { b'\n' } else { b'\r' },
         }
     }
 
@@ -32,7 +42,7 @@ impl<'a> Lines<'a> {
             start += 1;
         }
         let seen = self.bytes.get(self.pos..start).unwrap_or_default();
-        self.line += seen.iter().filter(|&&b| b == self.end).count() as u64;
+        self.line += line_ends(seen);
         self.pos = start.min(self.bytes.len());
         self.line
     }
