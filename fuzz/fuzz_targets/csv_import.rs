@@ -34,6 +34,7 @@ fn importer(a: u8, b: u8) -> Importer {
             2 => Format::Txt,
             _ => Format::Delimited(b';'),
         })
+        .unwrap()
         .header(match a >> 6 {
             1 => Header::Present,
             2 => Header::Absent,
@@ -44,12 +45,13 @@ fn importer(a: u8, b: u8) -> Importer {
             1 => 1.0,
             2 => 0.0,
             _ => 0.5,
-        });
+        })
+        .unwrap();
     if let Some(country) = COUNTRIES[usize::from(b & 7)] {
         imp = imp.default_country(country);
     }
     if b & 0x20 != 0 {
-        imp = imp.max_rows(8);
+        imp = imp.max_rows(8).unwrap();
     }
     if b & 0x40 != 0 {
         imp = imp.max_new_tags(2);
@@ -73,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
             )
             .unwrap(),
         3 => store
-            .set_policy(&Edit::new("mei", today), Policy::administered_by(["mei"]))
+            .set_policy(&Edit::new("mei", today), Policy::administered_by(["mei"]).unwrap())
             .unwrap(),
         _ => {}
     }

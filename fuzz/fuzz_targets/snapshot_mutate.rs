@@ -123,7 +123,10 @@ fn build_extras(ops: &[u8], store: &Store) -> Extras {
     let bins = 3 + (ops.len() % 8) as u8;
     e.rfm.insert(
         "rfm".into(),
-        RfmConfig::new("d", "n", "n").bins(bins).segments(None),
+        RfmConfig::new("d", "n", "n")
+            .segments(None)
+            .bins(bins)
+            .unwrap(),
     );
     e
 }
