@@ -142,6 +142,174 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
     best.map(|(_, s)| s.to_string())
 }
 
+/// Names a suggestion index holds before it stops scanning every name exactly: below this
+/// a miss compares with every name (at most this many bounded edit distances).
+pub(crate) const EXACT_SCAN_NAMES: usize = 2_000;
+/// Posting entries a lookup reads at most: the rarest bigrams of the name first.
+const MAX_POSTINGS_PER_LOOKUP: usize = 65_536;
+/// Candidates a lookup compares by edit distance at most: those sharing the most bigrams.
+const MAX_VERIFIED_PER_LOOKUP: usize = 256;
+
+/// A did-you-mean index over folded names: the padded character bigrams of every name, so
+/// that a miss compares only with names that share enough of them (each edit destroys at
+/// most two bigrams of the name looked up). Built once per change of the names; a lookup
+/// reads at most [`MAX_POSTINGS_PER_LOOKUP`] posting entries and computes at most
+/// [`MAX_VERIFIED_PER_LOOKUP`] edit distances, whatever the number of names, so the cost
+/// of a miss is bounded. Suggestions stay best-effort: a name sharing no rare bigram with
+/// the typo may be missed in a very large taxonomy.
+#[derive(Debug, Default)]
+pub(crate) struct NameIndex {
+    /// Folded names, in the order they were given (ties go to the first).
+    names: Vec<Box<str>>,
+    /// Each name's length in characters.
+    lens: Vec<u32>,
+    /// Bigram -> the names containing it, ascending, each once.
+    postings: std::collections::HashMap<u64, Vec<u32>>,
+}
+
+/// The distinct padded bigrams of a folded name (`^a`, `ab`, ..., `z$`).
+fn bigrams(key: &str) -> Vec<u64> {
+    let chars: Vec<u32> = std::iter::once(0)
+        .chain(key.chars().map(u32::from))
+        .chain(std::iter::once(0))
+        .collect();
+    let mut grams: Vec<u64> = chars
+        .windows(2)
+        .map(|w| (u64::from(w[0]) << 32) | u64::from(w[1]))
+        .collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+impl NameIndex {
+    /// An index over `names`, already folded; a repeated name is kept once (its first
+    /// place).
+    pub(crate) fn build<'a>(names: impl Iterator<Item = &'a str>) -> NameIndex {
+        let mut index = NameIndex::default();
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            if !seen.insert(name) {
+                continue;
+            }
+            let at = index.names.len() as u32;
+            index.names.push(name.into());
+            index.lens.push(name.chars().count() as u32);
+            for g in bigrams(name) {
+                index.postings.entry(g).or_default().push(at);
+            }
+        }
+        index
+    }
+
+    /// The folded name nearest to `name` among those `accept` takes, within the distance
+    /// [`suggest`] allows, or `None`. Ties go to the name given first.
+    pub(crate) fn nearest(&self, name: &str, mut accept: impl FnMut(&str) -> bool) -> Option<&str> {
+        let key = fold(name);
+        let len = key.chars().count();
+        let max = (len / 3).clamp(1, 3);
+        let mut best: Option<(usize, u32)> = None;
+        let mut consider = |at: u32, best: &mut Option<(usize, u32)>| {
+            let Some(cand) = self.names.get(at as usize) else {
+                return;
+            };
+            if !accept(cand) {
+                return;
+            }
+            if let Some(d) = distance_within(&key, cand, max)
+                && best.is_none_or(|(bd, ba)| (d, at) < (bd, ba))
+            {
+                *best = Some((d, at));
+            }
+        };
+        let near_len = |at: u32| {
+            self.lens
+                .get(at as usize)
+                .is_some_and(|&l| (l as usize).abs_diff(len) <= max)
+        };
+        if self.names.len() <= EXACT_SCAN_NAMES {
+            for at in 0..self.names.len() as u32 {
+                if near_len(at) {
+                    consider(at, &mut best);
+                }
+            }
+        } else {
+            // Shared bigrams, reading the rarest posting lists first within the budget.
+            let mut grams: Vec<&Vec<u32>> = bigrams(&key)
+                .iter()
+                .filter_map(|g| self.postings.get(g))
+                .collect();
+            grams.sort_by_key(|p| p.len());
+            let mut shared: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+            let mut budget = MAX_POSTINGS_PER_LOOKUP;
+            for list in grams {
+                let take = list.len().min(budget);
+                for &at in list.iter().take(take) {
+                    *shared.entry(at).or_default() += 1;
+                }
+                budget -= take;
+                if budget == 0 {
+                    break;
+                }
+            }
+            let mut ranked: Vec<(u32, u32)> = shared
+                .into_iter()
+                .filter(|&(at, _)| near_len(at))
+                .map(|(at, n)| (n, at))
+                .collect();
+            // Most shared bigrams first, then the name given first.
+            ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            for &(_, at) in ranked.iter().take(MAX_VERIFIED_PER_LOOKUP) {
+                consider(at, &mut best);
+            }
+        }
+        best.and_then(|(_, at)| self.names.get(at as usize).map(|n| &**n))
+    }
+}
+
+/// A [`NameIndex`] built on first use and dropped when the names change ([`LazyIndex::clear`]).
+/// Clones share the built index.
+#[derive(Default)]
+pub(crate) struct LazyIndex(std::sync::RwLock<Option<std::sync::Arc<NameIndex>>>);
+
+impl LazyIndex {
+    /// The index, built from `names` (folded) if there is none.
+    pub(crate) fn get<'a>(
+        &self,
+        names: impl FnOnce() -> Vec<&'a str>,
+    ) -> std::sync::Arc<NameIndex> {
+        if let Ok(guard) = self.0.read()
+            && let Some(index) = guard.as_ref()
+        {
+            return index.clone();
+        }
+        let index = std::sync::Arc::new(NameIndex::build(names().into_iter()));
+        if let Ok(mut guard) = self.0.write() {
+            *guard = Some(index.clone());
+        }
+        index
+    }
+
+    /// Forgets the index (the names changed).
+    pub(crate) fn clear(&mut self) {
+        *self = LazyIndex::default();
+    }
+}
+
+impl Clone for LazyIndex {
+    fn clone(&self) -> LazyIndex {
+        let inner = self.0.read().ok().and_then(|g| g.clone());
+        LazyIndex(std::sync::RwLock::new(inner))
+    }
+}
+
+impl std::fmt::Debug for LazyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built = self.0.read().map(|g| g.is_some()).unwrap_or(false);
+        f.debug_struct("LazyIndex").field("built", &built).finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +357,79 @@ mod tests {
         assert_eq!(suggest("zzz", names.iter().copied()), None);
         assert_eq!(distance_within("kitten", "sitting", 3), Some(3));
         assert_eq!(distance_within("kitten", "sitting", 2), None);
+    }
+
+    /// Names like a shop's taxonomy: a prefix from a few dimensions and a word from a
+    /// pseudo-random mix of syllables, in several scripts.
+    fn names(n: usize) -> Vec<String> {
+        let prefixes = ["interest/", "stage/", "power/", "ลูกค้า", "兴趣/", "канал/"];
+        let syllables = [
+            "ka", "lo", "mi", "ra", "su", "te", "vo", "ne", "di", "po", "กา", "มี", "美", "妆",
+            "ки", "ро",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..n)
+            .map(|i| {
+                let mut name = prefixes[i % prefixes.len()].to_string();
+                for _ in 0..3 + (i % 4) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    name.push_str(syllables[(x % syllables.len() as u64) as usize]);
+                }
+                name.push_str(&(i % 97).to_string());
+                name
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_small_index_answers_like_the_linear_scan() {
+        let all = names(1_500);
+        let folded: Vec<String> = all.iter().map(|n| fold(n)).collect();
+        let index = NameIndex::build(folded.iter().map(String::as_str));
+        for (i, name) in all.iter().enumerate().step_by(7) {
+            // Drop one character, swap in another: typos of every size of name.
+            let mut typo: Vec<char> = name.chars().collect();
+            typo.remove(i % typo.len());
+            if i % 2 == 0 {
+                typo.push('x');
+            }
+            let typo: String = typo.into_iter().collect();
+            assert_eq!(
+                index.nearest(&typo, |_| true).map(str::to_string),
+                suggest(&typo, folded.iter().map(String::as_str)),
+                "{typo}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_index_finds_typos_among_many_names() {
+        let all = names(100_000);
+        let folded: Vec<String> = all.iter().map(|n| fold(n)).collect();
+        let index = NameIndex::build(folded.iter().map(String::as_str));
+        let mut found = 0;
+        let mut tried = 0;
+        for (i, name) in folded.iter().enumerate().step_by(997) {
+            let mut typo: Vec<char> = name.chars().collect();
+            let at = 1 + i % (typo.len() - 1);
+            typo.remove(at);
+            let typo: String = typo.into_iter().collect();
+            tried += 1;
+            // Whatever it suggests is a real name within the allowed distance...
+            if let Some(s) = index.nearest(&typo, |_| true) {
+                let max = (typo.chars().count() / 3).clamp(1, 3);
+                assert!(distance_within(&typo, s, max).is_some(), "{typo} -> {s}");
+                found += 1;
+            }
+        }
+        // ...and with one character dropped, the name is found every time.
+        assert_eq!(found, tried);
+        // A name far from everything gets no suggestion.
+        assert_eq!(index.nearest("zzzzzzzzzzzz", |_| true), None);
+        // The filter is honoured.
+        let first = folded.first().map(String::as_str).unwrap_or_default();
+        assert_ne!(index.nearest(first, |n| n != first), Some(first));
     }
 }

@@ -13,7 +13,7 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, suggest, tidy};
+use crate::base::fold::{LazyIndex, MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, check_chars, err, invalid_name, quote};
 use crate::store::policy::Policy;
@@ -300,6 +300,9 @@ pub(crate) struct Taxonomy {
     log: Vec<LogEntry>,
     /// Who may change the taxonomy and the naming rules (see `crate::governance`).
     policy: Policy,
+    /// The did-you-mean index over the folded names, built on the first miss after a
+    /// change of names.
+    suggestions: LazyIndex,
 }
 
 /// The most tags a store holds (live or not), a guard against runaway creation.
@@ -435,6 +438,7 @@ impl Taxonomy {
             dimensions,
             log,
             policy: Policy::default(),
+            suggestions: LazyIndex::default(),
         })
     }
 
@@ -549,6 +553,7 @@ impl Taxonomy {
         let dimension = self.dimension_name(&spec.dimension)?;
         let id = TagId(self.tags.len() as u32);
         self.by_name.entry(fold(&name)).or_default().push(id);
+        self.suggestions.clear();
         self.tags.push(Some(TagInfo {
             id,
             name: name.clone(),
@@ -579,6 +584,7 @@ impl Taxonomy {
         self.clash(&name, &dimension, Some(id))?;
         self.unindex(id, &old);
         self.by_name.entry(fold(&name)).or_default().push(id);
+        self.suggestions.clear();
         self.get_mut(id)?.name = name.clone();
         self.record(
             edit,
@@ -592,6 +598,7 @@ impl Taxonomy {
     }
 
     fn unindex(&mut self, id: TagId, name: &str) {
+        self.suggestions.clear();
         let key = fold(name);
         if let Some(ids) = self.by_name.get_mut(&key) {
             ids.retain(|x| *x != id);
@@ -724,6 +731,30 @@ impl Taxonomy {
         }
     }
 
+    /// The tag name (as its creator spelled it) nearest to `name`, within `dimension` if
+    /// given: a did-you-mean for a miss, at a bounded cost whatever the number of tags.
+    fn suggest(&self, dimension: Option<&str>, name: &str) -> Option<String> {
+        let index = self.suggestions.get(|| {
+            let mut keys: Vec<(TagId, &str)> = self
+                .by_name
+                .iter()
+                .filter_map(|(k, ids)| ids.iter().min().map(|id| (*id, k.as_str())))
+                .collect();
+            keys.sort_unstable();
+            keys.into_iter().map(|(_, k)| k).collect()
+        });
+        let dk = dimension.map(fold);
+        let in_dimension = |key: &str| -> Option<&TagInfo> {
+            self.by_name.get(key)?.iter().find_map(|id| {
+                self.get(*id)
+                    .ok()
+                    .filter(|t| dk.as_deref().is_none_or(|d| fold(&t.dimension) == d))
+            })
+        };
+        let key = index.nearest(name, |key| in_dimension(key).is_some())?;
+        in_dimension(key).map(|t| t.name.clone())
+    }
+
     /// The tag of a name within a dimension, or `None` (names are unique within one).
     pub(crate) fn find_in(&self, dimension: &str, name: &str) -> Option<TagId> {
         let dk = fold(dimension);
@@ -755,14 +786,9 @@ impl Taxonomy {
                     Some(d) => format!("{d}:{name}"),
                     None => name.to_string(),
                 };
-                let candidates: Vec<&str> = self
-                    .iter()
-                    .filter(|t| dimension.is_none_or(|d| fold(d) == fold(&t.dimension)))
-                    .map(|t| t.name.as_str())
-                    .collect();
                 err(ErrorKind::UnknownTag {
                     name: shown,
-                    suggestion: suggest(name, candidates.into_iter()),
+                    suggestion: self.suggest(dimension, name),
                 })
             }
             many => err(ErrorKind::AmbiguousTag {

@@ -32,5 +32,6 @@ mod seed_example;
 mod snapshot;
 mod snapshot_extras;
 mod store_model;
+mod suggestions;
 mod taxonomy;
 mod tiers;
