@@ -182,7 +182,7 @@ impl Bands {
 /// let cands = Candidates::tags(&store).with_bands("purchase_count", &Bands::edges([2])?)?;
 /// let queries: Vec<&str> = cands.iter().map(|c| c.query.as_str()).collect();
 /// assert_eq!(queries, ["gender:women", "purchase_count < 2", "purchase_count >= 2"]);
-/// assert_eq!(cands.members(1).map(|m| m.len()), Some(5));
+/// assert_eq!(cands.members(1).map(|m| m.len()), Some(6)); // values 0 and 1
 /// assert_eq!(cands.get(0).map(|c| c.source), Some(Source::Tag));
 /// # Ok::<(), audience::Error>(())
 /// ```

@@ -27,7 +27,9 @@ pub struct Difference {
     pub share_a: f64,
     /// `in_b` over the size of B.
     pub share_b: f64,
-    /// `share_a / share_b`: above 1, the candidate is more common in A.
+    /// `share_a / share_b`: above 1, the candidate is more common in A; infinite when B
+    /// has none of it (`null` in JSON).
+    #[cfg_attr(feature = "serde", serde(with = "super::unbounded"))]
     pub ratio: f64,
     /// The test that gave `p`.
     pub test: Test,

@@ -15,7 +15,7 @@
 //! - **Outcome rates** ([`OutcomeRates`]): a binary outcome given as a query (rebuyers:
 //!   `purchase_count >= 2`; repliers; churned), its rate inside every candidate and every
 //!   pair of candidates from different dimensions (the "women AND 25-34" case) against the
-//!   overall rate. Pairs come from one sweep over all candidates at once (see
+//!   rest of the base. Pairs come from one sweep over all candidates at once (see
 //!   [`OutcomeRates`] for its cost), capped at [`InsightConfig::max_pair_candidates`].
 //! - **Value shares** ([`ValueShares`]): a numeric outcome (spend): the mean and the share
 //!   of the total inside each candidate, the "20% of customers bring 60% of revenue" view
@@ -64,8 +64,8 @@
 //! let cands = Candidates::tags(&store);
 //! let rates = OutcomeRates::build(&store, &rebuyers, &ctx, &cands, &InsightConfig::default())?;
 //! let best = &rates.findings[0];
-//! assert_eq!(best.query, "age:\"25-34\" AND gender:women");
-//! assert!(best.significant && (best.rate / best.rest_rate - 3.0).abs() < 0.3);
+//! assert_eq!(best.query, "gender:women AND age:25-34");
+//! assert!(best.significant && (best.lift - 3.0).abs() < 0.3);
 //! // The query selects exactly the customers counted.
 //! assert_eq!(store.count(&Query::parse(&best.query)?, &ctx)?, best.customers);
 //! # Ok::<(), audience::Error>(())
@@ -219,6 +219,25 @@ impl InsightConfig {
     /// The cap on candidates paired.
     pub fn pair_candidates(&self) -> usize {
         self.max_pair_candidates
+    }
+}
+
+/// Serde for ratios that may be infinite (a share or rate against 0): JSON has no
+/// infinity, so an infinite ratio is written as `null` and read back as infinite.
+#[cfg(feature = "serde")]
+mod unbounded {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_some(x)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
     }
 }
 

@@ -36,8 +36,15 @@ pub struct RateFinding {
     pub rate: f64,
     /// The outcome rate among the rest of the base.
     pub rest_rate: f64,
-    /// `rate` over the overall rate of the base.
+    /// `rate / rest_rate`: how many times more often the outcome happens here than among
+    /// everyone else (the guides' "women aged 25-34 rebuy 3 times more often than
+    /// others"); infinite when the rest never has it (`null` in
+    /// JSON).
+    #[cfg_attr(feature = "serde", serde(with = "super::unbounded"))]
     pub lift: f64,
+    /// `rate` over the overall rate of the base.
+    #[cfg_attr(feature = "serde", serde(with = "super::unbounded"))]
+    pub lift_over_base: f64,
     /// The test that gave `p`.
     pub test: Test,
     /// The p-value of the candidate against the rest of the base.
@@ -49,8 +56,8 @@ pub struct RateFinding {
 }
 
 /// The rate of a binary outcome (rebuyers, repliers, churned: any query) inside every
-/// candidate and every pair of candidates from different dimensions, against the overall
-/// rate, best first (significant ones first, then by lift). `Display` prints it as text.
+/// candidate and every pair of candidates from different dimensions, against the rest of
+/// the base, best first (significant ones first, then by lift). `Display` prints it as text.
 ///
 /// # Cost
 ///
@@ -141,6 +148,7 @@ fn finding(
 ) -> RateFinding {
     let (test, p) = rates(c.outcome, c.customers, x - c.outcome, n - c.customers);
     let rate = ratio(c.outcome, c.customers);
+    let rest_rate = ratio(x - c.outcome, n - c.customers);
     RateFinding {
         dimension,
         label,
@@ -149,8 +157,9 @@ fn finding(
         customers: c.customers,
         outcome: c.outcome,
         rate,
-        rest_rate: ratio(x - c.outcome, n - c.customers),
-        lift: lift(rate, ratio(x, n)),
+        rest_rate,
+        lift: lift(rate, rest_rate),
+        lift_over_base: lift(rate, ratio(x, n)),
         test,
         p,
         q: 1.0,
@@ -308,6 +317,7 @@ pub struct ValueShare {
     pub value_share: f64,
     /// `value_share / customer_share`: 3 means the candidate brings three times its share
     /// of customers.
+    #[cfg_attr(feature = "serde", serde(with = "super::unbounded"))]
     pub concentration: f64,
 }
 

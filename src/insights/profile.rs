@@ -29,6 +29,7 @@ pub struct ProfileFinding {
     pub base_share: f64,
     /// `target_share / base_share`: above 1, the candidate is over-represented in the
     /// target.
+    #[cfg_attr(feature = "serde", serde(with = "super::unbounded"))]
     pub lift: f64,
     /// The test that gave `p`.
     pub test: Test,
@@ -66,9 +67,12 @@ pub struct ProfileFinding {
 /// }
 /// let cands = Candidates::tags(&store);
 /// let profile = Profile::build(&store, &vip, &cands, &InsightConfig::default())?;
-/// let top = &profile.findings[0];
-/// assert_eq!((top.query.as_str(), top.in_target), ("channel:line", 90));
-/// assert!((top.lift - 1.8).abs() < 1e-9 && top.significant);
+/// // Web is rarer among VIPs (10% against 50%: lift 0.2), LINE commoner (lift 1.8).
+/// let (web, line) = (&profile.findings[0], &profile.findings[1]);
+/// assert_eq!((web.query.as_str(), web.in_target), ("channel:web", 10));
+/// assert_eq!((line.query.as_str(), line.in_target), ("channel:line", 90));
+/// assert!((web.lift - 0.2).abs() < 1e-9 && (line.lift - 1.8).abs() < 1e-9);
+/// assert!(web.significant && line.significant);
 /// # Ok::<(), audience::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
