@@ -356,7 +356,7 @@ impl<'a> Candidates<'a> {
         };
         for i in 0..=cuts.len() {
             let lo = i.checked_sub(1).map(|j| cuts[j]);
-            let hi = cuts.get(i).map(|&c| c - 1);
+            let hi = cuts.get(i).map(|&c| c.saturating_sub(1));
             let (expr, label) = match (lo, hi) {
                 (None, None) => continue,
                 (None, Some(_)) => {

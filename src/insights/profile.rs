@@ -48,6 +48,11 @@ pub struct ProfileFinding {
 /// Cost: one `intersection_len` with the target per candidate (the base's counts are the
 /// candidates' sizes when the base is every live customer).
 ///
+/// Pairs of candidates: a profile's lift is also the target's rate inside a candidate over
+/// its rate in the base, so [`OutcomeRates`](super::OutcomeRates) with the target as the
+/// outcome (`@target`, the target passed with `Context::with_set`) gives every pair's lift
+/// (`lift_over_base`), counts and p-value, in one sweep.
+///
 /// ```
 /// use audience::insights::{Candidates, InsightConfig, Profile};
 /// use audience::{CustomerKey, Day, Edit, RoaringBitmap, Store, TagSpec};

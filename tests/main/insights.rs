@@ -750,6 +750,106 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Comparisons and value shares equal a naive model's; a comparison read backwards
+    /// swaps its sides.
+    #[test]
+    fn comparisons_and_value_shares_match_a_naive_model(
+        n in 1u32..300,
+        dims in proptest::collection::vec(1usize..4, 1..3),
+        seed in any::<u64>(),
+        share_a in 0.0f64..1.0,
+        share_b in 0.0f64..1.0,
+        support in 1u64..10,
+    ) {
+        let (store, member, _) = random_store(n, &dims, seed);
+        let mut rng = Rng(seed ^ 3);
+        let a = random_set(n, share_a, &mut rng);
+        let b = random_set(n, share_b, &mut rng);
+        let cands = Candidates::tags(&store);
+        let config = InsightConfig::default().min_support(support).unwrap();
+        let cmp = Comparison::build(&store, &a, &b, &cands, &config).unwrap();
+        let back = Comparison::build(&store, &b, &a, &cands, &config).unwrap();
+        prop_assert_eq!((cmp.a, cmp.b, cmp.both), (a.len(), b.len(), a.intersection_len(&b)));
+        let x = store.attribute_id("x").unwrap();
+        let value = |i: u32| match store.value(i, x).unwrap() {
+            Some(audience::Value::Int(v)) => i128::from(v),
+            _ => 0,
+        };
+        let total: i128 = (0..n).map(value).sum();
+        let shares = ValueShares::build(&store, "x", &cands, &config).unwrap();
+        prop_assert_eq!((shares.base, shares.total), (u64::from(n), total));
+        for (k, c) in cands.iter().enumerate() {
+            let ina = (0..n).filter(|&i| member[k][i as usize] && a.contains(i)).count() as u64;
+            let inb = (0..n).filter(|&i| member[k][i as usize] && b.contains(i)).count() as u64;
+            let found = cmp.findings.iter().find(|f| f.query == c.query);
+            if ina.max(inb) < support {
+                prop_assert!(found.is_none());
+            } else {
+                let f = found.unwrap();
+                prop_assert_eq!((f.in_a, f.in_b), (ina, inb));
+                let (sa, sb) = (ina as f64 / a.len() as f64, inb as f64 / b.len() as f64);
+                prop_assert!((f.share_a - sa).abs() < 1e-12 && (f.share_b - sb).abs() < 1e-12);
+                if sb > 0.0 {
+                    prop_assert!((f.ratio - sa / sb).abs() < 1e-9);
+                }
+                let (test, p) = compare_rates(ina, a.len(), inb, b.len()).unwrap();
+                prop_assert_eq!(f.test, test);
+                prop_assert!((f.p - p).abs() < 1e-12);
+                let r = back.findings.iter().find(|x| x.query == c.query).unwrap();
+                prop_assert_eq!((r.in_a, r.in_b, r.significant), (f.in_b, f.in_a, f.significant));
+            }
+            let members: Vec<u32> = (0..n).filter(|&i| member[k][i as usize]).collect();
+            let row = shares.rows.iter().find(|r| r.query == c.query);
+            if (members.len() as u64) < support {
+                prop_assert!(row.is_none());
+                continue;
+            }
+            let row = row.unwrap();
+            let sum: i128 = members.iter().map(|&i| value(i)).sum();
+            prop_assert_eq!((row.customers, row.with_value, row.sum), (members.len() as u64, members.len() as u64, sum));
+            let cs = members.len() as f64 / f64::from(n);
+            prop_assert!((row.customer_share - cs).abs() < 1e-12);
+            let vs = if total > 0 { sum as f64 / total as f64 } else { 0.0 };
+            prop_assert!((row.value_share - vs).abs() < 1e-12);
+            prop_assert!((row.concentration - vs / cs).abs() < 1e-9);
+        }
+    }
+}
+
+/// A profile's lift is the target's rate inside the candidate over its rate in the base, so
+/// the outcome rates with the target as the outcome give the same lifts, and pairs too.
+#[test]
+fn a_profile_is_an_outcome_seen_from_the_target() {
+    let shop = guides_shop(5);
+    let store = &shop.store;
+    let cands = Candidates::tags(store);
+    let config = InsightConfig::default();
+    let cosmetics = store
+        .select(&Query::parse("interest:cosmetics").unwrap(), shop.today)
+        .unwrap();
+    let target = &shop.women_25_34 | cosmetics.bitmap();
+    let profile = Profile::build(store, &target, &cands, &config).unwrap();
+    let ctx = Context::new(shop.today).with_set("target", &target);
+    let rates = OutcomeRates::build(
+        store,
+        &Query::parse("@target").unwrap(),
+        &ctx,
+        &cands,
+        &config,
+    )
+    .unwrap();
+    for f in &profile.findings {
+        let r = rates.findings.iter().find(|r| r.query == f.query).unwrap();
+        assert!((f.lift - r.lift_over_base).abs() < 1e-12, "{}", f.query);
+        assert_eq!((f.in_target, f.in_base), (r.outcome, r.customers));
+        assert!((f.p - r.p).abs() < 1e-12);
+    }
+    assert!(rates.findings.iter().any(|r| r.pair));
+}
+
 /// With the outcome independent of every candidate, the corrected significance flags almost
 /// nothing. Each shop: 2,000 customers, 16 tags in 4 dimensions plus 5 bands of an
 /// attribute (21 candidates, 96 + 80 pairs across dimensions: about 190 tests), an outcome
