@@ -790,7 +790,8 @@ proptest! {
             } else {
                 let f = found.unwrap();
                 prop_assert_eq!((f.in_a, f.in_b), (ina, inb));
-                let (sa, sb) = (ina as f64 / a.len() as f64, inb as f64 / b.len() as f64);
+                let share = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
+                let (sa, sb) = (share(ina, a.len()), share(inb, b.len()));
                 prop_assert!((f.share_a - sa).abs() < 1e-12 && (f.share_b - sb).abs() < 1e-12);
                 if sb > 0.0 {
                     prop_assert!((f.ratio - sa / sb).abs() < 1e-9);
