@@ -101,20 +101,25 @@ impl Display for OutcomeRates {
                 "No candidate's rate differs from the others' beyond chance."
             );
         }
-        writeln!(f, "Rates that differ, highest first:")?;
         writeln!(
             f,
-            "  {:>8} {:>7} {:>7} {:>10} {:>8}  candidate  (query)",
-            "lift", "rate", "rest", "customers", "q"
+            "Rates that differ, highest first (lift: against everyone else; parts: a pair's rate \
+             against its better part's):"
+        )?;
+        writeln!(
+            f,
+            "  {:>8} {:>7} {:>7} {:>10} {:>8} {:>8}  candidate  (query)",
+            "lift", "rate", "rest", "customers", "parts", "q"
         )?;
         for x in self.significant().take(SHOWN) {
             writeln!(
                 f,
-                "  {:>8} {:>7} {:>7} {:>10} {:>8}  {}: {}  ({})",
+                "  {:>8} {:>7} {:>7} {:>10} {:>8} {:>8}  {}: {}  ({})",
                 times(x.lift),
                 percent(x.rate),
                 percent(x.rest_rate),
                 count(x.customers),
+                x.over_parts.map_or_else(String::new, times),
                 q_value(x.q),
                 x.dimension,
                 x.label,

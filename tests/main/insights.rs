@@ -141,6 +141,9 @@ fn the_guides_example_women_25_34_rebuy_three_times_more_often() {
     assert!((best.lift - 3.0).abs() < 0.3, "lift {}", best.lift);
     assert!(best.rate > 0.27 && best.rate < 0.33 && best.rest_rate > 0.09);
     assert!(best.lift_over_base > 2.2 && best.lift_over_base < best.lift);
+    // Better than either part alone: 25-34 rebuy at about 20% (half of them women).
+    let over = best.over_parts.unwrap();
+    assert!(over > 1.3 && over < 1.7, "{over}");
     // 12 tags in 4 dimensions: 6 * 5 / 2 ... every pair from different dimensions.
     assert_eq!(report.pairs, 2 * 4 + 2 * 3 + 2 * 3 + 4 * 3 + 4 * 3 + 3 * 3);
     assert_eq!(report.paired, 12);
@@ -714,6 +717,7 @@ proptest! {
             let (test, p) = compare_rates(x, c, xb - x, nb - c).unwrap();
             prop_assert_eq!(f.test, test);
             prop_assert!((f.p - p).abs() < 1e-12);
+            prop_assert_eq!(f.pair, query.contains(" AND "));
             Ok(true)
         };
         let mut tested = 0;
@@ -740,8 +744,17 @@ proptest! {
                     cands.get(a).unwrap().query,
                     cands.get(b).unwrap().query
                 );
-                if check(&q, count(&|i| member[a][i] && member[b][i]))? {
+                let (c, x) = count(&|i| member[a][i] && member[b][i]);
+                if check(&q, (c, x))? {
                     tested += 1;
+                    let part = |k: usize| {
+                        let (c, x) = count(&|i| member[k][i]);
+                        x as f64 / c as f64
+                    };
+                    let best = part(a).max(part(b));
+                    let f = report.findings.iter().find(|f| f.query == q).unwrap();
+                    let want = if best > 0.0 { x as f64 / c as f64 / best } else { 1.0 };
+                    prop_assert!((f.over_parts.unwrap() - want).abs() < 1e-9);
                 }
             }
         }
