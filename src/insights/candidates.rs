@@ -117,7 +117,8 @@ impl From<Bands> for RawBands {
 impl Bands {
     /// `k` bands of about equal size, cut at the nearest-rank quantiles `1/k, 2/k, ...` of
     /// the values (each cut value closes its band; tied values stay together, so there can
-    /// be fewer bands). `k` from 2 to [`MAX_BANDS`].
+    /// be fewer bands: one, `x IS NOT NULL`, when every value is the same). `k` from 2 to
+    /// [`MAX_BANDS`].
     pub fn quantiles(k: u8) -> Result<Bands, Error> {
         if !(2..=MAX_BANDS).contains(&usize::from(k)) {
             return err(ErrorKind::InvalidSetting {
@@ -358,7 +359,8 @@ impl<'a> Candidates<'a> {
             let lo = i.checked_sub(1).map(|j| cuts[j]);
             let hi = cuts.get(i).map(|&c| c.saturating_sub(1));
             let (expr, label) = match (lo, hi) {
-                (None, None) => continue,
+                // Every value tied: one band, everyone with a value.
+                (None, None) => (attr(name.as_str()).is_not_null(), "any value".to_string()),
                 (None, Some(_)) => {
                     let c = lit(cuts[0]);
                     (attr(name.as_str()).lt(c.clone()), format!("< {c}"))

@@ -558,6 +558,36 @@ fn reports_round_trip_through_serde() {
     let shares = ValueShares::build(store, "monetary", &cands, &config).unwrap();
     let json = serde_json::to_string(&shares).unwrap();
     assert_eq!(serde_json::from_str::<ValueShares>(&json).unwrap(), shares);
+    // Nothing to report reads so.
+    let nobody = RoaringBitmap::new();
+    let empty = Profile::build(store, &nobody, &cands, &config).unwrap();
+    assert!(empty.findings.is_empty());
+    assert!(
+        empty
+            .to_string()
+            .ends_with("\nNothing sets the target apart beyond chance.\n"),
+        "{empty}"
+    );
+    let ctx_none = Context::new(shop.today).with_set("none", &nobody);
+    let none = OutcomeRates::build(
+        store,
+        &Query::parse("@none").unwrap(),
+        &ctx_none,
+        &cands,
+        &config,
+    )
+    .unwrap();
+    assert!(
+        none.to_string()
+            .ends_with("\nNo candidate's rate differs from the others' beyond chance.\n"),
+        "{none}"
+    );
+    let same = Comparison::build(store, &target, &target, &cands, &config).unwrap();
+    assert!(
+        same.to_string()
+            .contains("More common in A: nothing beyond chance."),
+        "{same}"
+    );
     let c = serde_json::to_value(cands.get(0).unwrap()).unwrap();
     assert_eq!(c["source"], "tag");
     assert_eq!(c["query"], "gender:women");
@@ -829,6 +859,84 @@ proptest! {
             let vs = if total > 0 { sum as f64 / total as f64 } else { 0.0 };
             prop_assert!((row.value_share - vs).abs() < 1e-12);
             prop_assert!((row.concentration - vs / cs).abs() < 1e-9);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Bands split the customers with a value into disjoint ranges: by edges, each value
+    /// falls in the band after the edges at or below it; by quantiles, every band but the
+    /// first starts just above a nearest-rank quantile.
+    #[test]
+    fn bands_partition_the_values(
+        values in proptest::collection::vec(proptest::option::of(-5i64..30), 1..200),
+        edges in proptest::collection::btree_set(-10i64..40, 1..6),
+        k in 2u8..8,
+    ) {
+        let mut store = Store::new();
+        let x = store.define_attribute("x", AttrKind::Int).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            let c = store.add_customer(CustomerKey::member(format!("m{i}")).unwrap()).unwrap();
+            if let Some(v) = v {
+                store.set_value(c, x, *v).unwrap();
+            }
+        }
+        let edges: Vec<i64> = edges.into_iter().collect();
+        let by_edges = Candidates::new(&store)
+            .with_bands("x", &Bands::edges(edges.clone()).unwrap())
+            .unwrap();
+        prop_assert_eq!(by_edges.len(), edges.len() + 1);
+        for (i, v) in values.iter().enumerate() {
+            let holding: Vec<usize> = (0..by_edges.len())
+                .filter(|&b| by_edges.members(b).unwrap().contains(i as u32))
+                .collect();
+            match v {
+                None => prop_assert!(holding.is_empty()),
+                Some(v) => {
+                    let want = edges.iter().filter(|&&e| e <= *v).count();
+                    prop_assert_eq!(holding, vec![want]);
+                }
+            }
+        }
+        let by_quantiles = Candidates::new(&store)
+            .with_bands("x", &Bands::quantiles(k).unwrap())
+            .unwrap();
+        let mut sorted: Vec<i64> = values.iter().flatten().copied().collect();
+        sorted.sort_unstable();
+        let mut covered = RoaringBitmap::new();
+        let mut total = 0;
+        for b in 0..by_quantiles.len() {
+            let m = by_quantiles.members(b).unwrap();
+            prop_assert!(!m.is_empty());
+            total += m.len();
+            covered |= m;
+        }
+        prop_assert_eq!(total, sorted.len() as u64, "disjoint");
+        prop_assert_eq!(&covered, store.with_value(x).unwrap());
+        prop_assert!(by_quantiles.len() <= usize::from(k));
+        // Each band ends at a nearest-rank quantile j/k: the value of rank ceil(j n / k).
+        let n = sorted.len();
+        if n == 0 {
+            prop_assert!(by_quantiles.is_empty());
+            return Ok(());
+        }
+        let ranks: Vec<i64> = (1..k)
+            .map(|j| {
+                let r = (f64::from(j) / f64::from(k) * n as f64).ceil() as usize;
+                sorted[r.max(1) - 1]
+            })
+            .collect();
+        for b in 0..by_quantiles.len().saturating_sub(1) {
+            let top = by_quantiles
+                .members(b)
+                .unwrap()
+                .iter()
+                .filter_map(|i| values[i as usize])
+                .max()
+                .unwrap();
+            prop_assert!(ranks.contains(&top), "band {} ends at {}, quantiles {:?}", b, top, ranks);
         }
     }
 }
