@@ -36,6 +36,7 @@ LAYERS = [
     (13, "health"),
     (13, "rules"),
     (13, "campaign"),
+    (13, "insights"),
     (14, "io"),
 ]
 RANK = {path: layer for layer, path in LAYERS}

@@ -61,6 +61,7 @@ pub mod campaign;
 mod day;
 mod error;
 pub mod health;
+pub mod insights;
 mod io;
 pub mod phone;
 pub mod query;

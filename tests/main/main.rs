@@ -17,6 +17,7 @@ mod health;
 mod health_pairs;
 mod import;
 mod import_limits;
+mod insights;
 mod lifecycle;
 mod limits;
 mod phone;

@@ -358,7 +358,7 @@ pub fn read(r: impl Read) -> Result<Store, Error> {
 /// Everything [`snapshot::read`](crate::snapshot::read) says holds, and every entry of the extras is
 /// checked as its own type checks it (the [`SendLog`](crate::campaign::SendLog)'s
 /// deserialisation checks, [`RfmConfig::validate`](crate::RfmConfig::validate) with its
-/// segment map's gaps and overlaps, [`Tiers::validate`](crate::Tiers::validate), rule
+/// segment map's gaps and overlaps, the checks of [`Tiers`](crate::Tiers)' setters, rule
 /// names), queries are parsed from their text, and a send log may hold only customer
 /// ids the directory handed out. Entries refer to tags and attributes by name and are
 /// not resolved against the store. Atomic: on any error nothing is returned but the

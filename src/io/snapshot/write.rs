@@ -143,14 +143,13 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// anything is written, every entry is checked as a reader will check it, so a snapshot
 /// that was written can be read back: an entry that fails is refused with
 /// [`ErrorKind::SnapshotExtra`] naming it (its own checks fail: [`RfmConfig::validate`],
-/// [`Tiers::validate`], rule names empty or given twice; a query whose canonical text
+/// the checks of [`Tiers`](crate::Tiers)' setters, rule names empty or given twice; a query whose canonical text
 /// does not read back as the same query, e.g. an AST built in code nesting deeper than
 /// the language allows; a send log holding customer ids the store never handed out; a
 /// name over 200 characters or a list over 2^20 items). Otherwise the errors of
 /// [`snapshot::write`](crate::snapshot::write).
 ///
 /// [`RfmConfig::validate`]: crate::RfmConfig::validate
-/// [`Tiers::validate`]: crate::Tiers::validate
 ///
 /// ```
 /// use audience::campaign::{Hour, SendLog};
