@@ -35,6 +35,8 @@ LAYERS = [
     (13, "rules"),
     (13, "campaign"),
     (14, "io"),
+    # ClickHouse tables, SQL and bitmap decoding: built on the export's bitmap formats.
+    (15, "io::engine"),
 ]
 RANK = {path: layer for layer, path in LAYERS}
 
