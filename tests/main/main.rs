@@ -8,6 +8,7 @@ mod support;
 mod aggregate;
 mod campaign_send;
 mod campaign_split;
+mod clickhouse;
 mod deep_query;
 mod errors;
 mod expiry;

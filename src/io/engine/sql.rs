@@ -54,9 +54,13 @@ impl Sql {
         )
     }
 
-    /// `SELECT` of the ids selected, ascending, as one `Array(UInt32)` (`bitmapToArray`).
+    /// `SELECT` of the ids selected, ascending, as one `Array(UInt32)` (`bitmapToArray`,
+    /// sorted: a small `groupBitmap` set keeps its ids in the order they were added).
     pub fn ids(&self) -> String {
-        format!("{}SELECT bitmapToArray(`q-result`) AS ids", self.with())
+        format!(
+            "{}SELECT arraySort(bitmapToArray(`q-result`)) AS ids",
+            self.with()
+        )
     }
 
     /// `SELECT` of at most `limit` ids selected after the id `after` (from the first when
@@ -71,7 +75,7 @@ impl Sql {
             },
         };
         format!(
-            "{}SELECT bitmapToArray(bitmapSubsetLimit(`q-result`, toUInt32({start}), toUInt32({limit}))) AS ids",
+            "{}SELECT arraySort(bitmapToArray(bitmapSubsetLimit(`q-result`, toUInt32({start}), toUInt32({limit})))) AS ids",
             self.with()
         )
     }
