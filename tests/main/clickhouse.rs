@@ -339,7 +339,11 @@ fn readme_blocks() -> Vec<(String, String)> {
         .find("### ClickHouse")
         .expect("README has a ClickHouse section");
     let rest = &readme[start + 3..];
-    let end = rest.find("\n#").unwrap_or(rest.len());
+    let end = ["\n### ", "\n## "]
+        .iter()
+        .filter_map(|h| rest.find(h))
+        .min()
+        .unwrap_or(rest.len());
     let section = &rest[..end];
     let mut blocks = Vec::new();
     let mut lines = section.lines();
@@ -354,7 +358,6 @@ fn readme_blocks() -> Vec<(String, String)> {
 
 #[test]
 fn seed_example_and_readme_sql_run_in_clickhouse() {
-    let blocks = readme_blocks();
     let (store, today) = readme_store();
     let ctx = Context::new(today);
     let tables = Tables::new();
@@ -363,7 +366,16 @@ fn seed_example_and_readme_sql_run_in_clickhouse() {
     let sql = translate(&store, &seed, &ctx, &tables).unwrap();
     let recent = Query::parse("interest-cosmetics AND last_purchase WITHIN 7d").unwrap();
     let recent_sql = translate(&store, &recent, &ctx, &tables).unwrap();
+    if std::env::var_os("AUDIENCE_PRINT_README_SQL").is_some() {
+        let ddl = tables.ddl(&store).unwrap();
+        eprintln!(
+            "{ddl}\n{};\n\n{};\n",
+            sql.count(),
+            recent_sql.keys_page(None, 3)
+        );
+    }
     // The README shows what the crate writes, so it cannot drift from it.
+    let blocks = readme_blocks();
     let sql_blocks: Vec<&str> = blocks
         .iter()
         .filter(|(info, _)| info == "sql")
@@ -383,7 +395,11 @@ fn seed_example_and_readme_sql_run_in_clickhouse() {
 
     let dir = scratch("readme");
     export(&store, &tables, &dir);
-    let statements: Vec<String> = sql_blocks.iter().map(|b| b.to_string()).collect();
+    let statements: Vec<String> = sql_blocks
+        .iter()
+        .flat_map(|b| b.split_inclusive(";\n"))
+        .map(str::to_string)
+        .collect();
     let (_, outcomes) = run(
         &python,
         &dir,
@@ -403,6 +419,14 @@ fn seed_example_and_readme_sql_run_in_clickhouse() {
         keys_of(&ok(&results[at(&page)], &page)),
         crate_keys(&store, want.iter().take(3))
     );
+    let back = statements
+        .iter()
+        .position(|s| s.contains("base64Encode"))
+        .unwrap();
+    let bitmap = decode_base64(BitmapFormat::ClickHouse, &ok(&results[back], "")).unwrap();
+    let since = Query::parse("last_purchase >= 2024-12-01").unwrap();
+    assert_eq!(&bitmap, store.select(&since, &ctx).unwrap().bitmap());
+    assert!(bitmap.len() > 1_000);
     let _ = fs::remove_dir_all(&dir);
 }
 

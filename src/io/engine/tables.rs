@@ -162,7 +162,7 @@ impl Tables {
     /// ) ENGINE = MergeTree ORDER BY (dimension, tag, shard, assigned);
     /// CREATE TABLE audience_customers (
     ///     id UInt32,
-    ///     key String,
+    ///     `key` String,
     ///     last_purchase Nullable(Date32)
     /// ) ENGINE = MergeTree ORDER BY id;
     /// "
