@@ -13,6 +13,13 @@
 //! else `target/chdb-venv/bin/python` is used when present. Without it the tests say they
 //! were skipped, except under CI (`CI` set), where a missing chDB fails them.
 
+// A test drives an engine: it reads the environment, writes files and starts Python.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 #[path = "../../benches/support/mod.rs"]
 #[allow(clippy::all, missing_docs)]
 mod workload;
@@ -477,6 +484,88 @@ fn random_queries_agree_with_the_crate_on_random_stores() {
                 want.iter().collect::<Vec<_>>()
             );
         }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn names_in_any_script_with_quotes_and_backslashes_cannot_break_the_sql() {
+    let Some(python) = engine() else { return };
+    let today = Day::from_ymd(2025, 1, 1).unwrap();
+    let e = Edit::new("admin", today);
+    let mut store = Store::new();
+    let names = [
+        ("o'brien", "it's \"VIP\" \\ 高消費力"),
+        ("stage", "ลูกค้าใหม่"),
+        ("x`y", "back`quote\\"),
+        ("general", "'; DROP TABLE audience_customers; --"),
+    ];
+    let tags: Vec<_> = names
+        .iter()
+        .map(|(d, n)| {
+            store
+                .create_tag(&e, TagSpec::new(*n).dimension(*d))
+                .unwrap()
+        })
+        .collect();
+    let spend = store.define_attribute("購買額", AttrKind::Int).unwrap();
+    for i in 0..500u32 {
+        let c = store
+            .add_customer(CustomerKey::member(format!("m'{i}\\")).unwrap())
+            .unwrap();
+        for (t, tag) in tags.iter().enumerate() {
+            if i % (t as u32 + 2) == 0 {
+                store.add_tag(c, *tag, today).unwrap();
+            }
+        }
+        store.set_value(c, spend, i64::from(i)).unwrap();
+    }
+    let tables = Tables::new()
+        .tags("tag `bitmaps` \\ \u{1}")
+        .unwrap()
+        .customers("顧客 'list'")
+        .unwrap();
+    let ctx = Context::new(today);
+    let dir = scratch("names");
+    let mut statements = export(&store, &tables, &dir);
+    use audience::query::{attr, tag_in};
+    let t = |i: usize| tag_in(names[i].0, names[i].1);
+    let queries: Vec<Query> = [
+        t(0),
+        t(1).and(attr("購買額").ge(100)),
+        t(2).or(t(3)),
+        t(1).not().and(t(2).not()),
+    ]
+    .into_iter()
+    .map(Query::new)
+    .collect();
+    let first = statements.len();
+    for q in &queries {
+        let sql = translate(&store, q, &ctx, &tables).unwrap();
+        statements.extend([sql.count(), sql.keys_page(None, 5)]);
+    }
+    let job = Job {
+        dir: dir.clone(),
+        statements,
+    };
+    let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
+    for (k, q) in queries.iter().enumerate() {
+        let want = store.select(q, &ctx).unwrap();
+        assert!(!want.is_empty(), "{q}");
+        let at = first + 2 * k;
+        let results = &outcomes[0];
+        assert_eq!(
+            count_of(&ok(&results[at], &job.statements[at])),
+            want.len(),
+            "{q}"
+        );
+        let keys = keys_of(&ok(&results[at + 1], &job.statements[at + 1]));
+        // TSV escapes backslashes and quotes in values.
+        let want_keys: Vec<(u32, String)> = crate_keys(&store, want.iter().take(5))
+            .into_iter()
+            .map(|(id, k)| (id, k.replace('\\', "\\\\").replace('\'', "\\'")))
+            .collect();
+        assert_eq!(keys, want_keys, "{q}");
     }
     let _ = fs::remove_dir_all(&dir);
 }

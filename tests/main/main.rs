@@ -10,6 +10,7 @@ mod campaign_send;
 mod campaign_split;
 mod clickhouse;
 mod deep_query;
+mod engine;
 mod errors;
 mod expiry;
 mod export;

@@ -490,6 +490,7 @@ fn quoted(text: &str, quote: char) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

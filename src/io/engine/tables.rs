@@ -301,8 +301,11 @@ impl Tables {
                     engine: CLICKHOUSE,
                     term: name.clone(),
                     reason: format!(
-                        "{} of its days lie outside ClickHouse's Date32 (1900-01-01 to 2299-12-31)",
-                        with - inside
+                        "it holds {} outside ClickHouse's Date32 (1900-01-01 to 2299-12-31)",
+                        match with - inside {
+                            1 => "1 day".to_string(),
+                            n => format!("{n} days"),
+                        }
                     ),
                 }
                 .into());
