@@ -574,3 +574,73 @@ fn names_in_any_script_with_quotes_and_backslashes_cannot_break_the_sql() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rfm_terms_read_the_tags_the_scores_were_written_to() {
+    use audience::{Measure, RfmConfig};
+    let w = workload::Workload::generate(50_000, workload::DEFAULT_SEED);
+    let (mut store, today) = workload::build_store(&w);
+    let scores = RfmConfig::new("last_purchase_day", "purchase_count", "monetary_cents")
+        .score(&store, &Context::new(today))
+        .unwrap();
+    let edit = Edit::new("crm", today);
+    for m in [Measure::Recency, Measure::Frequency, Measure::Monetary] {
+        scores
+            .score_assignment(m)
+            .write(&mut store, &edit, "rfm score", scores.scope())
+            .unwrap();
+    }
+    scores
+        .segment_assignment()
+        .write(&mut store, &edit, "rfm segment", scores.scope())
+        .unwrap();
+    let segments: Vec<String> = scores.segments().map(|(n, _)| n.to_string()).collect();
+    let ctx = Context::new(today).with_terms(&scores);
+    let tables = Tables::new().rfm_tags("rfm score", "rfm segment").unwrap();
+    let mut texts = vec![
+        "rfm.r >= 4".to_string(),
+        "rfm.f = 1 OR rfm.m < 2".to_string(),
+        "rfm.m BETWEEN 2 AND 4 AND interest/cosmetics".to_string(),
+        "rfm.r != 3".to_string(),
+        "rfm.f > 5".to_string(),
+        "rfm.r IS NULL".to_string(),
+        "NOT rfm.segment IS NOT NULL OR channel/line".to_string(),
+    ];
+    for s in segments.iter().take(4) {
+        texts.push(format!("rfm.segment = \"{s}\""));
+        texts.push(format!("rfm.segment != \"{s}\" AND stage/carted"));
+    }
+    // Without the dimensions, the terms cannot be translated.
+    let q = Query::parse("rfm.r >= 4").unwrap();
+    let e = translate(&store, &q, &ctx, &Tables::new()).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot translate \"rfm.r >= 4\" to ClickHouse")
+    );
+
+    let queries: Vec<Query> = texts.iter().map(|t| Query::parse(t).unwrap()).collect();
+    let Some(python) = engine() else { return };
+    let dir = scratch("rfm");
+    let mut statements = export(&store, &tables, &dir);
+    let first = statements.len();
+    for q in &queries {
+        statements.push(translate(&store, q, &ctx, &tables).unwrap().ids());
+    }
+    let job = Job {
+        dir: dir.clone(),
+        statements,
+    };
+    let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
+    for (k, q) in queries.iter().enumerate() {
+        let want = store.select(q, &ctx).unwrap();
+        let at = first + k;
+        let got = ids_of(&ok(&outcomes[0][at], &job.statements[at]));
+        assert!(
+            got.iter().copied().eq(want.iter()),
+            "{q}: {} against {}",
+            got.len(),
+            want.len()
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

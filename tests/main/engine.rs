@@ -205,6 +205,10 @@ fn malformed_bitmaps_say_what_is_wrong_and_where() {
 fn table_settings_are_checked_where_they_are_made() {
     let cases = [
         (
+            Tables::new().rfm_tags("rfm", ""),
+            "invalid setting Tables::rfm_tags: a name must not be empty",
+        ),
+        (
             Tables::new().shards(0),
             "invalid setting Tables::shards: must be 1 to 4096, got 0",
         ),
@@ -296,7 +300,7 @@ fn what_cannot_be_translated_is_a_typed_error() {
     let e = translate(&store, &Query::parse("rfm.r >= 4").unwrap(), &ctx, &tables).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "cannot translate \"rfm.r >= 4\" to ClickHouse: rfm.* terms are computed in this process; write them to tags (RfmScores::segment_assignment or score_assignment, then Assignment::write) and query those tags"
+        "cannot translate \"rfm.r >= 4\" to ClickHouse: rfm.* terms are computed in this process; write them to tags (RfmScores::segment_assignment and score_assignment, then Assignment::write) and name their dimensions with Tables::rfm_tags"
     );
     assert!(matches!(e.kind(), ErrorKind::Untranslatable { .. }));
 

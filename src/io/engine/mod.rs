@@ -47,9 +47,11 @@
 //! # What is not translated
 //!
 //! Derived terms (`rfm.r`, `rfm.segment`, ...) are computed in this process, not stored:
-//! write them to tags ([`RfmScores::segment_assignment`](crate::RfmScores::segment_assignment)
-//! and [`Assignment::write`](crate::Assignment::write)), export, and query the tags. An
-//! `@name` set is embedded in the SQL as a base64 state of at most [`MAX_SET_SQL_CHARS`]
+//! write them to tags ([`RfmScores::score_assignment`](crate::RfmScores::score_assignment),
+//! [`RfmScores::segment_assignment`](crate::RfmScores::segment_assignment) and
+//! [`Assignment::write`](crate::Assignment::write)) and name their dimensions with
+//! [`Tables::rfm_tags`]: the SQL then reads those tags. Without it, and for any other
+//! provider's terms, translation refuses them. Tiers are tags already. An `@name` set is embedded in the SQL as a base64 state of at most [`MAX_SET_SQL_CHARS`]
 //! characters; a larger one is loaded as a tag. Both are refused with
 //! [`ErrorKind::Untranslatable`](crate::ErrorKind::Untranslatable). Days are ClickHouse
 //! `Date32` values, 1900-01-01 to 2299-12-31: a store holding a day outside that range

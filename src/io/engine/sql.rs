@@ -130,10 +130,14 @@ impl Sql {
 /// - An `@name` set of the context is embedded as a base64 `groupBitmap` state (at most
 ///   [`MAX_SET_SQL_CHARS`] characters of it).
 ///
+/// - `rfm.*` terms read the tags the scores were written to, in the dimensions named by
+///   [`Tables::rfm_tags`].
+///
 /// Errors: every error binding the query returns (unknown names, wrong literal types,
-/// missing sets, depth), and [`ErrorKind::Untranslatable`] for a derived term (`rfm.*`:
-/// its values live in this process, write them to tags and query those) or an `@name` set
-/// too large to embed (load it as a tag).
+/// missing sets, depth), and [`ErrorKind::Untranslatable`] for a derived term whose tags
+/// the tables do not name (`rfm.*` without [`Tables::rfm_tags`], or any other provider's
+/// terms: their values live in this process) or an `@name` set too large to embed (load
+/// it as a tag).
 ///
 /// ```
 /// use audience::engine::{Tables, translate};
@@ -168,6 +172,7 @@ pub fn translate<'s>(
     let mut t = Translator {
         store,
         ctx,
+        rfm: tables.rfm_dimensions(),
         tags: tables.tags_table(),
         customers: tables.customers_table(),
         defs: Vec::new(),
@@ -183,6 +188,8 @@ pub fn translate<'s>(
 struct Translator<'a, 's> {
     store: &'s Store,
     ctx: &'a Context<'s>,
+    /// The dimensions of the RFM score tags and segment tags.
+    rfm: Option<(&'a str, &'a str)>,
     tags: String,
     customers: String,
     defs: Vec<String>,
@@ -340,11 +347,16 @@ impl Translator<'_, '_> {
             && !field.is_empty()
             && self.ctx.terms(prefix).is_some()
         {
+            if let Some((scores, segments)) = self.rfm
+                && prefix.eq_ignore_ascii_case("rfm")
+            {
+                return self.rfm_term(e, &field.to_ascii_lowercase(), scores, segments);
+            }
             return Err(ErrorKind::Untranslatable {
                 engine: CLICKHOUSE,
                 term: e.to_string(),
                 reason: format!(
-                    "{prefix}.* terms are computed in this process; write them to tags (RfmScores::segment_assignment or score_assignment, then Assignment::write) and query those tags"
+                    "{prefix}.* terms are computed in this process; write them to tags (RfmScores::segment_assignment and score_assignment, then Assignment::write) and name their dimensions with Tables::rfm_tags"
                 ),
             }
             .into());
@@ -420,6 +432,131 @@ impl Translator<'_, '_> {
             (false, false) => format!("{col} IS NOT NULL"),
         };
         Ok(self.rows(&cond))
+    }
+
+    /// An `rfm.` term (already checked by binding) from the tags the scores were written to:
+    /// score `k` of measure `L` is the tag `Lk` of the scores dimension, "scored" the union
+    /// of the `R` tags, a segment the tag of its name in the segments dimension.
+    fn rfm_term(
+        &mut self,
+        e: &Expr,
+        field: &str,
+        scores: &str,
+        segments: &str,
+    ) -> Result<String, Error> {
+        let untranslatable = |reason: String| -> Error {
+            ErrorKind::Untranslatable {
+                engine: CLICKHOUSE,
+                term: e.to_string(),
+                reason,
+            }
+            .into()
+        };
+        // The score tags of one measure, by score.
+        let groups = |letter: char| -> Vec<(i64, TagRef)> {
+            (1..=u8::MAX)
+                .map(|k| (k, format!("{letter}{k}")))
+                .take_while(|(_, name)| self.store.find_tag_in(scores, name).is_some())
+                .map(|(k, name)| {
+                    (
+                        i64::from(k),
+                        TagRef {
+                            dimension: Some(scores.to_string()),
+                            name,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let scored_tags = groups('R');
+        if scored_tags.is_empty() {
+            return Err(untranslatable(format!(
+                "no tag R1 in dimension {}: write the recency scores there (RfmScores::score_assignment)",
+                crate::base::text::quote(scores)
+            )));
+        }
+        let mut scored = Vec::with_capacity(scored_tags.len());
+        for (_, t) in &scored_tags {
+            scored.push(self.tag(t, None)?);
+        }
+        let scored = fold("bitmapOr", &scored);
+        match e {
+            Expr::IsNull { .. } => {
+                let all = self.everyone();
+                return Ok(format!("bitmapAndnot({all}, {scored})"));
+            }
+            Expr::IsNotNull { .. } => return Ok(scored),
+            _ => {}
+        }
+        let int = |lit: &Literal| match lit {
+            Literal::Int(v) => Some(*v),
+            _ => None,
+        };
+        if field == "segment" {
+            let Expr::Cmp {
+                op,
+                value: Literal::Text(name),
+                ..
+            } = e
+            else {
+                return Err(untranslatable("segment names compare with = or !=".into()));
+            };
+            let tag = match self.store.find_tag_in(segments, name) {
+                Some(id) => {
+                    let info = self.store.tag(id)?;
+                    self.tag(
+                        &TagRef {
+                            dimension: Some(info.dimension.clone()),
+                            name: info.name.clone(),
+                        },
+                        None,
+                    )?
+                }
+                None => EMPTY.to_string(),
+            };
+            return match op {
+                CmpOp::Eq => Ok(tag),
+                CmpOp::Ne => Ok(format!("bitmapAndnot({scored}, {tag})")),
+                _ => Err(untranslatable("segment names compare with = or !=".into())),
+            };
+        }
+        let letter = match field {
+            "r" => 'R',
+            "f" => 'F',
+            "m" => 'M',
+            _ => return Err(untranslatable(format!("unknown RFM term rfm.{field}"))),
+        };
+        let tags = groups(letter);
+        let keep: Box<dyn Fn(i64) -> bool> = match e {
+            Expr::Cmp { op, value, .. } => {
+                let Some(v) = int(value) else {
+                    return Err(untranslatable("scores compare with numbers".into()));
+                };
+                let op = *op;
+                Box::new(move |k| match op {
+                    CmpOp::Eq => k == v,
+                    CmpOp::Ne => k != v,
+                    CmpOp::Lt => k < v,
+                    CmpOp::Le => k <= v,
+                    CmpOp::Gt => k > v,
+                    CmpOp::Ge => k >= v,
+                })
+            }
+            Expr::Between { lo, hi, .. } => {
+                let (Some(lo), Some(hi)) = (int(lo), int(hi)) else {
+                    return Err(untranslatable("scores compare with numbers".into()));
+                };
+                Box::new(move |k| lo <= k && k <= hi)
+            }
+            _ => return Err(untranslatable("scores compare with numbers".into())),
+        };
+        let mut parts = Vec::new();
+        for (k, t) in &tags {
+            if keep(*k) {
+                parts.push(self.tag(t, None)?);
+            }
+        }
+        Ok(fold("bitmapOr", &parts))
     }
 
     /// The customers whose row satisfies `cond`.

@@ -49,6 +49,7 @@ pub struct Tables {
     tags: String,
     customers: String,
     shards: u32,
+    rfm: Option<(String, String)>,
 }
 
 impl Default for Tables {
@@ -78,6 +79,7 @@ impl Tables {
             tags: "audience_tags".into(),
             customers: "audience_customers".into(),
             shards: 1,
+            rfm: None,
         }
     }
 
@@ -114,6 +116,28 @@ impl Tables {
         }
         self.shards = shards;
         Ok(self)
+    }
+
+    /// Where the `rfm.*` terms of a query are found as tags: `scores` is the dimension the
+    /// score groups were written to (`R1`..`Rn`, `F1`.., `M1`..: the three
+    /// [`RfmScores::score_assignment`](crate::RfmScores::score_assignment)s, written with
+    /// [`Assignment::write`](crate::Assignment::write) and the scores' scope), `segments`
+    /// the dimension of the segment groups
+    /// ([`RfmScores::segment_assignment`](crate::RfmScores::segment_assignment)). With it,
+    /// [`translate`](super::translate) turns `rfm.r >= 4` into the union of `R4` and `R5`,
+    /// `rfm.segment = "At risk"` into that tag, and "scored" into the union of the `R`
+    /// tags; the context must still hold the scores, which check the terms as the crate
+    /// does. Without it `rfm.*` terms are [`ErrorKind::Untranslatable`].
+    pub fn rfm_tags(mut self, scores: &str, segments: &str) -> Result<Tables, Error> {
+        let scores = check_name("Tables::rfm_tags", scores)?;
+        let segments = check_name("Tables::rfm_tags", segments)?;
+        self.rfm = Some((scores, segments));
+        Ok(self)
+    }
+
+    /// The dimensions of [`Tables::rfm_tags`]: (scores, segments).
+    pub fn rfm_dimensions(&self) -> Option<(&str, &str)> {
+        self.rfm.as_ref().map(|(a, b)| (a.as_str(), b.as_str()))
     }
 
     /// The number of shards.
