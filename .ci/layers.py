@@ -38,6 +38,8 @@ LAYERS = [
     (13, "campaign"),
     (13, "insights"),
     (14, "io"),
+    # ClickHouse tables, SQL and bitmap decoding: built on the export's bitmap formats.
+    (15, "io::engine"),
 ]
 RANK = {path: layer for layer, path in LAYERS}
 

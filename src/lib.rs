@@ -71,7 +71,7 @@ mod segment;
 mod store;
 pub mod tiers;
 
-pub use io::{export, import, snapshot};
+pub use io::{engine, export, import, snapshot};
 pub use store::policy as governance;
 
 pub use aggregate::Summary;

@@ -604,6 +604,29 @@ pub enum ErrorKind {
     /// All `u32` customer ids have been handed out.
     #[error("customer id space exhausted ({0} ids handed out)")]
     IdSpaceExhausted(u64),
+
+    /// A query term or a stored value that has no counterpart in an engine's SQL or
+    /// tables (e.g. an `rfm.*` term, or a day outside ClickHouse's `Date32` range).
+    #[error("cannot translate {} to {engine}: {reason}", quote(term))]
+    Untranslatable {
+        /// The engine, e.g. `ClickHouse`.
+        engine: &'static str,
+        /// The term (as query text) or the value.
+        term: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// Bytes that are not a bitmap of the format they were read as.
+    #[error("invalid {format} bitmap at byte {offset}: {reason}")]
+    InvalidBitmap {
+        /// The format, e.g. `ClickHouse groupBitmap`.
+        format: &'static str,
+        /// Where the problem starts, in bytes from the start of the input.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 fn cycle_text(rules: &[String]) -> String {

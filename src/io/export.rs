@@ -63,6 +63,8 @@
 //! Roaring implementation (the portable format); [`write_tag_bitmaps`] writes every tag's
 //! members as a CSV of base64 bitmaps, and an [`Export`] with [`Export::id_column`] writes
 //! the id -> key table they refer to. The README shows the SQL that loads them.
+//! [`engine`](crate::engine) writes whole ClickHouse tables, translates queries to
+//! ClickHouse SQL, and reads these formats back ([`engine::decode`](crate::engine::decode)).
 
 #![deny(
     clippy::indexing_slicing,

@@ -10,12 +10,12 @@ use audience::{
 use proptest::prelude::*;
 
 const TAG_NAMES: [&str; 4] = ["vip", "interest/cosmetics", "ลูกค้าใหม่", "VIP клиент"];
-const TODAY: Day = Day(20_000);
+pub(crate) const TODAY: Day = Day(20_000);
 
 /// A random shop: per customer, its tags (with assignment days), a count and a day value,
 /// either of which may be missing; some customers are erased.
 #[derive(Clone, Debug)]
-struct Shop {
+pub(crate) struct Shop {
     customers: Vec<Cust>,
     set: Vec<bool>,
 }
@@ -28,7 +28,7 @@ struct Cust {
     seen: Option<i32>,
 }
 
-fn shop() -> impl Strategy<Value = Shop> {
+pub(crate) fn shop() -> impl Strategy<Value = Shop> {
     let cust = (
         prop::bool::weighted(0.1),
         prop::array::uniform4(prop::option::weighted(0.4, 0i32..100)),
@@ -50,7 +50,7 @@ fn shop() -> impl Strategy<Value = Shop> {
     })
 }
 
-fn build(shop: &Shop) -> (Store, RoaringBitmap) {
+pub(crate) fn build(shop: &Shop) -> (Store, RoaringBitmap) {
     let mut store = Store::new();
     let e = Edit::new("admin", TODAY);
     let tags: Vec<_> = TAG_NAMES
@@ -116,7 +116,7 @@ fn leaf() -> impl Strategy<Value = Expr> {
     ]
 }
 
-fn expr() -> impl Strategy<Value = Expr> {
+pub(crate) fn expr() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(4, 40, 5, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..5).prop_map(Expr::And),
