@@ -1,19 +1,31 @@
 //! Name folding: when are two tag names "the same name"?
 //!
-//! Users type tag names in any script, from phones and from Excel, so "VIP ", "vip", "ＶＩＰ"
-//! and "V I P"... the first three must be one tag. [`fold`] maps a name to its comparison key:
+//! Users type tag names in any script, from phones and from Excel, on keyboards that write
+//! the same text differently, so "VIP ", "vip", "ＶＩＰ", "Café" with a precomposed é and
+//! "Café" with e + combining accent must be one tag. [`fold`] maps a name to its comparison
+//! key, Unicode's compatibility caseless match (UAX #15 and the Unicode standard, D146):
 //!
-//! 1. full-width ASCII forms (U+FF01..U+FF5E) become their ASCII letters, digits and
-//!    punctuation; the ideographic space (U+3000) becomes a space; half-width Katakana and
-//!    Hangul forms (U+FF61..U+FFDC) are left alone;
-//! 2. letters are lowercased with Unicode's full lowercase mapping (Cyrillic, Greek, Latin
-//!    with diacritics: "ВИП" and "вип" fold alike); scripts without case (Thai, Chinese,
-//!    Arabic) are unchanged;
-//! 3. every run of whitespace becomes one ASCII space, and leading and trailing whitespace
-//!    is removed.
+//! 1. **NFKC normalisation**, then **full case folding**, then NFKC again: composed and
+//!    decomposed forms (Vietnamese, Thai, Hangul syllables and jamo) are one; full-width
+//!    and half-width forms (ＶＩＰ, ｶﾀｶﾅ) are their usual forms; ligatures (ﬁ) are their
+//!    letters; case is folded with Unicode's full case folding (ß and SS, final and
+//!    medial sigma, Cyrillic, Greek, Latin with diacritics); scripts without case (Thai,
+//!    Chinese, Arabic) are unchanged;
+//! 2. joiners and selectors that change how a name is drawn but not which name it is
+//!    (zero-width joiner and non-joiner, variation selectors, the combining grapheme
+//!    joiner, tag characters) are dropped: a Persian name written with or without its
+//!    ZWNJ is one name, and no two tags can differ only by an invisible joiner;
+//! 3. every run of whitespace (the ideographic space included) becomes one ASCII space, and
+//!    leading and trailing whitespace is removed.
 //!
-//! Not done: Unicode normalisation forms (NFC/NFKC) beyond the full-width block, so a name
-//! typed with a precomposed "é" and one with "e" + combining accent stay different names.
+//! ASCII names take a fast path with the same result (lowercase, whitespace collapsed).
+//! A name keeps the spelling its creator typed for display; only comparisons use the key.
+//!
+//! Names must not contain invisible or direction-changing characters at all
+//! ([`check_name`]): zero-width space, soft hyphen, byte order mark, word joiner, bidi
+//! marks, embeddings, overrides and isolates, fillers. Two tags could otherwise look
+//! identical on screen (`vip` and `v` + U+200B + `ip`) and send a campaign to the wrong
+//! audience.
 
 /// The longest name accepted, in characters: of a tag, dimension, attribute, rule, rule
 /// group, split group or channel; and of an actor (an [`Edit`](crate::Edit)'s, a policy's
@@ -24,7 +36,6 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// [`Edit`](crate::Edit)'s reason.
 pub const MAX_TEXT_CHARS: usize = 2_000;
 
-/// The comparison key of a name (see the module docs).
 /// The position of the first name that repeats an earlier one after folding (`"VIP"` and
 /// `" vip "` are one name), or `None` when all are distinct. The one distinct-names check of
 /// the crate: tiers, groups, segments, rules and split groups all use it.
@@ -33,11 +44,23 @@ pub(crate) fn first_repeat<'a>(names: impl IntoIterator<Item = &'a str>) -> Opti
     names.into_iter().position(|name| !seen.insert(fold(name)))
 }
 
+/// The comparison key of a name (see the module docs).
 pub(crate) fn fold(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+
+    if name.is_ascii() {
+        return collapse(name.chars().map(|c| c.to_ascii_lowercase()));
+    }
+    let folded: String = name.nfkc().default_case_fold().nfkc().collect();
+    collapse(folded.chars().filter(|&c| !ignored(c)))
+}
+
+/// `chars` with runs of whitespace as one space, none at the ends.
+fn collapse(chars: impl Iterator<Item = char>) -> String {
+    let mut out = String::new();
     let mut pending_space = false;
-    for c in name.chars() {
-        let c = widen(c);
+    for c in chars {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -46,13 +69,56 @@ pub(crate) fn fold(name: &str) -> String {
             out.push(' ');
             pending_space = false;
         }
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.extend(c.to_lowercase());
-        }
+        out.push(c);
     }
     out
+}
+
+/// Characters that change how a name is drawn, not which name it is: dropped by [`fold`].
+fn ignored(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200C}' | '\u{200D}' // zero-width non-joiner and joiner
+            | '\u{034F}' // combining grapheme joiner
+            | '\u{FE00}'..='\u{FE0F}' // variation selectors
+            | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
+            | '\u{E0020}'..='\u{E007F}' // tag characters (emoji flag sequences)
+    )
+}
+
+/// The name of a character names must not contain, or `None` for any other character.
+fn invisible(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{00AD}' => "SOFT HYPHEN",
+        '\u{061C}' => "ARABIC LETTER MARK",
+        '\u{115F}' => "HANGUL CHOSEONG FILLER",
+        '\u{1160}' => "HANGUL JUNGSEONG FILLER",
+        '\u{17B4}' => "KHMER VOWEL INHERENT AQ",
+        '\u{17B5}' => "KHMER VOWEL INHERENT AA",
+        '\u{180E}' => "MONGOLIAN VOWEL SEPARATOR",
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{200E}' => "LEFT-TO-RIGHT MARK",
+        '\u{200F}' => "RIGHT-TO-LEFT MARK",
+        '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
+        '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
+        '\u{202C}' => "POP DIRECTIONAL FORMATTING",
+        '\u{202D}' => "LEFT-TO-RIGHT OVERRIDE",
+        '\u{202E}' => "RIGHT-TO-LEFT OVERRIDE",
+        '\u{2060}' => "WORD JOINER",
+        '\u{2061}'..='\u{2064}' => "INVISIBLE OPERATOR",
+        '\u{2066}' => "LEFT-TO-RIGHT ISOLATE",
+        '\u{2067}' => "RIGHT-TO-LEFT ISOLATE",
+        '\u{2068}' => "FIRST STRONG ISOLATE",
+        '\u{2069}' => "POP DIRECTIONAL ISOLATE",
+        '\u{206A}'..='\u{206F}' => "DEPRECATED FORMAT CHARACTER",
+        '\u{3164}' => "HANGUL FILLER",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE (BYTE ORDER MARK)",
+        '\u{FFA0}' => "HALFWIDTH HANGUL FILLER",
+        '\u{FFF9}'..='\u{FFFB}' => "INTERLINEAR ANNOTATION CHARACTER",
+        '\u{1BCA0}'..='\u{1BCA3}' => "SHORTHAND FORMAT CONTROL",
+        '\u{1D173}'..='\u{1D17A}' => "MUSICAL SYMBOL FORMAT CHARACTER",
+        _ => return None,
+    })
 }
 
 /// Trims and collapses whitespace (the displayed form of a name keeps its case and width).
@@ -70,17 +136,30 @@ pub(crate) fn tidy(name: &str) -> String {
     out
 }
 
-fn widen(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
+/// Checks a (tidied) name: not empty, at most [`MAX_NAME_CHARS`] characters, no control
+/// characters, no invisible or direction-changing characters (see the module docs).
+/// Returns the reason for refusing it.
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    check_stored_name(name)?;
+    if name.chars().all(|c| c.is_whitespace() || ignored(c)) {
+        return Err("a name must not be empty (it has only joiners or selectors)".into());
     }
+    if let Some((at, c, what)) = name
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| invisible(c).map(|what| (i + 1, c, what)))
+    {
+        return Err(format!(
+            "a name must not contain invisible or direction-changing characters (found U+{:04X} {what} at character {at})",
+            c as u32
+        ));
+    }
+    Ok(())
 }
 
-/// Checks a (tidied) name: not empty, at most [`MAX_NAME_CHARS`] characters, no control
-/// characters. Returns the reason for refusing it.
-pub(crate) fn check_name(name: &str) -> Result<(), String> {
+/// The checks [`check_name`] made before invisible characters were refused: what names
+/// read from an older snapshot must pass, so that it still loads.
+pub(crate) fn check_stored_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a name must not be empty".into());
     }

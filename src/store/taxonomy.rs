@@ -13,7 +13,9 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use crate::base::fold::{LazyIndex, MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
+use crate::base::fold::{
+    LazyIndex, MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, check_stored_name, fold, tidy,
+};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, check_chars, err, invalid_name, quote};
 use crate::store::policy::Policy;
@@ -363,7 +365,7 @@ impl Taxonomy {
         }
         let mut dim_keys: HashMap<String, usize> = HashMap::new();
         for (i, d) in dimensions.iter().enumerate() {
-            if let Err(reason) = check_name(&d.name) {
+            if let Err(reason) = check_stored_name(&d.name) {
                 return Err(format!("dimension {}: {reason}", quote(&d.name)));
             }
             if tidy(&d.name) != d.name || d.name.contains(':') {
@@ -384,7 +386,7 @@ impl Taxonomy {
             if info.id.0 as usize != slot {
                 return Err(format!("tag in slot {slot} has id {}", info.id.0));
             }
-            if let Err(reason) = check_name(&info.name) {
+            if let Err(reason) = check_stored_name(&info.name) {
                 return Err(format!("tag {}: {reason}", info.id.0));
             }
             if tidy(&info.name) != info.name {
@@ -403,9 +405,16 @@ impl Taxonomy {
             }
             let key = fold(&info.name);
             if let Some(other) = seen.insert((key.clone(), fold(&info.dimension)), info.id) {
+                let first = tags
+                    .get(other.0 as usize)
+                    .and_then(|t| t.as_ref())
+                    .map_or_else(String::new, |t| t.name.clone());
                 return Err(format!(
-                    "tags {} and {} have the same name {} in dimension {}",
+                    "tags {} {} and {} {} are one name in dimension {} (names compare after \
+                     Unicode normalisation and case folding): rename one with the version that wrote \
+                     this snapshot, then load it here",
                     other.0,
+                    quote(&first),
                     info.id.0,
                     quote(&info.name),
                     quote(&info.dimension)
