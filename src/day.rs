@@ -15,6 +15,10 @@ use crate::error::{Error, ErrorKind};
 /// Parses from and prints as `YYYY-MM-DD` (years 0000 to 9999). Adding or subtracting an
 /// `i32` moves by whole days; subtracting two days gives the signed distance in days.
 ///
+/// Every `Day` lies in [`Day::MIN`]..=[`Day::MAX`]: its field is private, and every
+/// constructor ([`Day::from_ymd`], [`Day::from_days`], parsing, deserialisation, snapshot
+/// loading) checks the range, so date conditions never meet a day they cannot print.
+///
 /// ```
 /// use audience::Day;
 ///
@@ -27,8 +31,22 @@ use crate::error::{Error, ErrorKind};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
-pub struct Day(pub i32);
+#[cfg_attr(feature = "serde", serde(try_from = "i32", into = "i32"))]
+pub struct Day(pub(crate) i32);
+
+impl TryFrom<i32> for Day {
+    type Error = Error;
+    /// [`Day::from_days`].
+    fn try_from(days: i32) -> Result<Day, Error> {
+        Day::from_days(days)
+    }
+}
+
+impl From<Day> for i32 {
+    fn from(day: Day) -> i32 {
+        day.0
+    }
+}
 
 impl Day {
     /// 1970-01-01.
@@ -67,11 +85,54 @@ impl Day {
         self.0
     }
 
+    /// The day `days` after 1970-01-01 (before it when negative). Errors with
+    /// [`ErrorKind::InvalidDay`] outside [`Day::MIN`]..=[`Day::MAX`] (years 0000 to 9999).
+    ///
+    /// ```
+    /// use audience::Day;
+    ///
+    /// assert_eq!(Day::from_days(20_089)?.to_string(), "2025-01-01");
+    /// assert_eq!(
+    ///     Day::from_days(i32::MAX).unwrap_err().to_string(),
+    ///     "invalid day \"2147483647\": days since 1970-01-01 run from -719528 (0000-01-01) to 2932896 (9999-12-31)"
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn from_days(days: i32) -> Result<Day, Error> {
+        if (Day::MIN.0..=Day::MAX.0).contains(&days) {
+            Ok(Day(days))
+        } else {
+            Err(ErrorKind::InvalidDay {
+                input: days.to_string(),
+                reason: format!(
+                    "days since 1970-01-01 run from {} (0000-01-01) to {} (9999-12-31)",
+                    Day::MIN.0,
+                    Day::MAX.0
+                ),
+            }
+            .into())
+        }
+    }
+
+    /// The first day of a window of `days` days that ends on `self` (`self - days`), or
+    /// `None` when it would start before [`Day::MIN`]: the one relative-day computation
+    /// behind every date condition (`WITHIN 30d` on a tag's assignment day and on a day
+    /// attribute alike), so the two kinds cannot disagree at the ends of the range.
+    pub fn window_start(self, days: u32) -> Option<Day> {
+        let start = i64::from(self.0) - i64::from(days);
+        i32::try_from(start)
+            .ok()
+            .filter(|d| *d >= Day::MIN.0)
+            .map(Day)
+    }
+
     /// This day moved by `days` (negative moves back), or `None` when it leaves
     /// [`Day::MIN`]..=[`Day::MAX`].
-    pub fn checked_add(self, days: i32) -> Option<Day> {
-        let d = Day(self.0.checked_add(days)?);
-        (Day::MIN..=Day::MAX).contains(&d).then_some(d)
+    pub const fn checked_add(self, days: i32) -> Option<Day> {
+        match self.0.checked_add(days) {
+            Some(d) if d >= Day::MIN.0 && d <= Day::MAX.0 => Some(Day(d)),
+            _ => None,
+        }
     }
 
     /// This day moved by `days`, clamped to [`Day::MIN`]..=[`Day::MAX`].

@@ -17,7 +17,7 @@ pub const ATTRIBUTES: [(&str, AttrKind); 5] = [
 
 /// The workload's "today" (day 1827 = 2025-01-01) as a `Day`.
 pub fn today(w: &Workload) -> Day {
-    Day(WORKLOAD_EPOCH_DAYS + w.reference_day)
+    Day::from_days(WORKLOAD_EPOCH_DAYS + w.reference_day).unwrap()
 }
 
 /// Customer `i`'s key: a Thai mobile number, so the directory holds real phone keys.
@@ -64,9 +64,10 @@ pub fn add_attributes(store: &mut Store, w: &Workload) {
                 };
                 match kind {
                     AttrKind::Day if v == i64::from(NEVER_PURCHASED) => None,
-                    AttrKind::Day => {
-                        Some((i as u32, Value::Day(Day(WORKLOAD_EPOCH_DAYS + v as i32))))
-                    }
+                    AttrKind::Day => Some((
+                        i as u32,
+                        Value::Day(Day::from_days(WORKLOAD_EPOCH_DAYS + v as i32).unwrap()),
+                    )),
                     AttrKind::Int => Some((i as u32, Value::Int(v))),
                 }
             })

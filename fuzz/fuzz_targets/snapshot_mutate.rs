@@ -16,7 +16,7 @@ use audience_fuzz::check_loaded_with;
 use libfuzzer_sys::fuzz_target;
 
 fn build(ops: &[u8]) -> Store {
-    let e = Edit::new("fuzz", Day(0)).because("random");
+    let e = Edit::new("fuzz", Day::from_days(0).unwrap()).because("random");
     let mut s = Store::new();
     s.define_attribute("n", AttrKind::Int).unwrap();
     s.define_attribute("d", AttrKind::Day).unwrap();
@@ -28,14 +28,14 @@ fn build(ops: &[u8]) -> Store {
         let _ = match op[0] % 13 {
             0 | 1 => s.ensure_customer(key(a)).map(|_| ()),
             2 => s.erase_customer(id(&s, a)),
-            3 | 4 => s.add_tag(id(&s, a), tag, Day(i32::from(c) - 100)),
+            3 | 4 => s.add_tag(id(&s, a), tag, Day::from_days(i32::from(c) - 100).unwrap()),
             5 => s.remove_tag(id(&s, a), tag).map(|_| ()),
             6 => {
                 let set: RoaringBitmap = (0..a % 32)
                     .map(|k| id(&s, k.wrapping_mul(c)))
                     .filter(|i| *i != u32::MAX)
                     .collect();
-                s.add_tag_bulk(tag, &set, Day(i32::from(c)))
+                s.add_tag_bulk(tag, &set, Day::from_days(i32::from(c)).unwrap())
             }
             7 => s
                 .create_tag(
@@ -56,10 +56,10 @@ fn build(ops: &[u8]) -> Store {
             11 => s.set_value(
                 id(&s, a),
                 s.attribute_id("d").unwrap(),
-                Value::Day(Day(i32::from_le_bytes([a, b, c, 0]))),
+                Value::Day(Day::EPOCH.saturating_add(i32::from_le_bytes([a, b, c, 0]))),
             ),
             _ => {
-                s.expire(Day(i32::from(c)));
+                s.expire(Day::from_days(i32::from(c)).unwrap());
                 s.archive_tag(&e, tag)
             }
         };

@@ -32,6 +32,7 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::dense::{self, Dense, Op, Words};
+use crate::day::Day;
 use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 use crate::store::Store;
 use crate::store::attribute::{AttrKind, Column};
@@ -198,11 +199,13 @@ impl<'s> Binder<'s, '_, '_> {
             }
             Expr::AssignedBefore { tag, days } | Expr::AssignedWithin { tag, days } => {
                 let id = self.tag_bits(tag, at)?;
-                let cutoff = today - i32::try_from(*days).unwrap_or(i32::MAX);
-                let bits = if matches!(expr, Expr::AssignedBefore { .. }) {
-                    self.store.assigned_before(id, cutoff)
-                } else {
-                    self.store.assigned_since(id, cutoff)
+                // A window starting before the first day holds every day there is.
+                let start = today.window_start(*days);
+                let bits = match (start, matches!(expr, Expr::AssignedBefore { .. })) {
+                    (Some(cutoff), true) => self.store.assigned_before(id, cutoff),
+                    (Some(cutoff), false) => self.store.assigned_since(id, cutoff),
+                    (None, true) => Ok(RoaringBitmap::new()),
+                    (None, false) => self.store.assigned_since(id, Day::MIN),
                 }
                 .map_err(|e| self.resolve_err(at, e))?;
                 Ok(Node::Leaf {
@@ -291,11 +294,13 @@ impl<'s> Binder<'s, '_, '_> {
                         )),
                     ));
                 }
-                let cutoff = i64::from(today.0) - i64::from(*days);
-                let (lo, hi) = if matches!(expr, Expr::Within { .. }) {
-                    (cutoff, i64::MAX)
-                } else {
-                    (i64::MIN, cutoff - 1)
+                // The same window as a tag's assignment days (`Day::window_start`).
+                let start = today.window_start(*days);
+                let (lo, hi) = match (start, matches!(expr, Expr::Within { .. })) {
+                    (Some(cutoff), true) => (i64::from(cutoff.as_i32()), i64::MAX),
+                    (Some(cutoff), false) => (i64::MIN, i64::from(cutoff.as_i32()) - 1),
+                    (None, true) => (i64::MIN, i64::MAX),
+                    (None, false) => return Ok(Node::Empty),
                 };
                 Ok(Node::Range {
                     col,

@@ -69,8 +69,9 @@ impl Value {
     pub(crate) fn from_raw(kind: AttrKind, raw: i64) -> Value {
         match kind {
             AttrKind::Int => Value::Int(raw),
+            // Day columns hold valid days (checked when set and when loaded).
             AttrKind::Day => Value::Day(Day(
-                raw.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+                raw.clamp(i64::from(Day::MIN.0), i64::from(Day::MAX.0)) as i32,
             )),
         }
     }

@@ -198,7 +198,7 @@ impl TagMembers {
 
     /// Removes and returns the members assigned on or before `last_day`.
     pub(crate) fn take_through(&mut self, last_day: Day) -> RoaringBitmap {
-        let Some(next) = last_day.0.checked_add(1).map(Day) else {
+        let Some(next) = last_day.checked_add(1) else {
             let all = std::mem::take(&mut self.all);
             self.dated = Arc::default();
             return Arc::unwrap_or_clone(all);

@@ -200,9 +200,16 @@ impl Store {
         self.directory.next_id()
     }
 
-    /// "Forget me": removes the customer from every tag, every attribute and the directory.
-    /// Its id is never handed out again. State the app keeps outside the store (RFM scores:
-    /// [`RfmScores::forget`](crate::RfmScores::forget); send logs) is the app's to erase.
+    /// "Forget me": removes the customer from every tag, every attribute and the directory
+    /// (its key is gone from the store and from every snapshot written afterwards). Its id
+    /// is never handed out again.
+    ///
+    /// The whole procedure, for state the app keeps beside the store: erase here, then
+    /// [`Extras::forget`](crate::Extras::forget) (send logs; a snapshot whose extras still
+    /// hold the id is refused), [`RfmScores::forget`](crate::RfmScores::forget) for scores
+    /// kept in memory, and recompute any `Assignment` or `Split` the app kept (they are
+    /// results of a run, and the next run leaves the customer out). Snapshots and exports
+    /// written before the erasure still hold the customer: replace them.
     pub fn erase_customer(&mut self, id: CustomerId) -> Result<(), Error> {
         self.check_live(id)?;
         for m in &mut self.members {
@@ -691,13 +698,13 @@ impl Store {
             .collect();
         let mut out = Vec::new();
         for (tag, ttl) in ttls {
-            // Exact arithmetic: a `Day` subtraction saturates, which would expire memberships
-            // assigned on the earliest day before they are due.
-            let Ok(last) = i32::try_from(i64::from(today.0) - i64::from(ttl)) else {
+            // Memberships assigned through `today - ttl` expire; when that is before the
+            // first day there is, none do.
+            let Some(last) = today.window_start(ttl) else {
                 continue;
             };
             if let Some(slot) = self.members.get_mut(tag.0 as usize) {
-                let gone = slot.take_through(Day(last));
+                let gone = slot.take_through(last);
                 if !gone.is_empty() {
                     out.push((tag, gone));
                 }

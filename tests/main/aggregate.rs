@@ -4,7 +4,7 @@
 use audience::{AttrKind, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value};
 use proptest::prelude::*;
 
-const TODAY: Day = Day(20_000);
+const TODAY: Day = Day::EPOCH.checked_add(20_000).unwrap();
 
 #[test]
 fn summaries_over_a_query_result() {
@@ -47,7 +47,7 @@ fn summaries_over_a_query_result() {
     assert_eq!((d.count, d.missing), (3, 1));
     assert_eq!(d.min, Some(Value::Day(TODAY - 3)));
     assert_eq!(d.max, Some(Value::Day(TODAY - 1)));
-    assert_eq!(d.mean(), Some(f64::from(TODAY.0) - 2.0));
+    assert_eq!(d.mean(), Some(f64::from(TODAY.as_i32()) - 2.0));
 
     // Empty set, ids that are not customers.
     let none = audience::Summary::of(&store, spend, &RoaringBitmap::new()).unwrap();

@@ -10,7 +10,7 @@ use audience::{
 use proptest::prelude::*;
 
 const TAG_NAMES: [&str; 4] = ["vip", "interest/cosmetics", "ลูกค้าใหม่", "VIP клиент"];
-pub(crate) const TODAY: Day = Day(20_000);
+pub(crate) const TODAY: Day = Day::EPOCH.checked_add(20_000).unwrap();
 
 /// A random shop: per customer, its tags (with assignment days), a count and a day value,
 /// either of which may be missing; some customers are erased.
@@ -130,13 +130,13 @@ fn naive(e: &Expr, c: &Cust, in_set: bool) -> bool {
     let tag_idx = |t: &TagRef| TAG_NAMES.iter().position(|n| *n == t.name).unwrap();
     let lit = |l: &Literal| match l {
         Literal::Int(v) => *v,
-        Literal::Day(d) => i64::from(d.0),
+        Literal::Day(d) => i64::from(d.as_i32()),
         Literal::Text(_) => unreachable!(),
     };
     let value = |attr: &str| -> Option<i64> {
         match attr {
             "count" => c.count,
-            _ => c.seen.map(|d| i64::from((TODAY - d).0)),
+            _ => c.seen.map(|d| i64::from((TODAY - d).as_i32())),
         }
     };
     match e {
@@ -160,10 +160,10 @@ fn naive(e: &Expr, c: &Cust, in_set: bool) -> bool {
         Expr::IsNull { attr } => value(attr).is_none(),
         Expr::IsNotNull { attr } => value(attr).is_some(),
         Expr::Within { attr, days } => {
-            value(attr).is_some_and(|v| v >= i64::from(TODAY.0) - i64::from(*days))
+            value(attr).is_some_and(|v| v >= i64::from(TODAY.as_i32()) - i64::from(*days))
         }
         Expr::Before { attr, days } => {
-            value(attr).is_some_and(|v| v < i64::from(TODAY.0) - i64::from(*days))
+            value(attr).is_some_and(|v| v < i64::from(TODAY.as_i32()) - i64::from(*days))
         }
         // Assigned on TODAY - d: "before today - N" is d > N; "within N" is d <= N.
         Expr::AssignedBefore { tag, days } => {
@@ -227,7 +227,8 @@ fn any_name() -> impl Strategy<Value = String> {
 fn any_literal() -> impl Strategy<Value = Literal> {
     prop_oneof![
         any::<i64>().prop_map(Literal::Int),
-        (Day::MIN.0..=Day::MAX.0).prop_map(|d| Literal::Day(Day(d))),
+        (Day::MIN.as_i32()..=Day::MAX.as_i32())
+            .prop_map(|d| Literal::Day(Day::EPOCH.saturating_add(d))),
         "\\PC{0,6}".prop_map(Literal::Text),
     ]
 }

@@ -9,7 +9,7 @@ use audience::{
 };
 use proptest::prelude::*;
 
-const TODAY: Day = Day(20_000);
+const TODAY: Day = Day::EPOCH.checked_add(20_000).unwrap();
 
 #[derive(Clone, Debug)]
 struct Cust {

@@ -7,7 +7,7 @@ use audience::{
     TagSelector, TagSpec, TagTemplate,
 };
 
-const TODAY: Day = Day(20_000);
+const TODAY: Day = Day::EPOCH.checked_add(20_000).unwrap();
 
 fn shop() -> Store {
     let mut store = Store::new();

@@ -12,7 +12,7 @@ use audience::{
 };
 use proptest::prelude::*;
 
-const TODAY: Day = Day(20_000);
+const TODAY: Day = Day::EPOCH.checked_add(20_000).unwrap();
 /// Tags 0 and 1 are in dimension "a", 2 to 4 in "b"; the group "g" is tags 1 and 3.
 const TAGS: [&str; 5] = ["t0", "t1", "t2", "t3", "t4"];
 const DIM: [&str; 5] = ["a", "a", "b", "b", "b"];

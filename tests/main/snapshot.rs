@@ -61,7 +61,7 @@ fn assert_same(a: &Store, b: &Store) {
         }
         let (lo, hi) = match at.kind {
             AttrKind::Int => (Value::Int(i64::MIN), Value::Int(i64::MAX)),
-            AttrKind::Day => (Value::Day(Day(i32::MIN)), Value::Day(Day(i32::MAX))),
+            AttrKind::Day => (Value::Day(Day::MIN), Value::Day(Day::MAX)),
         };
         assert_eq!(
             a.range(at.id, lo, hi).unwrap(),
@@ -598,7 +598,7 @@ fn content_errors_name_the_section_and_the_problem() {
     bad.insert(7);
     let mut payload = Vec::new();
     payload.extend_from_slice(&0u32.to_le_bytes());
-    payload.extend_from_slice(&Day(0).0.to_le_bytes());
+    payload.extend_from_slice(&Day::EPOCH.as_i32().to_le_bytes());
     let mut bm = Vec::new();
     bad.serialize_into(&mut bm).unwrap();
     payload.extend_from_slice(&(bm.len() as u32).to_le_bytes());
@@ -815,7 +815,7 @@ fn content_errors_name_the_section_and_the_problem() {
 /// search, and attribute slots are decoded a word of 64 ids at a time.
 #[test]
 fn checks_hold_on_the_load_shortcuts() {
-    let day = Day(20_000);
+    let day = Day::from_days(20_000).unwrap();
     let mut s = Store::new();
     let tag = s
         .create_tag(&Edit::new("admin", day), TagSpec::new("t"))
@@ -831,10 +831,11 @@ fn checks_hold_on_the_load_shortcuts() {
         .map(|&i| Value::Int(i64::from(i) * 1_000))
         .collect();
     s.set_values(n, &ids, &values).unwrap();
-    // Days whose offsets reach past i32::MAX only as a bound, not as values.
+    // Days at the top of the range: their planes' bound reaches past the last day, their
+    // values do not.
     let d = s.define_attribute("d", AttrKind::Day).unwrap();
-    s.set_value(0, d, Day(i32::MAX - 2)).unwrap();
-    s.set_value(1, d, Day(i32::MAX)).unwrap();
+    s.set_value(0, d, Day::MAX - 2).unwrap();
+    s.set_value(1, d, Day::MAX).unwrap();
     let bytes = snapshot(&s);
     assert_same(&s, &audience::snapshot::read(&bytes[..]).unwrap());
     let parts = Parts::split(&bytes);
@@ -845,7 +846,7 @@ fn checks_hold_on_the_load_shortcuts() {
     let mut bad = s.members(tag).unwrap().clone();
     bad.insert(200);
     let mut payload = 0u32.to_le_bytes().to_vec();
-    payload.extend_from_slice(&day.0.to_le_bytes());
+    payload.extend_from_slice(&day.as_i32().to_le_bytes());
     let mut bm = Vec::new();
     bad.serialize_into(&mut bm).unwrap();
     payload.extend_from_slice(&(bm.len() as u32).to_le_bytes());
@@ -1007,7 +1008,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Applies an operation; errors (unknown customers, archived tags...) are part of the game.
 fn apply(s: &mut Store, op: &Op) {
-    let e = Edit::new("prop", Day(3)).because("random");
+    let e = Edit::new("prop", Day::from_days(3).unwrap()).because("random");
     let key = |k: u8| {
         if k.is_multiple_of(2) {
             CustomerKey::Phone(66_800_000_000 + u64::from(k))
@@ -1022,7 +1023,7 @@ fn apply(s: &mut Store, op: &Op) {
     let _ = match op {
         Op::Add(k) => s.ensure_customer(key(*k)).map(|_| ()),
         Op::Erase(k) => s.erase_customer(id(s, *k)),
-        Op::Tag(k, t, d) => s.add_tag(id(s, *k), tag(*t), Day(*d)),
+        Op::Tag(k, t, d) => s.add_tag(id(s, *k), tag(*t), Day::EPOCH.saturating_add(*d)),
         Op::Untag(k, t) => s.remove_tag(id(s, *k), tag(*t)).map(|_| ()),
         Op::Bulk(t, ks, d) => {
             let set: RoaringBitmap = ks
@@ -1030,12 +1031,12 @@ fn apply(s: &mut Store, op: &Op) {
                 .map(|k| id(s, *k))
                 .filter(|i| *i != u32::MAX)
                 .collect();
-            s.add_tag_bulk(tag(*t), &set, Day(*d))
+            s.add_tag_bulk(tag(*t), &set, Day::EPOCH.saturating_add(*d))
         }
         Op::Value(k, a, v) => {
             let at = attr(s, *a);
             let value = if *a == 2 {
-                Value::Day(Day(*v as i32))
+                Value::Day(Day::EPOCH.saturating_add(*v as i32))
             } else {
                 Value::Int(*v)
             };
@@ -1046,7 +1047,7 @@ fn apply(s: &mut Store, op: &Op) {
             s.clear_value(id(s, *k), at).map(|_| ())
         }
         Op::Expire(today) => {
-            s.expire(Day(*today));
+            s.expire(Day::EPOCH.saturating_add(*today));
             Ok(())
         }
         Op::Create(t) => s
@@ -1067,7 +1068,7 @@ fn apply(s: &mut Store, op: &Op) {
 
 fn random_store(ops: &[Op]) -> Store {
     let mut s = Store::new();
-    let e = Edit::new("prop", Day(0));
+    let e = Edit::new("prop", Day::from_days(0).unwrap());
     for t in 0..4 {
         s.create_tag(&e, TagSpec::new(format!("tag {t}")).ttl_days(t * 7))
             .unwrap();

@@ -116,10 +116,18 @@ fn check(store: &Store, m: &Model, tags: &[TagId], attrs: &[AttrId]) {
             let before: RoaringBitmap = m
                 .tags
                 .iter()
-                .filter(|(_, ts)| ts.get(&t).is_some_and(|d| *d < Day(cut)))
+                .filter(|(_, ts)| {
+                    ts.get(&t)
+                        .is_some_and(|d| *d < Day::EPOCH.saturating_add(cut))
+                })
                 .map(|(c, _)| *c)
                 .collect();
-            assert_eq!(store.assigned_before(tag, Day(cut)).unwrap(), before);
+            assert_eq!(
+                store
+                    .assigned_before(tag, Day::EPOCH.saturating_add(cut))
+                    .unwrap(),
+                before
+            );
         }
         let total: u64 = store
             .assignment_days(tag)
@@ -165,7 +173,7 @@ fn check(store: &Store, m: &Model, tags: &[TagId], attrs: &[AttrId]) {
 }
 
 fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[AttrId]) {
-    let e = Edit::new("admin", Day(0)).because("test");
+    let e = Edit::new("admin", Day::from_days(0).unwrap()).because("test");
     let writable = |m: &Model, t: usize| m.live_tags.contains(&t) && !m.archived.contains(&t);
     match op {
         Op::AddCustomer(k) => {
@@ -188,9 +196,17 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
         Op::AddTag(k, t, d) => {
             let (id, t) = (id_of(m, *k), *t as usize);
             let ok = m.ids.contains_key(k) && writable(m, t);
-            assert_eq!(store.add_tag(id, tags[t], Day(*d)).is_ok(), ok);
+            assert_eq!(
+                store
+                    .add_tag(id, tags[t], Day::EPOCH.saturating_add(*d))
+                    .is_ok(),
+                ok
+            );
             if ok {
-                m.tags.entry(id).or_default().insert(t, Day(*d));
+                m.tags
+                    .entry(id)
+                    .or_default()
+                    .insert(t, Day::EPOCH.saturating_add(*d));
             }
         }
         Op::RemoveTag(k, t) => {
@@ -207,12 +223,17 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
             let t = *t as usize;
             let ok = all_live(m, ks) && writable(m, t);
             assert_eq!(
-                store.add_tag_bulk(tags[t], &set_of(m, ks), Day(*d)).is_ok(),
+                store
+                    .add_tag_bulk(tags[t], &set_of(m, ks), Day::EPOCH.saturating_add(*d))
+                    .is_ok(),
                 ok
             );
             if ok {
                 for k in ks {
-                    m.tags.entry(id_of(m, *k)).or_default().insert(t, Day(*d));
+                    m.tags
+                        .entry(id_of(m, *k))
+                        .or_default()
+                        .insert(t, Day::EPOCH.saturating_add(*d));
                 }
             }
         }
@@ -235,13 +256,18 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
             let (from, to) = (*from as usize, *to as usize);
             let ok =
                 from != to && all_live(m, ks) && m.live_tags.contains(&from) && writable(m, to);
-            let r = store.move_tag_bulk(&set_of(m, ks), tags[from], tags[to], Day(*d));
+            let r = store.move_tag_bulk(
+                &set_of(m, ks),
+                tags[from],
+                tags[to],
+                Day::EPOCH.saturating_add(*d),
+            );
             assert_eq!(r.is_ok(), ok, "{r:?}");
             if ok {
                 for k in ks {
                     let ts = m.tags.entry(id_of(m, *k)).or_default();
                     ts.remove(&from);
-                    ts.insert(to, Day(*d));
+                    ts.insert(to, Day::EPOCH.saturating_add(*d));
                 }
             }
         }
@@ -257,7 +283,7 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
                 && want.iter().all(|t| m.live_tags.contains(t))
                 && want.difference(&current).all(|t| !m.archived.contains(t));
             let ids: Vec<TagId> = ts.iter().map(|t| tags[*t as usize]).collect();
-            let r = store.set_tags(id, &ids, Day(*d));
+            let r = store.set_tags(id, &ids, Day::EPOCH.saturating_add(*d));
             assert_eq!(r.is_ok(), ok, "{r:?}");
             if ok {
                 let diff = r.unwrap();
@@ -267,7 +293,7 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
                 let entry = m.tags.entry(id).or_default();
                 entry.retain(|t, _| want.contains(t));
                 for t in want {
-                    entry.entry(t).or_insert(Day(*d));
+                    entry.entry(t).or_insert(Day::EPOCH.saturating_add(*d));
                 }
             }
         }
@@ -302,12 +328,12 @@ fn apply(store: &mut Store, m: &mut Model, op: &Op, tags: &[TagId], attrs: &[Att
             }
         }
         Op::Expire(today) => {
-            let removed = store.expire(Day(*today));
+            let removed = store.expire(Day::EPOCH.saturating_add(*today));
             let mut want: BTreeMap<TagId, RoaringBitmap> = BTreeMap::new();
             for (&c, ts) in m.tags.iter_mut() {
                 ts.retain(|t, d| {
                     let expired = m.live_tags.contains(t)
-                        && TTL[*t].is_some_and(|ttl| d.0 + ttl as i32 <= *today);
+                        && TTL[*t].is_some_and(|ttl| d.as_i32() + ttl as i32 <= *today);
                     if expired {
                         want.entry(tags[*t]).or_default().insert(c);
                     }
@@ -360,7 +386,7 @@ proptest! {
     #[test]
     fn store_agrees_with_model(ops in prop::collection::vec(op(), 10..80)) {
         let mut store = Store::new();
-        let e = Edit::new("admin", Day(0));
+        let e = Edit::new("admin", Day::from_days(0).unwrap());
         let mut tags = Vec::new();
         for (i, ttl) in TTL.iter().enumerate() {
             let mut spec = TagSpec::new(format!("tag {i}"));

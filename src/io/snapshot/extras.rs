@@ -15,6 +15,8 @@
     clippy::unreachable
 )]
 
+use roaring::RoaringBitmap;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::RangeInclusive;
@@ -29,6 +31,7 @@ use crate::error::{Error, ErrorKind, quote};
 use crate::query::{Query, TagRef};
 use crate::rfm::{Binning, Measure, MeasureSpec, RfmConfig, SegmentMap, SegmentRule};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget, TagTemplate};
+use crate::store::Store;
 use crate::store::taxonomy::MAX_TAGS;
 use crate::tiers::{Tier, Tiers};
 
@@ -92,6 +95,56 @@ impl Extras {
     /// No entries.
     pub fn new() -> Extras {
         Extras::default()
+    }
+
+    /// Forgets `customers` in every entry that holds customer ids (the send logs), as
+    /// "forget me" requires: call it with the ids given to
+    /// [`Store::erase_customer`](crate::Store::erase_customer). Snapshots leave erased
+    /// customers out of the extras whether or not this was called
+    /// ([`write_with`](super::write_with)); this erases them from the app's memory too.
+    ///
+    /// ```
+    /// use audience::campaign::{Hour, SendLog};
+    /// use audience::{CustomerKey, Day, Extras, RoaringBitmap, Store};
+    ///
+    /// let mut store = Store::new();
+    /// let c = store.add_customer(CustomerKey::phone("66812345678")?)?;
+    /// let mut log = SendLog::new();
+    /// log.record(Hour::start_of(Day::from_ymd(2025, 6, 18)?), "line", &RoaringBitmap::from([c]))?;
+    /// let mut extras = Extras::new();
+    /// extras.send_logs.insert("broadcasts".into(), log);
+    ///
+    /// store.erase_customer(c)?;
+    /// extras.forget(&RoaringBitmap::from([c]));
+    /// let now = Hour::start_of(Day::from_ymd(2025, 6, 18)?);
+    /// assert!(extras.send_logs["broadcasts"].received(now, 0, None, 1)?.is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn forget(&mut self, customers: &RoaringBitmap) {
+        for log in self.send_logs.values_mut() {
+            log.erase(customers);
+        }
+    }
+
+    /// These extras without customers the store no longer has (erased ones), or `None`
+    /// when they hold none: what a snapshot writes.
+    pub(super) fn without_erased(&self, store: &Store) -> Option<Extras> {
+        let live = store.customers();
+        let holds_erased = |log: &SendLog| {
+            log.buckets()
+                .iter()
+                .any(|b| b.layers.iter().any(|l| !l.is_subset(live)))
+        };
+        if !self.send_logs.values().any(holds_erased) {
+            return None;
+        }
+        let mut erased = RoaringBitmap::new();
+        let end = u32::try_from(store.id_space()).unwrap_or(u32::MAX);
+        erased.insert_range(0..end);
+        erased -= live;
+        let mut scrubbed = self.clone();
+        scrubbed.forget(&erased);
+        Some(scrubbed)
     }
 
     /// Whether every map is empty (a snapshot of the store alone).
@@ -276,7 +329,8 @@ fn check_tiers(tiers: &Tiers) -> Res<()> {
 
 /// Every check the reader will make, before anything is written: on error the writer
 /// writes nothing.
-pub(super) fn check(extras: &Extras, id_space: u64) -> Result<(), Error> {
+pub(super) fn check(extras: &Extras, store: &Store) -> Result<(), Error> {
+    let id_space = store.id_space();
     fn run<T>(
         kind: u32,
         entries: &BTreeMap<String, T>,

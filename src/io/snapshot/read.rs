@@ -49,7 +49,14 @@ impl<'a> Cursor<'a> {
         Ok(i64::from_le_bytes(self.array(what)?))
     }
     pub(super) fn day(&mut self, what: &str) -> Res<Day> {
-        self.i32(what).map(Day)
+        let days = self.i32(what)?;
+        Day::from_days(days).map_err(|_| {
+            format!(
+                "{what} {days} is not a day between {} and {}",
+                Day::MIN,
+                Day::MAX
+            )
+        })
     }
 
     pub(super) fn flag(&mut self, what: &str) -> Res<bool> {
@@ -852,11 +859,11 @@ pub(super) fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) 
     let bound = i128::from(base) + (1i128 << planes.len()) - 1;
     if kind == AttrKind::Day
         && !present.is_empty()
-        && (i32::try_from(base).is_err() || i32::try_from(bound).is_err())
+        && (base < i64::from(Day::MIN.as_i32()) || bound > i128::from(Day::MAX.as_i32()))
         && let Some(first) = present.iter().find(|&i| {
-            values
-                .get(i as usize)
-                .is_some_and(|v| i32::try_from(*v).is_err())
+            values.get(i as usize).is_some_and(|v| {
+                !(i64::from(Day::MIN.as_i32())..=i64::from(Day::MAX.as_i32())).contains(v)
+            })
         })
     {
         return Err(format!(

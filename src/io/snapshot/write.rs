@@ -149,6 +149,10 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// name over 200 characters or a list over 2^20 items). Otherwise the errors of
 /// [`snapshot::write`](crate::snapshot::write).
 ///
+/// Customers erased from the store ("forget me") are left out of the send logs written,
+/// whether or not the app called [`Extras::forget`] (which erases them from its memory
+/// too), so a snapshot never keeps an erased customer's id.
+///
 /// [`RfmConfig::validate`]: crate::RfmConfig::validate
 ///
 /// ```
@@ -198,7 +202,10 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// # Ok::<(), audience::Error>(())
 /// ```
 pub fn write_with(store: &Store, extras: &Extras, w: impl Write) -> Result<u64, Error> {
-    extras::check(extras, store.id_space())?;
+    // "Forget me" reaches the snapshot even if the app kept an erased id in its extras.
+    let scrubbed = extras.without_erased(store);
+    let extras = scrubbed.as_ref().unwrap_or(extras);
+    extras::check(extras, store)?;
     let mut wr = Writer {
         out: w,
         buf: Vec::new(),
