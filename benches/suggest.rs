@@ -49,6 +49,8 @@ fn tag_names(n: usize) -> Vec<String> {
             x ^= x << 17;
             name.push_str(syllables[(x % syllables.len() as u64) as usize]);
         }
+        // A number keeps the names distinct (3 syllables of 16 make only 4,096 words).
+        name.push_str(&(i % 997).to_string());
         if seen.insert(name.clone()) {
             out.push(name);
         }

@@ -225,15 +225,15 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
 /// a miss compares with every name (at most this many bounded edit distances).
 pub(crate) const EXACT_SCAN_NAMES: usize = 2_000;
 /// Posting entries a lookup reads at most: the rarest bigrams of the name first.
-const MAX_POSTINGS_PER_LOOKUP: usize = 65_536;
+const MAX_POSTINGS_PER_LOOKUP: usize = 32_768;
 /// Candidates a lookup compares by edit distance at most: those sharing the most bigrams.
 const MAX_VERIFIED_PER_LOOKUP: usize = 256;
 
 /// A did-you-mean index over folded names: the padded character bigrams of every name, so
 /// that a miss compares only with names that share enough of them (each edit destroys at
 /// most two bigrams of the name looked up). Built once per change of the names; a lookup
-/// reads at most [`MAX_POSTINGS_PER_LOOKUP`] posting entries and computes at most
-/// [`MAX_VERIFIED_PER_LOOKUP`] edit distances, whatever the number of names, so the cost
+/// reads at most [`MAX_POSTINGS_PER_LOOKUP`] (32,768) posting entries and computes at most
+/// [`MAX_VERIFIED_PER_LOOKUP`] (256) edit distances, whatever the number of names, so the cost
 /// of a miss is bounded. Suggestions stay best-effort: a name sharing no rare bigram with
 /// the typo may be missed in a very large taxonomy.
 #[derive(Debug, Default)]
@@ -243,7 +243,7 @@ pub(crate) struct NameIndex {
     /// Each name's length in characters.
     lens: Vec<u32>,
     /// Bigram -> the names containing it, ascending, each once.
-    postings: std::collections::HashMap<u64, Vec<u32>>,
+    postings: hashbrown::HashMap<u64, Vec<u32>>,
 }
 
 /// The distinct padded bigrams of a folded name (`^a`, `ab`, ..., `z$`).
@@ -319,7 +319,10 @@ impl NameIndex {
                 .filter_map(|g| self.postings.get(g))
                 .collect();
             grams.sort_by_key(|p| p.len());
-            let mut shared: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+            // Shared-bigram counts of the names touched, in a table the size of the budget
+            // (foldhash: the lookups are the whole cost).
+            let mut shared: hashbrown::HashMap<u32, u32> =
+                hashbrown::HashMap::with_capacity(MAX_POSTINGS_PER_LOOKUP.min(self.names.len()));
             let mut budget = MAX_POSTINGS_PER_LOOKUP;
             for list in grams {
                 let take = list.len().min(budget);
@@ -336,9 +339,15 @@ impl NameIndex {
                 .filter(|&(at, _)| near_len(at))
                 .map(|(at, n)| (n, at))
                 .collect();
-            // Most shared bigrams first, then the name given first.
-            ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            for &(_, at) in ranked.iter().take(MAX_VERIFIED_PER_LOOKUP) {
+            // Most shared bigrams first, then the name given first: only the best
+            // MAX_VERIFIED_PER_LOOKUP are sorted.
+            let order = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+            if ranked.len() > MAX_VERIFIED_PER_LOOKUP {
+                ranked.select_nth_unstable_by(MAX_VERIFIED_PER_LOOKUP, order);
+                ranked.truncate(MAX_VERIFIED_PER_LOOKUP);
+            }
+            ranked.sort_unstable_by(order);
+            for &(_, at) in &ranked {
                 consider(at, &mut best);
             }
         }
