@@ -22,6 +22,7 @@ mod import_limits;
 mod insights;
 mod lifecycle;
 mod limits;
+mod materialise;
 mod phone;
 mod query_chunks;
 mod query_model;
