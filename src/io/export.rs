@@ -619,7 +619,6 @@ impl<'s> Prepared<'s> {
     /// tag and block instead of one membership test per tag and customer).
     fn load(&self, block: u32) -> Chunk {
         let lo = block << 16;
-        let hi = lo | 0xFFFF;
         let mut block = vec![0u32; 1 << 16];
         let ids: Vec<CustomerId> = block_ids(&self.customers, lo, &mut block).to_vec();
         let mut starts = vec![0u32; ids.len() + 1];
