@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use std::hash::BuildHasher;
 
-use audience::{KeyRef, Store};
+use audience::{Edit, KeyRef, RoaringBitmap, Store, TagSpec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hashbrown::HashTable;
 use support::{Workload, add_attributes, add_customers, add_tags, build_store, check_shape, today};
@@ -54,6 +54,26 @@ fn ingest(c: &mut Criterion) {
         b.iter(|| {
             let mut s = base.clone();
             add_tags(&mut s, &w, day);
+            s
+        })
+    });
+    group.bench_function("tags_200_bulk_owned", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        let edit = Edit::new("bench", day);
+        b.iter(|| {
+            let mut s = base.clone();
+            for t in &w.tags {
+                let id = s
+                    .create_tag(
+                        &edit,
+                        TagSpec::new(t.name.as_str()).dimension(t.dimension.as_str()),
+                    )
+                    .expect("tag");
+                let set =
+                    RoaringBitmap::from_sorted_iter(t.members.iter().copied()).expect("sorted");
+                s.add_tag_bulk_owned(id, set, day).expect("members");
+            }
             s
         })
     });

@@ -127,3 +127,56 @@ fn bulk_keys_equal_the_iterator_and_skip_erased_ids() {
     assert_eq!(got[0], KeyRef::Member("M0"));
     assert_eq!(got[1], KeyRef::Phone(66_800_000_002));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// `add_tag_bulk_owned` leaves the store exactly as `add_tag_bulk` does: members, the
+    /// day of every assignment, and the refusal (with nothing changed) of a set that holds
+    /// an id that is not a customer.
+    #[test]
+    fn bulk_tagging_by_value_equals_by_reference(
+        steps in prop::collection::vec((prop::collection::vec(0u32..1_200, 0..300), 0u8..3), 1..6),
+    ) {
+        use audience::{Day, Edit, TagSpec};
+        let today = Day::from_ymd(2026, 3, 1).unwrap();
+        let mut by_ref = Store::new();
+        by_ref.ensure_customers((0..1_000u64).map(|i| CustomerKey::Phone(66_800_000_000 + i))).unwrap();
+        let tag = by_ref.create_tag(&Edit::new("crm", today), TagSpec::new("vip")).unwrap();
+        let mut by_value = by_ref.clone();
+        for (ids, day) in steps {
+            let set: RoaringBitmap = ids.into_iter().collect();
+            let day = today.saturating_add(-i32::from(day));
+            // A clone shares the members: the by-value form must not write through to it.
+            let before = by_value.clone();
+            let kept = before.members(tag).unwrap().clone();
+            let a = by_ref.add_tag_bulk(tag, &set, day);
+            let b = by_value.add_tag_bulk_owned(tag, set, day);
+            prop_assert_eq!(a.is_err(), b.is_err());
+            if let (Err(a), Err(b)) = (a, b) {
+                prop_assert_eq!(a.to_string(), b.to_string());
+            }
+            prop_assert_eq!(by_ref.members(tag).unwrap(), by_value.members(tag).unwrap());
+            prop_assert_eq!(by_ref.assignment_days(tag).unwrap(), by_value.assignment_days(tag).unwrap());
+            prop_assert_eq!(before.members(tag).unwrap(), &kept);
+        }
+    }
+}
+
+#[test]
+fn bulk_tagging_by_value_refuses_unknown_ids() {
+    use audience::{Day, Edit, TagSpec};
+    let today = Day::from_ymd(2026, 3, 1).unwrap();
+    let mut store = Store::new();
+    store
+        .ensure_customers((0..10u64).map(|i| CustomerKey::Phone(66_800_000_000 + i)))
+        .unwrap();
+    let tag = store
+        .create_tag(&Edit::new("crm", today), TagSpec::new("vip"))
+        .unwrap();
+    let e = store
+        .add_tag_bulk_owned(tag, [3, 12].into_iter().collect(), today)
+        .unwrap_err();
+    assert_eq!(e.to_string(), "unknown customer id 12");
+    assert!(store.members(tag).unwrap().is_empty());
+}
