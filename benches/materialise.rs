@@ -9,6 +9,8 @@
 //!   `Iter::next_many` into a vector of the result's size (what `Segment::write_ids` uses);
 //! - `portable_tz`: the portable bytes decoded with a trailing-zero loop for bitset words
 //!   (the table's share of the gain);
+//! - `select_to_vec`: the query evaluated and its ids written out, end to end (the
+//!   reference table's "ids" column);
 //! - `dense_ids`: the hand-written dense baseline's extraction (bit scan of its packed words,
 //!   computed before timing);
 //! - `keys_iter` / `keys_into`: external keys, by `Segment::keys` and in bulk.
@@ -119,6 +121,15 @@ fn materialise(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("to_vec", id), |b| {
             b.iter(|| black_box(&seg).to_vec())
+        });
+        group.bench_function(BenchmarkId::new("select_to_vec", id), |b| {
+            b.iter(|| {
+                store
+                    .plan(black_box(&query), &ctx)
+                    .unwrap()
+                    .segment()
+                    .to_vec()
+            })
         });
         group.bench_function(BenchmarkId::new("next_many", id), |b| {
             b.iter(|| {
