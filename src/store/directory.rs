@@ -24,9 +24,9 @@ use hashbrown::HashTable;
 
 use crate::error::{Error, ErrorKind, err};
 
-/// The hasher of the key -> id table: foldhash (hashbrown's default), randomly seeded.
-/// Filling the table with 1M phone keys takes about a fifth of the time it takes under
-/// std's SipHash (`directory_hasher` in the store bench).
+// The hasher of the key -> id table: foldhash (hashbrown's default), randomly seeded.
+// Filling the table with 1M phone keys takes about a fifth of the time it takes under
+// std's SipHash (`directory_hasher` in the store bench).
 type KeyHasher = hashbrown::DefaultHashBuilder;
 
 /// A customer id: dense, handed out in arrival order, never reused.
