@@ -224,3 +224,45 @@ pub(crate) fn extend_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use roaring::RoaringBitmap;
+
+    use super::extend_ids;
+
+    fn bytes(b: &RoaringBitmap) -> Vec<u8> {
+        let mut v = Vec::new();
+        b.serialize_into(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn ids_of_every_container_kind() {
+        // An array, a bitset with full, sparse and dense words, and (after optimize) a run.
+        let mut b: RoaringBitmap = (0..3_000).map(|i| i * 7).collect();
+        b.extend((65_536..131_072).filter(|i| i % 3 != 0 || i % 1_000 < 64));
+        b.extend([131_072 + 5, 131_072 + 900]);
+        b.insert_range(300_000..310_000);
+        for optimize in [false, true] {
+            if optimize {
+                b.optimize();
+            }
+            let mut out = vec![1];
+            assert!(extend_ids(&bytes(&b), &mut out));
+            assert_eq!(out[0], 1);
+            assert_eq!(out[1..], b.iter().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn malformed_bytes_leave_the_output_as_it_was() {
+        let b: RoaringBitmap = (0..100_000).step_by(2).collect();
+        let good = bytes(&b);
+        let mut out = vec![9];
+        assert!(!extend_ids(&good[..good.len() - 1], &mut out));
+        assert!(!extend_ids(&[], &mut out));
+        assert_eq!(out, vec![9]);
+    }
+}
