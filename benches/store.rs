@@ -19,8 +19,11 @@ mod support;
 
 use std::time::Duration;
 
-use audience::Store;
+use std::hash::BuildHasher;
+
+use audience::{Edit, KeyRef, RoaringBitmap, Store, TagSpec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use hashbrown::HashTable;
 use support::{Workload, add_attributes, add_customers, add_tags, build_store, check_shape, today};
 
 fn ingest(c: &mut Criterion) {
@@ -51,6 +54,26 @@ fn ingest(c: &mut Criterion) {
         b.iter(|| {
             let mut s = base.clone();
             add_tags(&mut s, &w, day);
+            s
+        })
+    });
+    group.bench_function("tags_200_bulk_owned", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        let edit = Edit::new("bench", day);
+        b.iter(|| {
+            let mut s = base.clone();
+            for t in &w.tags {
+                let id = s
+                    .create_tag(
+                        &edit,
+                        TagSpec::new(t.name.as_str()).dimension(t.dimension.as_str()),
+                    )
+                    .expect("tag");
+                let set =
+                    RoaringBitmap::from_sorted_iter(t.members.iter().copied()).expect("sorted");
+                s.add_tag_bulk_owned(id, set, day).expect("members");
+            }
             s
         })
     });
@@ -101,5 +124,41 @@ fn ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest);
+/// The directory's key -> id table (a swiss table of `u32` ids whose keys are read through
+/// an id-indexed vector) filled with the workload's phone keys, under std's SipHash
+/// `RandomState` and hashbrown's default hasher (foldhash), to pick the directory's hasher
+/// by measurement. Each key is looked up first, as `Store::ensure_customers` does.
+fn directory_hasher(c: &mut Criterion) {
+    fn fill<S: BuildHasher>(hasher: &S, n: u32) -> usize {
+        let hash = |keys: &[u64], id: u32| hasher.hash_one(KeyRef::Phone(keys[id as usize]));
+        let mut keys: Vec<u64> = Vec::with_capacity(n as usize);
+        let mut table: HashTable<u32> = HashTable::with_capacity(n as usize);
+        for i in 0..n {
+            let key = 66_800_000_000 + u64::from(i);
+            let h = hasher.hash_one(KeyRef::Phone(key));
+            if table.find(h, |&id| keys[id as usize] == key).is_some() {
+                continue;
+            }
+            keys.push(key);
+            let id = (keys.len() - 1) as u32;
+            table.insert_unique(h, id, |&other| hash(&keys, other));
+        }
+        table.len()
+    }
+    let n = support::bench_customers();
+    let mut group = c.benchmark_group(format!("directory_hasher_{}", support::size_label(n)));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(u64::from(n)));
+    group.bench_function("std_siphash", |b| {
+        b.iter(|| fill(&std::hash::RandomState::new(), n))
+    });
+    group.bench_function("foldhash", |b| {
+        b.iter(|| fill(&hashbrown::DefaultHashBuilder::default(), n))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, directory_hasher);
 criterion_main!(benches);

@@ -2,8 +2,12 @@
 
 use roaring::RoaringBitmap;
 
+use crate::base::containers;
 use crate::store::Store;
 use crate::store::directory::{CustomerId, KeyRef};
+
+/// Ids read per bulk step when they are consumed as they come (keys): one roaring container.
+const CHUNK: usize = 65_536;
 
 /// The customers a query selected. Iterates ids in ascending order, pages through millions
 /// without copying them (`page` uses rank/select on the bitmap), maps ids to external keys,
@@ -60,6 +64,120 @@ impl Segment {
             None => self.bits.range(1..1),
         };
         iter.take(take)
+    }
+
+    /// Every customer id, ascending, in one vector: a send list at memory speed.
+    ///
+    /// The ids are written a container (up to 65,536 ids) at a time: arrays copied,
+    /// bitsets expanded a word at a time, runs filled. That costs well under a nanosecond an
+    /// id, where collecting [`Segment::iter`] costs several.
+    ///
+    /// ```
+    /// use audience::{RoaringBitmap, Segment};
+    ///
+    /// let seg = Segment::from_bitmap([3, 1, 70_000].into_iter().collect::<RoaringBitmap>());
+    /// assert_eq!(seg.to_vec(), vec![1, 3, 70_000]);
+    /// ```
+    pub fn to_vec(&self) -> Vec<CustomerId> {
+        let mut out = Vec::new();
+        self.extend_ids(&mut out);
+        out
+    }
+
+    /// Appends every customer id, ascending, to `out` (reusing its capacity): the buffer of
+    /// a sender that exports segment after segment.
+    ///
+    /// ```
+    /// use audience::{RoaringBitmap, Segment};
+    ///
+    /// let mut buffer = vec![0];
+    /// Segment::from_bitmap((5..8).collect::<RoaringBitmap>()).extend_ids(&mut buffer);
+    /// assert_eq!(buffer, vec![0, 5, 6, 7]);
+    /// ```
+    pub fn extend_ids(&self, out: &mut Vec<CustomerId>) {
+        // roaring 0.12 exposes no containers: its portable serialization writes each one
+        // with a bulk copy, and `containers` expands them from there, faster than its
+        // iterator's `next_many` (see the `materialise` bench).
+        let mut bytes = Vec::with_capacity(self.bits.serialized_size());
+        if self.bits.serialize_into(&mut bytes).is_ok() && containers::extend_ids(&bytes, out) {
+            return;
+        }
+        let start = out.len();
+        let n = usize::try_from(self.bits.len()).unwrap_or(usize::MAX);
+        out.resize(start.saturating_add(n), 0);
+        let written = self.write_ids(None, out.get_mut(start..).unwrap_or_default());
+        out.truncate(start + written);
+    }
+
+    /// Writes the ids after `cursor` (from the first id when `None`), ascending, into `dst`,
+    /// as many as fit, and returns how many it wrote. The last id written is the cursor of
+    /// the next page, so a sender pages through an audience with one buffer and no state
+    /// but that id (a page that comes back short is the last one):
+    ///
+    /// ```
+    /// use audience::{RoaringBitmap, Segment};
+    ///
+    /// let seg = Segment::from_bitmap((0..10).map(|i| i * 100).collect::<RoaringBitmap>());
+    /// let mut page = [0u32; 4];
+    /// let mut cursor = None;
+    /// let mut sent = Vec::new();
+    /// loop {
+    ///     let n = seg.write_ids(cursor, &mut page);
+    ///     sent.extend_from_slice(&page[..n]);
+    ///     if n < page.len() {
+    ///         break;
+    ///     }
+    ///     cursor = Some(page[n - 1]);
+    /// }
+    /// assert_eq!(sent, seg.to_vec());
+    /// ```
+    ///
+    /// Finding the cursor costs a search within its container, not a walk from the start.
+    pub fn write_ids(&self, cursor: Option<CustomerId>, dst: &mut [CustomerId]) -> usize {
+        let mut iter = match cursor {
+            None => self.bits.iter(),
+            Some(u32::MAX) => return 0,
+            Some(c) => self.bits.range(c + 1..),
+        };
+        let mut written = 0;
+        while let Some(rest) = dst.get_mut(written..) {
+            let n = iter.next_many(rest).len();
+            if n == 0 {
+                break;
+            }
+            written += n;
+        }
+        written
+    }
+
+    /// Appends the external key (phone digits as a `u64`, or a member id) of every customer
+    /// of the segment, in id order, to `out`. Ids that are no longer live customers (erased
+    /// since the segment was computed) have no key and are skipped, as [`Segment::keys`]
+    /// skips them. The ids are read in bulk as in [`Segment::to_vec`].
+    ///
+    /// ```
+    /// use audience::{CustomerKey, Edit, KeyRef, Segment, Store};
+    ///
+    /// let mut store = Store::new();
+    /// let ids = store
+    ///     .ensure_customers([CustomerKey::phone("66812345678")?, CustomerKey::member("M-7")?])?;
+    /// let seg = Segment::from_bitmap(ids.iter().copied().collect());
+    /// let mut keys = Vec::new();
+    /// seg.keys_into(&store, &mut keys);
+    /// assert_eq!(keys, vec![KeyRef::Phone(66812345678), KeyRef::Member("M-7")]);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn keys_into<'a>(&self, store: &'a Store, out: &mut Vec<KeyRef<'a>>) {
+        let mut buf = vec![0; CHUNK.min(usize::try_from(self.bits.len()).unwrap_or(CHUNK))];
+        let mut iter = self.bits.iter();
+        out.reserve(usize::try_from(self.bits.len()).unwrap_or(0));
+        loop {
+            let ids = iter.next_many(&mut buf);
+            if ids.is_empty() {
+                break;
+            }
+            out.extend(ids.iter().filter_map(|&id| store.key(id)));
+        }
     }
 
     /// The `n`-th customer id (from 0) in ascending order.

@@ -5,7 +5,7 @@
 //! bulk copy: 8 KiB per bitset, 2 bytes per array member, 4 bytes per run. Kernels that
 //! need a container's words or members (the health report's pair counts, the query
 //! evaluator's dense word sets) serialize the bitmap into a scratch buffer and index the
-//! containers here. The bytes come from roaring itself, so a parse failure would be a bug
+//! containers here; `extend_ids` writes a bitmap's ids out a container at a time. The bytes come from roaring itself, so a parse failure would be a bug
 //! of ours or a format change; callers then fall back to reading members one by one.
 
 // Parses untrusted bytes: no construct that can panic.
@@ -112,4 +112,157 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Vec<Cont>> {
         pos = pos.checked_add(len)?;
     }
     (pos == bytes.len()).then_some(conts)
+}
+
+/// For every byte value, the positions of its set bits, lowest first (the rest 0).
+static BYTE_BITS: [[u8; 8]; 256] = byte_bits();
+
+// Evaluated at compile time: an index out of bounds would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const fn byte_bits() -> [[u8; 8]; 256] {
+    let mut table = [[0u8; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        let mut bit = 0;
+        while bit < 8 {
+            if b & (1 << bit) != 0 {
+                table[b][k] = bit as u8;
+                k += 1;
+            }
+            bit += 1;
+        }
+        b += 1;
+    }
+    table
+}
+
+/// Appends the ids of one bitset word (`base` = the id of its bit 0). Sparse words take a
+/// trailing-zero loop; denser ones eight table lookups (eight ids written per byte,
+/// kept as many as the byte has bits), which costs the same at any density.
+#[inline(always)]
+fn expand_word(word: u64, base: u32, tmp: &mut [u32; 64], out: &mut Vec<u32>) {
+    let cnt = word.count_ones() as usize;
+    if cnt == 64 {
+        out.extend(base..=base + 63);
+    } else if cnt <= 8 {
+        let mut w = word;
+        while w != 0 {
+            out.push(base | w.trailing_zeros());
+            w &= w - 1;
+        }
+    } else {
+        let mut k = 0usize;
+        for j in 0..8u32 {
+            let byte = (word >> (8 * j)) as u8;
+            let at = base | (8 * j);
+            // k <= 8 j, so the 8 slots fit in 64.
+            if let (Some(dst), Some(bits)) = (tmp.get_mut(k..k + 8), BYTE_BITS.get(byte as usize)) {
+                for (d, &b) in dst.iter_mut().zip(bits) {
+                    *d = at | u32::from(b);
+                }
+            }
+            k += byte.count_ones() as usize;
+        }
+        out.extend_from_slice(tmp.get(..cnt).unwrap_or_default());
+    }
+}
+
+/// Appends the ids of a bitmap serialized in `bytes` (the portable format) to `out`,
+/// ascending, a container at a time: arrays copied, bitset words expanded, runs filled.
+/// `false` (with `out` as it was) when the bytes are not a well-formed bitmap.
+pub(crate) fn extend_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
+    let Some(conts) = parse(bytes) else {
+        return false;
+    };
+    let start = out.len();
+    out.reserve(conts.iter().map(|c| c.card as usize).sum());
+    let mut tmp = [0u32; 64];
+    for c in &conts {
+        let high = u32::from(c.key) << 16;
+        let ok = match c.kind {
+            Kind::Array => match bytes.get(c.at..c.at + 2 * c.card as usize) {
+                Some(b) => {
+                    out.extend(b.chunks_exact(2).map(|p| {
+                        high | u32::from(u16::from_le_bytes(p.try_into().unwrap_or_default()))
+                    }));
+                    true
+                }
+                None => false,
+            },
+            Kind::Bitset => match bytes.get(c.at..c.at + 8 * WORDS) {
+                Some(b) => {
+                    for (i, w) in b.chunks_exact(8).enumerate() {
+                        let word = u64::from_le_bytes(w.try_into().unwrap_or_default());
+                        if word != 0 {
+                            expand_word(word, high | (64 * i as u32), &mut tmp, out);
+                        }
+                    }
+                    true
+                }
+                None => false,
+            },
+            Kind::Run => match u16_at(bytes, c.at) {
+                Some(runs) => (0..usize::from(runs)).all(|r| {
+                    let at = c.at + 2 + 4 * r;
+                    match (u16_at(bytes, at), u16_at(bytes, at + 2)) {
+                        (Some(s), Some(l)) => {
+                            let s = high | u32::from(s);
+                            out.extend(s..=s.saturating_add(u32::from(l)));
+                            true
+                        }
+                        _ => false,
+                    }
+                }),
+                None => false,
+            },
+        };
+        if !ok {
+            out.truncate(start);
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use roaring::RoaringBitmap;
+
+    use super::extend_ids;
+
+    fn bytes(b: &RoaringBitmap) -> Vec<u8> {
+        let mut v = Vec::new();
+        b.serialize_into(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn ids_of_every_container_kind() {
+        // An array, a bitset with full, sparse and dense words, and (after optimize) a run.
+        let mut b: RoaringBitmap = (0..3_000).map(|i| i * 7).collect();
+        b.extend((65_536..131_072).filter(|i| i % 3 != 0 || i % 1_000 < 64));
+        b.extend([131_072 + 5, 131_072 + 900]);
+        b.insert_range(300_000..310_000);
+        for optimize in [false, true] {
+            if optimize {
+                b.optimize();
+            }
+            let mut out = vec![1];
+            assert!(extend_ids(&bytes(&b), &mut out));
+            assert_eq!(out[0], 1);
+            assert_eq!(out[1..], b.iter().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn malformed_bytes_leave_the_output_as_it_was() {
+        let b: RoaringBitmap = (0..100_000).step_by(2).collect();
+        let good = bytes(&b);
+        let mut out = vec![9];
+        assert!(!extend_ids(&good[..good.len() - 1], &mut out));
+        assert!(!extend_ids(&[], &mut out));
+        assert_eq!(out, vec![9]);
+    }
 }

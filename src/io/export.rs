@@ -619,8 +619,8 @@ impl<'s> Prepared<'s> {
     /// tag and block instead of one membership test per tag and customer).
     fn load(&self, block: u32) -> Chunk {
         let lo = block << 16;
-        let hi = lo | 0xFFFF;
-        let ids: Vec<CustomerId> = self.customers.range(lo..=hi).collect();
+        let mut block = vec![0u32; 1 << 16];
+        let ids: Vec<CustomerId> = block_ids(&self.customers, lo, &mut block).to_vec();
         let mut starts = vec![0u32; ids.len() + 1];
         let mut tags = Vec::new();
         if self.with_tags && !ids.is_empty() {
@@ -634,9 +634,9 @@ impl<'s> Prepared<'s> {
                 .tags
                 .iter()
                 .map(|t| {
-                    t.members
-                        .range(lo..=hi)
-                        .filter_map(|id| {
+                    block_ids(t.members, lo, &mut block)
+                        .iter()
+                        .filter_map(|&id| {
                             slot.get((id - lo) as usize)
                                 .copied()
                                 .filter(|&p| p != u32::MAX)
@@ -679,6 +679,21 @@ impl<'s> Prepared<'s> {
             Bound::Custom(c) => c.cell(self.store, id),
         }
     }
+}
+
+/// The ids of `bits` in the 65,536-id block that starts at `lo`, read a container at a time
+/// into `buf` (65,536 slots) rather than one iterator step per id.
+fn block_ids<'b>(bits: &RoaringBitmap, lo: u32, buf: &'b mut [u32]) -> &'b [u32] {
+    let mut iter = bits.range(lo..=lo | 0xFFFF);
+    let mut n = 0;
+    while let Some(rest) = buf.get_mut(n..) {
+        let got = iter.next_many(rest).len();
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    buf.get(..n).unwrap_or_default()
 }
 
 /// The rows of an export, in id order. Tags are gathered a block of 65,536 ids at a time,

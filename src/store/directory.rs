@@ -17,12 +17,17 @@
 //! load, and a store that only answers queries never needs the table.
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
 use crate::error::{Error, ErrorKind, err};
+
+// The hasher of the key -> id table: foldhash (hashbrown's default), randomly seeded.
+// Filling the table with 1M phone keys takes about a fifth of the time it takes under
+// std's SipHash (`directory_hasher` in the store bench).
+type KeyHasher = hashbrown::DefaultHashBuilder;
 
 /// A customer id: dense, handed out in arrival order, never reused.
 pub type CustomerId = u32;
@@ -176,12 +181,12 @@ pub(crate) struct Directory {
     members: Vec<Box<str>>,
     /// Built on first use when the directory was restored from a snapshot.
     index: OnceLock<HashTable<u32>>,
-    hasher: RandomState,
+    hasher: KeyHasher,
     live: usize,
 }
 
 impl Directory {
-    fn hash_key(hasher: &RandomState, key: KeyRef<'_>) -> u64 {
+    fn hash_key(hasher: &KeyHasher, key: KeyRef<'_>) -> u64 {
         hasher.hash_one(key)
     }
 
@@ -223,7 +228,7 @@ impl Directory {
     fn build_index(
         keys: &[u64],
         members: &[Box<str>],
-        hasher: &RandomState,
+        hasher: &KeyHasher,
         live: usize,
     ) -> HashTable<u32> {
         let mut table = HashTable::with_capacity(live);

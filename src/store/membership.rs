@@ -87,6 +87,23 @@ impl TagMembers {
     }
 
     /// Adds (or re-assigns, refreshing the day of) every customer of `set`.
+    /// [`TagMembers::add_many`] with the caller's bitmap: an empty tag takes it as its
+    /// members without a copy, and a tag whose members all share `day` unites it in place.
+    pub(crate) fn add_many_owned(&mut self, set: RoaringBitmap, day: Day) {
+        if set.is_empty() {
+            return;
+        }
+        if self.all.is_empty() {
+            self.all = Arc::new(set);
+            self.base_day = day;
+            self.dated = Arc::default();
+        } else if self.dated.is_empty() && day == self.base_day {
+            *Arc::make_mut(&mut self.all) |= set;
+        } else {
+            self.add_many(&set, day);
+        }
+    }
+
     pub(crate) fn add_many(&mut self, set: &RoaringBitmap, day: Day) {
         if set.is_empty() {
             return;

@@ -581,6 +581,35 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::add_tag_bulk`] with a bitmap the caller hands over: a tag that has no
+    /// members yet takes it as they are, without copying a byte, which is how a bulk load
+    /// fills its tags. Every id must be a live customer, or nothing changes (and the bitmap
+    /// is dropped).
+    ///
+    /// ```
+    /// use audience::{CustomerKey, Day, Edit, RoaringBitmap, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2026, 3, 1)?;
+    /// let mut store = Store::new();
+    /// store.ensure_customers((0..1_000u64).map(|i| CustomerKey::Phone(66_800_000_000 + i)))?;
+    /// let vip = store.create_tag(&Edit::new("crm", today), TagSpec::new("vip"))?;
+    /// let members: RoaringBitmap = (0..1_000).step_by(10).collect();
+    /// store.add_tag_bulk_owned(vip, members, today)?;
+    /// assert_eq!(store.members(vip)?.len(), 100);
+    /// assert!(store.add_tag_bulk_owned(vip, [5_000].into_iter().collect(), today).is_err());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn add_tag_bulk_owned(
+        &mut self,
+        tag: TagId,
+        set: RoaringBitmap,
+        day: Day,
+    ) -> Result<(), Error> {
+        self.check_live_set(&set)?;
+        self.writable_slot(tag)?.add_many_owned(set, day);
+        Ok(())
+    }
+
     /// Takes the tag from every customer of `set`. Returns how many had it.
     pub fn remove_tag_bulk(&mut self, tag: TagId, set: &RoaringBitmap) -> Result<u64, Error> {
         self.member_slot(tag)?;

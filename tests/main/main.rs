@@ -24,6 +24,7 @@ mod import_limits;
 mod insights;
 mod lifecycle;
 mod limits;
+mod materialise;
 mod names;
 mod phone;
 mod query_chunks;

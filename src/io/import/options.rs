@@ -562,7 +562,7 @@ impl Importer {
                 .iter()
                 .filter_map(|&i| fresh.get(i as usize).copied());
             extend_sorted(&mut set, new_ids);
-            store.add_tag_bulk(id, &set, today)?;
+            store.add_tag_bulk_owned(id, set, today)?;
         }
         for (tag, lost) in &plan.removals {
             store.remove_tag_bulk(*tag, lost)?;
