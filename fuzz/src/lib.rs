@@ -24,7 +24,7 @@ pub const COUNTRIES: [Option<Country>; 8] = [
 /// A small store with tags in several scripts and dimensions, an archived tag, assignment
 /// days and attributes of both kinds: what fuzzed queries bind to.
 pub fn small_store() -> (Store, Day) {
-    let today = Day(20_000);
+    let today = Day::EPOCH.saturating_add(20_000);
     let e = Edit::new("fuzz", today);
     let mut s = Store::new();
     let names = [
@@ -136,7 +136,7 @@ pub fn check_loaded_with(input: &[u8], store: &Store, extras: &Extras) {
     );
     check_loaded(store);
 
-    let today = Day(20_000);
+    let today = Day::EPOCH.saturating_add(20_000);
     let none = RoaringBitmap::new();
     for rules in extras.rule_sets.values() {
         let run = Run::new(Context::new(today).with_set("new_orders", &none)).var("product", "x");
@@ -179,7 +179,7 @@ pub fn check_loaded(store: &Store) {
     assert_eq!(write(&again), bytes, "writing is canonical");
 
     let live = store.customers();
-    let today = Day(20_000);
+    let today = Day::EPOCH.saturating_add(20_000);
     for t in store.tags() {
         let members = store.members(t.id).unwrap();
         assert!(members.is_subset(live));
@@ -205,7 +205,7 @@ pub fn check_loaded(store: &Store) {
         assert!(store.with_value(a.id).unwrap().is_subset(live));
         let (lo, hi) = match a.kind {
             AttrKind::Int => (Value::Int(i64::MIN), Value::Int(i64::MAX)),
-            AttrKind::Day => (Value::Day(Day(i32::MIN)), Value::Day(Day(i32::MAX))),
+            AttrKind::Day => (Value::Day(Day::MIN), Value::Day(Day::MAX)),
         };
         let all = store.range(a.id, lo, hi).unwrap();
         assert_eq!(&all, store.with_value(a.id).unwrap());
@@ -235,7 +235,7 @@ pub fn check_loaded(store: &Store) {
 /// so a bare `vip` is ambiguous), an archived tag, phone and member-id customers with
 /// memberships of several days.
 pub fn import_store() -> (Store, Day) {
-    let today = Day(20_000);
+    let today = Day::EPOCH.saturating_add(20_000);
     let e = Edit::new("admin", today);
     let mut s = Store::new();
     let mut tags = Vec::new();
