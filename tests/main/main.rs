@@ -24,6 +24,7 @@ mod lifecycle;
 mod limits;
 mod phone;
 mod query_chunks;
+mod query_errors;
 mod query_model;
 mod rfm;
 mod rfm_model;
