@@ -629,6 +629,21 @@ pub enum ErrorKind {
     },
 }
 
+/// Why a number in a query is refused, when it looks like a number of another kind.
+fn number_hint(text: &str) -> &'static str {
+    if text.contains(['.', ',']) {
+        ": attributes hold whole numbers (write money in cents)"
+    } else if text
+        .trim_start_matches(['-', '+'])
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+        ": past the largest whole number an attribute holds"
+    } else {
+        ""
+    }
+}
+
 fn cycle_text(rules: &[String]) -> String {
     let mut out = String::new();
     for r in rules.iter().chain(rules.first()) {
@@ -705,7 +720,7 @@ pub enum QueryProblem {
     #[error("unclosed quote")]
     UnclosedQuote,
     /// A number that does not parse or does not fit.
-    #[error("bad number {}", quote(.0))]
+    #[error("bad number {}{}", quote(.0), number_hint(.0))]
     BadNumber(String),
     /// A day literal that does not exist.
     #[error("bad day {}: expected YYYY-MM-DD", quote(.0))]
@@ -933,10 +948,10 @@ impl fmt::Display for QueryError {
         };
         // Where, in words, when the caret alone does not say it: a cut line, or one of
         // several lines.
-        if cut || query.contains('\n') {
-            if let Some(at) = self.location() {
-                write!(f, " {at}")?;
-            }
+        if (cut || query.contains('\n'))
+            && let Some(at) = self.location()
+        {
+            write!(f, " {at}")?;
         }
         write!(
             f,

@@ -97,3 +97,67 @@ fn deep_queries_keep_their_caret() {
     assert_eq!(q.line_column(), Some((1, 129)));
     assert_eq!(q.location().as_deref(), Some("at column 129"));
 }
+
+/// A store with a tag named like a keyword, names with commas and spaces, and attributes.
+fn hints_store() -> Store {
+    let e = Edit::new("admin", Day::from_ymd(2025, 1, 1).unwrap());
+    let mut s = Store::new();
+    for name in ["Or", "growth, low frequency", "low frequency", "vip"] {
+        s.create_tag(&e, TagSpec::new(name)).unwrap();
+    }
+    s.define_attribute("purchase_count", audience::AttrKind::Int)
+        .unwrap();
+    s.define_attribute("last_purchase", audience::AttrKind::Day)
+        .unwrap();
+    s
+}
+
+fn parse_error(text: &str) -> String {
+    Query::parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn hints_say_how_to_write_it() {
+    let s = hints_store();
+    // A tag named like a keyword: quote it.
+    assert_eq!(
+        parse_error("vip AND Or"),
+        "expected a tag, an attribute or \"(\", found the keyword OR (a tag of that name must \
+         be quoted: \"Or\")\n  vip AND Or\n          ^^"
+    );
+    assert_eq!(
+        s.count(&Query::parse("vip AND \"Or\"").unwrap(), Day::EPOCH)
+            .unwrap(),
+        0
+    );
+    // Names with commas or spaces: quote them, the whole name.
+    assert_eq!(
+        parse_error("vip OR growth, low frequency"),
+        "expected AND, OR or the end of the query, found \",\" (a name with a comma must be \
+         quoted: \"growth, low frequency\")\n  vip OR growth, low frequency\n               ^"
+    );
+    assert_eq!(
+        parse_error("low frequency AND vip"),
+        "expected AND, OR or the end of the query, found \"frequency\" (a name with spaces \
+         must be quoted: \"low frequency\")\n  low frequency AND vip\n      ^^^^^^^^^"
+    );
+    // Numbers are whole.
+    assert_eq!(
+        parse_error("purchase_count > 3.5"),
+        "bad number \"3.5\": attributes hold whole numbers (write money in cents)\n  \
+         purchase_count > 3.5\n                   ^^^"
+    );
+    assert_eq!(
+        parse_error("purchase_count > 99999999999999999999"),
+        "bad number \"99999999999999999999\": past the largest whole number an attribute \
+         holds\n  purchase_count > 99999999999999999999\n                   ^^^^^^^^^^^^^^^^^^^^"
+    );
+    assert_eq!(
+        s.count(
+            &Query::parse("purchase_count BETWEEN 1 AND 1").unwrap(),
+            Day::EPOCH
+        )
+        .unwrap(),
+        0
+    );
+}
