@@ -153,8 +153,10 @@ fn main() -> Result<(), audience::Error> {
         println!("interest/cosmetics last used to select an audience on {day}");
     }
 
-    // 3. Over 2,000: two random groups of 1,000 with the same channel mix, and the rest.
+    // 3. Over 2,000: 10% held out as a control group, two random groups of 1,000 with the
+    //    same channel mix, and the rest (what is left after the others).
     let spec = SplitSpec::new(20_250_304)
+        .holdout(Size::Percent(10))?
         .group("A", Size::Count(1000))?
         .group("B", Size::Count(1000))?
         .group("rest", Size::REST)?
@@ -166,7 +168,9 @@ fn main() -> Result<(), audience::Error> {
     );
     let rest = split.group("rest").cloned().unwrap_or_default();
     println!(
-        "\nsplit: A {}, B {}, rest {} ({} channel strata, each within one customer of its share)",
+        "\nsplit: holdout {}, A {}, B {}, rest {} ({} channel strata, each within one customer \
+         of its share)",
+        split.holdout.as_ref().map_or(0, |h| h.len()),
         a.len(),
         b.len(),
         rest.len(),

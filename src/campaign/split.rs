@@ -18,23 +18,38 @@ pub const MAX_STRATA: usize = 1024;
 
 /// How large a group is.
 ///
-/// Fixed counts are taken first; what they leave is shared among the weighted groups in
-/// proportion to their weights, rounded by largest remainder (Hamilton's method) so the sizes
-/// add up exactly; equal remainders favour the earlier group. With no weighted group, what
-/// the counts leave stays unassigned ([`Split::unassigned`]).
+/// Sizes are cut in this order: fixed counts and percentages first (percentages of the
+/// whole audience), then what they leave goes either to the weighted groups, shared in
+/// proportion to their weights, or to the one [`Size::REST`] group, or, with neither,
+/// stays unassigned ([`Split::unassigned`]).
+///
+/// Percentages and weights are rounded by largest remainder (Hamilton's method) so the
+/// sizes add up exactly: the percentage groups together get their total share of the
+/// audience rounded to the nearest customer (halves up), and equal remainders favour the
+/// earlier group. A 10% holdout of 2,336 customers is 234 of them.
+///
+/// Combinations that cannot mean one thing are refused when the group is added
+/// ([`ErrorKind::InvalidSetting`]): two `REST` groups, `REST` beside weighted groups (what
+/// would the weights share?), percentages adding up past 100, a percentage of 0 or past
+/// 100, a weight of 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Size {
     /// Exactly this many customers.
     Count(u64),
-    /// A share, by weight, of what the fixed counts leave (must be positive).
+    /// This many percent (1 to 100) of the whole audience, holdout included.
+    Percent(u8),
+    /// A share, by weight, of what the counts and percentages leave (must be positive).
     Weight(u64),
+    /// What is left after every other group (at most one per split; not beside weights).
+    Rest,
 }
 
 impl Size {
-    /// "The rest": everything the fixed counts leave, when it is the only weighted group.
-    pub const REST: Size = Size::Weight(1);
+    /// "The rest": what is left after every other group and the holdout, so that no
+    /// customer stays unassigned. The same as [`Size::Rest`].
+    pub const REST: Size = Size::Rest;
 }
 
 /// One group of a split: a name and a size.
@@ -76,13 +91,26 @@ pub enum Strata {
 /// ```
 /// use audience::campaign::{Size, SplitSpec};
 ///
-/// // Two test groups of 1,000 and the rest, 10% held out as a control group.
+/// // 10% held out as a control group, two test groups of 1,000 and the rest.
 /// let spec = SplitSpec::new(2025)
-///     .holdout(Size::Count(500))?
+///     .holdout(Size::Percent(10))?
 ///     .group("A", Size::Count(1000))?
 ///     .group("B", Size::Count(1000))?
 ///     .group("rest", Size::REST)?;
+/// // Holdout, A, B, rest, unassigned.
 /// assert_eq!(spec.sizes(5_000)?, vec![500, 1000, 1000, 2500, 0]);
+/// assert_eq!(spec.sizes(2_336)?, vec![234, 1000, 1000, 102, 0]);
+/// // REST beside weights cannot mean one thing.
+/// assert_eq!(
+///     SplitSpec::new(1)
+///         .holdout(Size::Weight(10))?
+///         .group("rest", Size::REST)
+///         .unwrap_err()
+///         .to_string(),
+///     "invalid setting SplitSpec::group: REST (what is left after every other group) \
+///      cannot stand beside weighted groups, which share that same remainder: give the \
+///      other groups counts or percentages, or use weights alone"
+/// );
 /// // Thirds by weight: the sizes add up exactly.
 /// let thirds = SplitSpec::new(1)
 ///     .group("x", Size::Weight(1))?
@@ -152,8 +180,10 @@ impl SplitSpec {
 
     /// Adds a group. Refused when the name is empty or not a valid name, when another
     /// group has the same name (names compare as tag names do: `"A"` and `" a "` are one
-    /// name), when a weight is 0, when the fixed counts or the weights add up past a 64-bit
-    /// count, or past [`MAX_GROUPS`] groups.
+    /// name), when a weight is 0, a percentage is 0 or past 100, the percentages add up
+    /// past 100, a second group is [`Size::REST`], `REST` would stand beside weights, when
+    /// the fixed counts or the weights add up past a 64-bit count, or past [`MAX_GROUPS`]
+    /// groups.
     ///
     /// ```
     /// use audience::campaign::{Size, SplitSpec};
@@ -197,8 +227,9 @@ impl SplitSpec {
         Ok(self)
     }
 
-    /// Sets the holdout (control group), cut before the groups. Refused for a weight of 0
-    /// or sizes that add up past a 64-bit count.
+    /// Sets the holdout (control group), cut before the groups. Refused as
+    /// [`group`](Self::group) refuses sizes (a weight of 0, percentages past 100, `REST`
+    /// beside weights, sizes that add up past a 64-bit count).
     pub fn holdout(mut self, size: Size) -> Result<SplitSpec, Error> {
         self.holdout = None;
         self.check_size("SplitSpec::holdout", size)?;
@@ -206,22 +237,58 @@ impl SplitSpec {
         Ok(self)
     }
 
-    /// Refuses a zero weight, and a size that would make the fixed counts or the weights
-    /// overflow a 64-bit count together with the sizes already set.
+    /// Refuses a zero weight, a percentage outside 1..=100, percentages adding up past 100,
+    /// a second `REST`, `REST` beside weights, and a size that would make the fixed counts
+    /// or the weights overflow a 64-bit count together with the sizes already set.
     fn check_size(&self, setting: &'static str, size: Size) -> Result<(), Error> {
-        if size == Size::Weight(0) {
-            return Err(invalid(setting, "a group weight must be positive"));
+        match size {
+            Size::Weight(0) => return Err(invalid(setting, "a group weight must be positive")),
+            Size::Percent(p) if p == 0 || p > 100 => {
+                return Err(invalid(
+                    setting,
+                    format!("a percentage must be from 1 to 100, got {p}"),
+                ));
+            }
+            _ => {}
         }
         let sizes = self.sizes_in_order().chain([size]);
-        let (mut fixed, mut weight) = (0u64, 0u64);
+        let (mut fixed, mut weight, mut percent, mut rests) = (0u64, 0u64, 0u64, 0u32);
         for s in sizes {
             let total = match s {
                 Size::Count(c) => fixed.checked_add(c).map(|t| fixed = t),
                 Size::Weight(w) => weight.checked_add(w).map(|t| weight = t),
+                Size::Percent(p) => {
+                    percent += u64::from(p);
+                    Some(())
+                }
+                Size::Rest => {
+                    rests += 1;
+                    Some(())
+                }
             };
             if total.is_none() {
                 return Err(invalid(setting, "group sizes overflow a 64-bit count"));
             }
+        }
+        if percent > 100 {
+            return Err(invalid(
+                setting,
+                format!("the percentages add up to {percent}%, past 100%"),
+            ));
+        }
+        if rests > 1 {
+            return Err(invalid(
+                setting,
+                "only one group can be REST (what is left after every other group)",
+            ));
+        }
+        if rests == 1 && weight > 0 {
+            return Err(invalid(
+                setting,
+                "REST (what is left after every other group) cannot stand beside weighted \
+                 groups, which share that same remainder: give the other groups counts or \
+                 percentages, or use weights alone",
+            ));
         }
         Ok(())
     }
@@ -282,53 +349,90 @@ impl SplitSpec {
     }
 }
 
-/// Sizes for `specs` plus a last entry for the unassigned rest.
-fn allocate(n: u64, specs: &[Size]) -> Result<Vec<u64>, Error> {
-    // The setters refuse sizes whose sums overflow.
-    let overflow = || invalid("SplitSpec::group", "group sizes overflow a 64-bit count");
-    let mut fixed = 0u64;
-    let mut weight = 0u64;
-    for s in specs {
-        match *s {
-            Size::Count(c) => fixed = fixed.checked_add(c).ok_or_else(overflow)?,
-            Size::Weight(w) => weight = weight.checked_add(w).ok_or_else(overflow)?,
-        }
-    }
-    if fixed > n {
-        return err(ErrorKind::SplitTooLarge {
-            requested: fixed,
-            available: n,
-        });
-    }
-    let rest = n - fixed;
-    let mut out: Vec<u64> = Vec::with_capacity(specs.len() + 1);
-    let mut remainders: Vec<(u64, usize)> = Vec::new();
-    let mut given = 0u64;
-    for (i, s) in specs.iter().enumerate() {
-        match *s {
-            Size::Count(c) => out.push(c),
-            Size::Weight(w) => {
-                let x = u128::from(rest) * u128::from(w);
-                let q = u64::try_from(x / u128::from(weight)).unwrap_or(u64::MAX);
-                let r = u64::try_from(x % u128::from(weight)).unwrap_or(0);
-                out.push(q);
-                given += q;
-                remainders.push((r, i));
-            }
-        }
-    }
-    if weight == 0 {
-        out.push(rest);
-        return Ok(out);
-    }
-    // Largest remainder first; equal remainders favour the earlier group.
+/// Hands `extra` more units to the entries of `out` at `remainders`' indices, largest
+/// remainder first, equal remainders to the earlier entry.
+fn largest_remainder(out: &mut [u64], mut remainders: Vec<(u128, usize)>, extra: u64) {
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let extra = usize::try_from(rest - given).unwrap_or(usize::MAX);
+    let extra = usize::try_from(extra).unwrap_or(usize::MAX);
     for &(_, i) in remainders.iter().take(extra) {
         if let Some(v) = out.get_mut(i) {
             *v += 1;
         }
     }
+}
+
+/// Sizes for `specs` plus a last entry for the unassigned rest.
+fn allocate(n: u64, specs: &[Size]) -> Result<Vec<u64>, Error> {
+    // The setters refuse sizes whose sums overflow.
+    let overflow = || invalid("SplitSpec::group", "group sizes overflow a 64-bit count");
+    let (mut fixed, mut weight, mut percent) = (0u64, 0u64, 0u128);
+    for s in specs {
+        match *s {
+            Size::Count(c) => fixed = fixed.checked_add(c).ok_or_else(overflow)?,
+            Size::Weight(w) => weight = weight.checked_add(w).ok_or_else(overflow)?,
+            Size::Percent(p) => percent += u128::from(p),
+            Size::Rest => {}
+        }
+    }
+    let mut out: Vec<u64> = specs
+        .iter()
+        .map(|s| match *s {
+            Size::Count(c) => c,
+            _ => 0,
+        })
+        .collect();
+    // Percentages of the whole audience: their total rounded half up, shared by largest
+    // remainder.
+    let n128 = u128::from(n);
+    let target = u64::try_from((n128 * percent + 50) / 100).unwrap_or(u64::MAX);
+    let mut floors = 0u64;
+    let mut remainders = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        if let Size::Percent(p) = *s {
+            let x = n128 * u128::from(p);
+            let q = u64::try_from(x / 100).unwrap_or(u64::MAX);
+            if let Some(v) = out.get_mut(i) {
+                *v = q;
+            }
+            floors += q;
+            remainders.push((x % 100, i));
+        }
+    }
+    largest_remainder(&mut out, remainders, target.saturating_sub(floors));
+    let taken = fixed.checked_add(target).ok_or_else(overflow)?;
+    if taken > n {
+        return err(ErrorKind::SplitTooLarge {
+            requested: taken,
+            available: n,
+        });
+    }
+    let left = n - taken;
+    if weight == 0 {
+        match specs.iter().position(|s| *s == Size::Rest) {
+            Some(i) => {
+                if let Some(v) = out.get_mut(i) {
+                    *v = left;
+                }
+                out.push(0);
+            }
+            None => out.push(left),
+        }
+        return Ok(out);
+    }
+    let mut remainders = Vec::new();
+    let mut given = 0u64;
+    for (i, s) in specs.iter().enumerate() {
+        if let Size::Weight(w) = *s {
+            let x = u128::from(left) * u128::from(w);
+            let q = u64::try_from(x / u128::from(weight)).unwrap_or(u64::MAX);
+            if let Some(v) = out.get_mut(i) {
+                *v = q;
+            }
+            given += q;
+            remainders.push((x % u128::from(weight), i));
+        }
+    }
+    largest_remainder(&mut out, remainders, left - given);
     out.push(0);
     Ok(out)
 }
@@ -370,7 +474,8 @@ pub struct Split {
     pub holdout: Option<RoaringBitmap>,
     /// The groups, in the spec's order.
     pub groups: Vec<Group>,
-    /// Customers in no group (when the spec has no weighted group and the counts leave some).
+    /// Customers in no group (when the spec has neither a weighted group nor a `REST` group
+    /// and the counts and percentages leave some).
     pub unassigned: RoaringBitmap,
     /// For a stratified split, how each stratum was shared out (strata ordered by their
     /// tags' names, "none of them" first); empty otherwise.
@@ -400,11 +505,12 @@ impl Split {
 /// group, and one pass per group gathers it (the largest group is the audience minus the
 /// others, by bitmap subtraction). About 3 ms for 320,000 customers.
 ///
-/// Errors: [`ErrorKind::SplitTooLarge`] when fixed counts exceed the audience;
+/// Errors: [`ErrorKind::SplitTooLarge`] when counts and percentages exceed the audience;
 /// [`ErrorKind::UnknownCustomerId`] for an id that is not a live customer;
 /// [`ErrorKind::UnknownDimension`] / [`ErrorKind::UnknownTagId`] for bad strata;
 /// [`ErrorKind::LimitExceeded`] beyond [`MAX_GROUPS`] or [`MAX_STRATA`];
-/// [`ErrorKind::InvalidArgument`] for no group, an empty or repeated name, a zero weight;
+/// [`ErrorKind::InvalidSetting`] for no group, an empty or repeated name, sizes that cannot
+/// mean one thing;
 /// [`ErrorKind::InvalidName`] for a group name longer than [`MAX_NAME_CHARS`](crate::MAX_NAME_CHARS).
 ///
 /// ```
@@ -1020,7 +1126,12 @@ mod tests {
 
         #[test]
         fn allocation_adds_up(n in 0u64..1_000_000, specs in prop::collection::vec(
-            prop_oneof![(0u64..1000).prop_map(Size::Count), (1u64..1000).prop_map(Size::Weight)], 1..8)) {
+            prop_oneof![
+                (0u64..1000).prop_map(Size::Count),
+                (1u64..1000).prop_map(Size::Weight),
+                (1u8..=100).prop_map(Size::Percent),
+                Just(Size::Rest),
+            ], 1..8)) {
             if let Ok(sizes) = allocate(n, &specs) {
                 prop_assert_eq!(sizes.iter().sum::<u64>(), n);
                 for (s, &got) in specs.iter().zip(&sizes) {

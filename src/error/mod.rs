@@ -629,6 +629,21 @@ pub enum ErrorKind {
     },
 }
 
+/// Why a number in a query is refused, when it looks like a number of another kind.
+fn number_hint(text: &str) -> &'static str {
+    if text.contains(['.', ',']) {
+        ": attributes hold whole numbers (write money in cents)"
+    } else if text
+        .trim_start_matches(['-', '+'])
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+        ": past the largest whole number an attribute holds"
+    } else {
+        ""
+    }
+}
+
 fn cycle_text(rules: &[String]) -> String {
     let mut out = String::new();
     for r in rules.iter().chain(rules.first()) {
@@ -705,7 +720,7 @@ pub enum QueryProblem {
     #[error("unclosed quote")]
     UnclosedQuote,
     /// A number that does not parse or does not fit.
-    #[error("bad number {}", quote(.0))]
+    #[error("bad number {}{}", quote(.0), number_hint(.0))]
     BadNumber(String),
     /// A day literal that does not exist.
     #[error("bad day {}: expected YYYY-MM-DD", quote(.0))]
@@ -769,6 +784,22 @@ pub enum QueryProblem {
 ///   interest/cosmetic AND stage/purchased
 ///   ^^^^^^^^^^^^^^^^^
 /// ```
+///
+/// A query of any length keeps its caret: a line wider than [`QueryError::WINDOW`] columns
+/// is shown as a window around the problem, with `...` where it is cut, and the message
+/// names the column. A query of several lines names the line and the column (both counted
+/// in characters, from 1) and shows that line:
+///
+/// ```
+/// use audience::Query;
+///
+/// let err = Query::parse("vip\n  AND (newcomer OR returning").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "unclosed parenthesis at line 2, column 7\n    AND (newcomer OR returning\n        ^"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryError {
     /// What is wrong.
@@ -779,26 +810,155 @@ pub struct QueryError {
     pub query: Option<String>,
 }
 
+/// The widest text (in terminal columns) around a problem shown per query line; a longer
+/// line is cut, around the problem, to about this width.
+const WINDOW: usize = 100;
+/// The most columns of the problem itself that the caret underlines.
+const MARKED: usize = 60;
+
+impl QueryError {
+    /// The widest part of a query line (in terminal columns) that the error shows.
+    pub const WINDOW: usize = WINDOW;
+
+    /// Where the problem starts, as a line and a column, both counted from 1 in characters
+    /// (never bytes): `(1, 9)` for the ninth character of a one-line query. `None` when the
+    /// query did not come from text.
+    ///
+    /// ```
+    /// use audience::{ErrorKind, Query};
+    ///
+    /// let err = Query::parse("會員 AND (vip").unwrap_err();
+    /// let ErrorKind::Query(q) = err.kind() else { unreachable!() };
+    /// assert_eq!(q.line_column(), Some((1, 8)));
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        let (span, query) = (self.span?, self.query.as_ref()?);
+        let before = query.get(..boundary(query, span.start)).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        Some((line, column))
+    }
+
+    /// "at column 8" for a one-line query, "at line 2, column 5" for a query of several
+    /// lines; `None` when the query did not come from text. For messages on one line.
+    pub fn location(&self) -> Option<String> {
+        let (line, column) = self.line_column()?;
+        let multi = self.query.as_ref().is_some_and(|q| q.contains('\n'));
+        Some(if multi {
+            format!("at line {line}, column {column}")
+        } else {
+            format!("at column {column}")
+        })
+    }
+}
+
+/// The largest char boundary of `s` at or before `i`.
+fn boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The text as shown on one terminal line: tabs and other control characters as spaces.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The longest prefix of `s` at most `width` columns wide.
+fn head(s: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += char_width(c);
+        if used > width {
+            return s.get(..i).unwrap_or("");
+        }
+    }
+    s
+}
+
+/// The longest suffix of `s` at most `width` columns wide.
+fn tail(s: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices().rev() {
+        used += char_width(c);
+        if used > width {
+            return s.get(i + c.len_utf8()..).unwrap_or("");
+        }
+    }
+    s
+}
+
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.problem)?;
         let (Some(span), Some(query)) = (self.span, &self.query) else {
             return Ok(());
         };
-        if query.contains(['\n', '\r']) || query.len() > 200 {
-            return write!(f, " at bytes {}..{}", span.start, span.end);
+        let start = boundary(query, span.start);
+        let line_start = query
+            .get(..start)
+            .and_then(|b| b.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let line_end = query
+            .get(start..)
+            .and_then(|a| a.find('\n'))
+            .map_or(query.len(), |i| start + i);
+        let end = boundary(query, span.end).clamp(start, line_end);
+        let before = shown(query.get(line_start..start).unwrap_or(""));
+        let marked = shown(query.get(start..end).unwrap_or(""));
+        let after = shown(query.get(end..line_end).unwrap_or(""));
+        let (bw, mw, aw) = (
+            display_width(&before),
+            display_width(&marked),
+            display_width(&after),
+        );
+        let cut = bw + mw + aw > WINDOW;
+        let (text, pad, carets) = if !cut {
+            (format!("{before}{marked}{after}"), bw, mw)
+        } else {
+            // Cut around the problem: up to MARKED columns of it, the rest of the window
+            // shared between what comes before and after (before gets at least a third).
+            let m = head(&marked, MARKED);
+            let mw = display_width(m);
+            let room = WINDOW.saturating_sub(mw);
+            let before_room = room.saturating_sub(aw).max(room / 3);
+            let b = tail(&before, before_room);
+            let after_room = room.saturating_sub(display_width(b));
+            let a = if m.len() < marked.len() {
+                ""
+            } else {
+                head(&after, after_room)
+            };
+            let open = if b.len() < before.len() { "..." } else { "" };
+            let close = if a.len() < after.len() || m.len() < marked.len() {
+                "..."
+            } else {
+                ""
+            };
+            (
+                format!("{open}{b}{m}{a}{close}"),
+                open.len() + display_width(b),
+                mw,
+            )
+        };
+        // Where, in words, when the caret alone does not say it: a cut line, or one of
+        // several lines.
+        if (cut || query.contains('\n'))
+            && let Some(at) = self.location()
+        {
+            write!(f, " {at}")?;
         }
-        let before = query.get(..span.start.min(query.len())).unwrap_or("");
-        let marked = query
-            .get(span.start.min(query.len())..span.end.min(query.len()))
-            .unwrap_or("");
-        let pad = display_width(before);
-        let carets = display_width(marked).max(1);
         write!(
             f,
-            "\n  {query}\n  {}{}",
+            "\n  {}\n  {}{}",
+            text.trim_end(),
             " ".repeat(pad),
-            "^".repeat(carets)
+            "^".repeat(carets.max(1))
         )
     }
 }
@@ -806,27 +966,28 @@ impl fmt::Display for QueryError {
 /// Approximate terminal width: combining marks take no column, East Asian wide characters
 /// take two, everything else one.
 fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            let u = c as u32;
-            let zero = matches!(u,
-                0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A
-                | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06DC | 0x06DF..=0x06E4 | 0x0E31
-                | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E | 0x200B..=0x200F | 0xFE00..=0xFE0F);
-            let wide = matches!(u,
-                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
-                | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
-                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F
-                | 0x20000..=0x3FFFD);
-            if zero {
-                0
-            } else if wide {
-                2
-            } else {
-                1
-            }
-        })
-        .sum()
+    s.chars().map(char_width).sum()
+}
+
+/// One character's approximate terminal width (see [`display_width`]).
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    let zero = matches!(u,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A
+        | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06DC | 0x06DF..=0x06E4 | 0x0E31
+        | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E | 0x200B..=0x200F | 0xFE00..=0xFE0F);
+    let wide = matches!(u,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F
+        | 0x20000..=0x3FFFD);
+    if zero {
+        0
+    } else if wide {
+        2
+    } else {
+        1
+    }
 }
 
 impl From<crate::phone::PhoneError> for Error {

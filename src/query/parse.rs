@@ -253,7 +253,7 @@ pub(crate) fn parse(src: &str) -> Result<(Expr, Vec<Span>), QueryError> {
         } else {
             QueryProblem::Unexpected {
                 expected: "AND, OR or the end of the query",
-                found: p.describe(),
+                found: p.describe() + &p.quote_hint(src),
             }
         };
         return Err(fail(problem, p.span()));
@@ -316,6 +316,37 @@ impl Parser {
             Tok::Word(w) => quote(w),
             Tok::Quoted(q) => format!("quoted text {}", quote(q)),
         }
+    }
+
+    /// After a bare name, a comma or another bare word is most often a name with a comma
+    /// or spaces that was not quoted: " (a name with a comma must be quoted: "a, b")" with
+    /// the text from that name to the last of the words and commas that follow it.
+    fn quote_hint(&self, src: &str) -> String {
+        let word = |t: &Token| matches!(&t.tok, Tok::Word(w) if !is_keyword(w));
+        let here = self.tokens.get(self.pos);
+        let prev = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i));
+        let (Some(here), Some(prev)) = (here, prev) else {
+            return String::new();
+        };
+        if !word(prev) || !(word(here) || here.tok == Tok::Comma) {
+            return String::new();
+        }
+        let mut end = here.span.end;
+        for t in self.tokens.iter().skip(self.pos.saturating_add(1)) {
+            if !(word(t) || t.tok == Tok::Comma) {
+                break;
+            }
+            end = t.span.end;
+        }
+        let Some(text) = src.get(prev.span.start..end) else {
+            return String::new();
+        };
+        let what = if text.contains(',') {
+            "a comma"
+        } else {
+            "spaces"
+        };
+        format!(" (a name with {what} must be quoted: {})", quote(text))
     }
 
     fn unexpected<T>(&self, expected: &'static str) -> PResult<T> {
@@ -423,7 +454,17 @@ impl Parser {
                 Ok(Expr::All)
             }
             Tok::Word(w) if w.eq_ignore_ascii_case("IN") => self.in_list(),
-            Tok::Word(w) if is_keyword(&w) => self.unexpected("a tag, an attribute or \"(\""),
+            Tok::Word(w) if is_keyword(&w) => Err((
+                QueryProblem::Unexpected {
+                    expected: "a tag, an attribute or \"(\"",
+                    found: format!(
+                        "the keyword {} (a tag of that name must be quoted: {})",
+                        w.to_ascii_uppercase(),
+                        quote(&w)
+                    ),
+                },
+                self.span(),
+            )),
             Tok::Word(_) | Tok::Quoted(_) => self.term(),
             _ => self.unexpected("a tag, an attribute or \"(\""),
         }
@@ -756,7 +797,8 @@ mod tests {
         );
         assert_eq!(
             perr("a b"),
-            "expected AND, OR or the end of the query, found \"b\"\n  a b\n    ^"
+            "expected AND, OR or the end of the query, found \"b\" (a name with spaces must be \
+             quoted: \"a b\")\n  a b\n    ^"
         );
         assert_eq!(
             perr("a AND"),
@@ -779,7 +821,8 @@ mod tests {
         assert_eq!(perr("IN [a, b"), "unclosed bracket\n  IN [a, b\n     ^");
         assert_eq!(
             perr("高消費力 高"),
-            "expected AND, OR or the end of the query, found \"高\"\n  高消費力 高\n           ^^"
+            "expected AND, OR or the end of the query, found \"高\" (a name with spaces must be \
+             quoted: \"高消費力 高\")\n  高消費力 高\n           ^^"
         );
         assert_eq!(
             perr("x IS 3"),
@@ -787,7 +830,8 @@ mod tests {
         );
         assert_eq!(
             perr("AND"),
-            "expected a tag, an attribute or \"(\", found \"AND\"\n  AND\n  ^^^"
+            "expected a tag, an attribute or \"(\", found the keyword AND (a tag of that name \
+             must be quoted: \"AND\")\n  AND\n  ^^^"
         );
     }
 

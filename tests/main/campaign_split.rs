@@ -235,55 +235,71 @@ fn a_failing_audience_records_nothing() {
 // Sizes
 // ---------------------------------------------------------------------------------------
 
-/// Largest remainder by hand, the slow obvious way.
-fn naive_sizes(n: u64, specs: &[Size]) -> Option<Vec<u64>> {
-    let fixed: u64 = specs
-        .iter()
-        .map(|s| match s {
-            Size::Count(c) => *c,
-            Size::Weight(_) => 0,
-        })
-        .sum();
-    if fixed > n {
-        return None;
-    }
-    let rest = n - fixed;
-    let weights: Vec<(usize, u64)> = specs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match s {
-            Size::Weight(w) => Some((i, *w)),
-            Size::Count(_) => None,
-        })
-        .collect();
-    let total: u64 = weights.iter().map(|w| w.1).sum();
-    let mut out: Vec<u64> = specs
-        .iter()
-        .map(|s| match s {
-            Size::Count(c) => *c,
-            Size::Weight(_) => 0,
-        })
-        .collect();
-    if total == 0 {
-        out.push(rest);
-        return Some(out);
-    }
-    // Hand out the rest one customer at a time to the group furthest below its quota
-    // (exact rational comparison); ties to the earlier group.
-    for _ in 0..rest {
-        let best = weights
+/// Hands `total` customers out one at a time to the entry furthest below its exact quota
+/// `base * share / whole` (exact rational comparison); ties to the earlier entry.
+fn naive_share(out: &mut [u64], shares: &[(usize, u64)], base: u64, whole: u64, total: u64) {
+    for _ in 0..total {
+        let best = shares
             .iter()
             .max_by(|a, b| {
-                // deficit = rest * w / total - given, compare a vs b without division.
                 let da =
-                    i128::from(rest) * i128::from(a.1) - i128::from(out[a.0]) * i128::from(total);
+                    i128::from(base) * i128::from(a.1) - i128::from(out[a.0]) * i128::from(whole);
                 let db =
-                    i128::from(rest) * i128::from(b.1) - i128::from(out[b.0]) * i128::from(total);
+                    i128::from(base) * i128::from(b.1) - i128::from(out[b.0]) * i128::from(whole);
                 da.cmp(&db).then(b.0.cmp(&a.0))
             })
             .unwrap();
         out[best.0] += 1;
     }
+}
+
+/// Largest remainder by hand, the slow obvious way: counts, then percentages of `n` (their
+/// total rounded half up), then weights or REST share what is left.
+fn naive_sizes(n: u64, specs: &[Size]) -> Option<Vec<u64>> {
+    let mut out: Vec<u64> = specs
+        .iter()
+        .map(|s| match s {
+            Size::Count(c) => *c,
+            _ => 0,
+        })
+        .collect();
+    let fixed: u64 = out.iter().sum();
+    let percents: Vec<(usize, u64)> = specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Size::Percent(p) => Some((i, u64::from(*p))),
+            _ => None,
+        })
+        .collect();
+    let p_total: u64 = percents.iter().map(|p| p.1).sum();
+    // Round half up: n * P / 100 + 1/2.
+    let p_target = (n * p_total + 50) / 100;
+    if fixed + p_target > n {
+        return None;
+    }
+    naive_share(&mut out, &percents, n, 100, p_target);
+    let rest = n - fixed - p_target;
+    let weights: Vec<(usize, u64)> = specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Size::Weight(w) => Some((i, *w)),
+            _ => None,
+        })
+        .collect();
+    let total: u64 = weights.iter().map(|w| w.1).sum();
+    if total == 0 {
+        match specs.iter().position(|s| *s == Size::REST) {
+            Some(i) => {
+                out[i] = rest;
+                out.push(0);
+            }
+            None => out.push(rest),
+        }
+        return Some(out);
+    }
+    naive_share(&mut out, &weights, rest, total, rest);
     out.push(0);
     Some(out)
 }
@@ -313,6 +329,24 @@ fn exact_sizes_for_many_cases() {
         ],
         vec![Size::Weight(1); 7],
         vec![Size::Weight(333), Size::Weight(333), Size::Weight(334)],
+        vec![
+            Size::Percent(10),
+            Size::Count(1000),
+            Size::Count(1000),
+            Size::REST,
+        ],
+        vec![Size::Percent(33), Size::Percent(33), Size::Percent(34)],
+        vec![Size::Percent(33), Size::Percent(33), Size::Percent(33)],
+        vec![
+            Size::Percent(1),
+            Size::Percent(1),
+            Size::Percent(1),
+            Size::REST,
+        ],
+        vec![Size::Percent(50), Size::Weight(1), Size::Weight(2)],
+        vec![Size::Percent(5), Size::Count(7), Size::Percent(15)],
+        vec![Size::REST, Size::Percent(20)],
+        vec![Size::Percent(100)],
     ];
     for n in [
         0u64, 1, 2, 3, 5, 7, 10, 11, 99, 100, 101, 1_000, 2_000, 2_001, 2_999, 10_007,
@@ -366,6 +400,104 @@ fn exact_sizes_for_many_cases() {
         .group("a", Size::Weight(9))
         .unwrap();
     assert_eq!(held.sizes(1_000).unwrap(), vec![100, 900, 0]);
+}
+
+/// The shop's month: a 10% holdout, two groups of 1,000 and the rest of 2,336 customers.
+#[test]
+fn percentages_and_rest_mean_what_they_say() {
+    let spec = SplitSpec::new(1)
+        .holdout(Size::Percent(10))
+        .unwrap()
+        .group("A", Size::Count(1000))
+        .unwrap()
+        .group("B", Size::Count(1000))
+        .unwrap()
+        .group("rest", Size::REST)
+        .unwrap();
+    assert_eq!(spec.sizes(2_336).unwrap(), vec![234, 1000, 1000, 102, 0]);
+    let store = store_with(&(0..2_336).collect::<Vec<_>>());
+    let s = split(&store, &everyone(&store), &spec).unwrap();
+    assert_eq!(s.holdout.as_ref().unwrap().len(), 234);
+    assert_eq!(s.group("rest").unwrap().len(), 102);
+    assert!(s.unassigned.is_empty());
+    // Thirds in percent: the total (99% of 1,000 = 990) is shared by largest remainder.
+    let thirds = SplitSpec::new(1)
+        .group("x", Size::Percent(33))
+        .unwrap()
+        .group("y", Size::Percent(33))
+        .unwrap()
+        .group("z", Size::Percent(33))
+        .unwrap();
+    assert_eq!(thirds.sizes(1_000).unwrap(), vec![330, 330, 330, 10]);
+    assert_eq!(thirds.sizes(10).unwrap(), vec![4, 3, 3, 0]);
+    // Percentages and counts past the audience.
+    let big = SplitSpec::new(1)
+        .holdout(Size::Percent(50))
+        .unwrap()
+        .group("A", Size::Count(60))
+        .unwrap();
+    assert_eq!(
+        big.sizes(100).unwrap_err().to_string(),
+        "the split needs 110 customers but the audience has only 100"
+    );
+    // Refusals, with the text a user sees.
+    let refused = |spec: Result<SplitSpec, audience::Error>| spec.unwrap_err().to_string();
+    assert_eq!(
+        refused(SplitSpec::new(1).group("a", Size::Percent(0))),
+        "invalid setting SplitSpec::group: a percentage must be from 1 to 100, got 0"
+    );
+    assert_eq!(
+        refused(SplitSpec::new(1).holdout(Size::Percent(101))),
+        "invalid setting SplitSpec::holdout: a percentage must be from 1 to 100, got 101"
+    );
+    assert_eq!(
+        refused(
+            SplitSpec::new(1)
+                .holdout(Size::Percent(20))
+                .unwrap()
+                .group("a", Size::Percent(50))
+                .unwrap()
+                .group("b", Size::Percent(40))
+        ),
+        "invalid setting SplitSpec::group: the percentages add up to 110%, past 100%"
+    );
+    assert_eq!(
+        refused(
+            SplitSpec::new(1)
+                .group("a", Size::REST)
+                .unwrap()
+                .group("b", Size::REST)
+        ),
+        "invalid setting SplitSpec::group: only one group can be REST (what is left after \
+         every other group)"
+    );
+    let rest_beside_weights = "REST (what is left after every other group) cannot stand \
+        beside weighted groups, which share that same remainder: give the other groups \
+        counts or percentages, or use weights alone";
+    assert_eq!(
+        refused(
+            SplitSpec::new(1)
+                .holdout(Size::Weight(10))
+                .unwrap()
+                .group("A", Size::Count(1000))
+                .unwrap()
+                .group("rest", Size::REST)
+        ),
+        format!("invalid setting SplitSpec::group: {rest_beside_weights}")
+    );
+    assert_eq!(
+        refused(
+            SplitSpec::new(1)
+                .group("rest", Size::REST)
+                .unwrap()
+                .holdout(Size::Weight(1))
+        ),
+        format!("invalid setting SplitSpec::holdout: {rest_beside_weights}")
+    );
+    assert_eq!(
+        refused(SplitSpec::new(1).group("a", Size::Weight(0))),
+        "invalid setting SplitSpec::group: a group weight must be positive"
+    );
 }
 
 #[test]
@@ -488,7 +620,7 @@ fn insertion_order_does_not_matter() {
     let a = split(
         &forward,
         &pick(&forward),
-        &ab_spec(1).holdout(Size::Weight(1)).unwrap(),
+        &ab_spec(1).holdout(Size::Percent(1)).unwrap(),
     )
     .unwrap_err();
     assert!(matches!(a.kind(), ErrorKind::SplitTooLarge { .. }));
@@ -873,12 +1005,30 @@ fn split_errors_say_what_is_wrong() {
         .to_string(),
         "invalid setting SplitSpec::group: a group weight must be positive"
     );
+    #[cfg(feature = "serde")]
+    {
+        let spec: SplitSpec = serde_json::from_str(
+            r#"{"seed": 1, "holdout": {"percent": 10},
+                "groups": [{"name": "A", "size": {"count": 1000}}, {"name": "rest", "size": "rest"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.sizes(2_336).unwrap(), vec![234, 1000, 1102, 0]);
+        assert_eq!(
+            serde_json::from_str::<SplitSpec>(
+                r#"{"seed": 1, "groups": [{"name": "a", "size": "rest"}, {"name": "b", "size": "rest"}]}"#
+            )
+            .unwrap_err()
+            .to_string(),
+            "invalid setting SplitSpec::group: only one group can be REST (what is left after \
+             every other group)"
+        );
+    }
     let mut many = SplitSpec::new(1);
     for i in 0..campaign::MAX_GROUPS {
-        many = many.group(i.to_string(), Size::REST).unwrap();
+        many = many.group(i.to_string(), Size::Weight(1)).unwrap();
     }
     assert_eq!(
-        setting(many.group("one too many", Size::REST)),
+        setting(many.group("one too many", Size::Weight(1))),
         "number of groups exceeds the limit of 256 (got 257)"
     );
     assert_eq!(

@@ -199,10 +199,12 @@ fn parsing_refuses_what_binding_would() {
     let err = Query::parse(&text).unwrap_err();
     assert_eq!(
         err.to_string(),
+        // A window of the last 100 columns, the caret under "vip".
         format!(
-            "query nests deeper than 128 levels at bytes {}..{}",
-            4 * MAX_DEPTH,
-            4 * MAX_DEPTH + 3
+            "query nests deeper than 128 levels at column {}\n  ... {}vip\n  {}^^^",
+            4 * MAX_DEPTH + 1,
+            "NOT ".repeat(24),
+            " ".repeat(100)
         )
     );
     assert!(Query::parse(&("NOT ".repeat(MAX_DEPTH - 1) + "vip")).is_ok());
@@ -231,9 +233,10 @@ fn parsing_refuses_what_binding_would() {
     assert_eq!(
         Query::parse(&short).unwrap_err().to_string(),
         format!(
-            "query nests deeper than 128 levels at bytes {}..{}",
-            4 * MAX_DEPTH,
-            4 * MAX_DEPTH + 1
+            "query nests deeper than 128 levels at column {}\n  ...OT {}x\n  {}^",
+            4 * MAX_DEPTH + 1,
+            "NOT ".repeat(24),
+            " ".repeat(102)
         )
     );
 }

@@ -28,6 +28,7 @@ mod materialise;
 mod names;
 mod phone;
 mod query_chunks;
+mod query_errors;
 mod query_model;
 mod rfm;
 mod rfm_model;

@@ -687,7 +687,7 @@ fn write_errors_name_the_entry_and_the_problem() {
             );
         }),
         format!(
-            "cannot write RFM configuration \"m\" to a snapshot: scope: the query's canonical text \"{}\"... does not parse: query nests deeper than 128 levels at bytes 512..515",
+            "cannot write RFM configuration \"m\" to a snapshot: scope: the query's canonical text \"{}\"... does not parse: query nests deeper than 128 levels at column 513",
             "NOT ".repeat(16)
         )
     );
@@ -984,7 +984,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
     check(
         &[rule_set_section("x", "r", "vip AND (")],
         Section::RuleSet,
-        "rule set \"x\": rule \"r\": the query \"vip AND (\" does not parse: expected a tag, an attribute or \"(\", found end of query at bytes 9..9",
+        "rule set \"x\": rule \"r\": the query \"vip AND (\" does not parse: expected a tag, an attribute or \"(\", found end of query at column 10",
     );
     let long_in = format!("IN [{}]", vec!["a"; 14_000].join(","));
     check(
@@ -1194,7 +1194,7 @@ fn read_errors_name_the_section_the_entry_and_the_problem() {
     check(
         &[scoped.some().str("(vip").none().done(KIND_RFM)],
         Section::Rfm,
-        "RFM configuration \"m\": scope: the query \"(vip\" does not parse: unclosed parenthesis at bytes 0..1",
+        "RFM configuration \"m\": scope: the query \"(vip\" does not parse: unclosed parenthesis at column 1",
     );
 
     // Tiers.

@@ -188,8 +188,8 @@ fn quote_short(s: &str) -> String {
 /// A query error on one line (the caret rendering takes three).
 fn one_line(e: &Error) -> String {
     match e.kind() {
-        ErrorKind::Query(q) => match q.span {
-            Some(span) => format!("{} at bytes {}..{}", q.problem, span.start, span.end),
+        ErrorKind::Query(q) => match q.location() {
+            Some(at) => format!("{} {at}", q.problem),
             None => q.problem.to_string(),
         },
         other => other.to_string(),
