@@ -695,6 +695,31 @@ impl Store {
             .collect())
     }
 
+    /// A customer's tags by name, as `dimension:name`, in tag id order: what a support
+    /// screen shows next to a phone number. Same cost as [`Store::tags_of`].
+    ///
+    /// ```
+    /// use audience::{CustomerKey, Day, Edit, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2025, 1, 6)?;
+    /// let mut store = Store::new();
+    /// let vip = store.create_tag(&Edit::new("mei", today), TagSpec::new("VIP").dimension("power"))?;
+    /// let new = store.create_tag(&Edit::new("mei", today), TagSpec::new("ลูกค้าใหม่"))?;
+    /// let c = store.add_customer(CustomerKey::phone("66812345678")?)?;
+    /// store.add_tag(c, vip, today)?;
+    /// store.add_tag(c, new, today)?;
+    /// assert_eq!(store.tag_names_of(c)?, ["power:VIP", "general:ลูกค้าใหม่"]);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn tag_names_of(&self, customer: CustomerId) -> Result<Vec<String>, Error> {
+        Ok(self
+            .tags_of(customer)?
+            .into_iter()
+            .filter_map(|t| self.taxonomy.get(t).ok())
+            .map(|t| format!("{}:{}", t.dimension, t.name))
+            .collect())
+    }
+
     /// The day `customer` was (last) assigned `tag`, if it carries it.
     pub fn assigned_day(&self, customer: CustomerId, tag: TagId) -> Result<Option<Day>, Error> {
         Ok(self.member_slot(tag)?.day_of(customer))
@@ -997,6 +1022,27 @@ pub(crate) fn check_attr_name(name: &str) -> Result<(), Error> {
     match reason {
         Some(reason) => err(invalid_name(name, reason)),
         None => Ok(()),
+    }
+}
+
+impl std::fmt::Debug for Store {
+    /// A summary (counts, never customers): a store of millions stays one line.
+    ///
+    /// ```
+    /// let store = audience::Store::new();
+    /// assert_eq!(
+    ///     format!("{store:?}"),
+    ///     "Store { customers: 0, id_space: 0, tags: 0, dimensions: 0, attributes: 0 }"
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("customers", &self.customer_count())
+            .field("id_space", &self.id_space())
+            .field("tags", &self.tag_count())
+            .field("dimensions", &self.dimensions().len())
+            .field("attributes", &self.attributes().count())
+            .finish()
     }
 }
 

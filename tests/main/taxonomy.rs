@@ -207,3 +207,39 @@ fn overwrite_move_and_erase() {
         .unwrap();
     assert_eq!(back, 2);
 }
+
+#[test]
+fn a_customers_tag_names_and_a_stores_summary() {
+    let today = crate::support::jun_18();
+    let e = audience::Edit::new("admin", today);
+    let mut s = audience::Store::new();
+    let vip = s
+        .create_tag(&e, audience::TagSpec::new("VIP").dimension("power"))
+        .unwrap();
+    let new = s
+        .create_tag(&e, audience::TagSpec::new("新客戶").dimension("stage"))
+        .unwrap();
+    s.define_attribute("last", audience::AttrKind::Day).unwrap();
+    let a = s
+        .add_customer(audience::CustomerKey::phone("85291234567").unwrap())
+        .unwrap();
+    let b = s
+        .add_customer(audience::CustomerKey::member("M-1").unwrap())
+        .unwrap();
+    s.add_tag(a, new, today).unwrap();
+    s.add_tag(a, vip, today).unwrap();
+    assert_eq!(s.tag_names_of(a).unwrap(), ["power:VIP", "stage:新客戶"]);
+    assert!(s.tag_names_of(b).unwrap().is_empty());
+    s.erase_customer(b).unwrap();
+    assert_eq!(
+        s.tag_names_of(b).unwrap_err().to_string(),
+        s.tags_of(b).unwrap_err().to_string()
+    );
+    // Debug is a summary, never the customers (and makes `unwrap_err` on a load work).
+    assert_eq!(
+        format!("{s:?}"),
+        "Store { customers: 1, id_space: 2, tags: 2, dimensions: 2, attributes: 1 }"
+    );
+    let err = audience::snapshot::read(&b"not a snapshot"[..]).unwrap_err();
+    assert!(err.is_corrupt_input());
+}
