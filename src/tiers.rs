@@ -40,7 +40,7 @@ use std::fmt;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use crate::base::fold::{check_name, first_repeat, fold, tidy};
+use crate::base::fold::{check_name, check_stored_name, first_repeat, fold, tidy};
 use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
@@ -160,6 +160,30 @@ impl Assignment {
             .iter()
             .find(|(_, b)| b.contains(customer))
             .map(|(n, _)| n.as_str())
+    }
+
+    /// Removes erased customers from every group ("forget me" for an assignment the app
+    /// keeps, such as last month's tiers kept for a migration matrix). The groups stay
+    /// disjoint; a group left empty keeps its place, so group positions do not move.
+    ///
+    /// ```
+    /// use audience::RoaringBitmap;
+    /// use audience::tiers::Assignment;
+    ///
+    /// let mut a = Assignment::new(vec![
+    ///     ("gold".into(), RoaringBitmap::from([1, 2])),
+    ///     ("silver".into(), RoaringBitmap::from([3])),
+    /// ])?;
+    /// a.forget(&RoaringBitmap::from([2, 3]));
+    /// assert_eq!(a.group("gold"), Some(&RoaringBitmap::from([1])));
+    /// assert!(a.group("silver").unwrap().is_empty());
+    /// assert_eq!(a.group_of(2), None);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn forget(&mut self, customers: &RoaringBitmap) {
+        for (_, b) in &mut self.groups {
+            *b -= customers;
+        }
     }
 
     /// Every customer in some group.
@@ -387,14 +411,16 @@ impl TryFrom<RawTiers> for Tiers {
 }
 
 /// What is wrong with a list of tiers, the emptiness aside.
-fn tier_list_problem(tiers: &[Tier]) -> Option<String> {
+/// What is wrong with a list of tiers, if anything; `check` is the name check (the full one,
+/// or the one names read from an older snapshot pass).
+fn tier_list_problem(tiers: &[Tier], check: fn(&str) -> Result<(), String>) -> Option<String> {
     if tiers.len() > MAX_GROUPS {
         return Some(format!("give 1 to {MAX_GROUPS} tiers, got {}", tiers.len()));
     }
     let twice = first_repeat(tiers.iter().map(|t| t.name.as_str()));
     let mut prev: Option<(&str, i64)> = None;
     for (i, t) in tiers.iter().enumerate() {
-        if let Err(reason) = check_name(&tidy(&t.name)) {
+        if let Err(reason) = check(&tidy(&t.name)) {
             return Some(format!("tier name {}: {reason}", quote(&t.name)));
         }
         if twice == Some(i) {
@@ -453,7 +479,7 @@ impl Tiers {
         at_least: Option<i64>,
     ) -> Result<Tiers, Error> {
         self.tiers.push(Tier { name, at_least });
-        match tier_list_problem(&self.tiers) {
+        match tier_list_problem(&self.tiers, check_name) {
             None => Ok(self),
             Some(reason) => err(ErrorKind::InvalidSetting { setting, reason }),
         }
@@ -478,10 +504,20 @@ impl Tiers {
     /// [`MAX_GROUPS`] tiers with valid, distinct names, thresholds strictly decreasing, only
     /// the last without one.
     pub(crate) fn validate(&self) -> Result<(), Error> {
+        self.validate_with(check_name)
+    }
+
+    /// [`Tiers::validate`] with the name checks of an older snapshot: tier names written
+    /// before invisible characters were refused still load (using them refuses them).
+    pub(crate) fn validate_stored(&self) -> Result<(), Error> {
+        self.validate_with(check_stored_name)
+    }
+
+    fn validate_with(&self, check: fn(&str) -> Result<(), String>) -> Result<(), Error> {
         let problem = if self.tiers.is_empty() {
             Some(format!("give 1 to {MAX_GROUPS} tiers, got 0"))
         } else {
-            tier_list_problem(&self.tiers)
+            tier_list_problem(&self.tiers, check)
         };
         match problem {
             None => Ok(()),

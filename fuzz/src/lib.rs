@@ -21,9 +21,37 @@ pub const COUNTRIES: [Option<Country>; 8] = [
     Some(Country::AE),
 ];
 
-/// A small store with tags in several scripts and dimensions, an archived tag, assignment
-/// days and attributes of both kinds: what fuzzed queries bind to.
+/// How many generated tags the fuzzed stores carry beside their named ones: past the 2,000
+/// names where a miss is answered from the bigram index instead of a scan, so that inputs
+/// with many unknown or near-miss names run against a taxonomy of a real shop's size.
+pub const EXTRA_TAGS: u32 = 3_000;
+
+/// Adds [`EXTRA_TAGS`] tags in five scripts and four dimensions, each on a few customers.
+fn add_many_tags(s: &mut Store, e: &Edit, ids: &[u32], today: Day) {
+    let prefixes = ["interest/item-", "ความสนใจ-", "兴趣", "интерес-", "اهتمام-"];
+    let dims = ["interests", "campaign", "products", "general"];
+    for n in 0..EXTRA_TAGS {
+        let name = format!("{}{n}", prefixes[n as usize % prefixes.len()]);
+        let dim = dims[n as usize % dims.len()];
+        let tag = s.create_tag(e, TagSpec::new(name).dimension(dim)).unwrap();
+        let set: RoaringBitmap = ids
+            .iter()
+            .copied()
+            .filter(|i| (i + n) % 97 == 0)
+            .collect();
+        s.add_tag_bulk(tag, &set, today).unwrap();
+    }
+}
+
+/// A small store with tags in several scripts and dimensions (and [`EXTRA_TAGS`] more), an
+/// archived tag, assignment days and attributes of both kinds: what fuzzed queries bind to.
+/// Built once, then cloned.
 pub fn small_store() -> (Store, Day) {
+    static STORE: std::sync::OnceLock<(Store, Day)> = std::sync::OnceLock::new();
+    STORE.get_or_init(build_small_store).clone()
+}
+
+fn build_small_store() -> (Store, Day) {
     let today = Day::EPOCH.saturating_add(20_000);
     let e = Edit::new("fuzz", today);
     let mut s = Store::new();
@@ -55,6 +83,7 @@ pub fn small_store() -> (Store, Day) {
             .collect();
         s.add_tag_bulk(tag, &set, today - 30 * t as i32).unwrap();
     }
+    add_many_tags(&mut s, &e, &ids, today);
     s.erase_customer(ids[10]).unwrap();
     let n = s.define_attribute("purchase_count", AttrKind::Int).unwrap();
     let d = s
@@ -232,9 +261,14 @@ pub fn check_loaded(store: &Store) {
 }
 
 /// A small shop for imports: tags in several scripts and dimensions (`VIP` in two of them,
-/// so a bare `vip` is ambiguous), an archived tag, phone and member-id customers with
-/// memberships of several days.
+/// so a bare `vip` is ambiguous, and [`EXTRA_TAGS`] more), an archived tag, phone and
+/// member-id customers with memberships of several days. Built once, then cloned.
 pub fn import_store() -> (Store, Day) {
+    static STORE: std::sync::OnceLock<(Store, Day)> = std::sync::OnceLock::new();
+    STORE.get_or_init(build_import_store).clone()
+}
+
+fn build_import_store() -> (Store, Day) {
     let today = Day::EPOCH.saturating_add(20_000);
     let e = Edit::new("admin", today);
     let mut s = Store::new();
@@ -271,6 +305,7 @@ pub fn import_store() -> (Store, Day) {
     }
     s.add_tag(ids[0], old, today - 400).unwrap();
     s.archive_tag(&e, old).unwrap();
+    add_many_tags(&mut s, &e, &ids, today);
     (s, today)
 }
 

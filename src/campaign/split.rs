@@ -495,6 +495,36 @@ impl Split {
             })
             .map(|g| &g.members)
     }
+
+    /// Removes erased customers from the holdout, every group and the unassigned rest
+    /// ("forget me" for a split the app keeps to read results later). The strata keep
+    /// their counts: they are numbers, not customers, and describe the split as it was made.
+    ///
+    /// ```
+    /// use audience::campaign::{Size, SplitSpec, split};
+    /// use audience::{CustomerKey, RoaringBitmap, Store};
+    ///
+    /// let mut store = Store::new();
+    /// let ids = store.ensure_customers((0..100u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
+    /// let audience: RoaringBitmap = ids.iter().copied().collect();
+    /// let spec = SplitSpec::new(7).holdout(Size::Percent(10))?.group("A", Size::REST)?;
+    /// let mut s = split(&store, &audience, &spec)?;
+    /// store.erase_customer(ids[0])?;
+    /// s.forget(&RoaringBitmap::from([ids[0]]));
+    /// let held = s.holdout.as_ref().unwrap();
+    /// assert!(!held.contains(ids[0]) && !s.group("A").unwrap().contains(ids[0]));
+    /// assert_eq!(held.len() + s.group("A").unwrap().len(), 99);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn forget(&mut self, customers: &RoaringBitmap) {
+        if let Some(h) = &mut self.holdout {
+            *h -= customers;
+        }
+        for g in &mut self.groups {
+            g.members -= customers;
+        }
+        self.unassigned -= customers;
+    }
 }
 
 /// Splits `audience` as `spec` says. Every id must be a live customer of `store` (its key

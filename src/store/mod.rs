@@ -205,11 +205,13 @@ impl Store {
     /// is never handed out again.
     ///
     /// The whole procedure, for state the app keeps beside the store: erase here, then
-    /// [`Extras::forget`](crate::Extras::forget) (send logs; a snapshot whose extras still
-    /// hold the id is refused), [`RfmScores::forget`](crate::RfmScores::forget) for scores
-    /// kept in memory, and recompute any `Assignment` or `Split` the app kept (they are
-    /// results of a run, and the next run leaves the customer out). Snapshots and exports
-    /// written before the erasure still hold the customer: replace them.
+    /// [`Extras::forget`](crate::Extras::forget) (send logs; a snapshot leaves erased
+    /// customers out of the send logs it writes in any case),
+    /// [`RfmScores::forget`](crate::RfmScores::forget) for scores kept in memory, and
+    /// [`Assignment::forget`](crate::tiers::Assignment::forget) /
+    /// [`Split::forget`](crate::campaign::Split::forget) for tiers and splits the app kept.
+    /// Snapshots and exports written before the erasure still hold the customer: replace
+    /// them.
     pub fn erase_customer(&mut self, id: CustomerId) -> Result<(), Error> {
         self.check_live(id)?;
         for m in &mut self.members {

@@ -54,7 +54,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, fold, tidy};
+use crate::base::fold::{
+    MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, check_stored_name, fold, tidy,
+};
 use crate::base::text::{quote, quote_char};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, check_chars, err};
@@ -366,24 +368,42 @@ impl NamingRules {
     /// the dimension has a prefix already (dimension names ignore case, width and extra
     /// spaces), or there would be more than [`MAX_PREFIXES`].
     pub fn prefix(
-        mut self,
+        self,
         dimension: impl Into<String>,
         prefix: impl Into<String>,
     ) -> Result<NamingRules, Error> {
-        let (dimension, prefix) = (dimension.into(), prefix.into());
+        self.prefix_checked(dimension.into(), prefix.into(), check_name)
+    }
+
+    /// [`NamingRules::prefix`] with the checks names read from an older snapshot pass, so
+    /// that a prefix written before invisible characters were refused still loads.
+    pub(crate) fn prefix_stored(
+        self,
+        dimension: String,
+        prefix: String,
+    ) -> Result<NamingRules, Error> {
+        self.prefix_checked(dimension, prefix, check_stored_name)
+    }
+
+    fn prefix_checked(
+        mut self,
+        dimension: String,
+        prefix: String,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Result<NamingRules, Error> {
         let bad = |reason: String| {
             err(ErrorKind::InvalidSetting {
                 setting: "NamingRules::prefix",
                 reason,
             })
         };
-        if let Err(reason) = check_name(&tidy(&dimension)) {
+        if let Err(reason) = check(&tidy(&dimension)) {
             return bad(format!(
                 "the dimension {} is not a valid name: {reason}",
                 quote(&dimension.chars().take(64).collect::<String>())
             ));
         }
-        if let Err(reason) = check_name(&tidy(&prefix)) {
+        if let Err(reason) = check(&tidy(&prefix)) {
             return bad(format!(
                 "the prefix of dimension {} is not a valid name: {reason}",
                 quote(&dimension)

@@ -79,3 +79,62 @@ fn forget_me_reaches_every_written_byte() {
     assert_eq!(back.customers(), &RoaringBitmap::from([keep]));
     assert_eq!(messaged(&extras), RoaringBitmap::from([keep]));
 }
+
+/// Tiers and splits the app keeps forget erased customers too, and keep their shape.
+#[test]
+fn assignments_and_splits_forget_erased_customers() {
+    use audience::campaign::{Size, SplitSpec, split};
+    use audience::tiers::Assignment;
+
+    let mut store = Store::new();
+    let ids = store
+        .ensure_customers((0..1_000u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))
+        .unwrap();
+    let audience: RoaringBitmap = ids.iter().copied().collect();
+    let spec = SplitSpec::new(11)
+        .holdout(Size::Percent(10))
+        .unwrap()
+        .group("A", Size::Count(300))
+        .unwrap()
+        .group("B", Size::Count(300))
+        .unwrap();
+    let mut s = split(&store, &audience, &spec).unwrap();
+    let mut tiers = Assignment::new(vec![
+        ("gold".into(), ids[..100].iter().copied().collect()),
+        ("silver".into(), ids[100..400].iter().copied().collect()),
+    ])
+    .unwrap();
+    // One customer from each part of the split.
+    let pick = |b: &RoaringBitmap| b.min().unwrap();
+    let gone: RoaringBitmap = [
+        pick(s.holdout.as_ref().unwrap()),
+        pick(s.group("A").unwrap()),
+        pick(s.group("B").unwrap()),
+        pick(&s.unassigned),
+    ]
+    .into_iter()
+    .collect();
+    for c in &gone {
+        store.erase_customer(c).unwrap();
+    }
+    s.forget(&gone);
+    tiers.forget(&gone);
+    let parts = [
+        s.holdout.clone().unwrap(),
+        s.group("A").unwrap().clone(),
+        s.group("B").unwrap().clone(),
+        s.unassigned.clone(),
+    ];
+    assert_eq!(
+        parts.iter().map(RoaringBitmap::len).collect::<Vec<_>>(),
+        [99, 299, 299, 299]
+    );
+    let all: RoaringBitmap = parts.iter().fold(RoaringBitmap::new(), |a, b| a | b);
+    assert_eq!(&all, store.customers());
+    assert!(tiers.assigned().is_disjoint(&gone));
+    assert_eq!(
+        tiers.assigned().len(),
+        400 - (&gone & &ids[..400].iter().copied().collect::<RoaringBitmap>()).len()
+    );
+    assert_eq!(tiers.len(), 2);
+}

@@ -148,6 +148,57 @@ fn older_snapshots_still_load_and_clashes_are_named() {
     );
 }
 
+/// Policy prefixes, tier names and rule names written before invisible characters were
+/// refused load too (and using them says why they are refused now).
+#[test]
+fn older_snapshots_keep_prefixes_tiers_and_rules() {
+    use audience::{Extras, NamingRules, Policy, Rule, RuleSet, Tiers};
+    let mut s = Store::new();
+    s.set_policy(
+        &admin(),
+        Policy::open().with_naming(NamingRules::new().prefix("interests", "iXYZn").unwrap()),
+    )
+    .unwrap();
+    s.define_attribute("lead_score", audience::AttrKind::Int)
+        .unwrap();
+    let mut extras = Extras::new();
+    extras.tiers.insert(
+        "leads".into(),
+        Tiers::new("lead_score", "tier")
+            .tier("gXYZold", 80)
+            .unwrap()
+            .rest("C")
+            .unwrap(),
+    );
+    extras.rule_sets.insert(
+        "weekly".into(),
+        RuleSet::new().rule(Rule::new("rXYZule", Query::parse("ALL").unwrap()).add("x")),
+    );
+    let mut bytes = Vec::new();
+    audience::snapshot::write_with(&s, &extras, &mut bytes).unwrap();
+    let mut parts = Parts::split(&bytes);
+    for (_, payload) in &mut parts.sections {
+        let mut at = 0;
+        while let Some(i) = payload[at..].windows(3).position(|w| w == b"XYZ") {
+            payload[at + i..at + i + 3].copy_from_slice("\u{200B}".as_bytes());
+            at += i + 3;
+        }
+    }
+    let (back, extras) = audience::snapshot::read_with(&parts.join()[..]).unwrap();
+    assert_eq!(back.policy().naming().prefix_of("interests"), "i\u{200B}n");
+    let tiers = &extras.tiers["leads"];
+    assert_eq!(tiers.tiers()[0].name, "g\u{200B}old");
+    assert_eq!(extras.rule_sets["weekly"].rules[0].name, "r\u{200B}ule");
+    // The prefix is kept although the prefix rule is off (it was lost before).
+    assert!(!back.policy().naming().requires_dimension_prefix());
+    // Loaded as written; using the tiers says what is wrong with the name now.
+    let err = tiers.assign(&back).unwrap_err().to_string();
+    assert!(
+        err.contains("U+200B ZERO WIDTH SPACE at character 2"),
+        "{err}"
+    );
+}
+
 fn text() -> impl Strategy<Value = String> {
     let pool: Vec<char> = "aeiouAEIOUcCsS \u{E9}\u{C9}\u{301}\u{302}\u{323}\u{308}\u{DF}\u{1E9E}\u{3C2}\u{3A3}\u{1100}\u{1161}\u{11AB}\u{D55C}\u{FF76}\u{30AB}\u{FB01}\u{E33}\u{E4D}\u{E32}\u{E19}\u{200D}\u{200C}\u{3000}\u{FF21}"
         .chars()

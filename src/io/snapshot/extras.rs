@@ -239,7 +239,7 @@ fn check_query(q: &Query) -> Res<()> {
 }
 
 fn check_rule_set(set: &RuleSet) -> Res<()> {
-    set.check_names().map_err(|e| e.to_string())?;
+    set.check_stored_names().map_err(|e| e.to_string())?;
     items("groups", set.groups.len())?;
     for (group, tags) in &set.groups {
         name_len("group name", group)?;
@@ -318,7 +318,7 @@ fn check_rfm(cfg: &RfmConfig) -> Res<()> {
 }
 
 fn check_tiers(tiers: &Tiers) -> Res<()> {
-    tiers.validate().map_err(|e| e.to_string())?;
+    tiers.validate_stored().map_err(|e| e.to_string())?;
     name_len("attribute", &tiers.attribute)?;
     name_len("dimension", &tiers.dimension)?;
     for t in &tiers.tiers {

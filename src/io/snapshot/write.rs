@@ -222,7 +222,16 @@ pub fn write_with(store: &Store, extras: &Extras, w: impl Write) -> Result<u64, 
     wr.finish()?;
     write_taxonomy(wr.begin(KIND_TAXONOMY), taxonomy);
     wr.finish()?;
-    if !taxonomy.policy().is_open() || !taxonomy.policy().naming().is_empty() {
+    // Every setting that is not the default is written, also prefixes kept while the
+    // prefix rule is off and actions open to all while there are no administrators, so that
+    // a round trip keeps the policy as it was set.
+    let policy = taxonomy.policy();
+    let naming = policy.naming();
+    if !policy.is_open()
+        || !policy.open_to_all().is_empty()
+        || !naming.is_empty()
+        || !naming.prefixes().is_empty()
+    {
         put_policy(wr.begin(KIND_POLICY), taxonomy.policy());
         wr.finish()?;
     }
@@ -376,7 +385,7 @@ pub(super) fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
         naming = naming.require_dimension_prefix();
     }
     for (d, p) in prefixes {
-        naming = naming.prefix(d, p).map_err(invalid)?;
+        naming = naming.prefix_stored(d, p).map_err(invalid)?;
     }
     if let Some(m) = max_chars {
         naming = naming.max_chars(m).map_err(invalid)?;
