@@ -75,7 +75,10 @@ fuzz_target!(|data: &[u8]| {
             )
             .unwrap(),
         3 => store
-            .set_policy(&Edit::new("mei", today), Policy::administered_by(["mei"]).unwrap())
+            .set_policy(
+                &Edit::new("mei", today),
+                Policy::administered_by(["mei"]).unwrap(),
+            )
             .unwrap(),
         _ => {}
     }

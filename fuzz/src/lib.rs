@@ -34,13 +34,15 @@ fn add_many_tags(s: &mut Store, e: &Edit, ids: &[u32], today: Day) {
         let name = format!("{}{n}", prefixes[n as usize % prefixes.len()]);
         let dim = dims[n as usize % dims.len()];
         let tag = s.create_tag(e, TagSpec::new(name).dimension(dim)).unwrap();
-        let set: RoaringBitmap = ids
-            .iter()
-            .copied()
-            .filter(|i| (i + n) % 97 == 0)
-            .collect();
+        let set: RoaringBitmap = ids.iter().copied().filter(|i| (i + n) % 97 == 0).collect();
         s.add_tag_bulk(tag, &set, today).unwrap();
     }
+}
+
+/// Builds the store's did-you-mean index with one miss, so that the clones each input
+/// starts from share it instead of building their own.
+fn warm_name_index(s: &Store) {
+    assert!(s.tag_id("no such tag, warming the name index").is_err());
 }
 
 /// A small store with tags in several scripts and dimensions (and [`EXTRA_TAGS`] more), an
@@ -106,6 +108,7 @@ fn build_small_store() -> (Store, Day) {
         };
         s.set_value(c, m, v).unwrap();
     }
+    warm_name_index(&s);
     (s, today)
 }
 
@@ -306,24 +309,51 @@ fn build_import_store() -> (Store, Day) {
     s.add_tag(ids[0], old, today - 400).unwrap();
     s.archive_tag(&e, old).unwrap();
     add_many_tags(&mut s, &e, &ids, today);
+    warm_name_index(&s);
     (s, today)
 }
 
-/// Everything an import may change, as text: customers and their keys, every tag with its
-/// metadata, members and assignment days, the change log.
-pub fn import_fingerprint(store: &Store) -> String {
-    let mut out = String::new();
-    for (id, key) in store.keys() {
-        out += &format!("{id}={key};");
+/// Everything an import may change (customers and their keys, every tag with its metadata,
+/// members and assignment days, the change log, the policy), compared as values: a
+/// copy-on-write clone of the store, so taking one costs no formatting of thousands of tags.
+pub struct Fingerprint(Store);
+
+/// The store's state as an import may change it, to compare before and after.
+pub fn import_fingerprint(store: &Store) -> Fingerprint {
+    Fingerprint(store.clone())
+}
+
+impl PartialEq for Fingerprint {
+    fn eq(&self, other: &Fingerprint) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        a.keys().eq(b.keys())
+            && a.tags().eq(b.tags())
+            && a.tags().all(|t| {
+                a.members(t.id).ok() == b.members(t.id).ok()
+                    && a.assignment_days(t.id).ok() == b.assignment_days(t.id).ok()
+            })
+            && a.change_log() == b.change_log()
+            && a.policy() == b.policy()
     }
-    for t in store.tags() {
-        out += &format!(
-            "{t:?}{:?}{:?};",
-            store.members(t.id).unwrap(),
-            store.assignment_days(t.id).unwrap()
-        );
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.0;
+        writeln!(f, "{s:?}")?;
+        for (id, key) in s.keys() {
+            write!(f, "{id}={key};")?;
+        }
+        for t in s.tags() {
+            write!(
+                f,
+                "\n{t:?}{:?}{:?}",
+                s.members(t.id).ok(),
+                s.assignment_days(t.id).ok()
+            )?;
+        }
+        write!(f, "\n{:?}{:?}", s.change_log(), s.policy())
     }
-    out + &format!("{:?}{:?}", store.change_log(), store.policy())
 }
 
 /// The number of memberships (customer, tag) in the store.
