@@ -766,6 +766,16 @@ pub enum QueryProblem {
         /// The score asked for.
         score: i64,
     },
+    /// `BETWEEN lo AND hi` with `lo` above `hi`, which no value could match.
+    #[error(
+        "BETWEEN {lo} AND {hi} matches nothing: the lower bound comes first (write BETWEEN {hi} AND {lo})"
+    )]
+    ReversedBounds {
+        /// The lower bound as written.
+        lo: String,
+        /// The upper bound as written.
+        hi: String,
+    },
     /// A named RFM segment that the scores' segment map does not have.
     #[error("unknown RFM segment {}{}", quote(name), did_you_mean(suggestion))]
     UnknownSegment {

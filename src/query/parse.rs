@@ -593,11 +593,23 @@ impl Parser {
             return Ok((Expr::Cmp { attr, op, value }, s.end));
         }
         if self.eat_kw("BETWEEN") {
-            let (lo, _) = self.literal()?;
+            let (lo, from) = self.literal()?;
             if !self.eat_kw("AND") {
                 return self.unexpected("AND in BETWEEN ... AND ...");
             }
             let (hi, s) = self.literal()?;
+            if reversed(&lo, &hi) {
+                return Err((
+                    QueryProblem::ReversedBounds {
+                        lo: lo.to_string(),
+                        hi: hi.to_string(),
+                    },
+                    Span {
+                        start: from.start,
+                        end: s.end,
+                    },
+                ));
+            }
             return Ok((Expr::Between { attr, lo, hi }, s.end));
         }
         if self.eat_kw("IS") {
@@ -685,6 +697,16 @@ impl Parser {
             .filter(|&d| d <= 1_000_000)
             .ok_or_else(bad)?;
         Ok((days, span.end))
+    }
+}
+
+/// Whether `BETWEEN lo AND hi` has its bounds the wrong way round (two numbers or two days,
+/// the first above the second).
+pub(crate) fn reversed(lo: &Literal, hi: &Literal) -> bool {
+    match (lo, hi) {
+        (Literal::Int(a), Literal::Int(b)) => a > b,
+        (Literal::Day(a), Literal::Day(b)) => a > b,
+        _ => false,
     }
 }
 
@@ -823,6 +845,17 @@ mod tests {
             perr("高消費力 高"),
             "expected AND, OR or the end of the query, found \"高\" (a name with spaces must be \
              quoted: \"高消費力 高\")\n  高消費力 高\n           ^^"
+        );
+        assert_eq!(
+            perr("purchase_count BETWEEN 5 AND 1"),
+            "BETWEEN 5 AND 1 matches nothing: the lower bound comes first (write BETWEEN 1 AND \
+             5)\n  purchase_count BETWEEN 5 AND 1\n                         ^^^^^^^"
+        );
+        assert_eq!(
+            perr("seen BETWEEN 2024-06-30 AND 2024-06-01"),
+            "BETWEEN 2024-06-30 AND 2024-06-01 matches nothing: the lower bound comes first \
+             (write BETWEEN 2024-06-01 AND 2024-06-30)\n  seen BETWEEN 2024-06-30 AND \
+             2024-06-01\n               ^^^^^^^^^^^^^^^^^^^^^^^^^"
         );
         assert_eq!(
             perr("x IS 3"),

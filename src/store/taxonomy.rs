@@ -761,7 +761,11 @@ impl Taxonomy {
             })
         };
         let key = index.nearest(name, |key| in_dimension(key).is_some())?;
-        in_dimension(key).map(|t| t.name.clone())
+        // Within a dimension, the whole qualified name, as it must be typed.
+        in_dimension(key).map(|t| match dimension {
+            Some(_) => format!("{}:{}", t.dimension, t.name),
+            None => t.name.clone(),
+        })
     }
 
     /// The tag of a name within a dimension, or `None` (names are unique within one).

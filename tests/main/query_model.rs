@@ -104,7 +104,8 @@ fn leaf() -> impl Strategy<Value = Expr> {
         4 => tag,
         2 => (op.clone(), -6i64..11).prop_map(|(op, v)| Expr::Cmp { attr: "count".into(), op, value: Literal::Int(v) }),
         1 => (op, 0i32..101).prop_map(|(op, d)| Expr::Cmp { attr: "seen".into(), op, value: Literal::Day(TODAY - d) }),
-        1 => (-6i64..11, -6i64..11).prop_map(|(a, b)| audience::query::attr("count").between(a, b)),
+        // Reversed bounds are refused (tests/main/query_errors.rs): bounds in order.
+        1 => (-6i64..11, -6i64..11).prop_map(|(a, b)| audience::query::attr("count").between(a.min(b), a.max(b))),
         1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_null()),
         1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_not_null()),
         1 => (0u32..101).prop_map(|d| audience::query::attr("seen").within_days(d)),
@@ -247,10 +248,14 @@ fn any_expr() -> impl Strategy<Value = Expr> {
     let leaf = prop_oneof![
         tag,
         (any_name(), op, any_literal()).prop_map(|(attr, op, value)| Expr::Cmp { attr, op, value }),
-        (any_name(), any_literal(), any_literal()).prop_map(|(attr, lo, hi)| Expr::Between {
-            attr,
-            lo,
-            hi
+        // Reversed bounds do not parse: bounds of one kind in order.
+        (any_name(), any_literal(), any_literal()).prop_map(|(attr, a, b)| {
+            let (lo, hi) = match (&a, &b) {
+                (Literal::Int(x), Literal::Int(y)) if x > y => (b, a),
+                (Literal::Day(x), Literal::Day(y)) if x > y => (b, a),
+                _ => (a, b),
+            };
+            Expr::Between { attr, lo, hi }
         }),
         any_name().prop_map(|attr| Expr::IsNull { attr }),
         any_name().prop_map(|attr| Expr::IsNotNull { attr }),

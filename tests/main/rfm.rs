@@ -458,7 +458,13 @@ fn scores_are_query_terms() {
     assert_eq!(count("rfm.r != 1"), 20);
     assert_eq!(count("NOT rfm.r = 1"), 21);
     assert_eq!(count("rfm.r BETWEEN 2 AND 3"), 10);
-    assert_eq!(count("rfm.r BETWEEN 3 AND 2"), 0);
+    assert_eq!(
+        Query::parse("rfm.r BETWEEN 3 AND 2")
+            .unwrap_err()
+            .to_string(),
+        "BETWEEN 3 AND 2 matches nothing: the lower bound comes first (write BETWEEN 2 AND \
+         3)\n  rfm.r BETWEEN 3 AND 2\n                ^^^^^^^"
+    );
     assert_eq!(count("rfm.f IS NULL"), 1);
     assert_eq!(count("rfm.segment IS NOT NULL"), 25);
     assert_eq!(count("rfm.segment = \"At risk\""), 4);

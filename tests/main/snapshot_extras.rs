@@ -1346,10 +1346,14 @@ fn any_expr() -> impl Strategy<Value = Expr> {
             op,
             value
         }),
-        (any_name(), literal.clone(), literal).prop_map(|(attr, lo, hi)| Expr::Between {
-            attr,
-            lo,
-            hi
+        // Reversed bounds do not parse: bounds of one kind in order.
+        (any_name(), literal.clone(), literal).prop_map(|(attr, a, b)| {
+            let (lo, hi) = match (&a, &b) {
+                (Literal::Int(x), Literal::Int(y)) if x > y => (b, a),
+                (Literal::Day(x), Literal::Day(y)) if x > y => (b, a),
+                _ => (a, b),
+            };
+            Expr::Between { attr, lo, hi }
         }),
         any_name().prop_map(|attr| Expr::IsNull { attr }),
         (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Within { attr, days }),
