@@ -513,15 +513,7 @@ impl Tiers {
         within: Option<&RoaringBitmap>,
     ) -> Result<Assignment, Error> {
         self.validate()?;
-        let id = store.attribute_id(&self.attribute)?;
-        let info = store.attribute(id)?;
-        if info.kind != AttrKind::Int {
-            return err(ErrorKind::AttributeType {
-                attribute: info.name.clone(),
-                expected: info.kind.noun(),
-                found: AttrKind::Int.noun(),
-            });
-        }
+        let id = store.setting_attribute("Tiers::new", &self.attribute, AttrKind::Int)?;
         let col = store.column(id)?;
         let live = store.customers();
         let scope = match within {

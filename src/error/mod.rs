@@ -158,6 +158,7 @@ fn names_unknown(kind: &ErrorKind) -> bool {
         | ErrorKind::UnknownAttribute { .. }
         | ErrorKind::UnknownDimension { .. }
         | ErrorKind::UnknownGroup { .. } => true,
+        ErrorKind::SettingAttribute { holds, .. } => holds.is_none(),
         ErrorKind::Query(q) => match &q.problem {
             QueryProblem::UnknownSet { .. } | QueryProblem::UnknownSegment { .. } => true,
             QueryProblem::Resolve(inner) => names_unknown(inner),
@@ -354,6 +355,32 @@ pub enum ErrorKind {
         expected: &'static str,
         /// What was given.
         found: &'static str,
+    },
+
+    /// An attribute that a setting reads (a preset's default name or the caller's) is
+    /// missing from the store, or holds the other kind of values. The message names the
+    /// setting and how to change it:
+    ///
+    /// ```text
+    /// unknown attribute "last_purchase" (RfmConfig::recency reads it; set RfmConfig::recency(..) to your column)
+    /// attribute "last_purchase_day" holds numbers, but RfmConfig::recency needs a day attribute (set RfmConfig::recency(..) to one)
+    /// ```
+    #[error(
+        "{}",
+        setting_attribute_text(setting, attribute, holds, needs, suggestion)
+    )]
+    SettingAttribute {
+        /// The setting that names the attribute, e.g. `RfmConfig::recency`.
+        setting: &'static str,
+        /// The attribute's name as the setting gives it.
+        attribute: String,
+        /// What the attribute holds (`"numbers"` or `"days"`); `None` when the store has no
+        /// attribute of that name.
+        holds: Option<&'static str>,
+        /// What the setting needs, e.g. `"a day attribute"`.
+        needs: &'static str,
+        /// The nearest attribute name, when the attribute is missing and one is close.
+        suggestion: Option<String>,
     },
 
     /// A bulk call whose inputs do not line up (e.g. ids and values of different lengths).
@@ -641,6 +668,31 @@ fn number_hint(text: &str) -> &'static str {
         ": past the largest whole number an attribute holds"
     } else {
         ""
+    }
+}
+
+fn setting_attribute_text(
+    setting: &str,
+    attribute: &str,
+    holds: &Option<&'static str>,
+    needs: &str,
+    suggestion: &Option<String>,
+) -> String {
+    match holds {
+        None => {
+            let near = match suggestion {
+                Some(s) => format!("; did you mean {}?", quote(s)),
+                None => String::new(),
+            };
+            format!(
+                "unknown attribute {} ({setting} reads it; set {setting}(..) to your column{near})",
+                quote(attribute)
+            )
+        }
+        Some(holds) => format!(
+            "attribute {} holds {holds}, but {setting} needs {needs} (set {setting}(..) to one)",
+            quote(attribute)
+        ),
     }
 }
 

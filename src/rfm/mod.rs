@@ -378,6 +378,44 @@ impl RfmConfig {
         }
     }
 
+    /// The day attribute recency reads (default `last_purchase`): the day of each
+    /// customer's last purchase. Scoring names this setting when the store lacks the
+    /// attribute or it holds numbers.
+    ///
+    /// ```
+    /// use audience::{AttrKind, Context, Day, RfmConfig, Store};
+    ///
+    /// let mut store = Store::new();
+    /// store.define_attribute("last_order", AttrKind::Day)?;
+    /// store.define_attribute("purchase_count", AttrKind::Int)?;
+    /// store.define_attribute("monetary", AttrKind::Int)?;
+    /// let ctx = Context::new(Day::from_ymd(2025, 3, 1)?);
+    /// assert_eq!(
+    ///     RfmConfig::default().score(&store, &ctx).unwrap_err().to_string(),
+    ///     "unknown attribute \"last_purchase\" (RfmConfig::recency reads it; set \
+    ///      RfmConfig::recency(..) to your column)"
+    /// );
+    /// let scores = RfmConfig::default().recency("last_order").score(&store, &ctx)?;
+    /// assert!(scores.scored().is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn recency(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.recency.attribute = attribute.into();
+        self
+    }
+
+    /// The number attribute frequency reads (default `purchase_count`).
+    pub fn frequency(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.frequency.attribute = attribute.into();
+        self
+    }
+
+    /// The number attribute monetary reads (default `monetary`), e.g. spend in cents.
+    pub fn monetary(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.monetary.attribute = attribute.into();
+        self
+    }
+
     /// Cuts every measure into `n` quantiles. Refused unless `n` is 3 to 10.
     pub fn bins(mut self, n: u8) -> Result<RfmConfig, Error> {
         for m in Measure::ALL {
@@ -489,15 +527,12 @@ impl RfmConfig {
         measure: Measure,
         want: AttrKind,
     ) -> Result<&'s Column, Error> {
-        let id = store.attribute_id(&self.spec(measure).attribute)?;
-        let info = store.attribute(id)?;
-        if info.kind != want {
-            return err(ErrorKind::AttributeType {
-                attribute: info.name.clone(),
-                expected: info.kind.noun(),
-                found: want.noun(),
-            });
-        }
+        let setting = match measure {
+            Measure::Recency => "RfmConfig::recency",
+            Measure::Frequency => "RfmConfig::frequency",
+            Measure::Monetary => "RfmConfig::monetary",
+        };
+        let id = store.setting_attribute(setting, &self.spec(measure).attribute, want)?;
         store.column(id)
     }
 

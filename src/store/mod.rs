@@ -823,6 +823,37 @@ impl Store {
             .map(|a| a.info.id)
     }
 
+    /// The attribute that the setting `setting` names, which must hold `want` values:
+    /// [`ErrorKind::SettingAttribute`] naming the setting when the store has no such
+    /// attribute or it holds the other kind.
+    pub(crate) fn setting_attribute(
+        &self,
+        setting: &'static str,
+        name: &str,
+        want: AttrKind,
+    ) -> Result<AttrId, Error> {
+        let Some(id) = self.find_attribute(name) else {
+            return err(ErrorKind::SettingAttribute {
+                setting,
+                attribute: name.to_string(),
+                holds: None,
+                needs: want.needing(),
+                suggestion: suggest(name, self.attrs.iter().map(|a| a.info.name.as_str())),
+            });
+        };
+        let info = self.attribute(id)?;
+        if info.kind != want {
+            return err(ErrorKind::SettingAttribute {
+                setting,
+                attribute: info.name.clone(),
+                holds: Some(info.kind.plural()),
+                needs: want.needing(),
+                suggestion: None,
+            });
+        }
+        Ok(id)
+    }
+
     /// An attribute's name and kind.
     pub fn attribute(&self, attr: AttrId) -> Result<&AttrInfo, Error> {
         self.slot(attr).map(|s| &s.info)

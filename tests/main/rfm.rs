@@ -657,11 +657,13 @@ fn configuration_errors() {
             "purchase_count",
             "monetary"
         )),
-        "attribute \"purchase_count\" holds number values, got day"
+        "attribute \"purchase_count\" holds numbers, but RfmConfig::recency needs a day \
+         attribute (set RfmConfig::recency(..) to one)"
     );
     assert_eq!(
         run(RfmConfig::new("last_purchase", "last_purchase", "monetary")),
-        "attribute \"last_purchase\" holds day values, got number"
+        "attribute \"last_purchase\" holds days, but RfmConfig::frequency needs a number \
+         attribute (set RfmConfig::frequency(..) to one)"
     );
     assert_eq!(
         run(RfmConfig::new(
@@ -669,7 +671,8 @@ fn configuration_errors() {
             "purchase_count",
             "monetary_cents"
         )),
-        "unknown attribute \"monetary_cents\""
+        "unknown attribute \"monetary_cents\" (RfmConfig::monetary reads it; set \
+         RfmConfig::monetary(..) to your column)"
     );
     assert_eq!(
         run(RfmConfig::new(
@@ -677,7 +680,8 @@ fn configuration_errors() {
             "purchase_count",
             "monetery"
         )),
-        "unknown attribute \"monetery\" (did you mean \"monetary\"?)"
+        "unknown attribute \"monetery\" (RfmConfig::monetary reads it; set \
+         RfmConfig::monetary(..) to your column; did you mean \"monetary\"?)"
     );
     // The standard map needs 5 bins on R and F.
     assert_eq!(

@@ -243,7 +243,8 @@ fn tier_definitions_are_checked() {
     );
     assert_eq!(
         check(Tiers::new("lead_scor", "tier").tier("S", 80).unwrap()),
-        "unknown attribute \"lead_scor\" (did you mean \"lead_score\"?)"
+        "unknown attribute \"lead_scor\" (Tiers::new reads it; set Tiers::new(..) to your \
+         column; did you mean \"lead_score\"?)"
     );
     let mut days = Store::new();
     days.define_attribute("seen", AttrKind::Day).unwrap();
@@ -254,7 +255,8 @@ fn tier_definitions_are_checked() {
             .assign(&days)
             .unwrap_err()
             .to_string(),
-        "attribute \"seen\" holds day values, got number"
+        "attribute \"seen\" holds days, but Tiers::new needs a number attribute (set \
+         Tiers::new(..) to one)"
     );
     // One catch-all tier takes every value.
     let all = Tiers::new("lead_score", "tier").rest("everyone").unwrap();
