@@ -76,7 +76,7 @@ pub use store::policy as governance;
 
 pub use aggregate::Summary;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
-pub use day::Day;
+pub use day::{Day, MAX_PERIOD_DAYS, Period, PeriodUnit};
 pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};

@@ -777,8 +777,12 @@ pub enum QueryProblem {
     /// A day literal that does not exist.
     #[error("bad day {}: expected YYYY-MM-DD", quote(.0))]
     BadDay(String),
-    /// A duration that is not `<N>d` or `<N>w`.
-    #[error("bad duration {}: expected days like 30d or weeks like 2w", quote(.0))]
+    /// A duration that is not `<N>d`, `<N>w`, `<N>mo` or `<N>y`, or is too long.
+    #[error(
+        "bad duration {}: expected a whole number and a unit: 30d (days), 2w (weeks), 3mo \
+         (months) or 1y (years)",
+        quote(.0)
+    )]
     BadDuration(String),
     /// The query text is too long.
     #[error("query is {len} bytes long, the limit is {limit}")]

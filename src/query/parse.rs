@@ -19,7 +19,7 @@
 //! bare     := ( letter | digit | mark | '_' | '-' | '/' | '.' | other non-ASCII )+
 //! cmp      := '=' | '==' | '!=' | '<>' | '<' | '<=' | '>' | '>='
 //! literal  := integer | YYYY-MM-DD | "quoted"
-//! duration := <N>d | <N>w
+//! duration := <N>d | <N>w | <N>mo | <N>y          days, weeks, calendar months, years
 //! ```
 //!
 //! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels,
@@ -36,7 +36,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use crate::day::Day;
+use crate::day::{Day, Period};
 use crate::error::{QueryError, QueryProblem, Span, quote};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
@@ -674,29 +674,13 @@ impl Parser {
         }
     }
 
-    fn duration(&mut self) -> PResult<(u32, usize)> {
+    fn duration(&mut self) -> PResult<(Period, usize)> {
         let Tok::Word(w) = self.peek().clone() else {
-            return self.unexpected("a duration like 30d");
+            return self.unexpected("a duration like 30d, 2w, 3mo or 1y");
         };
         let span = self.bump().span;
-        let bad = || (QueryProblem::BadDuration(w.clone()), span);
-        let (num, mult) = if let Some(n) = w.strip_suffix(['d', 'D']) {
-            (n, 1)
-        } else if let Some(n) = w.strip_suffix(['w', 'W']) {
-            (n, 7)
-        } else {
-            return Err(bad());
-        };
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let days = num
-            .parse::<u32>()
-            .ok()
-            .and_then(|n| n.checked_mul(mult))
-            .filter(|&d| d <= 1_000_000)
-            .ok_or_else(bad)?;
-        Ok((days, span.end))
+        let period = Period::parse_text(&w).ok_or((QueryProblem::BadDuration(w), span))?;
+        Ok((period, span.end))
     }
 }
 
@@ -785,7 +769,9 @@ mod tests {
             attr("last_purchase").is_not_null()
         );
         assert_eq!(p("seen WITHIN 30d"), attr("seen").within_days(30));
-        assert_eq!(p("seen BEFORE 2w"), attr("seen").before_days(14));
+        assert_eq!(p("seen BEFORE 2w"), attr("seen").before(Period::weeks(2)));
+        assert_eq!(p("seen WITHIN 3MO"), attr("seen").within(Period::months(3)));
+        assert_eq!(p("seen BEFORE 1y"), attr("seen").before(Period::years(1)));
         assert_eq!(
             p("rfm.segment = \"At risk\""),
             attr("rfm.segment").eq("At risk")
@@ -794,7 +780,7 @@ mod tests {
             p("vip ASSIGNED BEFORE 60d"),
             Expr::AssignedBefore {
                 tag: crate::query::ast::tag_ref("vip"),
-                days: 60
+                days: Period::days(60)
             }
         );
     }
@@ -836,7 +822,8 @@ mod tests {
         );
         assert_eq!(
             perr("x WITHIN 30"),
-            "bad duration \"30\": expected days like 30d or weeks like 2w\n  x WITHIN 30\n           ^^"
+            "bad duration \"30\": expected a whole number and a unit: 30d (days), 2w (weeks), \
+             3mo (months) or 1y (years)\n  x WITHIN 30\n           ^^"
         );
         assert_eq!(perr("\"abc"), "unclosed quote\n  \"abc\n  ^^^^");
         assert_eq!(perr("a & b"), "unexpected character '&'\n  a & b\n    ^");

@@ -1356,8 +1356,10 @@ fn any_expr() -> impl Strategy<Value = Expr> {
             Expr::Between { attr, lo, hi }
         }),
         any_name().prop_map(|attr| Expr::IsNull { attr }),
-        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Within { attr, days }),
-        (any_tag_ref(), 0u32..1_000_000).prop_map(|(tag, days)| Expr::AssignedBefore { tag, days }),
+        (any_name(), crate::query_model::any_period())
+            .prop_map(|(attr, days)| Expr::Within { attr, days }),
+        (any_tag_ref(), crate::query_model::any_period())
+            .prop_map(|(tag, days)| Expr::AssignedBefore { tag, days }),
         any_name().prop_map(Expr::Set),
         Just(Expr::All),
     ];
