@@ -81,8 +81,8 @@ pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rfm::{
-    Binning, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore, RfmScores, ScoreRow,
-    ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
+    Binning, FirstMatchMap, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore,
+    RfmScores, ScoreRow, ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
 };
 pub use rules::lifecycle::Lifecycle;
 pub use rules::{Rule, RuleReport, RuleSet, Run, RunReport, TagSelector, TagTarget, TagTemplate};
