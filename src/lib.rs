@@ -98,7 +98,7 @@ pub use store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagCount, TagId, TagInfo, TagKind, TagSpec,
     dimensions,
 };
-pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
+pub use store::{MAX_ATTRIBUTES, MAX_FOUND_TAGS, MemoryUsage, Store, TagDiff};
 
 pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};

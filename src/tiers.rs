@@ -41,7 +41,7 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::{check_name, first_repeat, fold, tidy};
-use crate::base::text::quote;
+use crate::base::text::{counted, quote, thousands};
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::attribute::AttrKind;
@@ -203,6 +203,43 @@ pub struct GroupWrite {
     pub groups: Vec<GroupChange>,
     /// Customers in scope left in no group (and so without any of the groups' tags).
     pub ungrouped: u64,
+}
+
+impl fmt::Display for GroupWrite {
+    /// One line per group, then the customers left in no group when there are some:
+    ///
+    /// ```text
+    /// "S": 120 members (5 arrived, 3 left)
+    /// "A": 40 members (40 arrived, 0 left; tag created)
+    /// 14 customers in no group
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, g) in self.groups.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}: {} ({} arrived, {} left{})",
+                quote(&g.name),
+                counted(g.members, "member", "members"),
+                thousands(g.arrived),
+                thousands(g.left),
+                if g.created { "; tag created" } else { "" }
+            )?;
+        }
+        if self.ungrouped > 0 {
+            if !self.groups.is_empty() {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{} in no group",
+                counted(self.ungrouped, "customer", "customers")
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Assignment {

@@ -25,6 +25,9 @@ use crate::store::taxonomy::{
 /// The most attributes a store holds.
 pub const MAX_ATTRIBUTES: usize = 4096;
 
+/// The most tags [`Store::find_tags`] returns: a pick list, not a report.
+pub const MAX_FOUND_TAGS: usize = 20;
+
 /// Customers, their tags and attributes: the whole state of one shop.
 ///
 /// Every set of customers is a [`RoaringBitmap`] of dense [`CustomerId`]s. Cloning a store is
@@ -449,6 +452,36 @@ impl Store {
     /// ```
     pub fn find_tag_in(&self, dimension: &str, name: &str) -> Option<TagId> {
         self.taxonomy.find_in(dimension, name)
+    }
+
+    /// Tags by keyword, as people pick them when tagging by hand: type part of a name in
+    /// any script, choose from the matches. Names compare folded (case, width and
+    /// compatibility forms, as everywhere in the crate); names that start with the keyword
+    /// come first, shortest first, then names that contain it elsewhere. Archived tags are
+    /// left out, and at most [`MAX_FOUND_TAGS`] are returned; an empty keyword finds none.
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let mut store = Store::new();
+    /// let e = Edit::new("mei", Day::from_ymd(2025, 3, 3)?);
+    /// for name in ["彩妝化妝品", "化妝品愛好者", "化妝品", "護膚品", "Makeup fans"] {
+    ///     store.create_tag(&e, TagSpec::new(name))?;
+    /// }
+    /// let names = |k: &str| -> Vec<String> {
+    ///     store.find_tags(k).into_iter().map(|t| t.name.clone()).collect()
+    /// };
+    /// assert_eq!(names("化妝"), ["化妝品", "化妝品愛好者", "彩妝化妝品"]);
+    /// assert_eq!(names("MAKEUP"), ["Makeup fans"]);
+    /// assert!(names("香水").is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn find_tags(&self, keyword: &str) -> Vec<&TagInfo> {
+        self.taxonomy
+            .find(keyword, MAX_FOUND_TAGS)
+            .into_iter()
+            .filter_map(|id| self.taxonomy.get(id).ok())
+            .collect()
     }
 
     /// A tag's metadata.

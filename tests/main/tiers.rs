@@ -74,6 +74,12 @@ fn tiers_are_written_to_tags() {
         ]
     );
     assert_eq!(report.ungrouped, 1, "the lead without a score");
+    assert_eq!(
+        report.to_string(),
+        "\"S\": 2 members (2 arrived, 0 left; tag created)\n\"A\": 2 members (2 arrived, 0 left; \
+         tag created)\n\"B\": 2 members (2 arrived, 0 left; tag created)\n\"C\": 2 members (2 \
+         arrived, 0 left; tag created)\n1 customer in no group"
+    );
     assert_eq!(tier_members(&store, "S"), vec![0, 1]);
     assert_eq!(tier_members(&store, "A"), vec![2, 3]);
     assert_eq!(tier_members(&store, "B"), vec![4, 5]);
