@@ -363,7 +363,7 @@ pub enum ErrorKind {
     ///
     /// ```text
     /// unknown attribute "last_purchase" (RfmConfig::recency reads it; set RfmConfig::recency(..) to your column)
-    /// attribute "last_purchase_day" holds numbers, but RfmConfig::recency needs a day attribute (set RfmConfig::recency(..) to one)
+    /// attribute "last_purchase_day" holds numbers, but RfmConfig::recency needs a day attribute (set RfmConfig::recency(..) to one, or convert day numbers with Store::set_days_from_numbers)
     /// ```
     #[error(
         "{}",
@@ -689,10 +689,19 @@ fn setting_attribute_text(
                 quote(attribute)
             )
         }
-        Some(holds) => format!(
-            "attribute {} holds {holds}, but {setting} needs {needs} (set {setting}(..) to one)",
-            quote(attribute)
-        ),
+        Some(holds) => {
+            // Day numbers in a number column: say how to turn them into days.
+            let convert = if *holds == "numbers" && needs == "a day attribute" {
+                ", or convert day numbers with Store::set_days_from_numbers"
+            } else {
+                ""
+            };
+            format!(
+                "attribute {} holds {holds}, but {setting} needs {needs} (set {setting}(..) to \
+                 one{convert})",
+                quote(attribute)
+            )
+        }
     }
 }
 

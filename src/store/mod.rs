@@ -972,6 +972,88 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a day attribute from day numbers counted from another epoch, as exports of
+    /// other systems hold them (days since 1900-01-01, since 2000-01-01...): `customers[i]`
+    /// gets `epoch + numbers[i]` days, and a number equal to `none` (a "-1 = never"
+    /// sentinel) means no value, clearing any value the customer had. A customer listed
+    /// twice gets its last number. Validates everything first (lengths, a day attribute,
+    /// live customers, days within 0000-01-01..=9999-12-31): on error nothing changed.
+    ///
+    /// ```
+    /// use audience::{AttrKind, CustomerKey, Day, Store, Value};
+    ///
+    /// let mut store = Store::new();
+    /// let last = store.define_attribute("last_purchase", AttrKind::Day)?;
+    /// let ids: Vec<u32> = (0..3)
+    ///     .map(|i| store.add_customer(CustomerKey::member(format!("m{i}"))?))
+    ///     .collect::<Result<_, _>>()?;
+    /// // Days since 2000-01-01, with -1 for "never purchased".
+    /// let epoch = Day::from_ymd(2000, 1, 1)?;
+    /// store.set_days_from_numbers(last, &ids, &[9_132, -1, 0], epoch, Some(-1))?;
+    /// assert_eq!(store.value(0, last)?, Some(Value::Day(Day::from_ymd(2025, 1, 1)?)));
+    /// assert_eq!(store.value(1, last)?, None);
+    /// assert_eq!(store.value(2, last)?, Some(Value::Day(epoch)));
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn set_days_from_numbers(
+        &mut self,
+        attr: AttrId,
+        customers: &[CustomerId],
+        numbers: &[i64],
+        epoch: Day,
+        none: Option<i64>,
+    ) -> Result<(), Error> {
+        if customers.len() != numbers.len() {
+            return err(ErrorKind::InvalidArgument(format!(
+                "{} customers but {} day numbers",
+                customers.len(),
+                numbers.len()
+            )));
+        }
+        let info = &self.slot(attr)?.info;
+        if info.kind != AttrKind::Day {
+            return err(ErrorKind::AttributeType {
+                attribute: info.name.clone(),
+                expected: info.kind.noun(),
+                found: AttrKind::Day.noun(),
+            });
+        }
+        for &c in customers {
+            self.check_live(c)?;
+        }
+        let (lowest, highest) = (i64::from(Day::MIN.as_i32()), i64::from(Day::MAX.as_i32()));
+        let day_of = |n: i64| i64::from(epoch.as_i32()).checked_add(n);
+        for (i, &n) in numbers.iter().enumerate() {
+            if Some(n) == none {
+                continue;
+            }
+            if !day_of(n).is_some_and(|d| (lowest..=highest).contains(&d)) {
+                return err(ErrorKind::InvalidDay {
+                    input: n.to_string(),
+                    reason: format!(
+                        "day number {n} (position {i}) counted from {epoch} lies outside \
+                         0000-01-01..=9999-12-31"
+                    ),
+                });
+            }
+        }
+        let slot = self
+            .attrs
+            .get_mut(attr.0 as usize)
+            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
+        let column = Arc::make_mut(&mut slot.column);
+        // In input order, so that a customer listed twice keeps its last number.
+        for (&c, &n) in customers.iter().zip(numbers) {
+            match day_of(n) {
+                Some(day) if Some(n) != none => column.set(c, day),
+                _ => {
+                    column.clear(c);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes one customer's value ("no value", distinct from zero). Returns whether it
     /// had one.
     pub fn clear_value(&mut self, customer: CustomerId, attr: AttrId) -> Result<bool, Error> {

@@ -614,7 +614,8 @@ fn configuration_errors() {
     assert_eq!(
         e.to_string(),
         "attribute \"purchase_count\" holds numbers, but HealthConfig::activity_attribute \
-         needs a day attribute (set HealthConfig::activity_attribute(..) to one)"
+         needs a day attribute (set HealthConfig::activity_attribute(..) to one, or convert day \
+         numbers with Store::set_days_from_numbers)"
     );
     // Without an activity attribute there is nothing stale to count.
     let mut shop = Shop::new(10);

@@ -658,7 +658,8 @@ fn configuration_errors() {
             "monetary"
         )),
         "attribute \"purchase_count\" holds numbers, but RfmConfig::recency needs a day \
-         attribute (set RfmConfig::recency(..) to one)"
+         attribute (set RfmConfig::recency(..) to one, or convert day numbers with \
+         Store::set_days_from_numbers)"
     );
     assert_eq!(
         run(RfmConfig::new("last_purchase", "last_purchase", "monetary")),
