@@ -106,6 +106,35 @@ fn rfm(c: &mut Criterion) {
     group.bench_function("score_with_segments", |b| {
         b.iter(|| full.score(black_box(&store), &ctx).expect("scores"))
     });
+    // The R rfm package's ten-segment table, read first-match: segments gathered cell by
+    // cell instead of as boxes of score bitmaps.
+    let ranges: [(&str, [(u8, u8); 3]); 10] = [
+        ("Champions", [(4, 5), (4, 5), (4, 5)]),
+        ("Loyal Customers", [(2, 5), (3, 5), (3, 5)]),
+        ("Potential Loyalist", [(3, 5), (1, 3), (1, 3)]),
+        ("New Customers", [(4, 5), (1, 1), (1, 1)]),
+        ("Promising", [(3, 4), (1, 1), (1, 1)]),
+        ("Need Attention", [(2, 3), (2, 3), (2, 3)]),
+        ("About To Sleep", [(2, 3), (1, 2), (1, 2)]),
+        ("At Risk", [(1, 2), (2, 5), (2, 5)]),
+        ("Can't Lose Them", [(1, 1), (4, 5), (4, 5)]),
+        ("Lost", [(1, 2), (1, 2), (1, 2)]),
+    ];
+    let table = ranges.iter().fold(
+        audience::FirstMatchMap::new("Others"),
+        |t, (name, [r, f, m])| {
+            t.rule(
+                audience::SegmentRule::new(*name)
+                    .r(r.0..=r.1)
+                    .f(f.0..=f.1)
+                    .m(m.0..=m.1),
+            )
+        },
+    );
+    let first_match = config().first_match(Some(table));
+    group.bench_function("score_with_first_match", |b| {
+        b.iter(|| first_match.score(black_box(&store), &ctx).expect("scores"))
+    });
     group.bench_function("grid_and_tables", |b| {
         b.iter(|| (black_box(&scores).grid(), scores.segment_table()))
     });

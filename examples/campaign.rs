@@ -167,13 +167,9 @@ fn main() -> Result<(), audience::Error> {
         split.group("B").cloned().unwrap_or_default(),
     );
     let rest = split.group("rest").cloned().unwrap_or_default();
+    // The split prints its sizes and shares itself.
     println!(
-        "\nsplit: holdout {}, A {}, B {}, rest {} ({} channel strata, each within one customer \
-         of its share)",
-        split.holdout.as_ref().map_or(0, |h| h.len()),
-        a.len(),
-        b.len(),
-        rest.len(),
+        "\n{split}\n  ({} channel strata, each within one customer of its share)",
         split.strata.len()
     );
     let test = &a | &b;

@@ -183,6 +183,9 @@ fn main() -> Result<(), Error> {
             .ttl_days(7),
     )?;
     let lifecycle = Lifecycle::default();
+    // The preset's rules read three attributes: check them once, so that a missing one
+    // names the setting to change (Lifecycle::attributes) rather than a rule.
+    lifecycle.check(&store)?;
     let [new_customer, ..] = lifecycle.create_tags(&mut store, &admin)?;
     // "New customer" must go 60 days after the first purchase at the latest.
     store.set_ttl(&admin, new_customer, Some(60))?;

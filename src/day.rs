@@ -114,12 +114,49 @@ impl Day {
         }
     }
 
-    /// The first day of a window of `days` days that ends on `self` (`self - days`), or
-    /// `None` when it would start before [`Day::MIN`]: the one relative-day computation
-    /// behind every date condition (`WITHIN 30d` on a tag's assignment day and on a day
-    /// attribute alike), so the two kinds cannot disagree at the ends of the range.
-    pub fn window_start(self, days: u32) -> Option<Day> {
-        let start = i64::from(self.0) - i64::from(days);
+    /// The first day of a window of `period` that ends on `self`, or `None` when it would
+    /// start before [`Day::MIN`]: the one relative-day computation behind every date
+    /// condition (`WITHIN 30d` and `BEFORE 3mo` on a tag's assignment day and on a day
+    /// attribute alike, and their translation for engines), so they cannot disagree.
+    ///
+    /// Days and weeks count back whole days. Months and years count back on the calendar:
+    /// the same day of the month, clamped to the last day of a shorter month (see
+    /// [`Period`]).
+    ///
+    /// ```
+    /// use audience::{Day, Period};
+    ///
+    /// let day = |s: &str| s.parse::<Day>().unwrap();
+    /// assert_eq!(day("2025-03-31").window_start(30), Some(day("2025-03-01")));
+    /// assert_eq!(day("2025-03-31").window_start(Period::weeks(2)), Some(day("2025-03-17")));
+    /// assert_eq!(day("2025-03-31").window_start(Period::months(1)), Some(day("2025-02-28")));
+    /// assert_eq!(day("2024-03-31").window_start(Period::months(1)), Some(day("2024-02-29")));
+    /// assert_eq!(day("2024-02-29").window_start(Period::years(1)), Some(day("2023-02-28")));
+    /// assert_eq!(day("2025-01-15").window_start(Period::months(13)), Some(day("2023-12-15")));
+    /// assert_eq!(Day::MIN.window_start(1), None);
+    /// ```
+    pub fn window_start(self, period: impl Into<Period>) -> Option<Day> {
+        let period = period.into();
+        let count = i64::from(period.count);
+        let months = match period.unit {
+            PeriodUnit::Days => return self.back_days(count),
+            PeriodUnit::Weeks => return self.back_days(count * 7),
+            PeriodUnit::Months => count,
+            PeriodUnit::Years => count * 12,
+        };
+        let (y, m, d) = self.ymd();
+        let index = i64::from(y) * 12 + i64::from(m) - 1 - months;
+        let year = i32::try_from(index.div_euclid(12)).ok()?;
+        let month = index.rem_euclid(12) as u32 + 1;
+        if year < 0 {
+            return None;
+        }
+        let day = d.min(days_in_month(year, month));
+        Some(Day(days_from_civil(year, month, day)))
+    }
+
+    fn back_days(self, days: i64) -> Option<Day> {
+        let start = i64::from(self.0) - days;
         i32::try_from(start)
             .ok()
             .filter(|d| *d >= Day::MIN.0)
@@ -154,6 +191,198 @@ impl Day {
     pub fn weekday(self) -> u32 {
         // 1970-01-01 was a Thursday (4).
         ((i64::from(self.0) + 3).rem_euclid(7) + 1) as u32
+    }
+}
+
+/// How far back from today a date condition reaches, as queries write it: days (`30d`),
+/// weeks (`2w`), calendar months (`3mo`) or calendar years (`1y`).
+///
+/// Days and weeks count whole days (`2w` is 14 days). Months and years are calendar
+/// arithmetic against today, the way people read "3 months ago": the same day of the month,
+/// that many months earlier, clamped to the last day of a shorter month. So on 2025-03-31,
+/// `1mo` reaches back to 2025-02-28 (2024-02-29 in a leap year), and on 2024-02-29, `1y`
+/// reaches back to 2023-02-28; this is also what ClickHouse's `today() - INTERVAL 1 MONTH`
+/// gives. [`Day::window_start`] does the arithmetic for every date condition.
+///
+/// A whole number of days converts into a `Period` (`Period::from(30)` is `30d`). Parses from
+/// and prints as the query text; serialises as a number of days (`30`) for days and as the
+/// text (`"3mo"`) otherwise.
+///
+/// ```
+/// use audience::Period;
+///
+/// assert_eq!("3mo".parse::<Period>()?, Period::months(3));
+/// assert_eq!(Period::weeks(2).to_string(), "2w");
+/// assert_eq!(Period::from(30), Period::days(30));
+/// assert_eq!(
+///     "3m".parse::<Period>().unwrap_err().to_string(),
+///     "bad duration \"3m\": expected a whole number and a unit: 30d (days), 2w (weeks), \
+///      3mo (months) or 1y (years)"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "RawPeriod", into = "RawPeriod"))]
+pub struct Period {
+    count: u32,
+    unit: PeriodUnit,
+}
+
+/// The unit of a [`Period`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeriodUnit {
+    /// Days: `d`.
+    Days,
+    /// Weeks of 7 days: `w`.
+    Weeks,
+    /// Calendar months: `mo`.
+    Months,
+    /// Calendar years: `y`.
+    Years,
+}
+
+impl PeriodUnit {
+    /// The suffix in query text: `d`, `w`, `mo`, `y`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            PeriodUnit::Days => "d",
+            PeriodUnit::Weeks => "w",
+            PeriodUnit::Months => "mo",
+            PeriodUnit::Years => "y",
+        }
+    }
+}
+
+/// The longest period that query text accepts, in days (about 2,700 years): months count as
+/// 31 days and years as 366 for this limit.
+pub const MAX_PERIOD_DAYS: u32 = 1_000_000;
+
+impl Period {
+    /// `n` days.
+    pub const fn days(n: u32) -> Period {
+        Period {
+            count: n,
+            unit: PeriodUnit::Days,
+        }
+    }
+
+    /// `n` weeks (`7 * n` days).
+    pub const fn weeks(n: u32) -> Period {
+        Period {
+            count: n,
+            unit: PeriodUnit::Weeks,
+        }
+    }
+
+    /// `n` calendar months.
+    pub const fn months(n: u32) -> Period {
+        Period {
+            count: n,
+            unit: PeriodUnit::Months,
+        }
+    }
+
+    /// `n` calendar years.
+    pub const fn years(n: u32) -> Period {
+        Period {
+            count: n,
+            unit: PeriodUnit::Years,
+        }
+    }
+
+    /// How many units.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The unit.
+    pub fn unit(self) -> PeriodUnit {
+        self.unit
+    }
+
+    /// The query text `30d`, `2w`, `3mo` or `1y` (case-insensitive), at most
+    /// [`MAX_PERIOD_DAYS`] long; `None` for anything else.
+    pub(crate) fn parse_text(text: &str) -> Option<Period> {
+        let lower = text.to_ascii_lowercase();
+        let (num, unit, per) = if let Some(n) = lower.strip_suffix("mo") {
+            (n, PeriodUnit::Months, 31)
+        } else if let Some(n) = lower.strip_suffix('d') {
+            (n, PeriodUnit::Days, 1)
+        } else if let Some(n) = lower.strip_suffix('w') {
+            (n, PeriodUnit::Weeks, 7)
+        } else if let Some(n) = lower.strip_suffix('y') {
+            (n, PeriodUnit::Years, 366)
+        } else {
+            return None;
+        };
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let count = num
+            .parse::<u32>()
+            .ok()
+            .filter(|n| n.checked_mul(per).is_some_and(|d| d <= MAX_PERIOD_DAYS))?;
+        Some(Period { count, unit })
+    }
+}
+
+impl From<u32> for Period {
+    /// That many days.
+    fn from(days: u32) -> Period {
+        Period::days(days)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.count, self.unit.suffix())
+    }
+}
+
+impl FromStr for Period {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Period, Error> {
+        Period::parse_text(s).ok_or_else(|| {
+            ErrorKind::Query(crate::error::QueryError {
+                problem: crate::error::QueryProblem::BadDuration(s.chars().take(64).collect()),
+                span: None,
+                query: None,
+            })
+            .into()
+        })
+    }
+}
+
+/// The serialised form of [`Period`]: a number of days, or the query text.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum RawPeriod {
+    Days(u32),
+    Text(String),
+}
+
+#[cfg(feature = "serde")]
+impl From<Period> for RawPeriod {
+    fn from(p: Period) -> RawPeriod {
+        match p.unit {
+            PeriodUnit::Days => RawPeriod::Days(p.count),
+            _ => RawPeriod::Text(p.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RawPeriod> for Period {
+    type Error = Error;
+    fn try_from(raw: RawPeriod) -> Result<Period, Error> {
+        match raw {
+            RawPeriod::Days(n) => Ok(Period::days(n)),
+            RawPeriod::Text(t) => t.parse(),
+        }
     }
 }
 

@@ -76,13 +76,13 @@ pub use store::policy as governance;
 
 pub use aggregate::Summary;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
-pub use day::Day;
+pub use day::{Day, MAX_PERIOD_DAYS, Period, PeriodUnit};
 pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rfm::{
-    Binning, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore, RfmScores, ScoreRow,
-    ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
+    Binning, FirstMatchMap, GridCell, Measure, MeasureSpec, RfmConfig, RfmGrid, RfmScore,
+    RfmScores, ScoreRow, ScoreTable, SegmentMap, SegmentRow, SegmentRule, SegmentTable,
 };
 pub use rules::lifecycle::Lifecycle;
 pub use rules::{Rule, RuleReport, RuleSet, Run, RunReport, TagSelector, TagTarget, TagTemplate};
@@ -98,7 +98,7 @@ pub use store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagCount, TagId, TagInfo, TagKind, TagSpec,
     dimensions,
 };
-pub use store::{MAX_ATTRIBUTES, MemoryUsage, Store, TagDiff};
+pub use store::{MAX_ATTRIBUTES, MAX_FOUND_TAGS, MemoryUsage, Store, TagDiff};
 
 pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};

@@ -41,7 +41,7 @@ use std::fmt;
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::{check_name, check_stored_name, first_repeat, fold, tidy};
-use crate::base::text::quote;
+use crate::base::text::{counted, quote, thousands};
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::attribute::AttrKind;
@@ -229,6 +229,43 @@ pub struct GroupWrite {
     pub ungrouped: u64,
 }
 
+impl fmt::Display for GroupWrite {
+    /// One line per group, then the customers left in no group when there are some:
+    ///
+    /// ```text
+    /// "S": 120 members (5 arrived, 3 left)
+    /// "A": 40 members (40 arrived, 0 left; tag created)
+    /// 14 customers in no group
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, g) in self.groups.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}: {} ({} arrived, {} left{})",
+                quote(&g.name),
+                counted(g.members, "member", "members"),
+                thousands(g.arrived),
+                thousands(g.left),
+                if g.created { "; tag created" } else { "" }
+            )?;
+        }
+        if self.ungrouped > 0 {
+            if !self.groups.is_empty() {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{} in no group",
+                counted(self.ungrouped, "customer", "customers")
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Assignment {
     /// Writes `assignment` to tags of `dimension`: one tag per group, named after it,
     /// created on demand (a dynamic tag, logged with `edit`). Afterwards every customer of
@@ -410,8 +447,7 @@ impl TryFrom<RawTiers> for Tiers {
     }
 }
 
-/// What is wrong with a list of tiers, the emptiness aside.
-/// What is wrong with a list of tiers, if anything; `check` is the name check (the full one,
+/// What is wrong with a list of tiers, the emptiness aside; `check` is the name check (the full one,
 /// or the one names read from an older snapshot pass).
 fn tier_list_problem(tiers: &[Tier], check: fn(&str) -> Result<(), String>) -> Option<String> {
     if tiers.len() > MAX_GROUPS {
@@ -549,15 +585,7 @@ impl Tiers {
         within: Option<&RoaringBitmap>,
     ) -> Result<Assignment, Error> {
         self.validate()?;
-        let id = store.attribute_id(&self.attribute)?;
-        let info = store.attribute(id)?;
-        if info.kind != AttrKind::Int {
-            return err(ErrorKind::AttributeType {
-                attribute: info.name.clone(),
-                expected: info.kind.noun(),
-                found: AttrKind::Int.noun(),
-            });
-        }
+        let id = store.setting_attribute("Tiers::new", &self.attribute, AttrKind::Int)?;
         let col = store.column(id)?;
         let live = store.customers();
         let scope = match within {

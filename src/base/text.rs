@@ -26,3 +26,21 @@ pub(crate) fn quote_char(c: char) -> String {
         format!("'{c}'")
     }
 }
+
+/// `1234567` -> `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 customer`, `2,305 customers`: a count with its noun in the right number.
+pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}

@@ -6,6 +6,7 @@ use roaring::RoaringBitmap;
 use super::dimension_tags;
 use super::rank::{Keys, Ranked};
 use crate::base::fold::{check_name, first_repeat, fold, tidy};
+use crate::base::text::{counted, quote, thousands};
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
 use crate::store::taxonomy::TagId;
@@ -212,7 +213,7 @@ impl SplitSpec {
         {
             return Err(invalid(
                 setting,
-                format!("two groups are named {}", crate::error::quote(&name)),
+                format!("two groups are named {}", quote(&name)),
             ));
         }
         if self.groups.len() >= MAX_GROUPS {
@@ -480,6 +481,48 @@ pub struct Split {
     /// For a stratified split, how each stratum was shared out (strata ordered by their
     /// tags' names, "none of them" first); empty otherwise.
     pub strata: Vec<Stratum>,
+}
+
+impl std::fmt::Display for Split {
+    /// The sizes, one line each, with their shares of the audience:
+    ///
+    /// ```text
+    /// 2,336 customers split (seed 7):
+    ///   holdout: 234 (10.0%)
+    ///   "A": 1,051 (45.0%)
+    ///   "B": 1,051 (45.0%)
+    /// ```
+    ///
+    /// Unassigned customers get a line when there are some.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.holdout.as_ref().map_or(0, RoaringBitmap::len)
+            + self.groups.iter().map(|g| g.members.len()).sum::<u64>()
+            + self.unassigned.len();
+        let line = |f: &mut std::fmt::Formatter<'_>, label: &str, n: u64| {
+            let share = if total == 0 {
+                0.0
+            } else {
+                n as f64 * 100.0 / total as f64
+            };
+            write!(f, "\n  {label}: {} ({share:.1}%)", thousands(n))
+        };
+        write!(
+            f,
+            "{} split (seed {}):",
+            counted(total, "customer", "customers"),
+            self.seed
+        )?;
+        if let Some(h) = &self.holdout {
+            line(f, "holdout", h.len())?;
+        }
+        for g in &self.groups {
+            line(f, &quote(&g.name), g.members.len())?;
+        }
+        if !self.unassigned.is_empty() {
+            line(f, "unassigned", self.unassigned.len())?;
+        }
+        Ok(())
+    }
 }
 
 impl Split {

@@ -158,6 +158,7 @@ fn names_unknown(kind: &ErrorKind) -> bool {
         | ErrorKind::UnknownAttribute { .. }
         | ErrorKind::UnknownDimension { .. }
         | ErrorKind::UnknownGroup { .. } => true,
+        ErrorKind::SettingAttribute { holds, .. } => holds.is_none(),
         ErrorKind::Query(q) => match &q.problem {
             QueryProblem::UnknownSet { .. } | QueryProblem::UnknownSegment { .. } => true,
             QueryProblem::Resolve(inner) => names_unknown(inner),
@@ -354,6 +355,32 @@ pub enum ErrorKind {
         expected: &'static str,
         /// What was given.
         found: &'static str,
+    },
+
+    /// An attribute that a setting reads (a preset's default name or the caller's) is
+    /// missing from the store, or holds the other kind of values. The message names the
+    /// setting and how to change it:
+    ///
+    /// ```text
+    /// unknown attribute "last_purchase" (RfmConfig::recency reads it; set RfmConfig::recency(..) to your column)
+    /// attribute "last_purchase_day" holds numbers, but RfmConfig::recency needs a day attribute (set RfmConfig::recency(..) to one, or convert day numbers with Store::set_days_from_numbers)
+    /// ```
+    #[error(
+        "{}",
+        setting_attribute_text(setting, attribute, holds, needs, suggestion)
+    )]
+    SettingAttribute {
+        /// The setting that names the attribute, e.g. `RfmConfig::recency`.
+        setting: &'static str,
+        /// The attribute's name as the setting gives it.
+        attribute: String,
+        /// What the attribute holds (`"numbers"` or `"days"`); `None` when the store has no
+        /// attribute of that name.
+        holds: Option<&'static str>,
+        /// What the setting needs, e.g. `"a day attribute"`.
+        needs: &'static str,
+        /// The nearest attribute name, when the attribute is missing and one is close.
+        suggestion: Option<String>,
     },
 
     /// A bulk call whose inputs do not line up (e.g. ids and values of different lengths).
@@ -644,6 +671,40 @@ fn number_hint(text: &str) -> &'static str {
     }
 }
 
+fn setting_attribute_text(
+    setting: &str,
+    attribute: &str,
+    holds: &Option<&'static str>,
+    needs: &str,
+    suggestion: &Option<String>,
+) -> String {
+    match holds {
+        None => {
+            let near = match suggestion {
+                Some(s) => format!("; did you mean {}?", quote(s)),
+                None => String::new(),
+            };
+            format!(
+                "unknown attribute {} ({setting} reads it; set {setting}(..) to your column{near})",
+                quote(attribute)
+            )
+        }
+        Some(holds) => {
+            // Day numbers in a number column: say how to turn them into days.
+            let convert = if *holds == "numbers" && needs == "a day attribute" {
+                ", or convert day numbers with Store::set_days_from_numbers"
+            } else {
+                ""
+            };
+            format!(
+                "attribute {} holds {holds}, but {setting} needs {needs} (set {setting}(..) to \
+                 one{convert})",
+                quote(attribute)
+            )
+        }
+    }
+}
+
 fn cycle_text(rules: &[String]) -> String {
     let mut out = String::new();
     for r in rules.iter().chain(rules.first()) {
@@ -725,8 +786,12 @@ pub enum QueryProblem {
     /// A day literal that does not exist.
     #[error("bad day {}: expected YYYY-MM-DD", quote(.0))]
     BadDay(String),
-    /// A duration that is not `<N>d` or `<N>w`.
-    #[error("bad duration {}: expected days like 30d or weeks like 2w", quote(.0))]
+    /// A duration that is not `<N>d`, `<N>w`, `<N>mo` or `<N>y`, or is too long.
+    #[error(
+        "bad duration {}: expected a whole number and a unit: 30d (days), 2w (weeks), 3mo \
+         (months) or 1y (years)",
+        quote(.0)
+    )]
     BadDuration(String),
     /// The query text is too long.
     #[error("query is {len} bytes long, the limit is {limit}")]
@@ -765,6 +830,16 @@ pub enum QueryProblem {
         bins: u8,
         /// The score asked for.
         score: i64,
+    },
+    /// `BETWEEN lo AND hi` with `lo` above `hi`, which no value could match.
+    #[error(
+        "BETWEEN {lo} AND {hi} matches nothing: the lower bound comes first (write BETWEEN {hi} AND {lo})"
+    )]
+    ReversedBounds {
+        /// The lower bound as written.
+        lo: String,
+        /// The upper bound as written.
+        hi: String,
     },
     /// A named RFM segment that the scores' segment map does not have.
     #[error("unknown RFM segment {}{}", quote(name), did_you_mean(suggestion))]

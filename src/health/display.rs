@@ -64,6 +64,13 @@ impl Display for HealthReport {
                 self.pairs_skipped
             )?;
         }
+        if !self.skipped.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Skipped checks:")?;
+            for check in &self.skipped {
+                writeln!(f, "  {check}")?;
+            }
+        }
 
         writeln!(f)?;
         writeln!(f, "Tags, largest first:")?;

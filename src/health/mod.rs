@@ -286,10 +286,32 @@ pub struct HealthReport {
     /// Tags left out of the pair analysis because there were more than
     /// [`MAX_PAIR_TAGS`] (the smallest are left out).
     pub pairs_skipped: usize,
+    /// Checks that could not run, and why: stale memberships without an activity
+    /// attribute (none set, or none of that name in the store).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub skipped: Vec<SkippedCheck>,
     /// The taxonomy as a whole.
     pub taxonomy: TaxonomyHealth,
     /// Everything that needs attention, worst first (see [`Finding::severity`]).
     pub findings: Vec<Finding>,
+}
+
+/// A check the health report could not run, and why. `Display`: `stale memberships: the
+/// store has no attribute "last_interaction" (...)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct SkippedCheck {
+    /// The check, e.g. `stale memberships`.
+    pub check: String,
+    /// Why it was skipped and how to turn it on.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.check, self.reason)
+    }
 }
 
 impl HealthReport {
@@ -716,8 +738,9 @@ impl Finding {
 
 impl HealthReport {
     /// The tag health report on `today` (see the [module docs](crate::health)). Errors when the
-    /// configuration is out of range or its activity attribute does not exist or does not
-    /// hold days.
+    /// configuration is out of range or its activity attribute holds numbers. Without an
+    /// activity attribute (none set, or none of that name in the store) the stale check is
+    /// skipped and listed in [`HealthReport::skipped`].
     pub fn build(store: &Store, today: Day, config: &HealthConfig) -> Result<HealthReport, Error> {
         let customers = store.customer_count();
         let share = |n: u64| {
@@ -727,7 +750,9 @@ impl HealthReport {
                 n as f64 / customers as f64
             }
         };
-        let stale_set = stale_set(store, today, config)?;
+        let stale = stale_set(store, today, config, false)?;
+        let skipped = stale.skipped();
+        let stale_set = stale.set();
 
         // Per tag: the numbers that need no pairs.
         let infos: Vec<&TagInfo> = store.tags().collect();
@@ -871,6 +896,7 @@ impl HealthReport {
             redundant,
             subsets,
             pairs_skipped,
+            skipped,
             taxonomy,
             findings,
         })
@@ -905,38 +931,81 @@ pub fn stale_members(
     config: &HealthConfig,
 ) -> Result<Segment, Error> {
     let members = store.members(tag)?;
-    let Some(stale) = stale_set(store, today, config)? else {
+    // The report skips the check without the attribute; asked for directly, a missing
+    // attribute is an error naming the setting.
+    let Stale::Set(stale) = stale_set(store, today, config, true)? else {
         return err(ErrorKind::InvalidSetting {
-            setting: "HealthConfig::activity_attribute",
+            setting: ACTIVITY,
             reason: "stale members need an activity attribute, and none is set".into(),
         });
     };
     Ok(Segment::from_bitmap(members & &stale))
 }
 
-/// Every customer whose activity attribute is before `today - stale_days`; `None`
-/// without an activity attribute.
+/// The setting that names the activity attribute.
+const ACTIVITY: &str = "HealthConfig::activity_attribute";
+
+/// The stale customers, or why there are none to count.
+enum Stale {
+    /// Every customer whose activity attribute is before `today - stale_days`.
+    Set(RoaringBitmap),
+    /// No activity attribute is set.
+    Unset,
+    /// The activity attribute set is not in the store.
+    Missing(String),
+}
+
+impl Stale {
+    fn set(&self) -> Option<&RoaringBitmap> {
+        match self {
+            Stale::Set(s) => Some(s),
+            Stale::Unset | Stale::Missing(_) => None,
+        }
+    }
+
+    /// The checks skipped for want of stale customers.
+    fn skipped(&self) -> Vec<SkippedCheck> {
+        let reason = match self {
+            Stale::Set(_) => return Vec::new(),
+            Stale::Unset => {
+                "no activity attribute is set (HealthConfig::activity_attribute)".to_string()
+            }
+            Stale::Missing(name) => format!(
+                "the store has no attribute {} (set {ACTIVITY}(..) to the day attribute of \
+                 each customer's last interaction)",
+                quote(name)
+            ),
+        };
+        vec![SkippedCheck {
+            check: "stale memberships".into(),
+            reason,
+        }]
+    }
+}
+
+/// The customers whose activity attribute is before `today - stale_days`, or why there
+/// are none: no activity attribute set, or one the store does not have. An attribute
+/// that holds numbers is an error naming the setting.
+/// With `require`, a missing attribute is an error too.
 fn stale_set(
     store: &Store,
     today: Day,
     config: &HealthConfig,
-) -> Result<Option<RoaringBitmap>, Error> {
+    require: bool,
+) -> Result<Stale, Error> {
     let Some(name) = &config.activity_attribute else {
-        return Ok(None);
+        return Ok(Stale::Unset);
     };
-    let id = store.attribute_id(name)?;
-    let info = store.attribute(id)?;
-    if info.kind != AttrKind::Day {
-        return err(ErrorKind::InvalidSetting {
-            setting: "HealthConfig::activity_attribute",
-            reason: format!(
-                "{} holds numbers; stale memberships need a day attribute",
-                quote(&info.name)
-            ),
-        });
+    if !require && store.find_attribute(name).is_none() {
+        return Ok(Stale::Missing(name.clone()));
     }
+    let id = store.setting_attribute(ACTIVITY, name, AttrKind::Day)?;
     let cutoff = i64::from(today.as_i32()) - i64::from(config.stale_days);
-    Ok(Some(store.column(id)?.range(i64::MIN, cutoff - 1, None)))
+    Ok(Stale::Set(store.column(id)?.range(
+        i64::MIN,
+        cutoff - 1,
+        None,
+    )))
 }
 
 /// `tag AND <activity> BEFORE <days>d`, the tag written bare when that resolves to it.

@@ -85,6 +85,7 @@ use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
 
 use crate::base::fold::fold;
+use crate::base::text::{counted, quote};
 use crate::day::Day;
 use crate::error::Error;
 use crate::store::Store;
@@ -281,6 +282,33 @@ pub struct ExportSummary {
     /// Tag names written that contain a tag separator (`,` `，` `、` `،`): an import splits
     /// them into several names. Rename them to round-trip through CSV.
     pub tags_with_separators: Vec<String>,
+}
+
+impl fmt::Display for ExportSummary {
+    /// `1,204 rows written; 3 ids not live left out; 1 tag name with a separator (an import
+    /// splits it): "growth, low frequency"`; the parts after the first only when not zero.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} written", counted(self.rows, "row", "rows"))?;
+        if self.not_live > 0 {
+            write!(
+                f,
+                "; {} not live left out",
+                counted(self.not_live, "id", "ids")
+            )?;
+        }
+        let n = self.tags_with_separators.len() as u64;
+        if n > 0 {
+            let names: Vec<String> = self.tags_with_separators.iter().map(|t| quote(t)).collect();
+            write!(
+                f,
+                "; {} with a separator (an import splits {}): {}",
+                counted(n, "tag name", "tag names"),
+                if n == 1 { "it" } else { "them" },
+                names.join(", ")
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Export {
@@ -836,6 +864,28 @@ pub struct HashedSummary {
     pub without_phone: u64,
     /// Ids of the set that are not live customers: left out.
     pub not_live: u64,
+}
+
+impl fmt::Display for HashedSummary {
+    /// `2 hashes written; left out: 1 customer keyed by a member id, 3 ids not live`; the
+    /// left-out part only when something was.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} written", counted(self.written, "hash", "hashes"))?;
+        let mut out = Vec::new();
+        if self.without_phone > 0 {
+            out.push(format!(
+                "{} keyed by a member id",
+                counted(self.without_phone, "customer", "customers")
+            ));
+        }
+        if self.not_live > 0 {
+            out.push(format!("{} not live", counted(self.not_live, "id", "ids")));
+        }
+        if !out.is_empty() {
+            write!(f, "; left out: {}", out.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the hashed phone number of every customer of `set` (in id order) for `platform`:

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::day::Day;
+use crate::day::{Day, Period};
 
 use super::parse::MAX_DEPTH;
 
@@ -166,37 +166,38 @@ pub enum Expr {
         /// The attribute.
         attr: String,
     },
-    /// A day attribute within the last N days: `last_interaction WITHIN 30d` means
-    /// `last_interaction >= today - 30`.
+    /// A day attribute within the last period: `last_interaction WITHIN 30d` means
+    /// `last_interaction >= today - 30`, `WITHIN 3mo` means on or after the same day three
+    /// calendar months ago ([`Day::window_start`]).
     Within {
         /// The day attribute.
         attr: String,
-        /// N.
-        days: u32,
+        /// How far back: `30d`, `2w`, `3mo`, `1y`.
+        days: Period,
     },
-    /// A day attribute more than N days ago: `last_interaction BEFORE 180d` means
+    /// A day attribute before the last period: `last_interaction BEFORE 180d` means
     /// `last_interaction < today - 180`.
     Before {
         /// The day attribute.
         attr: String,
-        /// N.
-        days: u32,
+        /// How far back: `30d`, `2w`, `3mo`, `1y`.
+        days: Period,
     },
-    /// Members assigned the tag more than N days ago: `vip ASSIGNED BEFORE 60d` (assigned
+    /// Members assigned the tag before the last period: `vip ASSIGNED BEFORE 60d` (assigned
     /// before `today - 60`).
     AssignedBefore {
         /// The tag.
         tag: TagRef,
-        /// N.
-        days: u32,
+        /// How far back: `30d`, `2w`, `3mo`, `1y`.
+        days: Period,
     },
-    /// Members assigned the tag within the last N days: `vip ASSIGNED WITHIN 7d` (assigned
+    /// Members assigned the tag within the last period: `vip ASSIGNED WITHIN 7d` (assigned
     /// on `today - 7` or later).
     AssignedWithin {
         /// The tag.
         tag: TagRef,
-        /// N.
-        days: u32,
+        /// How far back: `30d`, `2w`, `3mo`, `1y`.
+        days: Period,
     },
     /// A set of customers supplied by the caller at evaluation time: `@capped`.
     Set(String),
@@ -297,16 +298,24 @@ impl AttrBuilder {
     }
     /// `attr WITHIN Nd`
     pub fn within_days(self, days: u32) -> Expr {
-        Expr::Within {
-            attr: self.attr,
-            days,
-        }
+        self.within(Period::days(days))
     }
     /// `attr BEFORE Nd` (more than N days ago)
     pub fn before_days(self, days: u32) -> Expr {
+        self.before(Period::days(days))
+    }
+    /// `attr WITHIN 3mo`: within the last period (days, weeks, months or years).
+    pub fn within(self, period: Period) -> Expr {
+        Expr::Within {
+            attr: self.attr,
+            days: period,
+        }
+    }
+    /// `attr BEFORE 1y`: before the last period (days, weeks, months or years).
+    pub fn before(self, period: Period) -> Expr {
         Expr::Before {
             attr: self.attr,
-            days,
+            days: period,
         }
     }
 }
@@ -342,14 +351,22 @@ impl Expr {
         Expr::Not(Box::new(self))
     }
 
-    /// Members of `tag` assigned more than `days` days ago (`tag ASSIGNED BEFORE Nd`).
-    pub fn assigned_before(tag: TagRef, days: u32) -> Expr {
-        Expr::AssignedBefore { tag, days }
+    /// Members of `tag` assigned before the last period (`tag ASSIGNED BEFORE 60d`); a
+    /// number is days.
+    pub fn assigned_before(tag: TagRef, period: impl Into<Period>) -> Expr {
+        Expr::AssignedBefore {
+            tag,
+            days: period.into(),
+        }
     }
 
-    /// Members of `tag` assigned within the last `days` days (`tag ASSIGNED WITHIN Nd`).
-    pub fn assigned_within(tag: TagRef, days: u32) -> Expr {
-        Expr::AssignedWithin { tag, days }
+    /// Members of `tag` assigned within the last period (`tag ASSIGNED WITHIN 7d`); a
+    /// number is days.
+    pub fn assigned_within(tag: TagRef, period: impl Into<Period>) -> Expr {
+        Expr::AssignedWithin {
+            tag,
+            days: period.into(),
+        }
     }
 
     /// How many levels the expression has: 1 for a term, one more for each `AND`, `OR` or
@@ -1015,14 +1032,14 @@ impl Expr {
                 }
                 Expr::Within { attr, days } => {
                     write_name(f, attr)?;
-                    write!(f, " WITHIN {days}d")?;
+                    write!(f, " WITHIN {days}")?;
                 }
                 Expr::Before { attr, days } => {
                     write_name(f, attr)?;
-                    write!(f, " BEFORE {days}d")?;
+                    write!(f, " BEFORE {days}")?;
                 }
-                Expr::AssignedBefore { tag, days } => write!(f, "{tag} ASSIGNED BEFORE {days}d")?,
-                Expr::AssignedWithin { tag, days } => write!(f, "{tag} ASSIGNED WITHIN {days}d")?,
+                Expr::AssignedBefore { tag, days } => write!(f, "{tag} ASSIGNED BEFORE {days}")?,
+                Expr::AssignedWithin { tag, days } => write!(f, "{tag} ASSIGNED WITHIN {days}")?,
                 Expr::Set(name) => {
                     f.write_str("@")?;
                     write_name(f, name)?;

@@ -26,7 +26,7 @@
 //!           | attribute ( WITHIN | BEFORE ) duration
 //! tag      := name | dimension ':' name
 //! literal  := integer | YYYY-MM-DD | "text"
-//! duration := 30d | 2w
+//! duration := 30d | 2w | 3mo | 1y             days, weeks, calendar months, calendar years
 //! ```
 //!
 //! - `NOT` binds tighter than `AND`, `AND` tighter than `OR`. `NOT x` is every live
@@ -38,6 +38,10 @@
 //! - `x WITHIN 30d` is `x >= today - 30`; `x BEFORE 180d` ("more than 180 days ago") is
 //!   `x < today - 180`; `t ASSIGNED BEFORE 60d` is the members of `t` assigned before
 //!   `today - 60`, `t ASSIGNED WITHIN 7d` those assigned on `today - 7` or later.
+//! - Months and years are calendar arithmetic against today ([`Period`](crate::Period)):
+//!   `x WITHIN 3mo` is `x >=` the same day three months ago, clamped to the last day of a
+//!   shorter month (on 2025-03-31, `1mo` reaches back to 2025-02-28), as ClickHouse's
+//!   `today() - INTERVAL 1 MONTH` does.
 //! - Comparisons never match a customer without a value (`!=` included); use
 //!   `IS NULL` for those.
 //! - `@name` is a set the caller passes in the [`Context`] (e.g. `@capped`, customers who

@@ -19,7 +19,7 @@
 //! bare     := ( letter | digit | mark | '_' | '-' | '/' | '.' | other non-ASCII )+
 //! cmp      := '=' | '==' | '!=' | '<>' | '<' | '<=' | '>' | '>='
 //! literal  := integer | YYYY-MM-DD | "quoted"
-//! duration := <N>d | <N>w
+//! duration := <N>d | <N>w | <N>mo | <N>y          days, weeks, calendar months, years
 //! ```
 //!
 //! Keywords are case-insensitive. Parentheses and `NOT` nest at most [`MAX_DEPTH`] levels,
@@ -36,7 +36,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use crate::day::Day;
+use crate::day::{Day, Period};
 use crate::error::{QueryError, QueryProblem, Span, quote};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
@@ -593,11 +593,23 @@ impl Parser {
             return Ok((Expr::Cmp { attr, op, value }, s.end));
         }
         if self.eat_kw("BETWEEN") {
-            let (lo, _) = self.literal()?;
+            let (lo, from) = self.literal()?;
             if !self.eat_kw("AND") {
                 return self.unexpected("AND in BETWEEN ... AND ...");
             }
             let (hi, s) = self.literal()?;
+            if reversed(&lo, &hi) {
+                return Err((
+                    QueryProblem::ReversedBounds {
+                        lo: lo.to_string(),
+                        hi: hi.to_string(),
+                    },
+                    Span {
+                        start: from.start,
+                        end: s.end,
+                    },
+                ));
+            }
             return Ok((Expr::Between { attr, lo, hi }, s.end));
         }
         if self.eat_kw("IS") {
@@ -662,29 +674,23 @@ impl Parser {
         }
     }
 
-    fn duration(&mut self) -> PResult<(u32, usize)> {
+    fn duration(&mut self) -> PResult<(Period, usize)> {
         let Tok::Word(w) = self.peek().clone() else {
-            return self.unexpected("a duration like 30d");
+            return self.unexpected("a duration like 30d, 2w, 3mo or 1y");
         };
         let span = self.bump().span;
-        let bad = || (QueryProblem::BadDuration(w.clone()), span);
-        let (num, mult) = if let Some(n) = w.strip_suffix(['d', 'D']) {
-            (n, 1)
-        } else if let Some(n) = w.strip_suffix(['w', 'W']) {
-            (n, 7)
-        } else {
-            return Err(bad());
-        };
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let days = num
-            .parse::<u32>()
-            .ok()
-            .and_then(|n| n.checked_mul(mult))
-            .filter(|&d| d <= 1_000_000)
-            .ok_or_else(bad)?;
-        Ok((days, span.end))
+        let period = Period::parse_text(&w).ok_or((QueryProblem::BadDuration(w), span))?;
+        Ok((period, span.end))
+    }
+}
+
+/// Whether `BETWEEN lo AND hi` has its bounds the wrong way round (two numbers or two days,
+/// the first above the second).
+pub(crate) fn reversed(lo: &Literal, hi: &Literal) -> bool {
+    match (lo, hi) {
+        (Literal::Int(a), Literal::Int(b)) => a > b,
+        (Literal::Day(a), Literal::Day(b)) => a > b,
+        _ => false,
     }
 }
 
@@ -763,7 +769,9 @@ mod tests {
             attr("last_purchase").is_not_null()
         );
         assert_eq!(p("seen WITHIN 30d"), attr("seen").within_days(30));
-        assert_eq!(p("seen BEFORE 2w"), attr("seen").before_days(14));
+        assert_eq!(p("seen BEFORE 2w"), attr("seen").before(Period::weeks(2)));
+        assert_eq!(p("seen WITHIN 3MO"), attr("seen").within(Period::months(3)));
+        assert_eq!(p("seen BEFORE 1y"), attr("seen").before(Period::years(1)));
         assert_eq!(
             p("rfm.segment = \"At risk\""),
             attr("rfm.segment").eq("At risk")
@@ -772,7 +780,7 @@ mod tests {
             p("vip ASSIGNED BEFORE 60d"),
             Expr::AssignedBefore {
                 tag: crate::query::ast::tag_ref("vip"),
-                days: 60
+                days: Period::days(60)
             }
         );
     }
@@ -814,7 +822,8 @@ mod tests {
         );
         assert_eq!(
             perr("x WITHIN 30"),
-            "bad duration \"30\": expected days like 30d or weeks like 2w\n  x WITHIN 30\n           ^^"
+            "bad duration \"30\": expected a whole number and a unit: 30d (days), 2w (weeks), \
+             3mo (months) or 1y (years)\n  x WITHIN 30\n           ^^"
         );
         assert_eq!(perr("\"abc"), "unclosed quote\n  \"abc\n  ^^^^");
         assert_eq!(perr("a & b"), "unexpected character '&'\n  a & b\n    ^");
@@ -823,6 +832,17 @@ mod tests {
             perr("高消費力 高"),
             "expected AND, OR or the end of the query, found \"高\" (a name with spaces must be \
              quoted: \"高消費力 高\")\n  高消費力 高\n           ^^"
+        );
+        assert_eq!(
+            perr("purchase_count BETWEEN 5 AND 1"),
+            "BETWEEN 5 AND 1 matches nothing: the lower bound comes first (write BETWEEN 1 AND \
+             5)\n  purchase_count BETWEEN 5 AND 1\n                         ^^^^^^^"
+        );
+        assert_eq!(
+            perr("seen BETWEEN 2024-06-30 AND 2024-06-01"),
+            "BETWEEN 2024-06-30 AND 2024-06-01 matches nothing: the lower bound comes first \
+             (write BETWEEN 2024-06-01 AND 2024-06-30)\n  seen BETWEEN 2024-06-30 AND \
+             2024-06-01\n               ^^^^^^^^^^^^^^^^^^^^^^^^^"
         );
         assert_eq!(
             perr("x IS 3"),

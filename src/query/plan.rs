@@ -148,6 +148,16 @@ impl<'s> Binder<'s, '_, '_> {
 
     fn bind_leaf(&mut self, expr: &Expr, at: usize) -> Result<Node<'s>, Error> {
         let today = self.ctx.today;
+        // A query built in code meets the parser's refusal here.
+        if let Expr::Between { lo, hi, .. } = expr
+            && super::parse::reversed(lo, hi)
+        {
+            let problem = QueryProblem::ReversedBounds {
+                lo: lo.to_string(),
+                hi: hi.to_string(),
+            };
+            return Err(self.error(at, problem));
+        }
         if let Some((attr, prefix)) = derived_attr(expr) {
             let terms = match self.ctx.terms(prefix) {
                 Some(terms) => Some(terms),

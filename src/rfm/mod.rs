@@ -59,7 +59,11 @@
 //!
 //! A [`SegmentMap`] names boxes of (R, F, M) score cells. It must be a partition: every
 //! cell in exactly one segment, or scoring fails with an error naming the cells left out
-//! ([`ErrorKind::SegmentGap`]) or claimed twice ([`ErrorKind::SegmentOverlap`]). Segments
+//! ([`ErrorKind::SegmentGap`]) or claimed twice ([`ErrorKind::SegmentOverlap`]). Tables
+//! written as analysts write them, ordered rules over overlapping score ranges where the
+//! first match names the cell (the R `rfm` package's `rfm_segment` table, for one), go in
+//! a [`FirstMatchMap`] with a name for the cells no rule matches
+//! ([`RfmConfig::first_match`]); both forms are queryable as `rfm.segment`. Segments
 //! are not written to tags by scoring: they are queryable as `rfm.segment` and iterable as
 //! bitmaps; to make them tags (to show them next to a customer, to export them, to keep
 //! their assignment day) write [`RfmScores::segment_assignment`] with
@@ -67,7 +71,7 @@
 //!
 //! The default map, [`SegmentMap::standard`], uses the eleven segment names popularised by
 //! Putler's RFM guide and the R `rfm` package. Those sources give overlapping ranges
-//! matched in order; a partition is needed here, so the ranges are the R x F grid that
+//! matched in order (enter them as a [`FirstMatchMap`]); this map is a partition, so the ranges are the R x F grid that
 //! circulates in many open RFM tutorials (a regular-expression map over the "RF" score
 //! string, 5 bins, monetary not used), with its "hibernating" block split by recency into
 //! Hibernating (R = 2) and Lost (R = 1). It is a convention, not a standard; pass your own
@@ -143,7 +147,7 @@ use segments::{Owners, cell_index, cell_of};
 
 pub use crate::error::RfmScore;
 pub use report::{GridCell, RfmGrid, ScoreRow, ScoreTable, SegmentRow, SegmentTable};
-pub use segments::{SegmentMap, SegmentRule};
+pub use segments::{FirstMatchMap, SegmentMap, SegmentRule};
 
 /// The fewest bins a measure may have.
 pub const MIN_BINS: u8 = 3;
@@ -322,6 +326,11 @@ pub struct RfmConfig {
     monetary: MeasureSpec,
     scope: Option<Query>,
     segments: Option<SegmentMap>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    first_match: Option<FirstMatchMap>,
 }
 
 /// The serialised form of [`RfmConfig`], checked on the way in.
@@ -333,6 +342,8 @@ struct RawRfmConfig {
     monetary: MeasureSpec,
     scope: Option<Query>,
     segments: Option<SegmentMap>,
+    #[serde(default)]
+    first_match: Option<FirstMatchMap>,
 }
 
 #[cfg(feature = "serde")]
@@ -349,6 +360,17 @@ impl TryFrom<RawRfmConfig> for RfmConfig {
         .binning(Measure::Frequency, raw.frequency.binning)?
         .binning(Measure::Monetary, raw.monetary.binning)?;
         config.scope = raw.scope;
+        if raw.first_match.is_some() {
+            if config.segments.is_some() {
+                return err(ErrorKind::InvalidSetting {
+                    setting: "RfmConfig::first_match",
+                    reason: "a configuration names its segments with a segment map or a \
+                             first-match table, not both"
+                        .into(),
+                });
+            }
+            config.first_match = raw.first_match;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -375,7 +397,46 @@ impl RfmConfig {
             monetary: MeasureSpec::new(monetary),
             scope: None,
             segments: Some(SegmentMap::standard()),
+            first_match: None,
         }
+    }
+
+    /// The day attribute recency reads (default `last_purchase`): the day of each
+    /// customer's last purchase. Scoring names this setting when the store lacks the
+    /// attribute or it holds numbers.
+    ///
+    /// ```
+    /// use audience::{AttrKind, Context, Day, RfmConfig, Store};
+    ///
+    /// let mut store = Store::new();
+    /// store.define_attribute("last_order", AttrKind::Day)?;
+    /// store.define_attribute("purchase_count", AttrKind::Int)?;
+    /// store.define_attribute("monetary", AttrKind::Int)?;
+    /// let ctx = Context::new(Day::from_ymd(2025, 3, 1)?);
+    /// assert_eq!(
+    ///     RfmConfig::default().score(&store, &ctx).unwrap_err().to_string(),
+    ///     "unknown attribute \"last_purchase\" (RfmConfig::recency reads it; set \
+    ///      RfmConfig::recency(..) to your column)"
+    /// );
+    /// let scores = RfmConfig::default().recency("last_order").score(&store, &ctx)?;
+    /// assert!(scores.scored().is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn recency(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.recency.attribute = attribute.into();
+        self
+    }
+
+    /// The number attribute frequency reads (default `purchase_count`).
+    pub fn frequency(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.frequency.attribute = attribute.into();
+        self
+    }
+
+    /// The number attribute monetary reads (default `monetary`), e.g. spend in cents.
+    pub fn monetary(mut self, attribute: impl Into<String>) -> RfmConfig {
+        self.monetary.attribute = attribute.into();
+        self
     }
 
     /// Cuts every measure into `n` quantiles. Refused unless `n` is 3 to 10.
@@ -421,6 +482,21 @@ impl RfmConfig {
     /// checked by [`RfmConfig::validate`] and by scoring.
     pub fn segments(mut self, map: Option<SegmentMap>) -> RfmConfig {
         self.segments = map;
+        if self.segments.is_some() {
+            self.first_match = None;
+        }
+        self
+    }
+
+    /// Names the segments with a first-match table (ordered, overlapping rules and a name
+    /// for the cells no rule matches) instead of a segment map; `None` removes it. Setting
+    /// a table clears the segment map, and setting a map clears the table. Whether it fits
+    /// the bins is checked by [`RfmConfig::validate`] and by scoring.
+    pub fn first_match(mut self, table: Option<FirstMatchMap>) -> RfmConfig {
+        self.first_match = table;
+        if self.first_match.is_some() {
+            self.segments = None;
+        }
         self
     }
 
@@ -443,6 +519,20 @@ impl RfmConfig {
         self.segments.as_ref()
     }
 
+    /// The first-match segment table, if any.
+    pub fn first_match_table(&self) -> Option<&FirstMatchMap> {
+        self.first_match.as_ref()
+    }
+
+    /// The segments of every cell, from the segment map or the first-match table.
+    fn owners(&self, bins: [u8; 3]) -> Result<Owners, Error> {
+        match (&self.segments, &self.first_match) {
+            (_, Some(table)) => table.cell_owners(bins),
+            (Some(map), None) => map.cell_owners(bins),
+            (None, None) => Ok(Owners::default()),
+        }
+    }
+
     fn spec_mut(&mut self, measure: Measure) -> &mut MeasureSpec {
         match measure {
             Measure::Recency => &mut self.recency,
@@ -455,9 +545,7 @@ impl RfmConfig {
     /// value). Returns the number of bins of R, F and M.
     pub fn validate(&self) -> Result<[u8; 3], Error> {
         let bins = self.bins_now();
-        if let Some(map) = &self.segments {
-            map.cell_owners(bins)?;
-        }
+        self.owners(bins)?;
         Ok(bins)
     }
 
@@ -489,15 +577,12 @@ impl RfmConfig {
         measure: Measure,
         want: AttrKind,
     ) -> Result<&'s Column, Error> {
-        let id = store.attribute_id(&self.spec(measure).attribute)?;
-        let info = store.attribute(id)?;
-        if info.kind != want {
-            return err(ErrorKind::AttributeType {
-                attribute: info.name.clone(),
-                expected: info.kind.noun(),
-                found: want.noun(),
-            });
-        }
+        let setting = match measure {
+            Measure::Recency => "RfmConfig::recency",
+            Measure::Frequency => "RfmConfig::frequency",
+            Measure::Monetary => "RfmConfig::monetary",
+        };
+        let id = store.setting_attribute(setting, &self.spec(measure).attribute, want)?;
         store.column(id)
     }
 
@@ -508,10 +593,7 @@ impl RfmConfig {
         within: Option<&RoaringBitmap>,
     ) -> Result<RfmScores, Error> {
         let bins = self.bins_now();
-        let owners = match &self.segments {
-            Some(map) => map.cell_owners(bins)?,
-            None => Owners::default(),
-        };
+        let owners = self.owners(bins)?;
         let cols = [
             self.column(store, Measure::Recency, AttrKind::Day)?,
             self.column(store, Measure::Frequency, AttrKind::Int)?,
@@ -692,11 +774,26 @@ impl RfmScores {
                 *p = at as u16 + 1;
             }
         }
-        let segment_names: Vec<String> = config
-            .segments
-            .as_ref()
-            .map(|s| s.rules.iter().map(|r| r.name.clone()).collect())
-            .unwrap_or_default();
+        // A first-match table's segments are not boxes: gather them cell by cell.
+        let segments = if owners.boxes.is_empty() && !owners.names.is_empty() {
+            let mut by_segment = vec![Vec::new(); owners.names.len()];
+            for (id, &p) in packed.iter().enumerate() {
+                if let Some(&s) = p
+                    .checked_sub(1)
+                    .and_then(|at| owners.owners.get(usize::from(at)))
+                    && let Some(list) = by_segment.get_mut(usize::from(s))
+                {
+                    list.push(id as u32);
+                }
+            }
+            by_segment
+                .into_iter()
+                .map(|ids| RoaringBitmap::from_sorted_iter(ids).unwrap_or_default())
+                .collect()
+        } else {
+            segments
+        };
+        let segment_names = owners.names;
         let [sr, sf, sm] = scored;
         RfmScores {
             config,

@@ -1,9 +1,9 @@
 //! Score cells and segment maps: named boxes of (R, F, M) scores that must cover every
-//! cell exactly once.
+//! cell exactly once, and first-match tables of ordered, overlapping rules.
 
 use std::ops::RangeInclusive;
 
-use crate::base::fold::{check_name, first_repeat, tidy};
+use crate::base::fold::{check_name, first_repeat, fold, tidy};
 use crate::base::text::quote;
 use crate::error::{Error, ErrorKind, RfmScore, err};
 
@@ -162,24 +162,7 @@ impl SegmentMap {
                     reason: format!("segment {} is named twice", quote(&rule.name)),
                 });
             }
-            let mut b = [(1u8, 1u8); 3];
-            for m in Measure::ALL {
-                let n = bins[m.index()];
-                let (lo, hi) = rule.range(m).map_or((1, n), |r| (*r.start(), *r.end()));
-                if lo > hi || lo < 1 || hi > n {
-                    return err(ErrorKind::InvalidBuckets {
-                        what: what(),
-                        reason: format!(
-                            "segment {} asks for {} scores {lo}..={hi}, but {} has scores 1 to {n}",
-                            quote(&rule.name),
-                            m.letter(),
-                            m.name()
-                        ),
-                    });
-                }
-                b[m.index()] = (lo, hi);
-            }
-            boxes.push(b);
+            boxes.push(rule_box(rule, bins, &what)?);
         }
         let [br, bf, bm] = bins.map(usize::from);
         let cells = br * bf * bm;
@@ -233,15 +216,177 @@ impl SegmentMap {
         Ok(Owners {
             owners: owner.into_iter().map(|o| o.unwrap_or(0)).collect(),
             boxes,
+            names: self.rules.iter().map(|r| r.name.clone()).collect(),
         })
     }
 }
 
-/// A validated segment map: the segment of every cell and each segment's box of scores.
+/// A segment table as analysts write it: ordered rules over R, F and M score ranges that
+/// may overlap, the first rule that matches a score cell naming it, and a name for the
+/// cells no rule matches. This is how the R `rfm` package's `rfm_segment` and most RFM
+/// tutorials write their tables; [`SegmentMap`] is the stricter form that needs every cell
+/// claimed exactly once.
+///
+/// Rules may share a name (two boxes for one segment). Checked against the bins with the
+/// configuration ([`RfmConfig::validate`](super::RfmConfig::validate) and scoring): 1 to
+/// [`MAX_SEGMENTS`](super::MAX_SEGMENTS) rules, valid names, the unmatched name not used by
+/// a rule, ranges within each measure's scores.
+///
+/// ```
+/// use audience::{FirstMatchMap, RfmConfig, SegmentRule};
+///
+/// let table = FirstMatchMap::new("Others")
+///     .rule(SegmentRule::new("Champions").r(4..=5).f(4..=5).m(4..=5))
+///     .rule(SegmentRule::new("Loyal").r(2..=5).f(3..=5).m(3..=5));
+/// let config = RfmConfig::default().first_match(Some(table));
+/// assert_eq!(config.validate()?, [5, 5, 5]);
+/// assert_eq!(
+///     RfmConfig::default()
+///         .first_match(Some(FirstMatchMap::new("Loyal").rule(SegmentRule::new("Loyal").r(2..=5))))
+///         .validate()
+///         .unwrap_err()
+///         .to_string(),
+///     "RFM first-match segment table: the name for unmatched cells, \"Loyal\", is also a \
+///      rule's name"
+/// );
+/// # Ok::<(), audience::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct FirstMatchMap {
+    rules: Vec<SegmentRule>,
+    otherwise: String,
+}
+
+impl FirstMatchMap {
+    /// A table without rules yet, whose unmatched cells are named `otherwise` (the `rfm`
+    /// package calls them "Others").
+    pub fn new(otherwise: impl Into<String>) -> FirstMatchMap {
+        FirstMatchMap {
+            rules: Vec::new(),
+            otherwise: otherwise.into(),
+        }
+    }
+
+    /// Adds the next rule: it names the cells it matches that no earlier rule matched.
+    pub fn rule(mut self, rule: SegmentRule) -> FirstMatchMap {
+        self.rules.push(rule);
+        self
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[SegmentRule] {
+        &self.rules
+    }
+
+    /// The name of the cells no rule matches.
+    pub fn otherwise(&self) -> &str {
+        &self.otherwise
+    }
+
+    /// The segment of every cell: the first rule's that matches it, else `otherwise`.
+    pub(super) fn cell_owners(&self, bins: [u8; 3]) -> Result<Owners, Error> {
+        let what = || "RFM first-match segment table".to_string();
+        let invalid = |reason: String| {
+            err(ErrorKind::InvalidBuckets {
+                what: what(),
+                reason,
+            })
+        };
+        if self.rules.is_empty() || self.rules.len() > MAX_SEGMENTS {
+            return invalid(format!(
+                "a table has 1 to {MAX_SEGMENTS} rules, got {}",
+                self.rules.len()
+            ));
+        }
+        // Segments by name, in order of first appearance; the unmatched name last.
+        let mut names: Vec<String> = Vec::new();
+        let index_of = |name: &str, names: &mut Vec<String>| -> usize {
+            let key = fold(name);
+            match names.iter().position(|n| fold(n) == key) {
+                Some(i) => i,
+                None => {
+                    names.push(name.to_string());
+                    names.len() - 1
+                }
+            }
+        };
+        let mut boxes: Vec<(usize, [(u8, u8); 3])> = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
+            if let Err(reason) = check_name(&tidy(&rule.name)) {
+                return invalid(format!("segment name {}: {reason}", quote(&rule.name)));
+            }
+            let b = rule_box(rule, bins, &what)?;
+            boxes.push((index_of(&rule.name, &mut names), b));
+        }
+        if let Err(reason) = check_name(&tidy(&self.otherwise)) {
+            return invalid(format!(
+                "the name for unmatched cells {}: {reason}",
+                quote(&self.otherwise)
+            ));
+        }
+        let key = fold(&self.otherwise);
+        if names.iter().any(|n| fold(n) == key) {
+            return invalid(format!(
+                "the name for unmatched cells, {}, is also a rule's name",
+                quote(&self.otherwise)
+            ));
+        }
+        let rest = names.len();
+        names.push(self.otherwise.clone());
+        let [br, bf, bm] = bins.map(usize::from);
+        let mut owners: Vec<u8> = Vec::with_capacity(br * bf * bm);
+        for at in 0..br * bf * bm {
+            let cell = cell_of(at, bins);
+            let score = [cell.r, cell.f, cell.m];
+            let owner = boxes
+                .iter()
+                .find(|(_, b)| b.iter().zip(score).all(|(&(lo, hi), s)| lo <= s && s <= hi))
+                .map_or(rest, |(i, _)| *i);
+            owners.push(owner as u8);
+        }
+        Ok(Owners {
+            owners,
+            boxes: Vec::new(),
+            names,
+        })
+    }
+}
+
+/// A rule's ranges as (lowest, highest) per measure, checked against the bins.
+fn rule_box(
+    rule: &SegmentRule,
+    bins: [u8; 3],
+    what: &dyn Fn() -> String,
+) -> Result<[(u8, u8); 3], Error> {
+    let mut b = [(1u8, 1u8); 3];
+    for m in Measure::ALL {
+        let n = bins[m.index()];
+        let (lo, hi) = rule.range(m).map_or((1, n), |r| (*r.start(), *r.end()));
+        if lo > hi || lo < 1 || hi > n {
+            return err(ErrorKind::InvalidBuckets {
+                what: what(),
+                reason: format!(
+                    "segment {} asks for {} scores {lo}..={hi}, but {} has scores 1 to {n}",
+                    quote(&rule.name),
+                    m.letter(),
+                    m.name()
+                ),
+            });
+        }
+        b[m.index()] = (lo, hi);
+    }
+    Ok(b)
+}
+
+/// A validated segment map: the segment of every cell, each segment's box of scores (for
+/// a [`SegmentMap`]; empty for a first-match table, whose segments are not boxes) and the
+/// segments' names.
 #[derive(Default)]
 pub(super) struct Owners {
     pub(super) owners: Vec<u8>,
     pub(super) boxes: Vec<[(u8, u8); 3]>,
+    pub(super) names: Vec<String>,
 }
 
 pub(super) fn cell_index(s: [u8; 3], bins: [u8; 3]) -> usize {

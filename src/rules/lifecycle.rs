@@ -4,8 +4,9 @@
 use crate::base::fold::{check_name, first_repeat, fold, tidy};
 use crate::error::{Error, ErrorKind, err, quote};
 use crate::query::{Expr, TagRef, attr};
-use crate::rules::{Rule, RuleSet, TagSelector, TagTarget};
+use crate::rules::{Rule, RuleSet, Run, RunReport, TagSelector, TagTarget};
 use crate::store::Store;
+use crate::store::attribute::AttrKind;
 use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 
 /// The customer lifecycle that CRM tagging guides describe, as a preset of ordinary rules.
@@ -27,7 +28,8 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 /// of churn" rule reads): a customer is high-frequency this week when `last_open WITHIN
 /// 7d`. Day bounds, attribute names and tag names are configurable; [`Lifecycle::default`]
 /// is the guides' configuration (30 and 90 days, a 7-day open window). [`Lifecycle::rules`]
-/// gives an ordinary [`RuleSet`], to run alone or appended to other rules
+/// gives an ordinary [`RuleSet`] ([`Lifecycle::run`] checks the attributes first and runs
+/// it), to run alone or appended to other rules
 /// ([`RuleSet::extend`]).
 ///
 /// ```
@@ -43,7 +45,7 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 ///
 /// let c = store.add_customer(CustomerKey::member("m1")?)?;
 /// store.set_value(c, first, today - 3)?;
-/// lifecycle.rules().run(&mut store, &Run::new(today))?;
+/// lifecycle.run(&mut store, &Run::new(today))?;
 /// assert!(store.members(new)?.contains(c));
 /// # Ok::<(), audience::Error>(())
 /// ```
@@ -194,7 +196,8 @@ impl Lifecycle {
     /// The attributes the rules read: the day of the first purchase (default
     /// `first_purchase_day`), the number of purchases (default `purchase_count`) and the
     /// day of the last message opened (default `last_open`). Refused when a name is not a
-    /// valid name; a name the store does not have fails when the rules run, naming the rule.
+    /// valid name; a name the store does not have fails [`Lifecycle::check`] and
+    /// [`Lifecycle::run`], naming this setting.
     pub fn attributes(
         mut self,
         first_purchase: &str,
@@ -308,6 +311,41 @@ impl Lifecycle {
                 Some(&self.expected_to_churn),
             ))
             .rule(self.stage_rule("lifecycle: retained", after.and(repeat), None))
+    }
+
+    /// Checks that the store has the attributes the rules read, of the right kinds: an
+    /// error names the setting ([`Lifecycle::attributes`]) and how to change it.
+    ///
+    /// ```
+    /// use audience::{AttrKind, Lifecycle, Store};
+    ///
+    /// let mut store = Store::new();
+    /// store.define_attribute("first_purchase_day", AttrKind::Day)?;
+    /// store.define_attribute("purchase_count", AttrKind::Int)?;
+    /// assert_eq!(
+    ///     Lifecycle::default().check(&store).unwrap_err().to_string(),
+    ///     "unknown attribute \"last_open\" (Lifecycle::attributes reads it; set \
+    ///      Lifecycle::attributes(..) to your column)"
+    /// );
+    /// store.define_attribute("last_opened", AttrKind::Day)?;
+    /// Lifecycle::default()
+    ///     .attributes("first_purchase_day", "purchase_count", "last_opened")?
+    ///     .check(&store)?;
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn check(&self, store: &Store) -> Result<(), Error> {
+        let setting = "Lifecycle::attributes";
+        store.setting_attribute(setting, &self.first_purchase, AttrKind::Day)?;
+        store.setting_attribute(setting, &self.purchase_count, AttrKind::Int)?;
+        store.setting_attribute(setting, &self.last_open, AttrKind::Day)?;
+        Ok(())
+    }
+
+    /// Runs the preset's rules ([`Lifecycle::rules`]) after [`Lifecycle::check`]: an
+    /// attribute missing from the store names the setting instead of a rule.
+    pub fn run(&self, store: &mut Store, run: &Run<'_>) -> Result<RunReport, Error> {
+        self.check(store)?;
+        self.rules().run(store, run)
     }
 
     /// Creates the stage tags that do not exist yet in the preset's dimension (kind

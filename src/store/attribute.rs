@@ -37,6 +37,22 @@ impl AttrKind {
             AttrKind::Day => "day",
         }
     }
+
+    /// What an attribute of this kind holds, for messages: "numbers", "days".
+    pub(crate) fn plural(self) -> &'static str {
+        match self {
+            AttrKind::Int => "numbers",
+            AttrKind::Day => "days",
+        }
+    }
+
+    /// What a setting that reads this kind needs: "a number attribute", "a day attribute".
+    pub(crate) fn needing(self) -> &'static str {
+        match self {
+            AttrKind::Int => "a number attribute",
+            AttrKind::Day => "a day attribute",
+        }
+    }
 }
 
 /// A value of an attribute.

@@ -25,6 +25,9 @@ use crate::store::taxonomy::{
 /// The most attributes a store holds.
 pub const MAX_ATTRIBUTES: usize = 4096;
 
+/// The most tags [`Store::find_tags`] returns: a pick list, not a report.
+pub const MAX_FOUND_TAGS: usize = 20;
+
 /// Customers, their tags and attributes: the whole state of one shop.
 ///
 /// Every set of customers is a [`RoaringBitmap`] of dense [`CustomerId`]s. Cloning a store is
@@ -453,6 +456,36 @@ impl Store {
         self.taxonomy.find_in(dimension, name)
     }
 
+    /// Tags by keyword, as people pick them when tagging by hand: type part of a name in
+    /// any script, choose from the matches. Names compare folded (case, width and
+    /// compatibility forms, as everywhere in the crate); names that start with the keyword
+    /// come first, shortest first, then names that contain it elsewhere. Archived tags are
+    /// left out, and at most [`MAX_FOUND_TAGS`] are returned; an empty keyword finds none.
+    ///
+    /// ```
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let mut store = Store::new();
+    /// let e = Edit::new("mei", Day::from_ymd(2025, 3, 3)?);
+    /// for name in ["彩妝化妝品", "化妝品愛好者", "化妝品", "護膚品", "Makeup fans"] {
+    ///     store.create_tag(&e, TagSpec::new(name))?;
+    /// }
+    /// let names = |k: &str| -> Vec<String> {
+    ///     store.find_tags(k).into_iter().map(|t| t.name.clone()).collect()
+    /// };
+    /// assert_eq!(names("化妝"), ["化妝品", "化妝品愛好者", "彩妝化妝品"]);
+    /// assert_eq!(names("MAKEUP"), ["Makeup fans"]);
+    /// assert!(names("香水").is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn find_tags(&self, keyword: &str) -> Vec<&TagInfo> {
+        self.taxonomy
+            .find(keyword, MAX_FOUND_TAGS)
+            .into_iter()
+            .filter_map(|id| self.taxonomy.get(id).ok())
+            .collect()
+    }
+
     /// A tag's metadata.
     pub fn tag(&self, tag: TagId) -> Result<&TagInfo, Error> {
         self.taxonomy.get(tag)
@@ -825,6 +858,37 @@ impl Store {
             .map(|a| a.info.id)
     }
 
+    /// The attribute that the setting `setting` names, which must hold `want` values:
+    /// [`ErrorKind::SettingAttribute`] naming the setting when the store has no such
+    /// attribute or it holds the other kind.
+    pub(crate) fn setting_attribute(
+        &self,
+        setting: &'static str,
+        name: &str,
+        want: AttrKind,
+    ) -> Result<AttrId, Error> {
+        let Some(id) = self.find_attribute(name) else {
+            return err(ErrorKind::SettingAttribute {
+                setting,
+                attribute: name.to_string(),
+                holds: None,
+                needs: want.needing(),
+                suggestion: suggest(name, self.attrs.iter().map(|a| a.info.name.as_str())),
+            });
+        };
+        let info = self.attribute(id)?;
+        if info.kind != want {
+            return err(ErrorKind::SettingAttribute {
+                setting,
+                attribute: info.name.clone(),
+                holds: Some(info.kind.plural()),
+                needs: want.needing(),
+                suggestion: None,
+            });
+        }
+        Ok(id)
+    }
+
     /// An attribute's name and kind.
     pub fn attribute(&self, attr: AttrId) -> Result<&AttrInfo, Error> {
         self.slot(attr).map(|s| &s.info)
@@ -907,6 +971,88 @@ impl Store {
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
         Arc::make_mut(&mut slot.column).set_many(customers, &raw);
+        Ok(())
+    }
+
+    /// Sets a day attribute from day numbers counted from another epoch, as exports of
+    /// other systems hold them (days since 1900-01-01, since 2000-01-01...): `customers[i]`
+    /// gets `epoch + numbers[i]` days, and a number equal to `none` (a "-1 = never"
+    /// sentinel) means no value, clearing any value the customer had. A customer listed
+    /// twice gets its last number. Validates everything first (lengths, a day attribute,
+    /// live customers, days within 0000-01-01..=9999-12-31): on error nothing changed.
+    ///
+    /// ```
+    /// use audience::{AttrKind, CustomerKey, Day, Store, Value};
+    ///
+    /// let mut store = Store::new();
+    /// let last = store.define_attribute("last_purchase", AttrKind::Day)?;
+    /// let ids: Vec<u32> = (0..3)
+    ///     .map(|i| store.add_customer(CustomerKey::member(format!("m{i}"))?))
+    ///     .collect::<Result<_, _>>()?;
+    /// // Days since 2000-01-01, with -1 for "never purchased".
+    /// let epoch = Day::from_ymd(2000, 1, 1)?;
+    /// store.set_days_from_numbers(last, &ids, &[9_132, -1, 0], epoch, Some(-1))?;
+    /// assert_eq!(store.value(0, last)?, Some(Value::Day(Day::from_ymd(2025, 1, 1)?)));
+    /// assert_eq!(store.value(1, last)?, None);
+    /// assert_eq!(store.value(2, last)?, Some(Value::Day(epoch)));
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn set_days_from_numbers(
+        &mut self,
+        attr: AttrId,
+        customers: &[CustomerId],
+        numbers: &[i64],
+        epoch: Day,
+        none: Option<i64>,
+    ) -> Result<(), Error> {
+        if customers.len() != numbers.len() {
+            return err(ErrorKind::InvalidArgument(format!(
+                "{} customers but {} day numbers",
+                customers.len(),
+                numbers.len()
+            )));
+        }
+        let info = &self.slot(attr)?.info;
+        if info.kind != AttrKind::Day {
+            return err(ErrorKind::AttributeType {
+                attribute: info.name.clone(),
+                expected: info.kind.noun(),
+                found: AttrKind::Day.noun(),
+            });
+        }
+        for &c in customers {
+            self.check_live(c)?;
+        }
+        let (lowest, highest) = (i64::from(Day::MIN.as_i32()), i64::from(Day::MAX.as_i32()));
+        let day_of = |n: i64| i64::from(epoch.as_i32()).checked_add(n);
+        for (i, &n) in numbers.iter().enumerate() {
+            if Some(n) == none {
+                continue;
+            }
+            if !day_of(n).is_some_and(|d| (lowest..=highest).contains(&d)) {
+                return err(ErrorKind::InvalidDay {
+                    input: n.to_string(),
+                    reason: format!(
+                        "day number {n} (position {i}) counted from {epoch} lies outside \
+                         0000-01-01..=9999-12-31"
+                    ),
+                });
+            }
+        }
+        let slot = self
+            .attrs
+            .get_mut(attr.0 as usize)
+            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
+        let column = Arc::make_mut(&mut slot.column);
+        // In input order, so that a customer listed twice keeps its last number.
+        for (&c, &n) in customers.iter().zip(numbers) {
+            match day_of(n) {
+                Some(day) if Some(n) != none => column.set(c, day),
+                _ => {
+                    column.clear(c);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -761,7 +761,34 @@ impl Taxonomy {
             })
         };
         let key = index.nearest(name, |key| in_dimension(key).is_some())?;
-        in_dimension(key).map(|t| t.name.clone())
+        // Within a dimension, the whole qualified name, as it must be typed.
+        in_dimension(key).map(|t| match dimension {
+            Some(_) => format!("{}:{}", t.dimension, t.name),
+            None => t.name.clone(),
+        })
+    }
+
+    /// Live tags (archived ones left out) whose folded name contains the folded `keyword`:
+    /// names that start with it first (shortest first), then the others (earliest match,
+    /// then shortest, first); at most `limit`.
+    pub(crate) fn find(&self, keyword: &str, limit: usize) -> Vec<TagId> {
+        let k = fold(keyword.trim());
+        if k.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let mut found: Vec<(usize, usize, &str, TagId)> = Vec::new();
+        for (key, ids) in &self.by_name {
+            let Some(at) = key.find(&k) else {
+                continue;
+            };
+            for id in ids {
+                if self.get(*id).is_ok_and(|t| !t.archived) {
+                    found.push((at, key.len(), key.as_str(), *id));
+                }
+            }
+        }
+        found.sort_unstable();
+        found.into_iter().take(limit).map(|(.., id)| id).collect()
     }
 
     /// The tag of a name within a dimension, or `None` (names are unique within one).

@@ -420,6 +420,11 @@ fn percentages_and_rest_mean_what_they_say() {
     assert_eq!(s.holdout.as_ref().unwrap().len(), 234);
     assert_eq!(s.group("rest").unwrap().len(), 102);
     assert!(s.unassigned.is_empty());
+    assert_eq!(
+        s.to_string(),
+        "2,336 customers split (seed 1):\n  holdout: 234 (10.0%)\n  \"A\": 1,000 (42.8%)\n  \
+         \"B\": 1,000 (42.8%)\n  \"rest\": 102 (4.4%)"
+    );
     // Thirds in percent: the total (99% of 1,000 = 990) is shared by largest remainder.
     let thirds = SplitSpec::new(1)
         .group("x", Size::Percent(33))

@@ -644,3 +644,79 @@ fn rfm_terms_read_the_tags_the_scores_were_written_to() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Months and years back from a month's end: the crate's windows, its SQL (literal dates
+/// from today) and ClickHouse's own `INTERVAL` arithmetic all agree, clamping included.
+#[test]
+fn calendar_periods_agree_with_clickhouse_interval_arithmetic() {
+    let today = Day::from_ymd(2024, 3, 31).unwrap();
+    let e = Edit::new("admin", today);
+    let mut store = Store::new();
+    let tag = store.create_tag(&e, TagSpec::new("vip")).unwrap();
+    let seen = store.define_attribute("seen", AttrKind::Day).unwrap();
+    // One customer a day from 2022-12-01 to today, tagged on that day.
+    let first = Day::from_ymd(2022, 12, 1).unwrap();
+    for (i, d) in (0..=(today - first)).enumerate() {
+        let c = store
+            .add_customer(CustomerKey::member(format!("m{i}")).unwrap())
+            .unwrap();
+        store.set_value(c, seen, Value::Day(first + d)).unwrap();
+        store.add_tag(c, tag, first + d).unwrap();
+    }
+    let ctx = Context::new(today);
+    let texts = [
+        "seen WITHIN 1mo",
+        "seen BEFORE 1mo",
+        "seen WITHIN 13mo",
+        "seen WITHIN 1y",
+        "seen BEFORE 1y",
+        "seen WITHIN 2w",
+        "vip ASSIGNED WITHIN 1mo",
+        "vip ASSIGNED BEFORE 1y",
+    ];
+    let queries: Vec<Query> = texts.iter().map(|t| Query::parse(t).unwrap()).collect();
+    // 2024-02-29 (clamped from the 31st) is the first day of "within 1mo".
+    let within = store.select(&queries[0], &ctx).unwrap();
+    assert_eq!(within.len(), 32);
+    assert_eq!(store.select(&queries[3], &ctx).unwrap().len(), 367);
+    let Some(python) = engine() else { return };
+    let dir = scratch("periods");
+    let tables = Tables::new();
+    let mut statements = export(&store, &tables, &dir);
+    let first_query = statements.len();
+    for q in &queries {
+        statements.push(translate(&store, q, &ctx, &tables).unwrap().ids());
+    }
+    let intervals = ["1 MONTH", "13 MONTH", "1 YEAR", "2 WEEK"];
+    let first_interval = statements.len();
+    for i in intervals {
+        statements.push(format!("SELECT toString(toDate('{today}') - INTERVAL {i})"));
+    }
+    let job = Job {
+        dir: dir.clone(),
+        statements,
+    };
+    let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
+    for (k, q) in queries.iter().enumerate() {
+        let want = store.select(q, &ctx).unwrap();
+        let at = first_query + k;
+        let got = ids_of(&ok(&outcomes[0][at], &job.statements[at]));
+        assert!(got.iter().copied().eq(want.iter()), "{q}");
+    }
+    let periods = [
+        audience::Period::months(1),
+        audience::Period::months(13),
+        audience::Period::years(1),
+        audience::Period::weeks(2),
+    ];
+    for (k, p) in periods.into_iter().enumerate() {
+        let at = first_interval + k;
+        let got = ok(&outcomes[0][at], &job.statements[at]);
+        assert_eq!(
+            got.trim(),
+            today.window_start(p).unwrap().to_string(),
+            "{p}"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use audience::query::{CmpOp, Expr, Literal, MAX_DEPTH, TagRef, attr, tag, tag_in};
-use audience::{CustomerKey, Day, Edit, Query, QueryProblem, Store, TagSpec};
+use audience::{CustomerKey, Day, Edit, Period, Query, QueryProblem, Store, TagSpec};
 
 const DEEP: usize = 1_000_000;
 const SMALL_STACK: usize = 256 * 1024;
@@ -343,19 +343,19 @@ enum Derived {
     },
     Within {
         attr: String,
-        days: u32,
+        days: Period,
     },
     Before {
         attr: String,
-        days: u32,
+        days: Period,
     },
     AssignedBefore {
         tag: TagRef,
-        days: u32,
+        days: Period,
     },
     AssignedWithin {
         tag: TagRef,
-        days: u32,
+        days: Period,
     },
     Set(String),
 }

@@ -129,6 +129,20 @@ fn columns_headers_dimensions_and_subsets() {
     );
     assert_eq!((summary.rows, summary.not_live), (2, 1));
     assert!(summary.tags_with_separators.is_empty());
+    assert_eq!(
+        summary.to_string(),
+        "2 rows written; 1 id not live left out"
+    );
+    let many = audience::export::ExportSummary {
+        rows: 1_204,
+        not_live: 3,
+        tags_with_separators: vec!["growth, low frequency".into()],
+    };
+    assert_eq!(
+        many.to_string(),
+        "1,204 rows written; 3 ids not live left out; 1 tag name with a separator (an import \
+         splits it): \"growth, low frequency\""
+    );
 
     let keys_only = Export::new().id_column().without_tags();
     assert_eq!(
@@ -269,6 +283,16 @@ fn hashed_phone_numbers() {
         (summary.written, summary.without_phone, summary.not_live),
         (2, 1, 0)
     );
+    assert_eq!(
+        summary.to_string(),
+        "2 hashes written; left out: 1 customer keyed by a member id"
+    );
+    let one = audience::export::HashedSummary {
+        written: 1,
+        without_phone: 0,
+        not_live: 2,
+    };
+    assert_eq!(one.to_string(), "1 hash written; left out: 2 ids not live");
 }
 
 // -----------------------------------------------------------------------------------------

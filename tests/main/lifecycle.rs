@@ -286,3 +286,46 @@ fn the_preset_is_data() {
         "first_purchase_day BEFORE 30d AND first_purchase_day WITHIN 90d AND last_open WITHIN 7d"
     );
 }
+
+#[test]
+fn missing_attributes_name_the_setting() {
+    let today = day("2025-04-01");
+    let mut store = Store::new();
+    store
+        .define_attribute("first_purchase_day", AttrKind::Day)
+        .unwrap();
+    store
+        .define_attribute("purchase_count", AttrKind::Day)
+        .unwrap();
+    let lifecycle = Lifecycle::default();
+    lifecycle
+        .create_tags(&mut store, &Edit::new("admin", today))
+        .unwrap();
+    assert_eq!(
+        lifecycle
+            .run(&mut store, &Run::new(today))
+            .unwrap_err()
+            .to_string(),
+        "attribute \"purchase_count\" holds days, but Lifecycle::attributes needs a number \
+         attribute (set Lifecycle::attributes(..) to one)"
+    );
+    store.define_attribute("orders", AttrKind::Int).unwrap();
+    let renamed = lifecycle
+        .clone()
+        .attributes("first_purchase_day", "orders", "last_opn")
+        .unwrap();
+    assert_eq!(
+        renamed
+            .run(&mut store, &Run::new(today))
+            .unwrap_err()
+            .to_string(),
+        "unknown attribute \"last_opn\" (Lifecycle::attributes reads it; set \
+         Lifecycle::attributes(..) to your column)"
+    );
+    store.define_attribute("last_open", AttrKind::Day).unwrap();
+    let fixed = lifecycle
+        .attributes("first_purchase_day", "orders", "last_open")
+        .unwrap();
+    let report = fixed.run(&mut store, &Run::new(today)).unwrap();
+    assert_eq!(report.rules.len(), 5);
+}

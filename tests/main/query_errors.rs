@@ -160,4 +160,51 @@ fn hints_say_how_to_write_it() {
         .unwrap(),
         0
     );
+    // Reversed bounds match no one: refused, the caret under the bounds.
+    assert_eq!(
+        parse_error("purchase_count BETWEEN 5 AND 1"),
+        "BETWEEN 5 AND 1 matches nothing: the lower bound comes first (write BETWEEN 1 AND \
+         5)\n  purchase_count BETWEEN 5 AND 1\n                         ^^^^^^^"
+    );
+    // Built in code, the same refusal when it is counted.
+    let built = Query::new(audience::query::attr("purchase_count").between(5, 1));
+    assert_eq!(
+        s.count(&built, Day::EPOCH).unwrap_err().to_string(),
+        "BETWEEN 5 AND 1 matches nothing: the lower bound comes first (write BETWEEN 1 AND 5)"
+    );
+}
+
+#[test]
+fn a_qualified_miss_suggests_the_qualified_name() {
+    let e = Edit::new("admin", Day::from_ymd(2025, 1, 1).unwrap());
+    let mut s = Store::new();
+    for name in ["S", "A", "B"] {
+        s.create_tag(&e, TagSpec::new(name).dimension("tier"))
+            .unwrap();
+    }
+    s.create_tag(&e, TagSpec::new("high spender").dimension("power level"))
+        .unwrap();
+    assert_eq!(
+        count_error(&s, "tier:Z"),
+        "unknown tag \"tier:Z\" (did you mean \"tier:S\"?)\n  tier:Z\n  ^^^^^^"
+    );
+    assert_eq!(
+        count_error(&s, "\"power level\":\"high spendr\""),
+        "unknown tag \"power level:high spendr\" (did you mean \"power level:high \
+         spender\"?)\n  \"power level\":\"high spendr\"\n  ^^^^^^^^^^^^^^^^^^^^^^^^^^^"
+    );
+    // The suggestion works as typed.
+    assert_eq!(
+        s.count(&Query::parse("\"tier:S\"").unwrap(), Day::EPOCH)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.count(
+            &Query::parse("\"power level:high spender\"").unwrap(),
+            Day::EPOCH
+        )
+        .unwrap(),
+        0
+    );
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use audience::query::{CmpOp, Expr, Literal, TagRef};
 use audience::{
-    AttrKind, Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec, Value,
+    AttrKind, Context, CustomerKey, Day, Edit, Period, PeriodUnit, Query, RoaringBitmap, Store,
+    TagSpec, Value,
 };
 use proptest::prelude::*;
 
@@ -104,16 +105,66 @@ fn leaf() -> impl Strategy<Value = Expr> {
         4 => tag,
         2 => (op.clone(), -6i64..11).prop_map(|(op, v)| Expr::Cmp { attr: "count".into(), op, value: Literal::Int(v) }),
         1 => (op, 0i32..101).prop_map(|(op, d)| Expr::Cmp { attr: "seen".into(), op, value: Literal::Day(TODAY - d) }),
-        1 => (-6i64..11, -6i64..11).prop_map(|(a, b)| audience::query::attr("count").between(a, b)),
+        // Reversed bounds are refused (tests/main/query_errors.rs): bounds in order.
+        1 => (-6i64..11, -6i64..11).prop_map(|(a, b)| audience::query::attr("count").between(a.min(b), a.max(b))),
         1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_null()),
         1 => prop_oneof![Just("count"), Just("seen")].prop_map(|a| audience::query::attr(a).is_not_null()),
-        1 => (0u32..101).prop_map(|d| audience::query::attr("seen").within_days(d)),
-        1 => (0u32..101).prop_map(|d| audience::query::attr("seen").before_days(d)),
-        1 => (0usize..4, 0u32..101).prop_map(|(t, d)| Expr::AssignedBefore { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
-        1 => (0usize..4, 0u32..101).prop_map(|(t, d)| Expr::AssignedWithin { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
+        1 => shop_period().prop_map(|d| audience::query::attr("seen").within(d)),
+        1 => shop_period().prop_map(|d| audience::query::attr("seen").before(d)),
+        1 => (0usize..4, shop_period()).prop_map(|(t, d)| Expr::AssignedBefore { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
+        1 => (0usize..4, shop_period()).prop_map(|(t, d)| Expr::AssignedWithin { tag: audience::query::tag_ref(TAG_NAMES[t]), days: d }),
         1 => Just(Expr::Set("picked".into())),
         1 => Just(Expr::All),
     ]
+}
+
+/// Periods that reach into the shop's 100 days of history, in every unit.
+fn shop_period() -> impl Strategy<Value = Period> {
+    prop_oneof![
+        (0u32..101).prop_map(Period::days),
+        (0u32..15).prop_map(Period::weeks),
+        (0u32..4).prop_map(Period::months),
+        (0u32..2).prop_map(Period::years),
+    ]
+}
+
+/// Periods of any unit and length that query text accepts.
+pub(crate) fn any_period() -> impl Strategy<Value = Period> {
+    prop_oneof![
+        (0u32..=1_000_000).prop_map(Period::days),
+        (0u32..=142_857).prop_map(Period::weeks),
+        (0u32..=32_258).prop_map(Period::months),
+        (0u32..=2_732).prop_map(Period::years),
+    ]
+}
+
+/// The first day of the window of `p` ending on TODAY, by hand: days back, or the same day
+/// of the month that many months back, stepping down to the month's last day.
+fn naive_start(p: Period) -> i64 {
+    let today = i64::from(TODAY.as_i32());
+    let months = match p.unit() {
+        PeriodUnit::Days => return today - i64::from(p.count()),
+        PeriodUnit::Weeks => return today - 7 * i64::from(p.count()),
+        PeriodUnit::Months => p.count(),
+        PeriodUnit::Years => 12 * p.count(),
+        _ => unreachable!(),
+    };
+    let (mut y, mut m, d) = TODAY.ymd();
+    for _ in 0..months {
+        if m == 1 {
+            y -= 1;
+            m = 12;
+        } else {
+            m -= 1;
+        }
+    }
+    let mut day = d;
+    loop {
+        if let Ok(found) = Day::from_ymd(y, m, day) {
+            return i64::from(found.as_i32());
+        }
+        day -= 1;
+    }
 }
 
 pub(crate) fn expr() -> impl Strategy<Value = Expr> {
@@ -159,19 +210,13 @@ fn naive(e: &Expr, c: &Cust, in_set: bool) -> bool {
         Expr::Between { attr, lo, hi } => value(attr).is_some_and(|v| v >= lit(lo) && v <= lit(hi)),
         Expr::IsNull { attr } => value(attr).is_none(),
         Expr::IsNotNull { attr } => value(attr).is_some(),
-        Expr::Within { attr, days } => {
-            value(attr).is_some_and(|v| v >= i64::from(TODAY.as_i32()) - i64::from(*days))
-        }
-        Expr::Before { attr, days } => {
-            value(attr).is_some_and(|v| v < i64::from(TODAY.as_i32()) - i64::from(*days))
-        }
-        // Assigned on TODAY - d: "before today - N" is d > N; "within N" is d <= N.
-        Expr::AssignedBefore { tag, days } => {
-            c.tags[tag_idx(tag)].is_some_and(|d| d > *days as i32)
-        }
-        Expr::AssignedWithin { tag, days } => {
-            c.tags[tag_idx(tag)].is_some_and(|d| d <= *days as i32)
-        }
+        Expr::Within { attr, days } => value(attr).is_some_and(|v| v >= naive_start(*days)),
+        Expr::Before { attr, days } => value(attr).is_some_and(|v| v < naive_start(*days)),
+        // Assigned on TODAY - d.
+        Expr::AssignedBefore { tag, days } => c.tags[tag_idx(tag)]
+            .is_some_and(|d| i64::from((TODAY - d).as_i32()) < naive_start(*days)),
+        Expr::AssignedWithin { tag, days } => c.tags[tag_idx(tag)]
+            .is_some_and(|d| i64::from((TODAY - d).as_i32()) >= naive_start(*days)),
         Expr::Set(_) => in_set,
     }
 }
@@ -247,23 +292,27 @@ fn any_expr() -> impl Strategy<Value = Expr> {
     let leaf = prop_oneof![
         tag,
         (any_name(), op, any_literal()).prop_map(|(attr, op, value)| Expr::Cmp { attr, op, value }),
-        (any_name(), any_literal(), any_literal()).prop_map(|(attr, lo, hi)| Expr::Between {
-            attr,
-            lo,
-            hi
+        // Reversed bounds do not parse: bounds of one kind in order.
+        (any_name(), any_literal(), any_literal()).prop_map(|(attr, a, b)| {
+            let (lo, hi) = match (&a, &b) {
+                (Literal::Int(x), Literal::Int(y)) if x > y => (b, a),
+                (Literal::Day(x), Literal::Day(y)) if x > y => (b, a),
+                _ => (a, b),
+            };
+            Expr::Between { attr, lo, hi }
         }),
         any_name().prop_map(|attr| Expr::IsNull { attr }),
         any_name().prop_map(|attr| Expr::IsNotNull { attr }),
-        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Within { attr, days }),
-        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Before { attr, days }),
-        (any_name(), 0u32..1_000_000).prop_map(|(name, days)| Expr::AssignedBefore {
+        (any_name(), any_period()).prop_map(|(attr, days)| Expr::Within { attr, days }),
+        (any_name(), any_period()).prop_map(|(attr, days)| Expr::Before { attr, days }),
+        (any_name(), any_period()).prop_map(|(name, days)| Expr::AssignedBefore {
             tag: TagRef {
                 dimension: None,
                 name
             },
             days
         }),
-        (any_name(), any_name(), 0u32..1_000_000).prop_map(|(d, name, days)| {
+        (any_name(), any_name(), any_period()).prop_map(|(d, name, days)| {
             Expr::AssignedWithin {
                 tag: TagRef {
                     dimension: Some(d),

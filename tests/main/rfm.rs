@@ -458,7 +458,13 @@ fn scores_are_query_terms() {
     assert_eq!(count("rfm.r != 1"), 20);
     assert_eq!(count("NOT rfm.r = 1"), 21);
     assert_eq!(count("rfm.r BETWEEN 2 AND 3"), 10);
-    assert_eq!(count("rfm.r BETWEEN 3 AND 2"), 0);
+    assert_eq!(
+        Query::parse("rfm.r BETWEEN 3 AND 2")
+            .unwrap_err()
+            .to_string(),
+        "BETWEEN 3 AND 2 matches nothing: the lower bound comes first (write BETWEEN 2 AND \
+         3)\n  rfm.r BETWEEN 3 AND 2\n                ^^^^^^^"
+    );
     assert_eq!(count("rfm.f IS NULL"), 1);
     assert_eq!(count("rfm.segment IS NOT NULL"), 25);
     assert_eq!(count("rfm.segment = \"At risk\""), 4);
@@ -651,11 +657,14 @@ fn configuration_errors() {
             "purchase_count",
             "monetary"
         )),
-        "attribute \"purchase_count\" holds number values, got day"
+        "attribute \"purchase_count\" holds numbers, but RfmConfig::recency needs a day \
+         attribute (set RfmConfig::recency(..) to one, or convert day numbers with \
+         Store::set_days_from_numbers)"
     );
     assert_eq!(
         run(RfmConfig::new("last_purchase", "last_purchase", "monetary")),
-        "attribute \"last_purchase\" holds day values, got number"
+        "attribute \"last_purchase\" holds days, but RfmConfig::frequency needs a number \
+         attribute (set RfmConfig::frequency(..) to one)"
     );
     assert_eq!(
         run(RfmConfig::new(
@@ -663,7 +672,8 @@ fn configuration_errors() {
             "purchase_count",
             "monetary_cents"
         )),
-        "unknown attribute \"monetary_cents\""
+        "unknown attribute \"monetary_cents\" (RfmConfig::monetary reads it; set \
+         RfmConfig::monetary(..) to your column)"
     );
     assert_eq!(
         run(RfmConfig::new(
@@ -671,7 +681,8 @@ fn configuration_errors() {
             "purchase_count",
             "monetery"
         )),
-        "unknown attribute \"monetery\" (did you mean \"monetary\"?)"
+        "unknown attribute \"monetery\" (RfmConfig::monetary reads it; set \
+         RfmConfig::monetary(..) to your column; did you mean \"monetary\"?)"
     );
     // The standard map needs 5 bins on R and F.
     assert_eq!(
@@ -847,4 +858,176 @@ fn export_carries_rfm_scores_when_present() {
         "{row0}"
     );
     assert_eq!((first.r, first.f, first.m), (5, 1, 1));
+}
+
+/// The ten-segment table of the R `rfm` package's `rfm_segment` example: overlapping
+/// ranges, read in order, the first match naming the cell ("Others" for the rest).
+fn rfm_package_table() -> audience::FirstMatchMap {
+    let names = [
+        "Champions",
+        "Loyal Customers",
+        "Potential Loyalist",
+        "New Customers",
+        "Promising",
+        "Need Attention",
+        "About To Sleep",
+        "At Risk",
+        "Can't Lose Them",
+        "Lost",
+    ];
+    let recency = [
+        (4, 5),
+        (2, 5),
+        (3, 5),
+        (4, 5),
+        (3, 4),
+        (2, 3),
+        (2, 3),
+        (1, 2),
+        (1, 1),
+        (1, 2),
+    ];
+    let frequency = [
+        (4, 5),
+        (3, 5),
+        (1, 3),
+        (1, 1),
+        (1, 1),
+        (2, 3),
+        (1, 2),
+        (2, 5),
+        (4, 5),
+        (1, 2),
+    ];
+    let monetary = frequency;
+    let mut table = audience::FirstMatchMap::new("Others");
+    for i in 0..10 {
+        let range = |(lo, hi): (u8, u8)| lo..=hi;
+        table = table.rule(
+            SegmentRule::new(names[i])
+                .r(range(recency[i]))
+                .f(range(frequency[i]))
+                .m(range(monetary[i])),
+        );
+    }
+    table
+}
+
+#[test]
+fn first_match_tables_as_the_rfm_package_writes_them() {
+    let table = rfm_package_table();
+    // The naive reading: the first rule whose three ranges hold the scores, else "Others".
+    let naive = |s: RfmScore| -> &str {
+        table
+            .rules()
+            .iter()
+            .find(|rule| {
+                [(&rule.r, s.r), (&rule.f, s.f), (&rule.m, s.m)]
+                    .iter()
+                    .all(|(range, v)| range.as_ref().is_none_or(|r| r.contains(v)))
+            })
+            .map_or("Others", |rule| rule.name.as_str())
+    };
+    let rows: Vec<Row> = (0..2000i64)
+        .map(|i| {
+            (
+                Some(((i * 37) % 365) as i32),
+                Some((i * 13) % 23 + 1),
+                Some((i * 7919) % 10_007),
+            )
+        })
+        .collect();
+    let store = shop(&rows);
+    let config = RfmConfig::default().first_match(Some(table.clone()));
+    assert_eq!(config.segment_map(), None);
+    assert_eq!(config.validate().unwrap(), [5, 5, 5]);
+    let scores = score(&store, &config);
+    let mut want: std::collections::BTreeMap<&str, RoaringBitmap> = Default::default();
+    for id in 0..2000u32 {
+        let s = scores.score_of(id).unwrap();
+        assert_eq!(scores.segment_of(id), Some(naive(s)), "{s:?}");
+        want.entry(naive(s)).or_default().insert(id);
+    }
+    let got: Vec<(&str, u64)> = scores.segments().map(|(n, b)| (n, b.len())).collect();
+    // Every rule's segment, in table order, then "Others"; the first-match reading leaves
+    // "New Customers" and "Promising" empty (Potential Loyalist, above them, holds their
+    // cells), as it does in the table's own reading.
+    let names: Vec<&str> = got.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "Champions",
+            "Loyal Customers",
+            "Potential Loyalist",
+            "New Customers",
+            "Promising",
+            "Need Attention",
+            "About To Sleep",
+            "At Risk",
+            "Can't Lose Them",
+            "Lost",
+            "Others"
+        ]
+    );
+    for (name, bits) in scores.segments() {
+        let expected = want.get(name).cloned().unwrap_or_default();
+        assert_eq!(bits, &expected, "{name}");
+    }
+    assert_eq!(got[3].1, 0);
+    assert_eq!(got[4].1, 0);
+    assert_eq!(got.iter().map(|(_, n)| n).sum::<u64>(), 2000);
+    // Queryable by name, folded like tags.
+    let ctx = Context::new(today()).with_terms(&scores);
+    let count = |q: &str| store.count(&Query::parse(q).unwrap(), &ctx).unwrap();
+    assert_eq!(
+        count("rfm.segment = \"champions\""),
+        want["Champions"].len()
+    );
+    assert_eq!(count("rfm.segment = \"Others\""), want["Others"].len());
+    assert_eq!(
+        store
+            .count(&Query::parse("rfm.segment = \"Champion\"").unwrap(), &ctx)
+            .unwrap_err()
+            .to_string(),
+        "unknown RFM segment \"Champion\" (did you mean \"Champions\"?)\n  rfm.segment = \
+         \"Champion\"\n  ^^^^^^^^^^^^^^^^^^^^^^^^"
+    );
+    // Checked against the bins like a segment map.
+    assert_eq!(
+        config
+            .clone()
+            .bins(4)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string(),
+        "RFM first-match segment table: segment \"Champions\" asks for R scores 4..=5, but \
+         recency has scores 1 to 4"
+    );
+    assert_eq!(
+        RfmConfig::default()
+            .first_match(Some(audience::FirstMatchMap::new("Others")))
+            .validate()
+            .unwrap_err()
+            .to_string(),
+        "RFM first-match segment table: a table has 1 to 64 rules, got 0"
+    );
+    // A segment map set afterwards replaces the table, and the other way round.
+    let back = config.clone().segments(Some(SegmentMap::standard()));
+    assert_eq!(back.first_match_table(), None);
+    // Serde: the table round-trips; a configuration with both is refused.
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(serde_json::from_str::<RfmConfig>(&json).unwrap(), config);
+    let both = json.replace(
+        "\"segments\":null",
+        "\"segments\":{\"rules\":[{\"name\":\"all\",\"r\":null,\"f\":null,\"m\":null}]}",
+    );
+    assert_ne!(both, json);
+    assert_eq!(
+        serde_json::from_str::<RfmConfig>(&both)
+            .unwrap_err()
+            .to_string(),
+        "invalid setting RfmConfig::first_match: a configuration names its segments with a \
+         segment map or a first-match table, not both"
+    );
 }

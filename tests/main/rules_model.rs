@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use audience::query::{CmpOp, Expr, Literal, TagRef};
 use audience::{
-    AttrKind, CustomerKey, Day, Edit, ErrorKind, Query, RoaringBitmap, Rule, RuleSet, Run,
+    AttrKind, CustomerKey, Day, Edit, ErrorKind, Period, Query, RoaringBitmap, Rule, RuleSet, Run,
     RunReport, Store, TagSelector, TagSpec, TagTarget, TagTemplate,
 };
 use proptest::prelude::*;
@@ -50,7 +50,7 @@ fn query() -> impl Strategy<Value = Expr> {
     let leaf = prop_oneof![
         4 => (0usize..5).prop_map(tag_expr),
         2 => (0i64..8).prop_map(|v| Expr::Cmp { attr: "count".into(), op: CmpOp::Gt, value: Literal::Int(v) }),
-        1 => (0usize..5, 0u32..60).prop_map(|(t, days)| Expr::AssignedBefore { tag: audience::query::tag_ref(TAGS[t]), days }),
+        1 => (0usize..5, 0u32..60).prop_map(|(t, days)| Expr::AssignedBefore { tag: audience::query::tag_ref(TAGS[t]), days: Period::days(days) }),
         1 => Just(Expr::Set("picked".into())),
         1 => Just(Expr::All),
     ];
@@ -190,7 +190,7 @@ impl Model {
             } => self.count.get(&c).is_some_and(|n| n > v),
             Expr::AssignedBefore { tag, days } => self.tags[&c]
                 .get(&tag_index(tag))
-                .is_some_and(|d| *d < TODAY - *days as i32),
+                .is_some_and(|d| *d < TODAY - days.count() as i32),
             Expr::Set(_) => self.picked.contains(&c),
             other => unreachable!("{other:?}"),
         }

@@ -362,6 +362,28 @@ fn empty_extras_write_the_store_alone() {
 }
 
 #[test]
+fn first_match_tables_round_trip() {
+    let s = small_store();
+    let mut e = Extras::new();
+    let table = audience::FirstMatchMap::new("Others")
+        .rule(SegmentRule::new("Champions").r(4..=5).f(4..=5).m(4..=5))
+        .rule(
+            SegmentRule::new("Loyal Customers")
+                .r(2..=5)
+                .f(3..=5)
+                .m(3..=5),
+        );
+    e.rfm.insert(
+        "package".into(),
+        RfmConfig::default().first_match(Some(table.clone())),
+    );
+    let bytes = snapshot_with(&s, &e);
+    let (_, loaded) = audience::snapshot::read_with(&bytes[..]).unwrap();
+    assert_eq!(loaded.rfm["package"].first_match_table(), Some(&table));
+    assert_eq!(loaded.rfm["package"].segment_map(), None);
+}
+
+#[test]
 fn queries_are_stored_as_their_canonical_text() {
     let s = small_store();
     let mut e = Extras::new();
@@ -1346,14 +1368,20 @@ fn any_expr() -> impl Strategy<Value = Expr> {
             op,
             value
         }),
-        (any_name(), literal.clone(), literal).prop_map(|(attr, lo, hi)| Expr::Between {
-            attr,
-            lo,
-            hi
+        // Reversed bounds do not parse: bounds of one kind in order.
+        (any_name(), literal.clone(), literal).prop_map(|(attr, a, b)| {
+            let (lo, hi) = match (&a, &b) {
+                (Literal::Int(x), Literal::Int(y)) if x > y => (b, a),
+                (Literal::Day(x), Literal::Day(y)) if x > y => (b, a),
+                _ => (a, b),
+            };
+            Expr::Between { attr, lo, hi }
         }),
         any_name().prop_map(|attr| Expr::IsNull { attr }),
-        (any_name(), 0u32..1_000_000).prop_map(|(attr, days)| Expr::Within { attr, days }),
-        (any_tag_ref(), 0u32..1_000_000).prop_map(|(tag, days)| Expr::AssignedBefore { tag, days }),
+        (any_name(), crate::query_model::any_period())
+            .prop_map(|(attr, days)| Expr::Within { attr, days }),
+        (any_tag_ref(), crate::query_model::any_period())
+            .prop_map(|(tag, days)| Expr::AssignedBefore { tag, days }),
         any_name().prop_map(Expr::Set),
         Just(Expr::All),
     ];
@@ -1426,7 +1454,7 @@ fn any_rfm() -> impl Strategy<Value = RfmConfig> {
         [any_name(), any_name(), any_name()],
         [any_binning(), any_binning(), any_binning()],
         prop::option::of(any_expr()),
-        0u8..4,
+        0u8..5,
         any::<u8>(),
     )
         .prop_map(|([r, f, m], [br, bf, bm], scope, map, cut)| {
@@ -1440,14 +1468,23 @@ fn any_rfm() -> impl Strategy<Value = RfmConfig> {
                         .rule(SegmentRule::new("low").r(1..=k))
                         .rule(SegmentRule::new("high").r(k + 1..=n)),
                 ),
-                _ => Some(
+                3 => Some(
                     SegmentMap::new()
                         .rule(SegmentRule::new("Mono").m(1..=1))
                         .rule(SegmentRule::new("rest").m(2..=bm.bins() as u8)),
                 ),
+                _ => None,
             };
+            // A first-match table: overlapping rules, a name shared by two, the rest.
+            let table = (map == 4).then(|| {
+                audience::FirstMatchMap::new("others")
+                    .rule(SegmentRule::new("top").r(k..=n))
+                    .rule(SegmentRule::new("low").r(1..=k))
+                    .rule(SegmentRule::new("top").m(1..=1))
+            });
             let config = RfmConfig::new(r, f, m)
                 .segments(segments)
+                .first_match(table)
                 .binning(Measure::Recency, br)
                 .unwrap()
                 .binning(Measure::Frequency, bf)

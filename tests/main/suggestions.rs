@@ -51,11 +51,11 @@ fn near_misses_are_found_among_thousands_of_tags() {
         suggestion(&s, "\"channel/化妆4103\""),
         Some("channel/化妆品4103".into())
     );
-    // Within a dimension, only its tags are suggested.
+    // Within a dimension, only its tags are suggested, qualified as they must be typed.
     assert_eq!(suggestion(&s, "channel:\"interest/cosmetcs4806\""), None);
     assert_eq!(
         suggestion(&s, "interest:\"interest/cosmetcs4806\""),
-        Some("interest/cosmetics4806".into())
+        Some("interest:interest/cosmetics4806".into())
     );
     // Nothing close: no suggestion.
     assert_eq!(suggestion(&s, "\"qqqqqqqqqqqqqqqq\""), None);

@@ -241,3 +241,50 @@ fn a_customers_tag_names_and_a_stores_summary() {
     let err = audience::snapshot::read(&b"not a snapshot"[..]).unwrap_err();
     assert!(err.is_corrupt_input());
 }
+
+#[test]
+fn tags_are_found_by_keyword_prefixes_first() {
+    let e = Edit::new("mei", day("2025-03-03"));
+    let mut s = Store::new();
+    for (name, dimension) in [
+        ("彩妝化妝品", "interest"),
+        ("化妝品愛好者", "interest"),
+        ("化妝品", "product"),
+        ("護膚品", "product"),
+        ("ＶＩＰ Gold", "power"),
+        ("Silver VIP", "power"),
+        ("old 化妝 campaign", "campaign"),
+    ] {
+        s.create_tag(&e, TagSpec::new(name).dimension(dimension))
+            .unwrap();
+    }
+    let old = s.tag_id("old 化妝 campaign").unwrap();
+    s.archive_tag(&e, old).unwrap();
+    let names = |s: &Store, k: &str| -> Vec<String> {
+        s.find_tags(k)
+            .into_iter()
+            .map(|t| format!("{}:{}", t.dimension, t.name))
+            .collect()
+    };
+    // Prefix matches first (shortest first), then names containing it; archived left out.
+    assert_eq!(
+        names(&s, "化妝"),
+        [
+            "product:化妝品",
+            "interest:化妝品愛好者",
+            "interest:彩妝化妝品"
+        ]
+    );
+    // Folded: case and full-width forms.
+    assert_eq!(names(&s, "vip"), ["power:ＶＩＰ Gold", "power:Silver VIP"]);
+    assert_eq!(names(&s, "  "), Vec::<String>::new());
+    assert_eq!(names(&s, "香水"), Vec::<String>::new());
+    // Bounded: a pick list, not a report.
+    for i in 0..30 {
+        s.create_tag(&e, TagSpec::new(format!("化妝 {i:02}")))
+            .unwrap();
+    }
+    let found = names(&s, "化妝");
+    assert_eq!(found.len(), audience::MAX_FOUND_TAGS);
+    assert_eq!(found[0], "general:化妝 00");
+}

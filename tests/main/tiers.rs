@@ -74,6 +74,12 @@ fn tiers_are_written_to_tags() {
         ]
     );
     assert_eq!(report.ungrouped, 1, "the lead without a score");
+    assert_eq!(
+        report.to_string(),
+        "\"S\": 2 members (2 arrived, 0 left; tag created)\n\"A\": 2 members (2 arrived, 0 left; \
+         tag created)\n\"B\": 2 members (2 arrived, 0 left; tag created)\n\"C\": 2 members (2 \
+         arrived, 0 left; tag created)\n1 customer in no group"
+    );
     assert_eq!(tier_members(&store, "S"), vec![0, 1]);
     assert_eq!(tier_members(&store, "A"), vec![2, 3]);
     assert_eq!(tier_members(&store, "B"), vec![4, 5]);
@@ -243,7 +249,8 @@ fn tier_definitions_are_checked() {
     );
     assert_eq!(
         check(Tiers::new("lead_scor", "tier").tier("S", 80).unwrap()),
-        "unknown attribute \"lead_scor\" (did you mean \"lead_score\"?)"
+        "unknown attribute \"lead_scor\" (Tiers::new reads it; set Tiers::new(..) to your \
+         column; did you mean \"lead_score\"?)"
     );
     let mut days = Store::new();
     days.define_attribute("seen", AttrKind::Day).unwrap();
@@ -254,7 +261,8 @@ fn tier_definitions_are_checked() {
             .assign(&days)
             .unwrap_err()
             .to_string(),
-        "attribute \"seen\" holds day values, got number"
+        "attribute \"seen\" holds days, but Tiers::new needs a number attribute (set \
+         Tiers::new(..) to one)"
     );
     // One catch-all tier takes every value.
     let all = Tiers::new("lead_score", "tier").rest("everyone").unwrap();

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use crate::day::Day;
+use crate::day::{Day, Period};
 use crate::error::{Error, ErrorKind};
 use crate::io::export::{BitmapFormat, base64};
 use crate::query::{CmpOp, Context, Expr, Literal, Query, TagRef};
@@ -269,9 +269,9 @@ impl Translator<'_, '_> {
             Expr::All => Ok(self.everyone()),
             Expr::Tag(t) => self.tag(t, None),
             Expr::AssignedBefore { tag, days } | Expr::AssignedWithin { tag, days } => {
-                let cutoff = self.ctx.today() - i32::try_from(*days).unwrap_or(i32::MAX);
+                let cutoff = window_start(self.ctx.today(), *days);
                 let before = matches!(e, Expr::AssignedBefore { .. });
-                self.tag(tag, Some((before, i64::from(cutoff.0))))
+                self.tag(tag, Some((before, cutoff)))
             }
             Expr::Set(name) => self.set(name, e),
             leaf => self.attribute(leaf),
@@ -376,7 +376,6 @@ impl Translator<'_, '_> {
                 .into()),
             }
         };
-        let today = i64::from(self.ctx.today().0);
         let (lo, hi) = match e {
             Expr::Cmp { op, value: lit, .. } => {
                 let v = value(lit)?;
@@ -405,8 +404,8 @@ impl Translator<'_, '_> {
             Expr::Between { lo, hi, .. } => (value(lo)?, value(hi)?),
             Expr::IsNull { .. } => return Ok(self.rows(&format!("{col} IS NULL"))),
             Expr::IsNotNull { .. } => return Ok(self.rows(&format!("{col} IS NOT NULL"))),
-            Expr::Within { days, .. } => (today - i64::from(*days), i64::MAX),
-            Expr::Before { days, .. } => (i64::MIN, today - i64::from(*days) - 1),
+            Expr::Within { days, .. } => (window_start(self.ctx.today(), *days), i64::MAX),
+            Expr::Before { days, .. } => (i64::MIN, window_start(self.ctx.today(), *days) - 1),
             _ => return Ok(EMPTY.into()),
         };
         let (lo, hi, floor, ceil) = match kind {
@@ -567,6 +566,15 @@ impl Translator<'_, '_> {
         );
         self.def(def)
     }
+}
+
+/// The first day of the window of `period` ending on `today`, as a day number: the
+/// query engine's own computation ([`Day::window_start`]), so months and years clamp the same
+/// way; a window reaching before the first day starts below every day.
+fn window_start(today: Day, period: Period) -> i64 {
+    today
+        .window_start(period)
+        .map_or(i64::from(Day::MIN.0) - 1, |d| i64::from(d.0))
 }
 
 fn in_date32(d: i64) -> bool {

@@ -29,7 +29,9 @@ use crate::base::fold::MAX_NAME_CHARS;
 use crate::campaign::{Bucket, Hour, SendLog, SendLogData};
 use crate::error::{Error, ErrorKind, quote};
 use crate::query::{Query, TagRef};
-use crate::rfm::{Binning, Measure, MeasureSpec, RfmConfig, SegmentMap, SegmentRule};
+use crate::rfm::{
+    Binning, FirstMatchMap, Measure, MeasureSpec, RfmConfig, SegmentMap, SegmentRule,
+};
 use crate::rules::{Rule, RuleSet, TagSelector, TagTarget, TagTemplate};
 use crate::store::Store;
 use crate::store::taxonomy::MAX_TAGS;
@@ -311,6 +313,12 @@ fn check_rfm(cfg: &RfmConfig) -> Res<()> {
             name_len("segment name", &rule.name)?;
         }
     }
+    if let Some(table) = cfg.first_match_table() {
+        for rule in table.rules() {
+            name_len("segment name", &rule.name)?;
+        }
+        name_len("segment name", table.otherwise())?;
+    }
     if let Some(q) = cfg.scope_query() {
         check_query(q).map_err(|e| format!("scope: {e}"))?;
     }
@@ -488,25 +496,33 @@ fn write_rfm(b: &mut Vec<u8>, cfg: &RfmConfig) {
         }
     }
     put_opt_str(b, cfg.scope_query().map(Query::to_string).as_deref());
-    match cfg.segment_map() {
-        None => put_u8(b, 0),
-        Some(map) => {
-            put_u8(b, 1);
-            put_len(b, map.rules.len());
-            for rule in &map.rules {
-                put_str(b, &rule.name);
-                for range in [&rule.r, &rule.f, &rule.m] {
-                    match range {
-                        Some(r) => {
-                            put_u8(b, 1);
-                            put_u8(b, *r.start());
-                            put_u8(b, *r.end());
-                        }
-                        None => put_u8(b, 0),
+    let put_rules = |b: &mut Vec<u8>, rules: &[SegmentRule]| {
+        put_len(b, rules.len());
+        for rule in rules {
+            put_str(b, &rule.name);
+            for range in [&rule.r, &rule.f, &rule.m] {
+                match range {
+                    Some(r) => {
+                        put_u8(b, 1);
+                        put_u8(b, *r.start());
+                        put_u8(b, *r.end());
                     }
+                    None => put_u8(b, 0),
                 }
             }
         }
+    };
+    match (cfg.segment_map(), cfg.first_match_table()) {
+        (_, Some(table)) => {
+            put_u8(b, 2);
+            put_rules(b, table.rules());
+            put_str(b, table.otherwise());
+        }
+        (Some(map), None) => {
+            put_u8(b, 1);
+            put_rules(b, &map.rules);
+        }
+        (None, None) => put_u8(b, 0),
     }
 }
 
@@ -774,7 +790,7 @@ fn read_rfm(c: &mut Cursor<'_>) -> Res<RfmConfig> {
     let scope = c
         .opt("scope", read_query)
         .map_err(|e| format!("scope: {e}"))?;
-    let segments = c.opt("segment map", |c| {
+    let read_rules = |c: &mut Cursor<'_>| -> Res<Vec<SegmentRule>> {
         let n = c.count(7, "segments")?;
         let mut rules = Vec::with_capacity(n);
         for _ in 0..n {
@@ -785,10 +801,28 @@ fn read_rfm(c: &mut Cursor<'_>) -> Res<RfmConfig> {
                 m: read_score_range(c)?,
             });
         }
-        Ok(SegmentMap { rules })
-    })?;
-    let mut config = RfmConfig::new(recency.attribute, frequency.attribute, monetary.attribute)
-        .segments(segments);
+        Ok(rules)
+    };
+    let mut config = RfmConfig::new(recency.attribute, frequency.attribute, monetary.attribute);
+    config = match c.u8("segment map")? {
+        0 => config.segments(None),
+        1 => config.segments(Some(SegmentMap {
+            rules: read_rules(c)?,
+        })),
+        2 => {
+            let rules = read_rules(c)?;
+            let otherwise = text(c, "name for unmatched cells")?;
+            let table = rules
+                .into_iter()
+                .fold(FirstMatchMap::new(otherwise), FirstMatchMap::rule);
+            config.first_match(Some(table))
+        }
+        other => {
+            return Err(format!(
+                "segment map: {other} is not 0 (none), 1 (a segment map) or 2 (a first-match table)"
+            ));
+        }
+    };
     if let Some(q) = scope {
         config = config.scope(q);
     }
