@@ -379,7 +379,7 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
     let mut c = Cursor { bytes: payload };
     let out = match op {
         code::ADD_CUSTOMERS => {
-            let n = c.count(9, "customer keys")?;
+            let n = c.count(5, "customer keys")?;
             let mut keys = Vec::with_capacity(n);
             for _ in 0..n {
                 keys.push(c.key()?);
