@@ -28,7 +28,7 @@ fn snapshot(store: &Store) -> Vec<u8> {
 }
 
 fn key(k: u8) -> CustomerKey {
-    if k % 3 == 0 {
+    if k.is_multiple_of(3) {
         CustomerKey::Phone(66_800_000_000 + u64::from(k))
     } else {
         CustomerKey::member(format!("m-{k}")).unwrap()
@@ -394,7 +394,7 @@ proptest! {
             bytes[at] ^= 1 << bit;
             let mut store = Store::new();
             let before = snapshot(&store);
-            let owner = *records.iter().filter(|&&r| r <= at).last().unwrap();
+            let owner = *records.iter().rfind(|&&r| r <= at).unwrap();
             match replay(&mut store, &bytes) {
                 Err(e) => {
                     let ErrorKind::Journal(j) = e.kind() else { panic!("{e}") };

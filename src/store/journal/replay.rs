@@ -84,7 +84,13 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 /// Frames every record, checking both CRC-32s, versions and flags. Returns the frames and
 /// where an ignored tail starts with why.
-fn frames(bytes: &[u8]) -> Result<(Vec<Frame<'_>>, Option<(usize, Tail)>), Error> {
+/// Where an ignored tail starts, and why.
+type TailAt = Option<(usize, Tail)>;
+
+/// The operations of one batch to apply: each with its record's offset and sequence number.
+type Batch = Vec<(u64, u64, Op)>;
+
+fn frames(bytes: &[u8]) -> Result<(Vec<Frame<'_>>, TailAt), Error> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < bytes.len() {
@@ -227,7 +233,7 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
         ..ReplayReport::default()
     };
     // Decode every record to apply before changing anything.
-    let mut todo: Vec<(u64, Vec<(u64, u64, Op)>)> = Vec::new();
+    let mut todo: Vec<Batch> = Vec::new();
     let mut expected = have + 1;
     let mut applied_bytes = 0u64;
     for batch in batches {
@@ -270,16 +276,16 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
         }
         expected = last.seq + 1;
         applied_bytes += batch.iter().map(|f| f.size as u64).sum::<u64>();
-        todo.push((last.seq, ops));
+        todo.push(ops);
     }
     if todo.is_empty() {
         return Ok(report);
     }
     let mut next = store.clone();
     next.journal_mut().set_enabled(false);
-    for (_, ops) in todo.iter_mut() {
+    for ops in todo {
         report.batches_applied += 1;
-        for (offset, seq, op) in ops.drain(..) {
+        for (offset, seq, op) in ops {
             op::apply(&mut next, op)
                 .map_err(|e| fail(offset, Some(seq), JournalProblem::Refused(e.to_string())))?;
             report.records_applied += 1;
