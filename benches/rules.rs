@@ -363,8 +363,10 @@ fn week(c: &mut Criterion, w: &Workload) {
     store.journal_mut().take();
 
     rules.run(&mut store, &Run::new(today)).expect("run");
+    let mut phases = vec![("rules", store.journal().pending_bytes())];
     let names: Vec<&str> = w.tags.iter().map(|t| t.name.as_str()).collect();
     let edit = Edit::new("import", today);
+    let mut live = Duration::ZERO;
     for k in 0..5u32 {
         let mut csv = String::from("phone,tags\n");
         for i in 0..5_000u32 {
@@ -372,10 +374,17 @@ fn week(c: &mut Criterion, w: &Workload) {
             let t = names[(mix(id ^ k) as usize) % names.len()];
             csv.push_str(&format!("{},{t}\n", 66_800_000_000 + u64::from(id)));
         }
+        let t = Instant::now();
         audience::Importer::new()
             .import_str(&mut store, &csv, &edit)
             .expect("import");
+        live += t.elapsed();
     }
+    eprintln!(
+        "the five imports as they happened: {:.1} ms",
+        live.as_secs_f64() * 1e3
+    );
+    phases.push(("imports", store.journal().pending_bytes()));
     let count = store.attribute_id("purchase_count").expect("attribute");
     let bought = store.tag_id("stage/purchased").unwrap_or_else(|_| {
         store
@@ -392,6 +401,16 @@ fn week(c: &mut Criterion, w: &Workload) {
             .expect("event");
     }
     let journal = store.journal_mut().take();
+    phases.push(("events", journal.len()));
+    for (name, len) in &phases {
+        let mut s = audience::snapshot::read(&start[..]).expect("load");
+        let t = Instant::now();
+        audience::journal::replay(&mut s, &journal[..*len]).expect("replay");
+        eprintln!(
+            "replay through the {name}: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let mut end = Vec::new();
     audience::snapshot::write(&store, &mut end).expect("snapshot");
     eprintln!(

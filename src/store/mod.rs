@@ -823,12 +823,16 @@ impl Store {
             }
         }
         if !added.is_empty() || !removed.is_empty() {
+            // The effect, not the call: what replaying it checks then does not depend on
+            // the customer's other tags.
             self.journal.record(code::SET_TAGS, |b| {
                 put_u32(b, customer);
                 put_day(b, day);
-                put_len(b, wanted.len());
-                for &t in &wanted {
-                    put_tag(b, t);
+                for list in [&added, &removed] {
+                    put_len(b, list.len());
+                    for &t in list {
+                        put_tag(b, t);
+                    }
                 }
             });
         }
@@ -1219,13 +1223,28 @@ impl Store {
         out
     }
 
-    /// Replaces the store by `next`, a copy that a replay changed, keeping this store's
-    /// journal at the replayed sequence number.
-    pub(crate) fn take_replayed(&mut self, next: Store, seq: u64, erased: u64, bytes: u64) {
-        let journal = std::mem::take(&mut self.journal);
-        *self = next;
-        self.journal = journal;
-        self.journal.replayed(seq, erased, bytes);
+    /// The store without its memberships and values: the directory, the taxonomy and the
+    /// universe shared, every tag empty, every attribute defined and empty, journaling
+    /// off. Every check of a mutating method passes or fails on it as on the store, so a
+    /// replay checks its records on it before applying them in place.
+    pub(crate) fn skeleton(&self) -> Store {
+        let mut journal = self.journal.clone();
+        journal.set_enabled(false);
+        Store {
+            directory: Arc::clone(&self.directory),
+            taxonomy: Arc::clone(&self.taxonomy),
+            members: self.members.iter().map(|_| TagMembers::default()).collect(),
+            attrs: self
+                .attrs
+                .iter()
+                .map(|a| AttrSlot {
+                    info: a.info.clone(),
+                    column: Arc::default(),
+                })
+                .collect(),
+            live: Arc::clone(&self.live),
+            journal,
+        }
     }
 
     /// Every live customer with its key, in id order.

@@ -287,11 +287,10 @@ impl Journal {
         self.open_records = 0;
     }
 
-    /// Sets the sequence number after a replay, and the checkpoint counters to what the
-    /// replayed journal holds.
-    pub(crate) fn replayed(&mut self, seq: u64, erased: u64, bytes: u64) {
+    /// Sets the sequence number after a replay, and counts the bytes replayed (the
+    /// erasures replayed counted themselves).
+    pub(crate) fn replayed(&mut self, seq: u64, bytes: u64) {
         self.seq = seq;
-        self.erased += erased;
         self.bytes_since += bytes;
     }
 

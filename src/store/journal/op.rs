@@ -183,7 +183,7 @@ pub(crate) enum Op {
     AddTagBulk(TagId, Day, RoaringBitmap),
     RemoveTagBulk(TagId, RoaringBitmap),
     MoveTagBulk(TagId, TagId, Day, RoaringBitmap),
-    SetTags(u32, Day, Vec<TagId>),
+    SetTags(u32, Day, Vec<TagId>, Vec<TagId>),
     Expire(Day),
     DefineAttribute(String, AttrKind),
     SetValue(u32, AttrId, i64),
@@ -426,12 +426,16 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
         code::SET_TAGS => {
             let customer = c.u32("customer")?;
             let day = c.day("day")?;
-            let n = c.count(4, "tags")?;
-            let mut tags = Vec::with_capacity(n);
-            for _ in 0..n {
-                tags.push(c.tag()?);
+            let mut lists = [Vec::new(), Vec::new()];
+            for list in &mut lists {
+                let n = c.count(4, "tags")?;
+                list.reserve(n);
+                for _ in 0..n {
+                    list.push(c.tag()?);
+                }
             }
-            Op::SetTags(customer, day, tags)
+            let [added, removed] = lists;
+            Op::SetTags(customer, day, added, removed)
         }
         code::EXPIRE => Op::Expire(c.day("today")?),
         code::DEFINE_ATTRIBUTE => {
@@ -482,12 +486,12 @@ fn value(store: &Store, attr: AttrId, raw: i64) -> Result<Value, Error> {
 
 /// Applies one operation through the store's public methods, which check it as they
 /// check every call.
-pub(crate) fn apply(store: &mut Store, op: Op) -> Result<(), Error> {
+pub(crate) fn apply(store: &mut Store, op: &Op) -> Result<(), Error> {
     match op {
         Op::AddCustomers(keys) => {
             let first = store.id_space();
             let n = keys.len() as u64;
-            let ids = store.ensure_customers(keys)?;
+            let ids = store.ensure_customers(keys.iter().cloned())?;
             let fresh = ids
                 .iter()
                 .enumerate()
@@ -499,59 +503,66 @@ pub(crate) fn apply(store: &mut Store, op: Op) -> Result<(), Error> {
                 .into());
             }
         }
-        Op::EraseCustomer(id) => store.erase_customer(id)?,
+        Op::EraseCustomer(id) => store.erase_customer(*id)?,
         Op::CreateTag(edit, spec) => {
-            store.create_tag(&edit, spec)?;
+            store.create_tag(edit, spec.clone())?;
         }
-        Op::RenameTag(edit, tag, name) => store.rename_tag(&edit, tag, &name)?,
-        Op::ArchiveTag(edit, tag, true) => store.archive_tag(&edit, tag)?,
-        Op::ArchiveTag(edit, tag, false) => store.unarchive_tag(&edit, tag)?,
+        Op::RenameTag(edit, tag, name) => store.rename_tag(edit, *tag, name)?,
+        Op::ArchiveTag(edit, tag, true) => store.archive_tag(edit, *tag)?,
+        Op::ArchiveTag(edit, tag, false) => store.unarchive_tag(edit, *tag)?,
         Op::DeleteTag(edit, tag) => {
-            store.delete_tag(&edit, tag)?;
+            store.delete_tag(edit, *tag)?;
         }
         Op::MergeTags(edit, into, from) => {
-            store.merge_tags(&edit, into, from)?;
+            store.merge_tags(edit, *into, *from)?;
         }
-        Op::SetTtl(edit, tag, ttl) => store.set_ttl(&edit, tag, ttl)?,
-        Op::DescribeTag(edit, tag, kind, text) => store.describe_tag(&edit, tag, kind, text)?,
+        Op::SetTtl(edit, tag, ttl) => store.set_ttl(edit, *tag, *ttl)?,
+        Op::DescribeTag(edit, tag, kind, text) => {
+            store.describe_tag(edit, *tag, *kind, text.clone())?
+        }
         Op::SetColour(edit, dimension, colour) => {
-            store.set_dimension_colour(&edit, &dimension, colour)?
+            store.set_dimension_colour(edit, dimension, colour.clone())?
         }
-        Op::RecordUse(tag, day) => store.record_use(tag, day)?,
-        Op::SetPolicy(edit, policy) => store.set_policy(&edit, policy)?,
-        Op::AddTag(c, tag, day) => store.add_tag(c, tag, day)?,
+        Op::RecordUse(tag, day) => store.record_use(*tag, *day)?,
+        Op::SetPolicy(edit, policy) => store.set_policy(edit, policy.clone())?,
+        Op::AddTag(c, tag, day) => store.add_tag(*c, *tag, *day)?,
         Op::RemoveTag(c, tag) => {
-            store.remove_tag(c, tag)?;
+            store.remove_tag(*c, *tag)?;
         }
-        Op::AddTagBulk(tag, day, set) => store.add_tag_bulk_owned(tag, set, day)?,
+        Op::AddTagBulk(tag, day, set) => store.add_tag_bulk(*tag, set, *day)?,
         Op::RemoveTagBulk(tag, set) => {
-            store.remove_tag_bulk(tag, &set)?;
+            store.remove_tag_bulk(*tag, set)?;
         }
         Op::MoveTagBulk(from, to, day, set) => {
-            store.move_tag_bulk(&set, from, to, day)?;
+            store.move_tag_bulk(set, *from, *to, *day)?;
         }
-        Op::SetTags(c, day, tags) => {
-            store.set_tags(c, &tags, day)?;
+        Op::SetTags(c, day, added, removed) => {
+            for &t in added {
+                store.add_tag(*c, t, *day)?;
+            }
+            for &t in removed {
+                store.remove_tag(*c, t)?;
+            }
         }
         Op::Expire(today) => {
-            store.expire(today);
+            store.expire(*today);
         }
         Op::DefineAttribute(name, kind) => {
-            store.define_attribute(&name, kind)?;
+            store.define_attribute(name, *kind)?;
         }
         Op::SetValue(c, attr, raw) => {
-            let v = value(store, attr, raw)?;
-            store.set_value(c, attr, v)?;
+            let v = value(store, *attr, *raw)?;
+            store.set_value(*c, *attr, v)?;
         }
         Op::SetValues(attr, customers, raws) => {
             let values = raws
-                .into_iter()
-                .map(|raw| value(store, attr, raw))
+                .iter()
+                .map(|&raw| value(store, *attr, raw))
                 .collect::<Result<Vec<Value>, Error>>()?;
-            store.set_values(attr, &customers, &values)?;
+            store.set_values(*attr, customers, &values)?;
         }
         Op::ClearValue(c, attr) => {
-            store.clear_value(c, attr)?;
+            store.clear_value(*c, *attr)?;
         }
     }
     Ok(())

@@ -161,9 +161,8 @@ fn frames(bytes: &[u8]) -> Result<(Vec<Frame<'_>>, TailAt), Error> {
 }
 
 /// Applies the journal `bytes` to `store`: the records after the store's sequence number,
-/// batch by batch. Everything is checked before the first change, and the batches are
-/// applied to a copy that replaces the store only when all succeeded, so on error the store
-/// is as it was. The replayed records are not journaled again (they are in `bytes`
+/// batch by batch. Everything is checked before the first change (the framing, and every
+/// record against the store's own checks), so on error the store is as it was. The replayed records are not journaled again (they are in `bytes`
 /// already): the store's sequence number becomes the last one applied.
 ///
 /// - Records at or below the store's sequence number are skipped (written before its
@@ -281,17 +280,40 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
     if todo.is_empty() {
         return Ok(report);
     }
-    let mut next = store.clone();
-    next.journal_mut().set_enabled(false);
-    for ops in todo {
+    // Every check a store method makes depends on the customers, the taxonomy and the
+    // attributes' names and kinds, never on memberships or values: so the batches are
+    // first applied to a skeleton of the store (those parts shared, no members, no
+    // values; it costs what the records' checks cost), and only when every record passed
+    // there are they applied to the store itself, in place, without copying what they
+    // touch.
+    let mut shadow = store.skeleton();
+    for ops in &todo {
+        for (offset, seq, op) in ops {
+            op::apply(&mut shadow, op)
+                .map_err(|e| fail(*offset, Some(*seq), JournalProblem::Refused(e.to_string())))?;
+        }
+    }
+    drop(shadow);
+    let enabled = store.journal().is_enabled();
+    store.journal_mut().set_enabled(false);
+    let mut outcome = Ok(());
+    'apply: for ops in &todo {
         report.batches_applied += 1;
         for (offset, seq, op) in ops {
-            op::apply(&mut next, op)
-                .map_err(|e| fail(offset, Some(seq), JournalProblem::Refused(e.to_string())))?;
+            if let Err(e) = op::apply(store, op) {
+                outcome = Err(fail(
+                    *offset,
+                    Some(*seq),
+                    JournalProblem::Refused(e.to_string()),
+                ));
+                break 'apply;
+            }
             report.records_applied += 1;
         }
     }
+    store.journal_mut().set_enabled(enabled);
+    outcome?;
     report.last_seq = expected - 1;
-    store.take_replayed(next, report.last_seq, report.erased, applied_bytes);
+    store.journal_mut().replayed(report.last_seq, applied_bytes);
     Ok(report)
 }
