@@ -128,4 +128,8 @@ pub mod docs {
     /// The snapshot format, byte by byte (the repository's `SNAPSHOT.md`).
     #[doc = include_str!("../SNAPSHOT.md")]
     pub mod snapshot_format {}
+
+    /// The change journal's format, byte by byte (the repository's `JOURNAL.md`).
+    #[doc = include_str!("../JOURNAL.md")]
+    pub mod journal_format {}
 }

@@ -183,6 +183,7 @@ impl Store {
         let dir = &self.directory;
         self.journal.record(code::ADD_CUSTOMERS, |b| {
             put_len(b, ids.len());
+            b.reserve(ids.len() * 9);
             for &id in ids {
                 match dir.key(id) {
                     Some(KeyRef::Phone(p)) => put_key(b, &CustomerKey::Phone(p)),
@@ -1076,9 +1077,12 @@ impl Store {
         self.journal.record(code::SET_VALUES, |b| {
             put_u32(b, attr.0);
             put_len(b, customers.len());
+            b.reserve(customers.len() * 12);
             for (&c, &v) in customers.iter().zip(&raw) {
-                put_u32(b, c);
-                put_i64(b, v);
+                let mut pair = [0u8; 12];
+                pair[..4].copy_from_slice(&c.to_le_bytes());
+                pair[4..].copy_from_slice(&v.to_le_bytes());
+                b.extend_from_slice(&pair);
             }
         });
         Ok(())

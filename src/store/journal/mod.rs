@@ -12,7 +12,9 @@
 //!   until the app takes them, and [`Journal::pending_bytes`] says how many there are. An
 //!   app that keeps state only in snapshots turns it off ([`Journal::set_enabled`]); the
 //!   sequence number still counts every change, so a journal written later cannot be
-//!   replayed onto a snapshot it does not follow.
+//!   replayed onto a snapshot it does not follow. A bulk load of a whole store (millions
+//!   of keys and values) is better persisted as a snapshot than as records: turn the
+//!   journal off, load, write a checkpoint, and turn it back on.
 //! - **Batches are atomic.** An import, a rule run, a tier or group write, a materialised
 //!   query, [`Store::set_tags`] and every other change made inside [`Store::batch`] are one
 //!   unit: [`replay`] applies a batch whole or not at all.
