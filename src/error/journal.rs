@@ -50,7 +50,7 @@ pub enum JournalProblem {
     /// journal's first change after the store's is `found` (a journal of another store,
     /// or one missing records).
     #[error(
-        "does not follow the store: the store holds changes up to {store}, so the next record must be {}, not {found}", store + 1
+        "does not follow the store: the store holds changes up to {store}, so the next record must be {}, not {found}", store.wrapping_add(1)
     )]
     DoesNotFollow {
         /// The store's sequence number (the snapshot's).

@@ -38,6 +38,10 @@ pub const MAX_ATTRIBUTES: usize = 4096;
 /// directory sit behind `Arc` and are copied only when one of the clones writes to them.
 /// Hand clones to readers while a writer applies a batch. The store is `Send + Sync`.
 ///
+/// Every change is also recorded in the store's [`journal`] (on by default), for the app
+/// to append to a file of its own between snapshots; a clone starts with an empty one, so
+/// pending records are drained once, from the writer.
+///
 /// ```
 /// use audience::{CustomerKey, Day, Edit, Store, TagSpec, dimensions};
 ///

@@ -240,7 +240,7 @@ impl Journal {
     /// Appends one record: `payload` writes the operation's bytes. Off, only the sequence
     /// number moves.
     pub(crate) fn record(&mut self, op: u8, payload: impl FnOnce(&mut Vec<u8>)) {
-        self.seq += 1;
+        self.seq = self.seq.saturating_add(1);
         if !self.enabled {
             return;
         }

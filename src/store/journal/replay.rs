@@ -233,7 +233,8 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
     };
     // Decode every record to apply before changing anything.
     let mut todo: Vec<Batch> = Vec::new();
-    let mut expected = have + 1;
+    let mut expected = have.wrapping_add(1);
+    let mut last_seq = have;
     let mut applied_bytes = 0u64;
     for batch in batches {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
@@ -273,7 +274,8 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
             }
             ops.push((f.offset, f.seq, op));
         }
-        expected = last.seq + 1;
+        expected = last.seq.wrapping_add(1);
+        last_seq = last.seq;
         applied_bytes += batch.iter().map(|f| f.size as u64).sum::<u64>();
         todo.push(ops);
     }
@@ -313,7 +315,7 @@ pub fn replay(store: &mut Store, bytes: &[u8]) -> Result<ReplayReport, Error> {
     }
     store.journal_mut().set_enabled(enabled);
     outcome?;
-    report.last_seq = expected - 1;
+    report.last_seq = last_seq;
     store.journal_mut().replayed(report.last_seq, applied_bytes);
     Ok(report)
 }
