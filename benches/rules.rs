@@ -130,6 +130,10 @@ fn expiry(c: &mut Criterion, w: &Workload) {
                 for (tag, set) in removed {
                     store.add_tag_bulk(tag, &set, day).expect("re-assign");
                 }
+                store
+                    .journal_mut()
+                    .drain_into(std::io::sink())
+                    .expect("drain");
             }
             total
         })
@@ -253,8 +257,19 @@ fn weekly(c: &mut Criterion, w: &Workload) {
     let report = rules.dry_run(&store, &Run::new(today)).expect("dry run");
     eprintln!("weekly: the measured run\n{report}");
 
+    store.journal_mut().take();
+    {
+        let mut probe = store.clone();
+        rules.run(&mut probe, &Run::new(today)).expect("run");
+        eprintln!(
+            "journal of the weekly 10-rule batch: {} bytes in {} records",
+            probe.journal().pending_bytes(),
+            probe.journal().pending_records()
+        );
+    }
     let mut group = c.benchmark_group("weekly");
     group.sample_size(20);
+    // With the journal (the records the run makes are part of it) and without.
     group.bench_function("run_10_rules", |b| {
         b.iter_batched(
             || store.clone(),
@@ -262,6 +277,16 @@ fn weekly(c: &mut Criterion, w: &Workload) {
             BatchSize::LargeInput,
         )
     });
+    let mut off = store.clone();
+    off.journal_mut().set_enabled(false);
+    group.bench_function("run_10_rules_journal_off", |b| {
+        b.iter_batched(
+            || off.clone(),
+            |mut s| black_box(rules.run(&mut s, &Run::new(today)).expect("run")),
+            BatchSize::LargeInput,
+        )
+    });
+    drop(off);
     group.bench_function("dry_run_10_rules", |b| {
         b.iter(|| black_box(rules.dry_run(&store, &Run::new(today)).expect("dry run")))
     });
@@ -300,6 +325,10 @@ fn weekly(c: &mut Criterion, w: &Workload) {
                 // Back to the cart, outside the timing, so every order has work to do.
                 store.add_tag(c, cart, today - 1).expect("cart");
                 store.remove_tag(c, purchased).expect("purchased");
+                store
+                    .journal_mut()
+                    .drain_into(std::io::sink())
+                    .expect("drain");
             }
             total
         })
@@ -309,8 +338,108 @@ fn weekly(c: &mut Criterion, w: &Workload) {
         b.iter(|| {
             next = (next + 7919) % w.n;
             let run = Run::new(today).customer(next);
-            black_box(rules.run(&mut store, &run).expect("run"))
+            let r = black_box(rules.run(&mut store, &run).expect("run"));
+            store
+                .journal_mut()
+                .drain_into(std::io::sink())
+                .expect("drain");
+            r
         })
+    });
+    group.finish();
+}
+
+/// A week of changes at 1M customers, journaled: the weekly 10-rule batch, five
+/// 5,000-row imports and 10,000 single-customer events (a purchase: a value and a tag, as
+/// one batch). `journal/replay_week` replays them onto the week's starting snapshot,
+/// loaded outside the timing; `journal/snapshot_load` loads the snapshot of the store at
+/// the end of the week, the alternative a checkpoint per change would mean.
+fn week(c: &mut Criterion, w: &Workload) {
+    let (mut store, today) = rules_store(w);
+    let rules = weekly_rules();
+    rules.run(&mut store, &Run::new(today - 7)).expect("run");
+    let mut start = Vec::new();
+    audience::snapshot::write(&store, &mut start).expect("snapshot");
+    store.journal_mut().take();
+
+    rules.run(&mut store, &Run::new(today)).expect("run");
+    let mut phases = vec![("rules", store.journal().pending_bytes())];
+    let names: Vec<&str> = w.tags.iter().map(|t| t.name.as_str()).collect();
+    let edit = Edit::new("import", today);
+    let mut live = Duration::ZERO;
+    for k in 0..5u32 {
+        let mut csv = String::from("phone,tags\n");
+        for i in 0..5_000u32 {
+            let id = mix(k * 5_000 + i) % w.n;
+            let t = names[(mix(id ^ k) as usize) % names.len()];
+            csv.push_str(&format!("{},{t}\n", 66_800_000_000 + u64::from(id)));
+        }
+        let t = Instant::now();
+        audience::Importer::new()
+            .import_str(&mut store, &csv, &edit)
+            .expect("import");
+        live += t.elapsed();
+    }
+    eprintln!(
+        "the five imports as they happened: {:.1} ms",
+        live.as_secs_f64() * 1e3
+    );
+    phases.push(("imports", store.journal().pending_bytes()));
+    let count = store.attribute_id("purchase_count").expect("attribute");
+    let bought = store.tag_id("stage/purchased").unwrap_or_else(|_| {
+        store
+            .create_tag(&edit, TagSpec::new("purchased").dimension("stage"))
+            .expect("tag")
+    });
+    for i in 0..10_000u32 {
+        let id = mix(i ^ 0xABCD) % w.n;
+        store
+            .batch(|s| {
+                s.set_value(id, count, Value::Int(i64::from(i % 50)))?;
+                s.add_tag(id, bought, today)
+            })
+            .expect("event");
+    }
+    let journal = store.journal_mut().take();
+    phases.push(("events", journal.len()));
+    for (name, len) in &phases {
+        let mut s = audience::snapshot::read(&start[..]).expect("load");
+        let t = Instant::now();
+        audience::journal::replay(&mut s, &journal[..*len]).expect("replay");
+        eprintln!(
+            "replay through the {name}: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let mut end = Vec::new();
+    audience::snapshot::write(&store, &mut end).expect("snapshot");
+    eprintln!(
+        "a week of changes: {:.2} MiB of journal ({} changes); snapshots {:.1} MiB",
+        journal.len() as f64 / (1u64 << 20) as f64,
+        store.journal().seq(),
+        end.len() as f64 / (1u64 << 20) as f64
+    );
+    {
+        let mut check = audience::snapshot::read(&start[..]).expect("load");
+        audience::journal::replay(&mut check, &journal).expect("replay");
+        let mut again = Vec::new();
+        audience::snapshot::write(&check, &mut again).expect("snapshot");
+        assert!(again == end, "replay rebuilds the week's store");
+    }
+    let mut group = c.benchmark_group("journal");
+    group.sample_size(10);
+    group.bench_function("replay_week", |b| {
+        b.iter_batched(
+            || audience::snapshot::read(&start[..]).expect("load"),
+            |mut s| {
+                black_box(audience::journal::replay(&mut s, &journal).expect("replay"));
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("snapshot_load", |b| {
+        b.iter(|| black_box(audience::snapshot::read(&end[..]).expect("load")))
     });
     group.finish();
 }
@@ -319,6 +448,7 @@ fn rules(c: &mut Criterion) {
     let w = Workload::from_env_or_generate(N);
     expiry(c, &w);
     weekly(c, &w);
+    week(c, &w);
 }
 
 criterion_group!(benches, rules);

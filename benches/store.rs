@@ -57,6 +57,28 @@ fn ingest(c: &mut Criterion) {
             s
         })
     });
+    // The same with the change journal off: what journaling costs a bulk load (each tag's
+    // members serialised once into a record).
+    group.bench_function("tags_200_bulk_journal_off", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        base.journal_mut().set_enabled(false);
+        b.iter(|| {
+            let mut s = base.clone();
+            add_tags(&mut s, &w, day);
+            s
+        })
+    });
+    {
+        let mut s = Store::new();
+        add_customers(&mut s, &w);
+        s.journal_mut().take();
+        add_tags(&mut s, &w, day);
+        eprintln!(
+            "journal of 200 bulk tag loads ({memberships} memberships): {:.1} MiB",
+            s.journal().pending_bytes() as f64 / (1u64 << 20) as f64
+        );
+    }
     group.bench_function("tags_200_bulk_owned", |b| {
         let mut base = Store::new();
         add_customers(&mut base, &w);
@@ -85,10 +107,28 @@ fn ingest(c: &mut Criterion) {
             s
         })
     });
+    group.bench_function("customers_phone_keys_journal_off", |b| {
+        b.iter(|| {
+            let mut s = Store::new();
+            s.journal_mut().set_enabled(false);
+            add_customers(&mut s, &w);
+            s
+        })
+    });
     group.throughput(Throughput::Elements(u64::from(n) * 5));
     group.bench_function("attributes_5", |b| {
         let mut base = Store::new();
         add_customers(&mut base, &w);
+        b.iter(|| {
+            let mut s = base.clone();
+            add_attributes(&mut s, &w);
+            s
+        })
+    });
+    group.bench_function("attributes_5_journal_off", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        base.journal_mut().set_enabled(false);
         b.iter(|| {
             let mut s = base.clone();
             add_attributes(&mut s, &w);

@@ -22,6 +22,9 @@
 //!   [`snapshot::read`]); with the app's rule sets, send logs, RFM configurations
 //!   and tiers alongside ([`Extras`], [`snapshot::write_with`],
 //!   [`snapshot::read_with`]).
+//! - [`journal`]: every change to a store as checksummed records the app appends to a file
+//!   of its own between snapshots, and [`journal::replay`] to recover after a crash
+//!   (format in `JOURNAL.md`).
 //!
 //! # Example
 //!
@@ -72,12 +75,15 @@ mod store;
 pub mod tiers;
 
 pub use io::{engine, export, import, snapshot};
+pub use store::journal;
 pub use store::policy as governance;
 
 pub use aggregate::Summary;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use day::{Day, MAX_PERIOD_DAYS, Period, PeriodUnit};
-pub use error::{Error, ErrorKind, IoError, QueryError, QueryProblem, Span};
+pub use error::{
+    Error, ErrorKind, IoError, JournalError, JournalProblem, QueryError, QueryProblem, Span,
+};
 pub use health::{HealthConfig, HealthReport};
 pub use query::{Context, Explain, Plan, Query, Step, StepOp, Strategy};
 pub use rfm::{
@@ -122,4 +128,8 @@ pub mod docs {
     /// The snapshot format, byte by byte (the repository's `SNAPSHOT.md`).
     #[doc = include_str!("../SNAPSHOT.md")]
     pub mod snapshot_format {}
+
+    /// The change journal's format, byte by byte (the repository's `JOURNAL.md`).
+    #[doc = include_str!("../JOURNAL.md")]
+    pub mod journal_format {}
 }

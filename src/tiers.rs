@@ -312,8 +312,11 @@ impl Assignment {
         }
         let dim = tidy(dimension);
         check_name(&dim).map_err(|reason| invalid_name(dimension, reason))?;
-        // Resolve or plan every tag before changing anything.
+        // Resolve or plan every tag before changing anything: a tag to create is checked
+        // as its creation will check it (policy, naming rules, room for it), so nothing
+        // below fails.
         let mut plan: Vec<Option<TagId>> = Vec::with_capacity(assignment.len());
+        let mut pending = 0;
         for (name, _) in assignment.groups() {
             match store.find_tag_in(&dim, name) {
                 Some(id) => {
@@ -327,53 +330,54 @@ impl Assignment {
                 }
                 None => {
                     check_name(&tidy(name)).map_err(|reason| invalid_name(name, reason))?;
+                    store.check_new_tag(edit, &group_spec(name, &dim), pending)?;
+                    pending += 1;
                     plan.push(None);
                 }
             }
         }
-        // Apply on a copy (cheap: bitmaps are shared until written) and swap it in only
-        // when everything succeeded.
-        let mut next = store.clone();
-        let mut tags = Vec::with_capacity(plan.len());
-        for ((name, _), id) in assignment.groups().zip(&plan) {
-            let (id, created) = match id {
-                Some(id) => (*id, false),
-                None => (
-                    next.create_tag(
-                        edit,
-                        TagSpec::new(name)
-                            .dimension(dim.as_str())
-                            .kind(TagKind::Dynamic),
-                    )?,
-                    true,
-                ),
-            };
-            tags.push((id, created));
-        }
-        let mut groups = Vec::with_capacity(tags.len());
-        for ((_, bits), (tag, created)) in assignment.groups().zip(tags) {
-            let current = next.members(tag)?;
-            let mut leave = current & &scope;
-            leave -= bits;
-            let arrive = bits - current;
-            let left = next.remove_tag_bulk(tag, &leave)?;
-            next.add_tag_bulk(tag, &arrive, edit.day)?;
-            groups.push(GroupChange {
-                name: next.tag(tag)?.name.clone(),
-                tag,
-                created,
-                members: next.members(tag)?.len(),
-                arrived: arrive.len(),
-                left,
-            });
-        }
+        // One unit in the journal.
+        let groups = store.batch(|next| {
+            let mut tags = Vec::with_capacity(plan.len());
+            for ((name, _), id) in assignment.groups().zip(&plan) {
+                let (id, created) = match id {
+                    Some(id) => (*id, false),
+                    None => (next.create_tag(edit, group_spec(name, &dim))?, true),
+                };
+                tags.push((id, created));
+            }
+            let mut groups = Vec::with_capacity(tags.len());
+            for ((_, bits), (tag, created)) in assignment.groups().zip(tags) {
+                let current = next.members(tag)?;
+                let mut leave = current & &scope;
+                leave -= bits;
+                let arrive = bits - current;
+                let left = next.remove_tag_bulk(tag, &leave)?;
+                next.add_tag_bulk(tag, &arrive, edit.day)?;
+                groups.push(GroupChange {
+                    name: next.tag(tag)?.name.clone(),
+                    tag,
+                    created,
+                    members: next.members(tag)?.len(),
+                    arrived: arrive.len(),
+                    left,
+                });
+            }
+            Ok(groups)
+        })?;
         scope -= assigned;
-        *store = next;
         Ok(GroupWrite {
             groups,
             ungrouped: scope.len(),
         })
     }
+}
+
+/// The tag a group is written to: a dynamic tag of the dimension.
+fn group_spec(name: &str, dimension: &str) -> TagSpec {
+    TagSpec::new(name)
+        .dimension(dimension)
+        .kind(TagKind::Dynamic)
 }
 
 // ----------------------------------------------------------------------------------------

@@ -211,9 +211,13 @@ pub fn build_audience(
 ) -> Result<Segment, Error> {
     let audience = store.plan(query, ctx)?.segment();
     let tags = query_tags(store, query.expr())?;
-    for t in tags {
-        store.record_use(t, ctx.today())?;
-    }
+    // One unit in the journal: the uses of one audience.
+    store.batch(|store| {
+        for t in tags {
+            store.record_use(t, ctx.today())?;
+        }
+        Ok(())
+    })?;
     Ok(audience)
 }
 

@@ -6,6 +6,7 @@
 //! `Display` text of every kind is part of the tested contract.
 
 mod import;
+mod journal;
 mod rfm;
 mod snapshot;
 
@@ -13,6 +14,7 @@ pub use import::{
     Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
     KeyKind,
 };
+pub use journal::{JournalError, JournalProblem};
 pub use rfm::RfmScore;
 use rfm::fmt_cells;
 pub use snapshot::{Section, SnapshotError, SnapshotProblem};
@@ -135,9 +137,9 @@ impl Error {
     }
 
     /// Bytes that are not what they claim to be: a damaged, truncated or foreign
-    /// snapshot. Nothing was loaded.
+    /// snapshot, or a journal that cannot be replayed. Nothing was loaded or applied.
     pub fn is_corrupt_input(&self) -> bool {
-        matches!(&*self.kind, ErrorKind::Snapshot(_))
+        matches!(&*self.kind, ErrorKind::Snapshot(_) | ErrorKind::Journal(_))
     }
 
     /// The caller's reader or writer failed ([`ErrorKind::Io`]); the I/O error is the
@@ -596,6 +598,12 @@ pub enum ErrorKind {
     /// section.
     #[error("{0}")]
     Snapshot(SnapshotError),
+
+    /// A journal that cannot be replayed: a damaged record before the last one, a gap or
+    /// repeat in the sequence numbers, a journal that does not follow the store, or a
+    /// record the store refuses. Names the record's byte offset; nothing was applied.
+    #[error("{0}")]
+    Journal(JournalError),
 
     /// An entry of a snapshot's [`Extras`](crate::io::snapshot::Extras) that the snapshot cannot
     /// hold as it is, so that a reader would refuse it: a definition its own checks refuse,

@@ -27,6 +27,8 @@ pub enum Section {
     Rfm,
     /// One tier definition of the [`Extras`](crate::snapshot::Extras).
     Tiers,
+    /// The journal position: the sequence number of the last change the snapshot holds.
+    Journal,
     /// The closing section.
     End,
     /// A section of a kind this version does not know.
@@ -46,6 +48,7 @@ impl fmt::Display for Section {
             Section::SendLog => f.write_str("send log section"),
             Section::Rfm => f.write_str("RFM configuration section"),
             Section::Tiers => f.write_str("tiers section"),
+            Section::Journal => f.write_str("journal position section"),
             Section::End => f.write_str("end section"),
             Section::Unknown(kind) => write!(f, "section of kind {kind:#010x}"),
         }

@@ -368,9 +368,12 @@ impl Lifecycle {
             store.check_new_tag(edit, &spec, missing.len())?;
             missing.push(spec);
         }
-        for spec in missing {
-            store.create_tag(edit, spec)?;
-        }
+        store.batch(|store| {
+            for spec in missing {
+                store.create_tag(edit, spec)?;
+            }
+            Ok(())
+        })?;
         let mut ids = [TagId(0); 4];
         for (slot, name) in ids.iter_mut().zip(self.stage_names()) {
             *slot = store.tag_id_in(&self.dimension, name)?;

@@ -426,20 +426,25 @@ impl RuleSet {
         let mut changed = RoaringBitmap::new();
         // Validation guarantees that none of the calls below fails: the scope and every
         // query result hold live customers only, every tag written exists and is not
-        // archived, and every tag to create was checked to be creatable.
-        for &i in &prepared.order {
-            let (Some(rule), Some(effects)) = (self.rules.get(i), prepared.effects.get(i)) else {
-                continue;
-            };
-            let matched = match early.get_mut(i).and_then(Option::take) {
-                Some(m) => m,
-                None => matches(&store.plan(&rule.when, &run.ctx)?, run),
-            };
-            let (rule_report, moved) =
-                apply(store, rule, effects, &matched, run, &mut report.created)?;
-            report.rules.push(rule_report);
-            changed |= moved;
-        }
+        // archived, and every tag to create was checked to be creatable. The whole run is
+        // one unit in the journal: its effects, not a re-run.
+        store.batch(|store| {
+            for &i in &prepared.order {
+                let (Some(rule), Some(effects)) = (self.rules.get(i), prepared.effects.get(i))
+                else {
+                    continue;
+                };
+                let matched = match early.get_mut(i).and_then(Option::take) {
+                    Some(m) => m,
+                    None => matches(&store.plan(&rule.when, &run.ctx)?, run),
+                };
+                let (rule_report, moved) =
+                    apply(store, rule, effects, &matched, run, &mut report.created)?;
+                report.rules.push(rule_report);
+                changed |= moved;
+            }
+            Ok(())
+        })?;
         report.changed = changed.len();
         Ok(report)
     }
@@ -1106,9 +1111,12 @@ pub fn materialise(
     if spec.description.is_empty() {
         spec.description = snapshot_description(query, edit.day);
     }
-    let tag = store.create_tag(edit, spec)?;
-    store.add_tag_bulk(tag, &members, edit.day)?;
-    Ok(tag)
+    // The tag and its members are one unit in the journal.
+    store.batch(|store| {
+        let tag = store.create_tag(edit, spec)?;
+        store.add_tag_bulk(tag, &members, edit.day)?;
+        Ok(tag)
+    })
 }
 
 /// Refuses an edit dated another day than the context evaluates on.

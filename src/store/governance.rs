@@ -41,7 +41,7 @@ impl Store {
                 administrators: current.administrators().to_vec(),
             });
         }
-        self.taxonomy_mut().set_policy(edit, policy);
+        self.replace_policy(edit, policy);
         Ok(())
     }
 

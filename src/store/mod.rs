@@ -3,6 +3,7 @@
 pub(crate) mod attribute;
 pub(crate) mod directory;
 mod governance;
+pub mod journal;
 pub(crate) mod membership;
 pub mod policy;
 pub(crate) mod taxonomy;
@@ -16,8 +17,13 @@ use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
 use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef};
+use crate::store::journal::op::{
+    put_bitmap, put_day, put_edit, put_i64, put_key, put_kind, put_len, put_opt_str, put_opt_u32,
+    put_policy, put_spec, put_str, put_tag, put_u8, put_u32,
+};
+use crate::store::journal::{Journal, code};
 use crate::store::membership::{TagMembers, bitmap_bytes};
-use crate::store::policy::{TaxonomyAction, require_reason};
+use crate::store::policy::{Policy, TaxonomyAction, require_reason};
 use crate::store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, TagId, TagInfo, TagKind, TagSpec, Taxonomy,
 };
@@ -34,6 +40,10 @@ pub const MAX_FOUND_TAGS: usize = 20;
 /// cheap (O(tags + attributes) reference counts): tag bitmaps, attribute columns and the
 /// directory sit behind `Arc` and are copied only when one of the clones writes to them.
 /// Hand clones to readers while a writer applies a batch. The store is `Send + Sync`.
+///
+/// Every change is also recorded in the store's [`journal`] (on by default), for the app
+/// to append to a file of its own between snapshots; a clone starts with an empty one, so
+/// pending records are drained once, from the writer.
 ///
 /// ```
 /// use audience::{CustomerKey, Day, Edit, Store, TagSpec, dimensions};
@@ -64,6 +74,8 @@ pub struct Store {
     members: Vec<TagMembers>,
     attrs: Vec<AttrSlot>,
     live: Arc<RoaringBitmap>,
+    /// Every change, as records for the app to take (see [`journal`]).
+    journal: Journal,
 }
 
 /// What [`Store::set_tags`] changed for one customer.
@@ -115,6 +127,7 @@ impl Store {
         match Arc::make_mut(&mut self.directory).insert(key)? {
             Ok(id) => {
                 Arc::make_mut(&mut self.live).insert(id);
+                self.journal_keys(&[id]);
                 Ok(id)
             }
             Err(id) => err(ErrorKind::DuplicateCustomer { key: shown, id }),
@@ -131,6 +144,7 @@ impl Store {
             Ok(id) | Err(id) => id,
         };
         Arc::make_mut(&mut self.live).insert(id);
+        self.journal_keys(&[id]);
         Ok((id, true))
     }
 
@@ -162,10 +176,33 @@ impl Store {
                 Err(id) => ids.push(id),
             }
         }
+        if !fresh.is_empty() {
+            self.journal_keys(&fresh);
+        }
         Arc::make_mut(&mut self.live)
             .append(fresh)
             .map_err(|_| ErrorKind::InvalidArgument("customer ids out of order".into()))?;
         Ok(ids)
+    }
+
+    /// Journals the keys of customers just registered, read back from the directory.
+    fn journal_keys(&mut self, ids: &[CustomerId]) {
+        let dir = &self.directory;
+        self.journal.record(code::ADD_CUSTOMERS, |b| {
+            put_len(b, ids.len());
+            b.reserve(ids.len() * 9);
+            for &id in ids {
+                match dir.key(id) {
+                    Some(KeyRef::Phone(p)) => put_key(b, &CustomerKey::Phone(p)),
+                    Some(KeyRef::Member(m)) => {
+                        put_u8(b, 1);
+                        put_str(b, m);
+                    }
+                    // Just registered, so present.
+                    None => put_key(b, &CustomerKey::Phone(0)),
+                }
+            }
+        });
     }
 
     /// The id of a live customer.
@@ -227,6 +264,9 @@ impl Store {
         }
         Arc::make_mut(&mut self.directory).remove(id);
         Arc::make_mut(&mut self.live).remove(id);
+        self.journal
+            .record(code::ERASE_CUSTOMER, |b| put_u32(b, id));
+        self.journal.count_erasure();
         Ok(())
     }
 
@@ -269,11 +309,18 @@ impl Store {
     pub fn create_tag(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {
         self.govern(edit, TaxonomyAction::Create)?;
         self.check_naming(&spec.name, &spec.dimension)?;
+        let copy = self.journal.is_enabled().then(|| spec.clone());
         let id = Arc::make_mut(&mut self.taxonomy).create(edit, spec)?;
         if self.members.len() <= id.0 as usize {
             self.members
                 .resize_with(id.0 as usize + 1, TagMembers::default);
         }
+        self.journal.record(code::CREATE_TAG, |b| {
+            put_edit(b, edit);
+            if let Some(spec) = &copy {
+                put_spec(b, spec);
+            }
+        });
         Ok(id)
     }
 
@@ -296,19 +343,37 @@ impl Store {
     pub fn rename_tag(&mut self, edit: &Edit, tag: TagId, new_name: &str) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::Rename)?;
         self.check_naming(new_name, &self.taxonomy.get(tag)?.dimension)?;
-        Arc::make_mut(&mut self.taxonomy).rename(edit, tag, new_name)
+        Arc::make_mut(&mut self.taxonomy).rename(edit, tag, new_name)?;
+        self.journal.record(code::RENAME_TAG, |b| {
+            put_edit(b, edit);
+            put_tag(b, tag);
+            put_str(b, new_name);
+        });
+        Ok(())
     }
 
     /// Archives a tag: it keeps its members but takes no new ones and is refused in queries.
     pub fn archive_tag(&mut self, edit: &Edit, tag: TagId) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::Archive)?;
-        Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, true)
+        Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, true)?;
+        self.journal_archived(edit, tag, true);
+        Ok(())
+    }
+
+    fn journal_archived(&mut self, edit: &Edit, tag: TagId, archived: bool) {
+        self.journal.record(code::ARCHIVE_TAG, |b| {
+            put_edit(b, edit);
+            put_tag(b, tag);
+            put_u8(b, u8::from(archived));
+        });
     }
 
     /// Takes a tag out of the archive.
     pub fn unarchive_tag(&mut self, edit: &Edit, tag: TagId) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::Archive)?;
-        Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, false)
+        Arc::make_mut(&mut self.taxonomy).set_archived(edit, tag, false)?;
+        self.journal_archived(edit, tag, false);
+        Ok(())
     }
 
     /// Deletes a tag and all its memberships. Returns how many customers carried it. The
@@ -327,6 +392,10 @@ impl Store {
         if let Some(slot) = self.members.get_mut(tag.0 as usize) {
             *slot = TagMembers::default();
         }
+        self.journal.record(code::DELETE_TAG, |b| {
+            put_edit(b, edit);
+            put_tag(b, tag);
+        });
         Ok(members)
     }
 
@@ -367,13 +436,24 @@ impl Store {
         if let Some(slot) = self.members.get_mut(from.0 as usize) {
             *slot = TagMembers::default();
         }
+        self.journal.record(code::MERGE_TAGS, |b| {
+            put_edit(b, edit);
+            put_tag(b, into);
+            put_tag(b, from);
+        });
         Ok(gained)
     }
 
     /// Sets or clears a tag's time-to-live in days.
     pub fn set_ttl(&mut self, edit: &Edit, tag: TagId, ttl_days: Option<u32>) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::ChangeTtl)?;
-        Arc::make_mut(&mut self.taxonomy).set_ttl(edit, tag, ttl_days)
+        Arc::make_mut(&mut self.taxonomy).set_ttl(edit, tag, ttl_days)?;
+        self.journal.record(code::SET_TTL, |b| {
+            put_edit(b, edit);
+            put_tag(b, tag);
+            put_opt_u32(b, ttl_days);
+        });
+        Ok(())
     }
 
     /// Sets a tag's kind and description (at most [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS)
@@ -386,7 +466,16 @@ impl Store {
         description: impl Into<String>,
     ) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::Describe)?;
-        Arc::make_mut(&mut self.taxonomy).describe(edit, tag, kind, description.into())
+        let description = description.into();
+        let copy = self.journal.is_enabled().then(|| description.clone());
+        Arc::make_mut(&mut self.taxonomy).describe(edit, tag, kind, description)?;
+        self.journal.record(code::DESCRIBE_TAG, |b| {
+            put_edit(b, edit);
+            put_tag(b, tag);
+            put_kind(b, kind);
+            put_str(b, copy.as_deref().unwrap_or_default());
+        });
+        Ok(())
     }
 
     /// Sets the colour of a dimension (registering the dimension if new). A colour has at
@@ -398,13 +487,25 @@ impl Store {
         colour: Option<String>,
     ) -> Result<(), Error> {
         self.govern(edit, TaxonomyAction::Describe)?;
-        Arc::make_mut(&mut self.taxonomy).set_colour(edit, dimension, colour)
+        let copy = self.journal.is_enabled().then(|| colour.clone()).flatten();
+        Arc::make_mut(&mut self.taxonomy).set_colour(edit, dimension, colour)?;
+        self.journal.record(code::SET_COLOUR, |b| {
+            put_edit(b, edit);
+            put_str(b, dimension);
+            put_opt_str(b, copy.as_deref());
+        });
+        Ok(())
     }
 
     /// Records that `tag` was used to select an audience on `day` (feeds the health
     /// report's silent-tag flag). Earlier days than the last recorded one are ignored.
     pub fn record_use(&mut self, tag: TagId, day: Day) -> Result<(), Error> {
-        Arc::make_mut(&mut self.taxonomy).record_use(tag, day)
+        Arc::make_mut(&mut self.taxonomy).record_use(tag, day)?;
+        self.journal.record(code::RECORD_USE, |b| {
+            put_tag(b, tag);
+            put_day(b, day);
+        });
+        Ok(())
     }
 
     /// The tag of a name (folded: case, width and spacing do not matter). A name that exists
@@ -559,8 +660,16 @@ impl Store {
         &self.taxonomy
     }
 
-    pub(crate) fn taxonomy_mut(&mut self) -> &mut Taxonomy {
-        Arc::make_mut(&mut self.taxonomy)
+    /// Sets the policy and journals it (the one door to the taxonomy's policy).
+    pub(crate) fn replace_policy(&mut self, edit: &Edit, policy: Policy) {
+        let mut bytes = Vec::new();
+        if self.journal.is_enabled() {
+            put_edit(&mut bytes, edit);
+            put_policy(&mut bytes, &policy);
+        }
+        Arc::make_mut(&mut self.taxonomy).set_policy(edit, policy);
+        self.journal
+            .record(code::SET_POLICY, |b| b.extend_from_slice(&bytes));
     }
 
     // ----------------------------------------------------------------------------------
@@ -595,6 +704,11 @@ impl Store {
     pub fn add_tag(&mut self, customer: CustomerId, tag: TagId, day: Day) -> Result<(), Error> {
         self.check_live(customer)?;
         self.writable_slot(tag)?.add_one(customer, day);
+        self.journal.record(code::ADD_TAG, |b| {
+            put_u32(b, customer);
+            put_tag(b, tag);
+            put_day(b, day);
+        });
         Ok(())
     }
 
@@ -602,10 +716,17 @@ impl Store {
     pub fn remove_tag(&mut self, customer: CustomerId, tag: TagId) -> Result<bool, Error> {
         self.check_live(customer)?;
         self.member_slot(tag)?;
-        Ok(self
+        let had = self
             .members
             .get_mut(tag.0 as usize)
-            .is_some_and(|m| m.remove_one(customer)))
+            .is_some_and(|m| m.remove_one(customer));
+        if had {
+            self.journal.record(code::REMOVE_TAG, |b| {
+                put_u32(b, customer);
+                put_tag(b, tag);
+            });
+        }
+        Ok(had)
     }
 
     /// Gives every customer of `set` the tag, assigned on `day` (re-assigning refreshes the
@@ -613,7 +734,16 @@ impl Store {
     pub fn add_tag_bulk(&mut self, tag: TagId, set: &RoaringBitmap, day: Day) -> Result<(), Error> {
         self.check_live_set(set)?;
         self.writable_slot(tag)?.add_many(set, day);
+        self.journal_add_bulk(tag, set, day);
         Ok(())
+    }
+
+    fn journal_add_bulk(&mut self, tag: TagId, set: &RoaringBitmap, day: Day) {
+        self.journal.record(code::ADD_TAG_BULK, |b| {
+            put_tag(b, tag);
+            put_day(b, day);
+            put_bitmap(b, set);
+        });
     }
 
     /// [`Store::add_tag_bulk`] with a bitmap the caller hands over: a tag that has no
@@ -641,12 +771,25 @@ impl Store {
         day: Day,
     ) -> Result<(), Error> {
         self.check_live_set(&set)?;
+        self.writable_slot(tag)?;
+        self.journal_add_bulk(tag, &set, day);
         self.writable_slot(tag)?.add_many_owned(set, day);
         Ok(())
     }
 
     /// Takes the tag from every customer of `set`. Returns how many had it.
     pub fn remove_tag_bulk(&mut self, tag: TagId, set: &RoaringBitmap) -> Result<u64, Error> {
+        let removed = self.remove_many(tag, set)?;
+        if removed > 0 {
+            self.journal.record(code::REMOVE_TAG_BULK, |b| {
+                put_tag(b, tag);
+                put_bitmap(b, set);
+            });
+        }
+        Ok(removed)
+    }
+
+    fn remove_many(&mut self, tag: TagId, set: &RoaringBitmap) -> Result<u64, Error> {
         self.member_slot(tag)?;
         Ok(self
             .members
@@ -672,10 +815,16 @@ impl Store {
         self.check_live_set(set)?;
         self.member_slot(from)?;
         let before = self.writable_slot(to)?.len();
-        let removed = self.remove_tag_bulk(from, set)?;
+        let removed = self.remove_many(from, set)?;
         let slot = self.writable_slot(to)?;
         slot.add_many(set, day);
         let gained = slot.len() - before;
+        self.journal.record(code::MOVE_TAG_BULK, |b| {
+            put_tag(b, from);
+            put_tag(b, to);
+            put_day(b, day);
+            put_bitmap(b, set);
+        });
         Ok((removed, gained))
     }
 
@@ -712,6 +861,20 @@ impl Store {
             if let Some(m) = self.members.get_mut(t.0 as usize) {
                 m.remove_one(customer);
             }
+        }
+        if !added.is_empty() || !removed.is_empty() {
+            // The effect, not the call: what replaying it checks then does not depend on
+            // the customer's other tags.
+            self.journal.record(code::SET_TAGS, |b| {
+                put_u32(b, customer);
+                put_day(b, day);
+                for list in [&added, &removed] {
+                    put_len(b, list.len());
+                    for &t in list {
+                        put_tag(b, t);
+                    }
+                }
+            });
         }
         Ok(TagDiff { added, removed })
     }
@@ -799,6 +962,7 @@ impl Store {
                 }
             }
         }
+        self.journal.record(code::EXPIRE, |b| put_day(b, today));
         out
     }
 
@@ -828,6 +992,10 @@ impl Store {
                 kind,
             },
             column: Arc::default(),
+        });
+        self.journal.record(code::DEFINE_ATTRIBUTE, |b| {
+            put_str(b, name);
+            put_u8(b, u8::from(kind == AttrKind::Day));
         });
         Ok(id)
     }
@@ -940,6 +1108,11 @@ impl Store {
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
         Arc::make_mut(&mut slot.column).set(customer, value.raw());
+        self.journal.record(code::SET_VALUE, |b| {
+            put_u32(b, customer);
+            put_u32(b, attr.0);
+            put_i64(b, value.raw());
+        });
         Ok(())
     }
 
@@ -971,6 +1144,17 @@ impl Store {
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
         Arc::make_mut(&mut slot.column).set_many(customers, &raw);
+        self.journal.record(code::SET_VALUES, |b| {
+            put_u32(b, attr.0);
+            put_len(b, customers.len());
+            b.reserve(customers.len() * 12);
+            for (&c, &v) in customers.iter().zip(&raw) {
+                let mut pair = [0u8; 12];
+                pair[..4].copy_from_slice(&c.to_le_bytes());
+                pair[4..].copy_from_slice(&v.to_le_bytes());
+                b.extend_from_slice(&pair);
+            }
+        });
         Ok(())
     }
 
@@ -1039,21 +1223,32 @@ impl Store {
                 });
             }
         }
-        let slot = self
-            .attrs
-            .get_mut(attr.0 as usize)
-            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
-        let column = Arc::make_mut(&mut slot.column);
-        // In input order, so that a customer listed twice keeps its last number.
+        // The last number of a customer listed twice wins.
+        let mut last: std::collections::BTreeMap<CustomerId, Option<Day>> =
+            std::collections::BTreeMap::new();
         for (&c, &n) in customers.iter().zip(numbers) {
-            match day_of(n) {
-                Some(day) if Some(n) != none => column.set(c, day),
-                _ => {
-                    column.clear(c);
+            let day = match day_of(n) {
+                Some(d) if Some(n) != none => {
+                    Some(Day::from_days(i32::try_from(d).unwrap_or(i32::MAX))?)
+                }
+                _ => None,
+            };
+            last.insert(c, day);
+        }
+        let (set, values): (Vec<CustomerId>, Vec<Value>) = last
+            .iter()
+            .filter_map(|(&c, d)| d.map(|d| (c, Value::Day(d))))
+            .unzip();
+        // Through the journaled setters, as one unit of the journal.
+        self.batch(|s| {
+            s.set_values(attr, &set, &values)?;
+            for (&c, d) in &last {
+                if d.is_none() {
+                    s.clear_value(c, attr)?;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Removes one customer's value ("no value", distinct from zero). Returns whether it
@@ -1068,7 +1263,12 @@ impl Store {
             .attrs
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
-        Ok(Arc::make_mut(&mut slot.column).clear(customer))
+        let had = Arc::make_mut(&mut slot.column).clear(customer);
+        self.journal.record(code::CLEAR_VALUE, |b| {
+            put_u32(b, customer);
+            put_u32(b, attr.0);
+        });
+        Ok(had)
     }
 
     /// One customer's value, `None` when it has none.
@@ -1130,6 +1330,7 @@ impl Store {
         members: Vec<TagMembers>,
         attrs: Vec<AttrSlot>,
         live: RoaringBitmap,
+        seq: u64,
     ) -> Store {
         Store {
             directory: Arc::new(directory),
@@ -1137,6 +1338,79 @@ impl Store {
             members,
             attrs,
             live: Arc::new(live),
+            journal: Journal::loaded(seq),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Journal
+    // ----------------------------------------------------------------------------------
+
+    /// The store's change journal: its sequence number and the records the app has not
+    /// taken yet (see [`journal`]).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The journal, to take its records ([`Journal::drain_into`]) or turn it off.
+    pub fn journal_mut(&mut self) -> &mut Journal {
+        &mut self.journal
+    }
+
+    /// Runs `f` as one batch: every change it makes is one unit in the journal, which
+    /// [`journal::replay`] applies whole or not at all. Imports, rule runs, tier and
+    /// group writes and materialised queries run as batches; an app groups its own
+    /// changes the same way (an order's tag and attribute updates). Batches nest (an inner
+    /// batch is part of the outer one).
+    ///
+    /// A batch is not a transaction in memory: changes made before `f` returns an error
+    /// stay made, and journaled (the journal mirrors the store). Every batch of the crate
+    /// checks its inputs before its first change.
+    ///
+    /// ```
+    /// use audience::{AttrKind, CustomerKey, Day, Edit, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2026, 3, 1)?;
+    /// let mut store = Store::new();
+    /// let bought = store.create_tag(&Edit::new("shop", today), TagSpec::new("bought"))?;
+    /// let spend = store.define_attribute("spend", AttrKind::Int)?;
+    /// let c = store.add_customer(CustomerKey::member("m1")?)?;
+    /// store.journal_mut().take();
+    /// store.batch(|s| {
+    ///     s.add_tag(c, bought, today)?;
+    ///     s.set_value(c, spend, 1_250)
+    /// })?;
+    /// assert_eq!(store.journal().pending_records(), 2);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T, Error>) -> Result<T, Error> {
+        self.journal.begin_batch();
+        let out = f(self);
+        self.journal.end_batch();
+        out
+    }
+
+    /// The store without its memberships and values: the directory, the taxonomy and the
+    /// universe shared, every tag empty, every attribute defined and empty, journaling
+    /// off. Every check of a mutating method passes or fails on it as on the store, so a
+    /// replay checks its records on it before applying them in place.
+    pub(crate) fn skeleton(&self) -> Store {
+        let mut journal = self.journal.clone();
+        journal.set_enabled(false);
+        Store {
+            directory: Arc::clone(&self.directory),
+            taxonomy: Arc::clone(&self.taxonomy),
+            members: self.members.iter().map(|_| TagMembers::default()).collect(),
+            attrs: self
+                .attrs
+                .iter()
+                .map(|a| AttrSlot {
+                    info: a.info.clone(),
+                    column: Arc::default(),
+                })
+                .collect(),
+            live: Arc::clone(&self.live),
+            journal,
         }
     }
 

@@ -22,6 +22,7 @@ mod health_pairs;
 mod import;
 mod import_limits;
 mod insights;
+mod journal;
 mod lifecycle;
 mod limits;
 mod materialise;

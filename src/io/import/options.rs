@@ -536,6 +536,11 @@ impl Importer {
         plan: &mut Plan,
         edit: &Edit,
     ) -> Result<(), Error> {
+        // The whole import is one unit in the journal.
+        store.batch(|store| self.apply_changes(store, plan, edit))
+    }
+
+    fn apply_changes(&self, store: &mut Store, plan: &mut Plan, edit: &Edit) -> Result<(), Error> {
         let today = edit.day;
         let edit = Importer::creation_edit(edit);
         let mut ids: Vec<Option<TagId>> = Vec::with_capacity(plan.slots.len());

@@ -94,6 +94,10 @@ const KIND_ATTRIBUTE: u32 = 3;
 const KIND_MEMBERS: u32 = 4;
 const KIND_POLICY: u32 = 5;
 const KIND_END: u32 = 0x7FFF_FFFF;
+/// The journal position: the sequence number of the last change the snapshot holds.
+/// Optional (bit 31 set): an older reader skips it and loads the store at sequence 0, onto
+/// which a later journal refuses to replay rather than replay wrongly.
+const KIND_JOURNAL: u32 = OPTIONAL | 1;
 
 /// A directory slot holding a member id (the next one of the member-id table).
 const SLOT_MEMBER: u64 = 1 << 63;
@@ -120,6 +124,7 @@ impl Section {
             extras::KIND_RFM => Section::Rfm,
             extras::KIND_TIERS => Section::Tiers,
             KIND_END => Section::End,
+            KIND_JOURNAL => Section::Journal,
             other => Section::Unknown(other),
         }
     }

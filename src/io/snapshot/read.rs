@@ -399,8 +399,18 @@ pub fn read_with(r: impl Read) -> Result<(Store, Extras), Error> {
     members.resize_with(taxonomy.slots().len(), TagMembers::default);
     let mut last_tag: Option<u32> = None;
     let mut extras = extras::Loader::new();
+    let mut seq: Option<u64> = None;
     loop {
         let raw = rd.known()?;
+        if raw.kind == KIND_JOURNAL {
+            if seq.is_some() {
+                return Err(raw.invalid("a second journal position section".into()));
+            }
+            let mut c = raw.cursor();
+            seq = Some(c.u64("sequence number").map_err(|e| raw.invalid(e))?);
+            c.end().map_err(|e| raw.invalid(e))?;
+            continue;
+        }
         extras.order(&raw)?;
         match raw.kind {
             KIND_ATTRIBUTE => {
@@ -460,7 +470,7 @@ pub fn read_with(r: impl Read) -> Result<(Store, Extras), Error> {
         }
     }
     Ok((
-        Store::from_snapshot_parts(directory, taxonomy, members, attrs, live),
+        Store::from_snapshot_parts(directory, taxonomy, members, attrs, live, seq.unwrap_or(0)),
         extras.finish(),
     ))
 }

@@ -256,6 +256,11 @@ pub fn write_with(store: &Store, extras: &Extras, w: impl Write) -> Result<u64, 
         wr.finish()?;
     }
     extras::write(&mut wr, extras)?;
+    let seq = store.journal().seq();
+    if seq > 0 {
+        put_u64(wr.begin(KIND_JOURNAL), seq);
+        wr.finish()?;
+    }
     let sections = wr.sections;
     put_u32(wr.begin(KIND_END), sections);
     wr.finish()?;

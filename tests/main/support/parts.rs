@@ -18,6 +18,9 @@ pub fn crc(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// The kind of the journal position section (optional: bit 31 set).
+pub const JOURNAL_POSITION: u32 = 0x8000_0001;
+
 /// A snapshot taken apart: header and sections (kind, payload), reassembled with fresh
 /// checksums, to build snapshots that are well framed but say something wrong.
 #[derive(Clone, Debug)]
@@ -72,6 +75,15 @@ impl Parts {
         p.sections.extend_from_slice(sections);
         p.sections
             .push((end.0, (p.sections.len() as u32).to_le_bytes().to_vec()));
+        p.join()
+    }
+
+    /// The same snapshot without its journal position section (stores built by different
+    /// sequences of changes hold the same state at different positions).
+    pub fn without_journal(bytes: &[u8]) -> Vec<u8> {
+        let mut p = Parts::split(bytes);
+        p.sections.retain(|(kind, _)| *kind != JOURNAL_POSITION);
+        p.recount();
         p.join()
     }
 

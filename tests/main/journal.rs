@@ -1,0 +1,849 @@
+//! The change journal: random sequences of every mutating operation (one by one, in batches
+//! of the app's, and through the capabilities that write: imports, rule runs, tiers,
+//! materialised queries), journaled; a snapshot at a random point; then for every byte
+//! offset at which the journal could be cut, snapshot + replay of the prefix must equal the
+//! store after the last whole batch before the cut, compared as snapshot bytes. Also:
+//! flipped bytes before the tail are refused with the record's offset and leave the store
+//! as it was, every error's text, and the golden journal of record version 1.
+
+use audience::journal::{Tail, replay};
+use audience::{
+    AttrKind, CustomerKey, Day, Edit, ErrorKind, Importer, JournalProblem, Policy, Query,
+    RoaringBitmap, Rule, RuleSet, Run, Store, TagKind, TagSpec, TagTemplate, Tiers, Value,
+};
+use proptest::prelude::*;
+
+fn day(d: i32) -> Day {
+    Day::from_ymd(2026, 1, 1).unwrap() + d
+}
+
+fn edit(d: i32) -> Edit {
+    Edit::new("admin", day(d)).because("test")
+}
+
+fn snapshot(store: &Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    audience::snapshot::write(store, &mut out).unwrap();
+    out
+}
+
+fn key(k: u8) -> CustomerKey {
+    if k.is_multiple_of(3) {
+        CustomerKey::Phone(66_800_000_000 + u64::from(k))
+    } else {
+        CustomerKey::member(format!("m-{k}")).unwrap()
+    }
+}
+
+const NAMES: [&str; 6] = ["vip", "new", "ลูกค้าใหม่", "churn risk", "VIP ", "gold"];
+const DIMS: [&str; 3] = ["general", "stage", "power"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    AddCustomer(u8),
+    EnsureCustomers(Vec<u8>),
+    Erase(u8),
+    CreateTag(u8, u8, Option<u32>),
+    Rename(u8, u8),
+    Archive(u8, bool),
+    Delete(u8),
+    Merge(u8, u8),
+    SetTtl(u8, Option<u32>),
+    Describe(u8, bool),
+    Colour(u8, Option<u8>),
+    RecordUse(u8, i32),
+    Policy(bool),
+    AddTag(u8, u8, i32),
+    RemoveTag(u8, u8),
+    AddBulk(u8, Vec<u8>, i32),
+    RemoveBulk(u8, Vec<u8>),
+    MoveBulk(Vec<u8>, u8, u8, i32),
+    SetTags(u8, Vec<u8>, i32),
+    Expire(i32),
+    Define(u8, bool),
+    SetValue(u8, u8, i64),
+    SetValues(u8, Vec<(u8, i64)>),
+    DaysFromNumbers(u8, Vec<(u8, i64)>),
+    Clear(u8, u8),
+    Batch(Vec<Op>),
+    Import(Vec<(u8, u8)>, i32),
+    Rules(i32),
+    Materialise(u8, i32),
+    Tiers(i32),
+}
+
+fn simple() -> impl Strategy<Value = Op> {
+    let c = 0u8..12;
+    let t = 0u8..8;
+    let d = 0i32..30;
+    let cs = prop::collection::vec(0u8..12, 0..6);
+    prop_oneof![
+        4 => c.clone().prop_map(Op::AddCustomer),
+        2 => cs.clone().prop_map(Op::EnsureCustomers),
+        1 => c.clone().prop_map(Op::Erase),
+        3 => (0u8..6, 0u8..3, prop::option::of(1u32..20)).prop_map(|(a, b, c)| Op::CreateTag(a, b, c)),
+        1 => (t.clone(), 0u8..6).prop_map(|(a, b)| Op::Rename(a, b)),
+        1 => (t.clone(), any::<bool>()).prop_map(|(a, b)| Op::Archive(a, b)),
+        1 => t.clone().prop_map(Op::Delete),
+        1 => (t.clone(), t.clone()).prop_map(|(a, b)| Op::Merge(a, b)),
+        1 => (t.clone(), prop::option::of(1u32..20)).prop_map(|(a, b)| Op::SetTtl(a, b)),
+        1 => (t.clone(), any::<bool>()).prop_map(|(a, b)| Op::Describe(a, b)),
+        1 => (0u8..3, prop::option::of(0u8..3)).prop_map(|(a, b)| Op::Colour(a, b)),
+        1 => (t.clone(), d.clone()).prop_map(|(a, b)| Op::RecordUse(a, b)),
+        1 => any::<bool>().prop_map(Op::Policy),
+        4 => (c.clone(), t.clone(), d.clone()).prop_map(|(a, b, d)| Op::AddTag(a, b, d)),
+        2 => (c.clone(), t.clone()).prop_map(|(a, b)| Op::RemoveTag(a, b)),
+        2 => (t.clone(), cs.clone(), d.clone()).prop_map(|(a, b, d)| Op::AddBulk(a, b, d)),
+        1 => (t.clone(), cs.clone()).prop_map(|(a, b)| Op::RemoveBulk(a, b)),
+        1 => (cs.clone(), t.clone(), t.clone(), d.clone()).prop_map(|(a, b, c, d)| Op::MoveBulk(a, b, c, d)),
+        1 => (c.clone(), prop::collection::vec(0u8..8, 0..4), d.clone()).prop_map(|(a, b, d)| Op::SetTags(a, b, d)),
+        1 => (0i32..60).prop_map(Op::Expire),
+        1 => (0u8..3, any::<bool>()).prop_map(|(a, b)| Op::Define(a, b)),
+        3 => (c.clone(), 0u8..3, -100i64..100).prop_map(|(a, b, v)| Op::SetValue(a, b, v)),
+        1 => (0u8..3, prop::collection::vec((0u8..12, -100i64..100), 0..6)).prop_map(|(a, b)| Op::SetValues(a, b)),
+        1 => (0u8..3, prop::collection::vec((0u8..12, -3i64..100), 0..6)).prop_map(|(a, b)| Op::DaysFromNumbers(a, b)),
+        1 => (c.clone(), 0u8..3).prop_map(|(a, b)| Op::Clear(a, b)),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => simple(),
+        2 => prop::collection::vec(simple(), 0..4).prop_map(Op::Batch),
+        1 => (prop::collection::vec((0u8..16, 0u8..6), 1..6), 0i32..30).prop_map(|(a, b)| Op::Import(a, b)),
+        1 => (0i32..30).prop_map(Op::Rules),
+        1 => (0u8..6, 0i32..30).prop_map(|(a, b)| Op::Materialise(a, b)),
+        1 => (0i32..30).prop_map(Op::Tiers),
+    ]
+}
+
+fn tag(s: &Store, i: u8) -> Option<audience::TagId> {
+    let n = s.tag_count();
+    (n > 0)
+        .then(|| s.tags().nth(i as usize % n).map(|t| t.id))
+        .flatten()
+}
+
+fn cust(s: &Store, k: u8) -> u32 {
+    s.customer(&key(k)).unwrap_or(9_999)
+}
+
+fn set(s: &Store, ks: &[u8]) -> RoaringBitmap {
+    ks.iter()
+        .map(|&k| cust(s, k))
+        .filter(|&c| c != 9_999)
+        .collect()
+}
+
+/// Applies one operation; errors are part of the game (a refused change journals nothing).
+fn apply(s: &mut Store, op: &Op) {
+    let _ = try_apply(s, op);
+}
+
+fn try_apply(s: &mut Store, op: &Op) -> Result<(), audience::Error> {
+    let missing = || audience::Error::from(ErrorKind::InvalidArgument("no tag".into()));
+    match op {
+        Op::AddCustomer(k) => {
+            s.add_customer(key(*k))?;
+        }
+        Op::EnsureCustomers(ks) => {
+            s.ensure_customers(ks.iter().map(|&k| key(k)))?;
+        }
+        Op::Erase(k) => s.erase_customer(cust(s, *k))?,
+        Op::CreateTag(n, d, ttl) => {
+            let mut spec = TagSpec::new(NAMES[*n as usize]).dimension(DIMS[*d as usize]);
+            spec.ttl_days = *ttl;
+            s.create_tag(&edit(0), spec)?;
+        }
+        Op::Rename(t, n) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.rename_tag(&edit(1), t, NAMES[*n as usize])?;
+        }
+        Op::Archive(t, on) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            if *on {
+                s.archive_tag(&edit(2), t)?;
+            } else {
+                s.unarchive_tag(&edit(2), t)?;
+            }
+        }
+        Op::Delete(t) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.delete_tag(&edit(3), t)?;
+        }
+        Op::Merge(a, b) => {
+            let (a, b) = (
+                tag(s, *a).ok_or_else(missing)?,
+                tag(s, *b).ok_or_else(missing)?,
+            );
+            s.merge_tags(&edit(4), a, b)?;
+        }
+        Op::SetTtl(t, ttl) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.set_ttl(&edit(5), t, *ttl)?;
+        }
+        Op::Describe(t, dynamic) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            let kind = if *dynamic {
+                TagKind::Dynamic
+            } else {
+                TagKind::Static
+            };
+            s.describe_tag(&edit(6), t, kind, "kept by hand")?;
+        }
+        Op::Colour(d, c) => {
+            let colour = c.map(|c| ["red", "#00ff00", "ฟ้า"][c as usize].to_string());
+            s.set_dimension_colour(&edit(7), DIMS[*d as usize], colour)?;
+        }
+        Op::RecordUse(t, d) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.record_use(t, day(*d))?;
+        }
+        Op::Policy(admins) => {
+            let policy = if *admins {
+                Policy::administered_by(["admin"])?
+            } else {
+                Policy::open()
+            };
+            s.set_policy(&edit(8), policy)?;
+        }
+        Op::AddTag(c, t, d) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.add_tag(cust(s, *c), t, day(*d))?;
+        }
+        Op::RemoveTag(c, t) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            s.remove_tag(cust(s, *c), t)?;
+        }
+        Op::AddBulk(t, cs, d) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            let set = set(s, cs);
+            if cs.len() % 2 == 0 {
+                s.add_tag_bulk(t, &set, day(*d))?;
+            } else {
+                s.add_tag_bulk_owned(t, set, day(*d))?;
+            }
+        }
+        Op::RemoveBulk(t, cs) => {
+            let t = tag(s, *t).ok_or_else(missing)?;
+            let set = set(s, cs);
+            s.remove_tag_bulk(t, &set)?;
+        }
+        Op::MoveBulk(cs, a, b, d) => {
+            let (a, b) = (
+                tag(s, *a).ok_or_else(missing)?,
+                tag(s, *b).ok_or_else(missing)?,
+            );
+            let set = set(s, cs);
+            s.move_tag_bulk(&set, a, b, day(*d))?;
+        }
+        Op::SetTags(c, ts, d) => {
+            let ts: Vec<_> = ts.iter().filter_map(|&t| tag(s, t)).collect();
+            s.set_tags(cust(s, *c), &ts, day(*d))?;
+        }
+        Op::Expire(d) => {
+            s.expire(day(*d));
+        }
+        Op::Define(n, is_day) => {
+            let kind = if *is_day {
+                AttrKind::Day
+            } else {
+                AttrKind::Int
+            };
+            s.define_attribute(["spend", "last_seen", "visits"][*n as usize], kind)?;
+        }
+        Op::SetValue(c, a, v) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let (id, value) = (info.id, value_of(info.kind, *v));
+            s.set_value(cust(s, *c), id, value)?;
+        }
+        Op::SetValues(a, pairs) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let (id, kind) = (info.id, info.kind);
+            let cs: Vec<u32> = pairs.iter().map(|(c, _)| cust(s, *c)).collect();
+            let vs: Vec<Value> = pairs.iter().map(|(_, v)| value_of(kind, *v)).collect();
+            s.set_values(id, &cs, &vs)?;
+        }
+        Op::DaysFromNumbers(a, pairs) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let id = info.id;
+            let cs: Vec<u32> = pairs.iter().map(|(c, _)| cust(s, *c)).collect();
+            let ns: Vec<i64> = pairs.iter().map(|(_, n)| *n).collect();
+            // Days since 2000-01-01, -1 for "no value".
+            s.set_days_from_numbers(id, &cs, &ns, day(0), Some(-1))?;
+        }
+        Op::Clear(c, a) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let id = info.id;
+            s.clear_value(cust(s, *c), id)?;
+        }
+        Op::Batch(ops) => s.batch(|s| {
+            for op in ops {
+                apply(s, op);
+            }
+            Ok(())
+        })?,
+        Op::Import(rows, d) => {
+            let mut csv = String::from("member_id,tags\n");
+            for (k, t) in rows {
+                csv.push_str(&format!("imp-{k},{}\n", NAMES[*t as usize].trim()));
+            }
+            Importer::new().import_str(s, &csv, &edit(*d))?;
+        }
+        Op::Rules(d) => {
+            let rules = RuleSet::new()
+                .rule(
+                    Rule::new("vip", Query::parse("spend >= 10").unwrap())
+                        .add_template(TagTemplate::new("big spender").dimension("stage")),
+                )
+                .rule(
+                    Rule::new("quiet", Query::parse("NOT spend >= 0").unwrap())
+                        .remove("stage:big spender"),
+                );
+            let run = Run::new(day(*d)).by(Edit::new("rules", day(*d)));
+            rules.run(s, &run)?;
+        }
+        Op::Materialise(n, d) => {
+            let q = Query::parse("ALL").unwrap();
+            let spec = TagSpec::new(format!("snapshot {n}")).dimension("saved");
+            audience::rules::materialise(s, &Edit::new("crm", day(*d)), spec, &q, &day(*d).into())?;
+        }
+        Op::Tiers(d) => {
+            let tiers = Tiers::new("spend", "level")
+                .tier("gold", 50)?
+                .tier("silver", 0)?;
+            tiers.apply(s, &Edit::new("crm", day(*d)))?;
+        }
+    }
+    Ok(())
+}
+
+fn value_of(kind: AttrKind, v: i64) -> Value {
+    match kind {
+        AttrKind::Int => Value::Int(v),
+        AttrKind::Day => Value::Day(day(v as i32)),
+    }
+}
+
+/// The store after each operation, as snapshot bytes, beside the journal's length then.
+struct Run_ {
+    journal: Vec<u8>,
+    /// (journal length, snapshot) after each whole operation, the start included.
+    states: Vec<(usize, Vec<u8>)>,
+    /// Which state the checkpoint snapshot holds.
+    checkpoint: usize,
+}
+
+fn record(ops: &[Op], checkpoint_at: usize) -> Run_ {
+    let mut s = Store::new();
+    let mut journal = Vec::new();
+    let mut states = vec![(0, snapshot(&s))];
+    for op in ops {
+        apply(&mut s, op);
+        s.journal_mut().drain_into(&mut journal).unwrap();
+        states.push((journal.len(), snapshot(&s)));
+    }
+    Run_ {
+        journal,
+        states,
+        checkpoint: checkpoint_at.min(ops.len()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Cut anywhere: snapshot + replay of the prefix is the state after the last whole
+    /// batch before the cut (or the snapshot's, when the cut is before it).
+    #[test]
+    fn replay_of_every_prefix_is_a_state_the_store_was_in(
+        ops in prop::collection::vec(op(), 1..24),
+        at in 0usize..24,
+    ) {
+        let run = record(&ops, at);
+        let base = &run.states[run.checkpoint].1;
+        for cut in 0..=run.journal.len() {
+            let mut store = audience::snapshot::read(&base[..]).unwrap();
+            let report = replay(&mut store, &run.journal[..cut]).unwrap();
+            let last = run.states.iter().rposition(|(len, _)| *len <= cut).unwrap();
+            let want = last.max(run.checkpoint);
+            prop_assert_eq!(
+                &snapshot(&store), &run.states[want].1,
+                "cut at {} of {}, expected state {}", cut, run.journal.len(), want
+            );
+            prop_assert_eq!(report.valid_bytes, run.states[last].0 as u64);
+            prop_assert_eq!(report.bytes_ignored, (cut - run.states[last].0) as u64);
+            prop_assert_eq!(report.tail.is_some(), cut != run.states[last].0);
+            // Twice is harmless.
+            let again = replay(&mut store, &run.journal[..cut]).unwrap();
+            prop_assert_eq!(again.records_applied, 0);
+            prop_assert_eq!(&snapshot(&store), &run.states[want].1);
+        }
+    }
+
+    /// A flipped byte before the last record is refused, naming the damaged record's
+    /// offset, and the store is unchanged; in the last record it is refused (header) or
+    /// ignored as a torn tail (payload).
+    #[test]
+    fn flipped_bytes_are_refused_with_their_record(
+        ops in prop::collection::vec(op(), 2..12),
+        bit in 0u8..8,
+    ) {
+        let run = record(&ops, 0);
+        let records = record_offsets(&run.journal);
+        prop_assume!(records.len() >= 2);
+        let last = *records.last().unwrap();
+        for at in 0..run.journal.len() {
+            let mut bytes = run.journal.clone();
+            bytes[at] ^= 1 << bit;
+            let mut store = Store::new();
+            let before = snapshot(&store);
+            let owner = *records.iter().rfind(|&&r| r <= at).unwrap();
+            match replay(&mut store, &bytes) {
+                Err(e) => {
+                    let ErrorKind::Journal(j) = e.kind() else { panic!("{e}") };
+                    prop_assert_eq!(j.offset, owner as u64, "flip at {}: {}", at, e);
+                    prop_assert_eq!(&snapshot(&store), &before);
+                }
+                Ok(report) => {
+                    // The last record's payload: a torn tail, and with it the rest of its
+                    // batch.
+                    prop_assert!(owner == last && at >= last + 19, "flip at {} accepted", at);
+                    prop_assert!(matches!(report.tail, Some(Tail::Checksum | Tail::OpenBatch)));
+                    prop_assert!(report.valid_bytes <= last as u64);
+                    prop_assert_eq!(report.valid_bytes + report.bytes_ignored, bytes.len() as u64);
+                }
+            }
+        }
+    }
+}
+
+/// The offset of every record of a well-formed journal.
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        out.push(at);
+        let len = u32::from_le_bytes(bytes[at + 3..at + 7].try_into().unwrap()) as usize;
+        at += 19 + len + 4;
+    }
+    out
+}
+
+// ----------------------------------------------------------------------------------------
+// The golden journal of record version 1
+// ----------------------------------------------------------------------------------------
+
+/// Every operation code once or more, with Thai, Arabic and CJK text, a batch, an import
+/// and a rule run: the content of `tests/data/golden-v1.journal`.
+fn golden_store() -> Store {
+    let d = |y, m, dd| Day::from_ymd(y, m, dd).unwrap();
+    let admin = Edit::new("mei", d(2026, 3, 2)).because("weekly clean-up");
+    let mut s = Store::new();
+    let a = s
+        .add_customer(CustomerKey::phone("66812345678").unwrap())
+        .unwrap();
+    s.ensure_customers([
+        CustomerKey::member("会员-007").unwrap(),
+        CustomerKey::Phone(85_291_230_001),
+        CustomerKey::member("M-3").unwrap(),
+    ])
+    .unwrap();
+    let (b, _) = s
+        .ensure_customer(CustomerKey::member("عميل-4").unwrap())
+        .unwrap();
+    let vip = s
+        .create_tag(&admin, TagSpec::new("VIP").dimension("power").ttl_days(365))
+        .unwrap();
+    let new = s
+        .create_tag(&admin, TagSpec::new("ลูกค้าใหม่").dimension("stage"))
+        .unwrap();
+    let old = s.create_tag(&admin, TagSpec::new("old list")).unwrap();
+    let gone = s.create_tag(&admin, TagSpec::new("to delete")).unwrap();
+    s.rename_tag(&admin, old, "legacy list").unwrap();
+    s.archive_tag(&admin, gone).unwrap();
+    s.unarchive_tag(&admin, gone).unwrap();
+    s.set_ttl(&admin, new, Some(30)).unwrap();
+    s.describe_tag(&admin, vip, TagKind::Static, "top 5% by spend")
+        .unwrap();
+    s.set_dimension_colour(&admin, "power", Some("#d4af37".into()))
+        .unwrap();
+    s.record_use(vip, d(2026, 3, 2)).unwrap();
+    s.add_tag(a, vip, d(2026, 3, 1)).unwrap();
+    s.add_tag(b, vip, d(2026, 3, 1)).unwrap();
+    s.remove_tag(b, vip).unwrap();
+    s.add_tag_bulk(new, &RoaringBitmap::from_iter([0, 1, 2, 3]), d(2026, 3, 1))
+        .unwrap();
+    s.add_tag_bulk(old, &RoaringBitmap::from_iter([1, 2, 3, 4]), d(2026, 2, 1))
+        .unwrap();
+    s.remove_tag_bulk(old, &RoaringBitmap::from_iter([4]))
+        .unwrap();
+    s.move_tag_bulk(&RoaringBitmap::from_iter([3]), old, gone, d(2026, 3, 2))
+        .unwrap();
+    s.set_tags(2, &[vip, new], d(2026, 3, 2)).unwrap();
+    s.merge_tags(&admin, old, gone).unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    let seen = s.define_attribute("last_seen", AttrKind::Day).unwrap();
+    s.set_value(a, spend, 12_500).unwrap();
+    s.set_values(
+        seen,
+        &[0, 1, 2],
+        &[
+            d(2026, 3, 1).into(),
+            d(2026, 2, 1).into(),
+            d(2025, 12, 24).into(),
+        ],
+    )
+    .unwrap();
+    s.clear_value(1, seen).unwrap();
+    s.batch(|s| {
+        s.add_tag(1, vip, d(2026, 3, 2))?;
+        s.set_value(1, spend, 9_000)
+    })
+    .unwrap();
+    Importer::new()
+        .import_str(
+            &mut s,
+            "phone,tags\n+66 81 234 5678,VIP\n+852 9123 0002,ลูกค้าใหม่\n",
+            &Edit::new("import", d(2026, 3, 3)),
+        )
+        .unwrap();
+    let rules = RuleSet::new().rule(
+        Rule::new("big spender", Query::parse("spend >= 10000").unwrap())
+            .add_template(TagTemplate::new("big spender").dimension("power")),
+    );
+    rules
+        .run(
+            &mut s,
+            &Run::new(d(2026, 3, 3)).by(Edit::new("rules", d(2026, 3, 3))),
+        )
+        .unwrap();
+    s.expire(d(2026, 4, 5));
+    s.delete_tag(&admin, old).unwrap();
+    s.erase_customer(4).unwrap();
+    s.set_policy(&admin, Policy::administered_by(["mei"]).unwrap())
+        .unwrap();
+    s
+}
+
+/// The golden journal, written once by `write_golden_v1_journal` below. Later versions of
+/// the crate must replay it, with exactly this result, and journal the same operations to
+/// the same bytes.
+const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.journal");
+
+#[test]
+fn golden_v1_journal_still_replays() {
+    let mut written = golden_store();
+    assert_eq!(
+        written.journal_mut().take(),
+        GOLDEN_V1,
+        "the same operations journal to the same bytes"
+    );
+    let mut s = Store::new();
+    let report = replay(&mut s, GOLDEN_V1).unwrap();
+    assert_eq!(report.records_applied, written.journal().seq());
+    assert_eq!(report.last_seq, written.journal().seq());
+    assert_eq!(report.bytes_ignored, 0);
+    assert_eq!(report.tail, None);
+    assert_eq!(report.erased, 1);
+    assert_eq!(snapshot(&s), snapshot(&written));
+    // The content, spelled out.
+    let names: Vec<String> = s.tags().map(|t| t.qualified_name()).collect();
+    assert_eq!(names, ["power:VIP", "stage:ลูกค้าใหม่", "power:big spender"]);
+    assert_eq!(s.customer_count(), 5);
+    assert_eq!(
+        s.customer(&CustomerKey::member("会员-007").unwrap()),
+        Some(1)
+    );
+    assert_eq!(
+        s.customer(&CustomerKey::member("عميل-4").unwrap()),
+        None,
+        "erased"
+    );
+    assert_eq!(
+        s.tag_names_of(0).unwrap(),
+        ["power:VIP", "power:big spender"]
+    );
+    assert_eq!(s.policy().administrators(), ["mei"]);
+}
+
+/// Writes `tests/data/golden-v1.journal`. Run once, by hand, when the golden file is
+/// created: `cargo test --test main -- --ignored write_golden_v1_journal`. Never
+/// regenerate it: add a new golden file for a new record version.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)]
+fn write_golden_v1_journal() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden-v1.journal");
+    std::fs::write(path, golden_store().journal_mut().take()).unwrap();
+}
+
+// ----------------------------------------------------------------------------------------
+// Errors and edges, with their texts
+// ----------------------------------------------------------------------------------------
+
+fn two_records() -> Vec<u8> {
+    let mut s = Store::new();
+    s.add_customer(CustomerKey::member("a").unwrap()).unwrap();
+    s.add_customer(CustomerKey::member("b").unwrap()).unwrap();
+    s.journal_mut().take()
+}
+
+fn journal_error(store: &mut Store, bytes: &[u8]) -> (audience::JournalError, String) {
+    let e = replay(store, bytes).unwrap_err();
+    assert!(e.is_corrupt_input());
+    let ErrorKind::Journal(j) = e.kind() else {
+        panic!("{e}")
+    };
+    (j.clone(), e.to_string())
+}
+
+#[test]
+fn a_journal_that_does_not_follow_the_snapshot_is_refused() {
+    let bytes = two_records();
+    let first = record_offsets(&bytes)[1];
+    let mut s = Store::new();
+    let (j, text) = journal_error(&mut s, &bytes[first..]);
+    assert_eq!(
+        j.problem,
+        JournalProblem::DoesNotFollow { store: 0, found: 2 }
+    );
+    assert_eq!(
+        text,
+        "journal record 2 (at byte 0): does not follow the store: the store holds changes up to 0, so the next record must be 1, not 2"
+    );
+    assert_eq!(s.customer_count(), 0);
+}
+
+#[test]
+fn gaps_and_repeats_are_refused() {
+    let bytes = two_records();
+    let mut twice = bytes[..record_offsets(&bytes)[1]].to_vec();
+    twice.extend_from_slice(&twice.clone());
+    let (j, text) = journal_error(&mut Store::new(), &twice);
+    assert_eq!(j.offset, record_offsets(&bytes)[1] as u64);
+    assert_eq!(
+        text,
+        format!(
+            "journal record 1 (at byte {}): sequence number 1 follows 1: a repeat",
+            j.offset
+        )
+    );
+    let mut gap = bytes.clone();
+    gap.extend_from_slice(&bytes[record_offsets(&bytes)[1]..]);
+    let (_, text) = journal_error(&mut Store::new(), &gap);
+    assert!(
+        text.ends_with("sequence number 2 follows 2: a repeat"),
+        "{text}"
+    );
+    let mut s = Store::new();
+    s.journal_mut().set_enabled(false);
+    s.add_customer(CustomerKey::member("x").unwrap()).unwrap();
+    s.add_customer(CustomerKey::member("x2").unwrap()).unwrap();
+    s.journal_mut().set_enabled(true);
+    s.add_customer(CustomerKey::member("y").unwrap()).unwrap();
+    let mut skipped = bytes[..record_offsets(&bytes)[1]].to_vec();
+    skipped.extend_from_slice(&s.journal_mut().take());
+    let (_, text) = journal_error(&mut Store::new(), &skipped);
+    assert_eq!(
+        text,
+        "journal record 3 (at byte 33): sequence number 3 follows 1: a gap"
+    );
+}
+
+#[test]
+fn checksum_texts() {
+    let bytes = two_records();
+    let mut bad = bytes.clone();
+    bad[20] ^= 0xFF;
+    let (j, text) = journal_error(&mut Store::new(), &bad);
+    assert!(matches!(j.problem, JournalProblem::Checksum { .. }));
+    assert!(
+        text.starts_with("journal record 1 (at byte 0): checksum mismatch (stored 0x"),
+        "{text}"
+    );
+    let mut bad = bytes.clone();
+    bad[7] ^= 0xFF;
+    let (_, text) = journal_error(&mut Store::new(), &bad);
+    assert!(
+        text.starts_with("journal record at byte 0: header checksum mismatch (stored 0x"),
+        "{text}"
+    );
+}
+
+/// Rewrites a record's header fields and both checksums, as a writer would have.
+fn reseal(bytes: &mut [u8], at: usize, f: impl FnOnce(&mut [u8])) {
+    f(&mut bytes[at..at + 15]);
+    let head = crc32fast_hash(&bytes[at..at + 15]);
+    bytes[at + 15..at + 19].copy_from_slice(&head.to_le_bytes());
+    let len = u32::from_le_bytes(bytes[at + 3..at + 7].try_into().unwrap()) as usize;
+    let end = at + 19 + len;
+    let body = crc32fast_hash(&bytes[at..end]);
+    bytes[end..end + 4].copy_from_slice(&body.to_le_bytes());
+}
+
+/// CRC-32 (IEEE), bit by bit: the tests check the format, not the crate's own code.
+fn crc32fast_hash(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn versions_flags_operations_and_refusals_have_their_texts() {
+    let bytes = two_records();
+    let mut v2 = bytes.clone();
+    reseal(&mut v2, 0, |h| h[0] = 2);
+    let (_, text) = journal_error(&mut Store::new(), &v2);
+    assert_eq!(
+        text,
+        "journal record 1 (at byte 0): record version 2 is not one this reader knows (it reads version 1)"
+    );
+    let mut flags = bytes.clone();
+    reseal(&mut flags, 0, |h| h[1] = 0x82);
+    let (_, text) = journal_error(&mut Store::new(), &flags);
+    assert_eq!(text, "journal record 1 (at byte 0): unknown flags 0x82");
+    let mut op = bytes.clone();
+    reseal(&mut op, 0, |h| h[2] = 200);
+    let (_, text) = journal_error(&mut Store::new(), &op);
+    assert_eq!(text, "journal record 1 (at byte 0): unknown operation 200");
+    // A store in another state refuses the change: "a" exists already.
+    let mut s = Store::new();
+    s.add_customer(CustomerKey::member("a").unwrap()).unwrap();
+    let mut other = Store::new();
+    other.journal_mut().set_enabled(false);
+    other
+        .add_customer(CustomerKey::member("z").unwrap())
+        .unwrap();
+    other.journal_mut().set_enabled(true);
+    other
+        .add_customer(CustomerKey::member("a").unwrap())
+        .unwrap();
+    let before = snapshot(&s);
+    let (j, text) = journal_error(&mut s, &other.journal_mut().take());
+    assert!(matches!(j.problem, JournalProblem::Refused(_)));
+    assert_eq!(
+        text,
+        "journal record 2 (at byte 0): the store refuses the change: invalid argument: a customer key of the record is already in the store"
+    );
+    assert_eq!(snapshot(&s), before);
+}
+
+#[test]
+fn a_batch_cut_between_records_is_ignored_whole() {
+    let mut s = Store::new();
+    s.batch(|s| {
+        s.add_customer(CustomerKey::member("a")?)?;
+        s.add_customer(CustomerKey::member("b")?)?;
+        Ok(())
+    })
+    .unwrap();
+    let bytes = s.journal_mut().take();
+    let second = record_offsets(&bytes)[1];
+    let mut r = Store::new();
+    let report = replay(&mut r, &bytes[..second]).unwrap();
+    assert_eq!(report.bytes_ignored, second as u64);
+    assert_eq!(report.tail, Some(Tail::OpenBatch));
+    assert_eq!((report.records_applied, report.valid_bytes), (0, 0));
+    assert_eq!(r.customer_count(), 0);
+    let report = replay(&mut r, &bytes).unwrap();
+    assert_eq!(
+        (
+            report.records_applied,
+            report.batches_applied,
+            report.last_seq
+        ),
+        (2, 1, 2)
+    );
+}
+
+#[test]
+fn an_open_batch_stays_pending_and_clones_start_empty() {
+    let mut s = Store::new();
+    s.add_customer(CustomerKey::member("a").unwrap()).unwrap();
+    let reader = s.clone();
+    assert_eq!(reader.journal().pending_bytes(), 0);
+    assert_eq!(reader.journal().seq(), 1);
+    s.batch(|s| {
+        s.add_customer(CustomerKey::member("b")?)?;
+        // Inside a batch, a drain takes what came before it only.
+        let before = s.journal().pending_bytes();
+        let taken = s.journal_mut().take();
+        assert!(!taken.is_empty() && taken.len() < before);
+        s.add_customer(CustomerKey::member("c")?)?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(s.journal().pending_records(), 2);
+    let mut out = Vec::new();
+    assert_eq!(
+        s.journal_mut().drain_into(&mut out).unwrap(),
+        out.len() as u64
+    );
+    assert_eq!(s.journal().pending_bytes(), 0);
+}
+
+#[test]
+fn checkpoint_counters_follow_erasures_and_bytes() {
+    let mut s = Store::new();
+    let c = s.add_customer(CustomerKey::member("a").unwrap()).unwrap();
+    s.erase_customer(c).unwrap();
+    assert_eq!(s.journal().erased_since_checkpoint(), 1);
+    let bytes = s.journal().pending_bytes() as u64;
+    assert_eq!(s.journal().bytes_since_checkpoint(), bytes);
+    let file = s.journal_mut().take();
+    assert_eq!(s.journal().bytes_since_checkpoint(), bytes, "taken or not");
+    s.journal_mut().mark_checkpoint();
+    assert_eq!(
+        (
+            s.journal().erased_since_checkpoint(),
+            s.journal().bytes_since_checkpoint()
+        ),
+        (0, 0)
+    );
+    // A recovered store knows what its journal holds.
+    let mut r = Store::new();
+    replay(&mut r, &file).unwrap();
+    assert_eq!(r.journal().erased_since_checkpoint(), 1);
+    assert_eq!(r.journal().bytes_since_checkpoint(), bytes);
+}
+
+#[test]
+fn snapshots_record_the_sequence_number() {
+    let mut s = Store::new();
+    let empty = snapshot(&s);
+    s.add_customer(CustomerKey::member("a").unwrap()).unwrap();
+    let one = snapshot(&s);
+    assert_eq!(
+        audience::snapshot::read(&empty[..])
+            .unwrap()
+            .journal()
+            .seq(),
+        0
+    );
+    assert_eq!(
+        audience::snapshot::read(&one[..]).unwrap().journal().seq(),
+        1
+    );
+    // Off, the number still moves.
+    s.journal_mut().set_enabled(false);
+    s.add_customer(CustomerKey::member("b").unwrap()).unwrap();
+    assert_eq!((s.journal().seq(), s.journal().pending_records()), (2, 1));
+}
