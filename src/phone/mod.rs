@@ -450,10 +450,11 @@ pub enum PhoneError {
         position: usize,
     },
 
-    /// An extension (`ext. 12`, `x12`, `#12`, `;ext=12`) after the number.
+    /// An extension marker (`ext.`, `x`, `#`, `;ext=`, `доб.`, `ต่อ`, `轉`, `分機`) after
+    /// the number that is not followed by 1 to 8 digits and nothing else.
     #[error(
-        "number {} has an extension at position {position}: remove it, a customer's \
-         number cannot have an extension",
+        "number {} has an extension marker at position {position} that is not followed by \
+         1 to 8 digits: write the extension as digits (ext. 12) or remove it",
         quote(input)
     )]
     Extension {
@@ -555,13 +556,207 @@ pub enum PhoneError {
         /// The most it may have.
         max: usize,
     },
+
+    /// A number without country code that is valid in several of the expected countries.
+    #[error(
+        "number {} fits more than one expected country: {}; write it with its country code \
+         ({}), or give the row's country",
+        quote(input),
+        Readings(candidates, " and "),
+        Codes(candidates)
+    )]
+    AmbiguousCountry {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The number in each country where it is valid.
+        candidates: Vec<Phone>,
+    },
+
+    /// A number without country code that is valid in none of the expected countries: why
+    /// not in each, and the covered countries where it would be valid as written.
+    #[error(
+        "number {} is not valid in {}: {}{}",
+        quote(input),
+        if tried.len() == 1 { "the expected country" } else { "any expected country" },
+        Tried(tried),
+        Suggest(suggestions)
+    )]
+    NotInExpectedCountries {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// Each expected country's reason ([`PhoneError::InvalidPrefix`],
+        /// [`PhoneError::TooShort`], [`PhoneError::TooLong`],
+        /// [`PhoneError::MissingAreaCode`]).
+        tried: Vec<PhoneError>,
+        /// The number in each covered country (not expected) where it is valid as written.
+        suggestions: Vec<Phone>,
+    },
+
+    /// A fixed-line number written without its area code (`2345 6789` in Taipei).
+    #[error(
+        "number {} is missing its area code for {}: {} is a local number there; write the \
+         area code in front ({})",
+        quote(input),
+        Place(*country_code),
+        AreaDigits(*country_code),
+        AreaHint(*country_code)
+    )]
+    MissingAreaCode {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The country code the number was read with.
+        country_code: u16,
+    },
+
+    /// Country letters in front (`HK`) that name another country than the country code
+    /// after `+`.
+    #[error(
+        "number {} is marked as {} but its country code is +{country_code}: fix one of them",
+        quote(input),
+        Place(*letters_code)
+    )]
+    CountryMismatch {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The calling code of the country in letters.
+        letters_code: u16,
+        /// The country code after `+`.
+        country_code: u16,
+    },
+}
+
+/// "886912345678 in Taiwan (+886)" for each phone, joined by `sep`.
+struct Readings<'a>(&'a [Phone], &'static str);
+
+impl fmt::Display for Readings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, phone) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if i + 1 == self.0.len() { self.1 } else { ", " })?;
+            }
+            write!(f, "{phone} in {}", Place(phone.country_code()))?;
+        }
+        Ok(())
+    }
+}
+
+/// "+886 or +66".
+struct Codes<'a>(&'a [Phone]);
+
+impl fmt::Display for Codes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, phone) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if i + 1 == self.0.len() { " or " } else { ", " })?;
+            }
+            write!(f, "+{}", phone.country_code())?;
+        }
+        Ok(())
+    }
+}
+
+/// Each expected country's reason, briefly.
+struct Tried<'a>(&'a [PhoneError]);
+
+impl fmt::Display for Tried<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match error {
+                PhoneError::InvalidPrefix {
+                    country_code,
+                    prefix,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it would start with {prefix}, which no number there does",
+                    Place(*country_code)
+                )?,
+                PhoneError::TooShort {
+                    country_code,
+                    digits,
+                    min,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it has {} after the country code, at least {min} are needed",
+                    Place(*country_code),
+                    Digits(*digits)
+                )?,
+                PhoneError::TooLong {
+                    country_code,
+                    digits,
+                    max,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it has {} after the country code, at most {max} are allowed",
+                    Place(*country_code),
+                    Digits(*digits)
+                )?,
+                PhoneError::MissingAreaCode { country_code, .. } => write!(
+                    f,
+                    "as a number of {} it misses the area code ({})",
+                    Place(*country_code),
+                    AreaHint(*country_code)
+                )?,
+                other => write!(f, "{other}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The suggestion of a [`PhoneError::NotInExpectedCountries`], if any.
+struct Suggest<'a>(&'a [Phone]);
+
+impl fmt::Display for Suggest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(
+            f,
+            "; as written it is valid as {}: add that country to the expected countries or \
+             write the number with its country code",
+            Readings(self.0, " or as ")
+        )
+    }
+}
+
+/// "8 digits": the length of a local number without area code.
+struct AreaDigits(u16);
+
+impl fmt::Display for AreaDigits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match plan(self.0).and_then(|p| p.area) {
+            Some((n, _)) => write!(f, "{}", Digits(usize::from(n))),
+            None => f.write_str("this"),
+        }
+    }
+}
+
+/// "02 for Taipei".
+struct AreaHint(u16);
+
+impl fmt::Display for AreaHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match plan(self.0).and_then(|p| p.area) {
+            Some((_, hint)) => f.write_str(hint),
+            None => f.write_str("its area code"),
+        }
+    }
 }
 
 /// Normalises one phone number as typed in a customer list to its E.164 digits.
 ///
 /// `default_country` is the country of numbers written without country code; `None` when the
-/// list must carry country codes. The [module documentation](self) says exactly what is
-/// accepted, how the digits are read and what is validated. Allocates only on error.
+/// list must carry country codes. The same as [`normalize_phone_in`] with that one country
+/// (or none): the [module documentation](self) says exactly what is accepted, how the
+/// digits are read and what is validated. An extension is split off and dropped
+/// ([`read_phone`] returns it). Allocates only on error.
 ///
 /// ```
 /// use audience::phone::{normalize_phone, Country, PhoneError};
@@ -572,9 +767,8 @@ pub enum PhoneError {
 /// assert_eq!(normalize_phone("９１２３ ４５６７", Some(Country::HK))?.to_string(), "85291234567");
 /// // Digits that already start with the default country's code are read as international.
 /// assert_eq!(normalize_phone("85291234567", Some(Country::HK))?.to_string(), "85291234567");
-///
-/// let err = normalize_phone("+852 9123 4567 ext. 12", None).unwrap_err();
-/// assert!(matches!(err, PhoneError::Extension { position: 16, .. }));
+/// // A label in front and an extension behind are taken off.
+/// assert_eq!(normalize_phone("Tel. +852 9123 4567 ext. 12", None)?.to_string(), "85291234567");
 /// assert_eq!(
 ///     normalize_phone("0912 345 67", Some(Country::TW)).unwrap_err().to_string(),
 ///     "number \"0912 345 67\" is too short for Taiwan (+886): 8 digits after the country \
@@ -583,69 +777,44 @@ pub enum PhoneError {
 /// # Ok::<(), PhoneError>(())
 /// ```
 pub fn normalize_phone(raw: &str, default_country: Option<Country>) -> Result<Phone, PhoneError> {
-    normalize(raw, default_country).map_err(|fault| fault.into_error(raw))
-}
-
-fn normalize(raw: &str, default_country: Option<Country>) -> Result<Phone, Fault> {
-    let scanned = scan(raw)?;
-    let digits = scanned.digits.num();
-    if digits.len() == 0 {
-        return Err(Fault::Empty);
+    match default_country {
+        Some(country) => normalize_phone_in(raw, &[country]),
+        None => normalize_phone_in(raw, &[]),
     }
-    if scanned.plus {
-        return international(digits);
-    }
-    if let Some(rest) = digits.strip_prefix(&[0, 0]) {
-        return international(rest);
-    }
-    let Some(country) = default_country else {
-        return international(digits).map_err(|_| Fault::NoCountryCode);
-    };
-    let info = country.0;
-    let (code_buf, code_len) = decimal_digits(u64::from(info.code));
-    let code_digits = code_buf
-        .get(code_buf.len().saturating_sub(code_len)..)
-        .unwrap_or(&[]);
-    if digits.strip_prefix(code_digits).is_some()
-        && let Ok(phone) = international(digits)
-    {
-        return Ok(phone);
-    }
-    national(info, digits)
 }
 
 /// Reads `digits` as country code and national number, dropping a trunk prefix `0` after the
 /// code.
-fn international(digits: Num<'_>) -> Result<Phone, Fault> {
+fn international(digits: Num<'_>) -> Result<Read, Fault> {
     let (info, mut rest) = split_country(digits)?;
     if info.trunk == Trunk::Zero
         && let Some(stripped) = rest.strip_prefix(&[0])
     {
         rest = stripped;
     }
-    check_national(info, rest)?;
-    compose(info.code, rest)
+    let kind = check_national(info, rest)?;
+    compose(info.code, rest).map(|phone| Read { phone, kind })
 }
 
 /// Reads `digits` as a national number of `info`'s country.
-fn national(info: CodeInfo, digits: Num<'_>) -> Result<Phone, Fault> {
+fn national(info: CodeInfo, digits: Num<'_>) -> Result<Read, Fault> {
     if let Some(stripped) = digits.strip_prefix(info.trunk.digits())
         && stripped.len() < digits.len()
     {
         return match check_national(info, stripped) {
-            Ok(()) => compose(info.code, stripped),
+            Ok(kind) => compose(info.code, stripped).map(|phone| Read { phone, kind }),
             // Russia's national numbers may begin with its trunk prefix 8 (800 toll-free):
             // there, the whole digits are tried too. Elsewhere they never do, or (for the
             // generic rule) nothing would stop a mistyped number from passing that way.
             Err(fault) if plan(info.code).is_some() => match check_national(info, digits) {
-                Ok(()) => compose(info.code, digits),
+                Ok(kind) => compose(info.code, digits).map(|phone| Read { phone, kind }),
                 Err(_) => Err(fault),
             },
             Err(fault) => Err(fault),
         };
     }
-    check_national(info, digits)?;
-    compose(info.code, digits)
+    let kind = check_national(info, digits)?;
+    compose(info.code, digits).map(|phone| Read { phone, kind })
 }
 
 /// Reads the canonical form: country code and national number, nothing dropped.
@@ -655,11 +824,17 @@ fn canonical(digits: Num<'_>) -> Result<Phone, Fault> {
     compose(info.code, rest)
 }
 
+/// A number read one way: the phone and its line type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Read {
+    phone: Phone,
+    kind: LineType,
+}
+
 /// What went wrong, without the input: cheap to build, turned into a [`PhoneError`] (which
 /// allocates) only at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
-    Empty,
     InvalidCharacter {
         ch: char,
         position: usize,
@@ -686,13 +861,15 @@ enum Fault {
         digits: usize,
         max: usize,
     },
+    MissingAreaCode {
+        code: u16,
+    },
 }
 
 impl Fault {
     fn into_error(self, raw: &str) -> PhoneError {
         let input = || raw.chars().take(INPUT_KEPT).collect::<String>();
         match self {
-            Fault::Empty => PhoneError::Empty,
             Fault::InvalidCharacter { ch, position } => PhoneError::InvalidCharacter {
                 input: input(),
                 ch,
@@ -727,6 +904,10 @@ impl Fault {
                 country_code: code,
                 digits,
                 max,
+            },
+            Fault::MissingAreaCode { code } => PhoneError::MissingAreaCode {
+                input: input(),
+                country_code: code,
             },
         }
     }
@@ -842,30 +1023,33 @@ impl<'a> Num<'a> {
     }
 }
 
-/// The result of scanning the input: its digits and whether a `+` came before them.
+/// The result of scanning the input: its digits, whether a `+` came before them, a country
+/// written in letters in front, and an extension behind.
 struct Scanned {
     digits: DigitBuf,
     plus: bool,
+    letters: Option<Country>,
+    extension: Option<Extension>,
 }
 
-/// Collects the digits, drops separators and finds the first character problem.
+/// Collects the digits, drops separators, a leading label and country letters, splits off
+/// an extension, and finds the first character problem.
 fn scan(raw: &str) -> Result<Scanned, Fault> {
     let mut out = Scanned {
         digits: DigitBuf::new(),
         plus: false,
+        letters: None,
+        extension: None,
     };
-    // A leading "tel:" (after white space) is skipped.
-    let lead = raw.len() - raw.trim_start().len();
-    let skip_to = match raw.get(lead..lead.saturating_add(4)) {
-        Some(tel) if tel.eq_ignore_ascii_case("tel:") => lead.saturating_add(4),
-        _ => 0,
-    };
+    let mut skip_to = 0;
     let mut seen_digit = false;
+    let mut label_done = false;
     for (index, (offset, ch)) in raw.char_indices().enumerate() {
         if offset < skip_to {
             continue;
         }
         let position = index.saturating_add(1);
+        let rest = raw.get(offset..).unwrap_or("");
         if let Some(d) = digit_value(ch) {
             out.digits.push(d);
             seen_digit = true;
@@ -876,8 +1060,22 @@ fn scan(raw: &str) -> Result<Scanned, Fault> {
                 return Err(Fault::MisplacedPlus { position });
             }
             out.plus = true;
-        } else if seen_digit && starts_extension(raw.get(offset..).unwrap_or("")) {
-            return Err(Fault::Extension { position });
+        } else if seen_digit {
+            match extension_marker(rest) {
+                Some(marker) => {
+                    let after = rest.get(marker..).unwrap_or("");
+                    out.extension = Some(Extension::parse(after).ok_or(Fault::Extension { position })?);
+                    return Ok(out);
+                }
+                None => return Err(Fault::InvalidCharacter { ch, position }),
+            }
+        } else if !out.plus && !label_done && let Some(len) = label_len(rest) {
+            label_done = true;
+            skip_to = offset.saturating_add(len);
+        } else if !out.plus && out.letters.is_none() && let Some((country, len)) = letters(rest) {
+            label_done = true;
+            out.letters = Some(country);
+            skip_to = offset.saturating_add(len);
         } else {
             return Err(Fault::InvalidCharacter { ch, position });
         }
@@ -937,19 +1135,6 @@ fn is_separator(ch: char) -> bool {
         )
 }
 
-/// Whether `rest` begins with an extension marker: `#`, `x`, `ext` or `;ext=`.
-fn starts_extension(rest: &str) -> bool {
-    let starts_with_ci = |marker: &str| {
-        rest.get(..marker.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(marker))
-    };
-    matches!(
-        rest.chars().next(),
-        Some('#' | 'x' | 'X' | '\u{FF03}' | '\u{FF58}' | '\u{FF38}')
-    ) || starts_with_ci("ext")
-        || starts_with_ci(";ext=")
-}
-
 /// Splits off the country code.
 fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
     for code_len in 1..=3 {
@@ -987,8 +1172,9 @@ fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
     Err(Fault::UnknownCountryCode(unknown))
 }
 
-/// Checks a national number against its country's rules (see the module documentation).
-fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
+/// Checks a national number against its country's rules (see the module documentation) and
+/// says what kind of line it is.
+fn check_national(info: CodeInfo, national: Num<'_>) -> Result<LineType, Fault> {
     let n = national.len();
     let code = info.code;
     let Some(plan) = plan(code) else {
@@ -1002,7 +1188,8 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
                 prefix: Head::new(&[d]),
             });
         }
-        return check_length(code, n, usize::from(info.min), usize::from(info.max));
+        return check_length(code, n, usize::from(info.min), usize::from(info.max))
+            .map(|()| LineType::Unknown);
     };
     let mut fits_any = false;
     let mut min = usize::MAX;
@@ -1015,7 +1202,7 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
         fits_any = true;
         let (lo, hi) = (usize::from(rule.min), usize::from(rule.max));
         if fit == Fit::Full && (lo..=hi).contains(&n) {
-            return Ok(());
+            return Ok(rule.kind);
         }
         min = min.min(lo);
         max = max.max(hi);
@@ -1036,7 +1223,7 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
     }
     // Lengths allowed for a prefix form one range (a unit test checks this), so a length
     // inside `min..=max` has passed above.
-    check_length(code, n, min, max)
+    check_length(code, n, min, max).map(|()| LineType::Unknown)
 }
 
 fn check_length(code: u16, digits: usize, min: usize, max: usize) -> Result<(), Fault> {
@@ -1089,9 +1276,12 @@ fn decimal_len(value: u64) -> usize {
     decimal_digits(value).1
 }
 
+mod read;
 mod rules;
 mod table;
 
+pub use read::{Extension, LineType, ParsedPhone, Reading, normalize_phone_in, read_phone};
+use read::*;
 use rules::*;
 use table::*;
 
