@@ -11,7 +11,7 @@ mod snapshot;
 
 pub use import::{
     Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind,
+    KeyKind, Warning, WarningKind, WarningReason,
 };
 pub use rfm::RfmScore;
 use rfm::fmt_cells;

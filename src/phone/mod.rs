@@ -1064,15 +1064,22 @@ fn scan(raw: &str) -> Result<Scanned, Fault> {
             match extension_marker(rest) {
                 Some(marker) => {
                     let after = rest.get(marker..).unwrap_or("");
-                    out.extension = Some(Extension::parse(after).ok_or(Fault::Extension { position })?);
+                    out.extension =
+                        Some(Extension::parse(after).ok_or(Fault::Extension { position })?);
                     return Ok(out);
                 }
                 None => return Err(Fault::InvalidCharacter { ch, position }),
             }
-        } else if !out.plus && !label_done && let Some(len) = label_len(rest) {
+        } else if !out.plus
+            && !label_done
+            && let Some(len) = label_len(rest)
+        {
             label_done = true;
             skip_to = offset.saturating_add(len);
-        } else if !out.plus && out.letters.is_none() && let Some((country, len)) = letters(rest) {
+        } else if !out.plus
+            && out.letters.is_none()
+            && let Some((country, len)) = letters(rest)
+        {
             label_done = true;
             out.letters = Some(country);
             skip_to = offset.saturating_add(len);
@@ -1280,8 +1287,8 @@ mod read;
 mod rules;
 mod table;
 
-pub use read::{Extension, LineType, ParsedPhone, Reading, normalize_phone_in, read_phone};
 use read::*;
+pub use read::{Extension, LineType, ParsedPhone, Reading, normalize_phone_in, read_phone};
 use rules::*;
 use table::*;
 

@@ -245,7 +245,12 @@ impl Found {
     }
 
     fn push(&mut self, read: Read, reading: Reading) {
-        if self.items.iter().flatten().any(|(r, _)| r.phone == read.phone) {
+        if self
+            .items
+            .iter()
+            .flatten()
+            .any(|(r, _)| r.phone == read.phone)
+        {
             return;
         }
         if let Some(slot) = self.items.iter_mut().find(|slot| slot.is_none()) {

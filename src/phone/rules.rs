@@ -149,22 +149,22 @@ pub(super) fn plan(code: u16) -> Option<&'static Plan> {
 pub(super) const PLANNED: [u16; 7] = [852, 886, 86, 66, 7, 966, 971];
 
 use LineType::{
-    FixedLine as F, Mobile as M, Pager as P, PersonalNumber as N, SharedCost as S,
-    TollFree as T, Unknown as U, Voip as V,
+    FixedLine as F, Mobile as M, Pager as P, PersonalNumber as N, SharedCost as S, TollFree as T,
+    Unknown as U, Voip as V,
 };
 
 pub(super) static HONG_KONG: Plan = Plan {
     name: "Hong Kong",
     rules: &[
-        r(1, 2, 3, 8, 8, F),       // fixed line (30: shared-cost UAN)
-        r(1, 4, 6, 8, 8, M),       // mobile
-        r(2, 70, 70, 8, 8, M),     // mobile
-        r(2, 71, 79, 8, 8, P),     // pager
-        r(3, 800, 800, 9, 9, T),   // toll-free
-        r(2, 81, 83, 8, 8, N),     // personal numbers
-        r(2, 84, 84, 8, 8, M),     // mobile
-        r(1, 8, 8, 8, 8, U),       // other 8 ranges
-        r(1, 9, 9, 8, 8, M),       // mobile
+        r(1, 2, 3, 8, 8, F),     // fixed line (30: shared-cost UAN)
+        r(1, 4, 6, 8, 8, M),     // mobile
+        r(2, 70, 70, 8, 8, M),   // mobile
+        r(2, 71, 79, 8, 8, P),   // pager
+        r(3, 800, 800, 9, 9, T), // toll-free
+        r(2, 81, 83, 8, 8, N),   // personal numbers
+        r(2, 84, 84, 8, 8, M),   // mobile
+        r(1, 8, 8, 8, 8, U),     // other 8 ranges
+        r(1, 9, 9, 8, 8, M),     // mobile
     ],
     area: None,
     dialling: &[
@@ -184,13 +184,13 @@ pub(super) static HONG_KONG: Plan = Plan {
 pub(super) static TAIWAN: Plan = Plan {
     name: "Taiwan",
     rules: &[
-        r(1, 2, 2, 9, 9, F),       // Taipei: area code 2 and 8 digits
-        r(1, 3, 6, 8, 9, F),       // fixed line
-        r(2, 70, 70, 10, 11, V),   // VoIP
-        r(2, 71, 79, 8, 8, F),     // fixed line
-        r(2, 80, 80, 8, 9, T),     // toll-free
-        r(2, 82, 89, 8, 9, F),     // fixed line
-        r(1, 9, 9, 9, 9, M),       // mobile
+        r(1, 2, 2, 9, 9, F),     // Taipei: area code 2 and 8 digits
+        r(1, 3, 6, 8, 9, F),     // fixed line
+        r(2, 70, 70, 10, 11, V), // VoIP
+        r(2, 71, 79, 8, 8, F),   // fixed line
+        r(2, 80, 80, 8, 9, T),   // toll-free
+        r(2, 82, 89, 8, 9, F),   // fixed line
+        r(1, 9, 9, 9, 9, M),     // mobile
     ],
     area: Some((8, "02 for Taipei")),
     dialling: &[
@@ -271,14 +271,14 @@ pub(super) static SAUDI_ARABIA: Plan = Plan {
 pub(super) static UAE: Plan = Plan {
     name: "the United Arab Emirates",
     rules: &[
-        r(1, 2, 4, 8, 8, F),       // fixed line
-        r(1, 6, 7, 8, 8, F),       // fixed line
-        r(1, 9, 9, 8, 8, F),       // fixed line
-        r(2, 50, 50, 9, 9, M),     // mobile
-        r(2, 52, 56, 9, 9, M),     // mobile
-        r(2, 58, 58, 9, 9, M),     // mobile
-        r(3, 600, 600, 9, 9, S),   // UAN
-        r(3, 800, 800, 5, 12, T),  // toll-free
+        r(1, 2, 4, 8, 8, F),      // fixed line
+        r(1, 6, 7, 8, 8, F),      // fixed line
+        r(1, 9, 9, 8, 8, F),      // fixed line
+        r(2, 50, 50, 9, 9, M),    // mobile
+        r(2, 52, 56, 9, 9, M),    // mobile
+        r(2, 58, 58, 9, 9, M),    // mobile
+        r(3, 600, 600, 9, 9, S),  // UAN
+        r(3, 800, 800, 5, 12, T), // toll-free
     ],
     area: Some((7, "04 for Dubai")),
     dialling: &[],
