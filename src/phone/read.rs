@@ -258,6 +258,44 @@ impl Found {
         }
     }
 
+    /// Readings after `00`, where `00` and a longer prefix of an expected country may both
+    /// give a valid number (`0030 886 912 345 678`: Greece's `+30 886912345678`, or
+    /// Taiwan's mobile dialled from Hong Kong with `0030`): a covered country's mobile
+    /// number before a covered country's other numbers before the generic rule's; among
+    /// the best, `00` with a country code is taken, else one phone is taken and several are
+    /// ambiguous.
+    fn best(&mut self, raw: &str) -> Result<Option<(Read, Reading)>, PhoneError> {
+        let rank = |read: &Read| match (plan(read.phone.country_code()), read.kind) {
+            (Some(_), LineType::Mobile) => 2,
+            (Some(_), _) => 1,
+            (None, _) => 0,
+        };
+        let top = self
+            .items
+            .iter()
+            .flatten()
+            .map(|(read, _)| rank(read))
+            .max();
+        for slot in &mut self.items {
+            if slot
+                .as_ref()
+                .is_some_and(|(read, _)| Some(rank(read)) != top)
+            {
+                *slot = None;
+            }
+        }
+        // `00` and a country code, when it is among the best, is what was meant.
+        if let Some(generic) = self
+            .items
+            .iter()
+            .flatten()
+            .find(|(_, reading)| *reading == Reading::International)
+        {
+            return Ok(Some(*generic));
+        }
+        self.decide(raw)
+    }
+
     /// One phone: taken. Several: ambiguous.
     fn decide(&self, raw: &str) -> Result<Option<(Read, Reading)>, PhoneError> {
         let mut found = self.items.iter().flatten();
@@ -304,18 +342,21 @@ fn resolve(
         None => Reading::National(country),
     };
     if let Some(rest) = digits.strip_prefix(&[0, 0]) {
+        let mut found = Found::new();
         let generic = match international(rest) {
             Ok(read) => {
-                check_letters(raw, scanned.letters, read)?;
-                return Ok((read, Reading::International));
+                found.push(read, Reading::International);
+                None
             }
-            Err(fault) => fault,
+            Err(fault) => Some(fault),
         };
-        let mut found = Found::new();
         dialled(digits, countries, &mut found);
-        return match found.decide(raw)? {
-            Some(read) => Ok(read),
-            None => Err(fail(generic)),
+        return match found.best(raw)? {
+            Some((read, reading)) => {
+                check_letters(raw, scanned.letters, read)?;
+                Ok((read, reading))
+            }
+            None => Err(fail(generic.unwrap_or(Fault::NoCountryCode))),
         };
     }
     if countries.is_empty() {
@@ -332,14 +373,12 @@ fn resolve(
             return Ok((read, Reading::CountryCode));
         }
     }
-    // National numbers as written (with the trunk prefix where the country has one), and
-    // the expected countries' dialling prefixes.
+    // National numbers as written (with the trunk prefix where the country has one, or
+    // mobiles where they are written without it), and the expected countries' dialling
+    // prefixes.
     let mut found = Found::new();
     for &country in countries {
-        let info = country.0;
-        if (info.trunk == Trunk::None || digits.strip_prefix(info.trunk.digits()).is_some())
-            && let Ok(read) = national(info, digits)
-        {
+        if let Some(read) = as_written(country.0, digits) {
             found.push(read, national_as(country));
         }
     }
@@ -350,8 +389,7 @@ fn resolve(
     // National numbers written without the trunk prefix their country has.
     for &country in countries {
         let info = country.0;
-        if info.trunk != Trunk::None
-            && digits.strip_prefix(info.trunk.digits()).is_none()
+        if as_written(info, digits).is_none()
             && let Ok(read) = national(info, digits)
         {
             found.push(read, national_as(country));
@@ -360,13 +398,25 @@ fn resolve(
     if let Some(read) = found.decide(raw)? {
         return Ok(read);
     }
-    // Another country's code in front.
+    // Another country's code in front, when no national reading fits.
     if scanned.letters.is_none()
         && let Ok(read) = international(digits)
     {
         return Ok((read, Reading::OtherCountryCode));
     }
     Err(no_reading(raw, digits, countries))
+}
+
+/// The national reading of `digits` in `info`'s country as people there write numbers:
+/// with the trunk prefix, if the country has one, except the line types written without it
+/// (mainland China's mobiles, `400` and `800` numbers; Thailand's `1800`; Saudi Arabia's
+/// and the UAE's `800`, `920` and `600` numbers).
+fn as_written(info: CodeInfo, digits: Num<'_>) -> Option<Read> {
+    let read = national(info, digits).ok()?;
+    let written = info.trunk == Trunk::None
+        || digits.strip_prefix(info.trunk.digits()).is_some()
+        || plan(info.code).is_some_and(|plan| plan.bare.contains(&read.kind));
+    written.then_some(read)
 }
 
 /// Readings through the expected countries' international dialling prefixes.
@@ -460,8 +510,7 @@ fn no_reading(raw: &str, digits: Num<'_>, countries: &[Country]) -> PhoneError {
             continue;
         }
         let Some(info) = lookup(code) else { continue };
-        if (info.trunk == Trunk::None || digits.strip_prefix(info.trunk.digits()).is_some())
-            && let Ok(read) = national(info, digits)
+        if let Some(read) = as_written(info, digits)
             && read.kind == LineType::Mobile
         {
             suggestions.push(read.phone);

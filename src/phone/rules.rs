@@ -130,6 +130,8 @@ pub(super) struct Plan {
     /// The international dialling prefixes of the country besides `00` (ITU, as
     /// libphonenumber 9.0.43 records them), as digits.
     pub(super) dialling: &'static [&'static [u8]],
+    /// The line types written without the trunk prefix at home.
+    pub(super) bare: &'static [LineType],
 }
 
 pub(super) fn plan(code: u16) -> Option<&'static Plan> {
@@ -179,6 +181,7 @@ pub(super) static HONG_KONG: Plan = Plan {
         &[0, 0, 5, 0],
         &[0, 0, 5, 9],
     ],
+    bare: &[],
 };
 
 pub(super) static TAIWAN: Plan = Plan {
@@ -201,6 +204,7 @@ pub(super) static TAIWAN: Plan = Plan {
         &[0, 0, 9],
         &[0, 1, 9],
     ],
+    bare: &[],
 };
 
 pub(super) static CHINA: Plan = Plan {
@@ -215,6 +219,7 @@ pub(super) static CHINA: Plan = Plan {
     ],
     area: Some((8, "010 for Beijing, 021 for Shanghai")),
     dialling: &[],
+    bare: &[M, S, T],
 };
 
 pub(super) static THAILAND: Plan = Plan {
@@ -238,6 +243,7 @@ pub(super) static THAILAND: Plan = Plan {
         &[0, 0, 8],
         &[0, 0, 9],
     ],
+    bare: &[T],
 };
 
 pub(super) static RUSSIA: Plan = Plan {
@@ -254,6 +260,7 @@ pub(super) static RUSSIA: Plan = Plan {
     ],
     area: Some((7, "495 for Moscow")),
     dialling: &[&[8, 1, 0]],
+    bare: &[],
 };
 
 pub(super) static SAUDI_ARABIA: Plan = Plan {
@@ -266,6 +273,7 @@ pub(super) static SAUDI_ARABIA: Plan = Plan {
     ],
     area: Some((7, "011 for Riyadh")),
     dialling: &[],
+    bare: &[T, S],
 };
 
 pub(super) static UAE: Plan = Plan {
@@ -282,4 +290,5 @@ pub(super) static UAE: Plan = Plan {
     ],
     area: Some((7, "04 for Dubai")),
     dialling: &[],
+    bare: &[T, S],
 };

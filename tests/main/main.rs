@@ -27,6 +27,7 @@ mod limits;
 mod materialise;
 mod names;
 mod phone;
+mod phone_countries;
 mod query_chunks;
 mod query_errors;
 mod query_model;
