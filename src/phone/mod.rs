@@ -1,7 +1,11 @@
 //! Phone numbers: messy spellings normalised to E.164 digits.
 //!
-//! Customer lists come from CSV and Excel files typed by people. [`normalize_phone`] turns
-//! one such cell into a [`Phone`]: the number in E.164 form, kept and printed as its digits
+//! Customer lists come from CSV and Excel files typed by people, and a shop's list holds
+//! numbers of several countries (a Hong Kong shop's: Hong Kong, Taiwan, mainland and Thai
+//! ones). [`read_phone`] reads one such cell against the list's expected countries into a
+//! [`ParsedPhone`] (the number, its extension, its line type and how it was read);
+//! [`normalize_phone_in`] and [`normalize_phone`] (one country or none) give the number
+//! alone, a [`Phone`]: the number in E.164 form, kept and printed as its digits
 //! with the country code, without `+` and without spaces (`85291234567`). That is the
 //! canonical import format; [`Phone::from_e164_digits`] (and `str::parse`) reads exactly that
 //! form and nothing else.
@@ -45,52 +49,113 @@
 //!   - slashes: `/` and `／` (U+FF0F).
 //! * A plus, `+` or full-width `＋` (U+FF0B), before the first digit (separators may come
 //!   before it, as in `(+852) 9123 4567`), at most once.
-//! * `00` as the first two digits, as an international prefix (`00852 9123 4567`). No other
-//!   international prefix is recognised (not Taiwan's `002`, not Russia's `8 10`).
-//! * A leading `tel:` (any case, as in RFC 3966 links: `tel:+852-9123-4567`), after optional
-//!   white space. It changes nothing else: `tel:` numbers follow the same rules as any other.
+//! * An international dialling prefix in front (see [the table](#international-dialling-prefixes)):
+//!   `00` from anywhere, and the other prefixes of the expected countries (Taiwan's `002`,
+//!   Thailand's `001`, Russia's `8 10`, ...).
+//! * Before the number, once: a label (any case, then optional `.`, `:`, `：`, `-` and white
+//!   space): `tel` (so `tel:` links as in RFC 3966, `tel:+852-9123-4567`), `phone`,
+//!   `mobile`, `mob`, `cell`, `telephone`, `whatsapp`, `тел`, `телефон`, `моб`, `電話`,
+//!   `电话`, `手機`, `手机`, `電話號碼`, `手機號碼`, `电话号码`, `手机号码`, `โทร`,
+//!   `โทรศัพท์`, `มือถือ`, `เบอร์`, `هاتف`, `الهاتف`, `جوال`. A label does not run on into
+//!   letters (`Telex` is refused).
+//! * Before the number (after a label, if any): a covered country's two-letter code `HK`,
+//!   `TW`, `CN`, `TH`, `RU`, `KZ`, `SA` or `AE` (any case): the number is that country's,
+//!   whatever countries are expected ([`Reading::CountryLetters`]). With a `+` after the
+//!   letters, the country code must be theirs ([`PhoneError::CountryMismatch`]).
+//! * After the number: an extension, split off and returned by [`read_phone`]: a marker
+//!   `ext`, `extension`, `;ext=`, `x`, `ｘ`, `#`, `＃`, `доб`, `ต่อ`, `轉`, `转`, `分機`,
+//!   `分机`, `內線` or `内线` (any case), optional `.`, `:`, `=` and white space, then 1 to 8
+//!   digits (of any script above) and nothing but white space.
 //!
 //! Anything else is an error with a typed reason, the first one found from left to right:
 //! letters and other symbols are [`PhoneError::InvalidCharacter`]; an extension marker after
-//! the first digit (`#`, `x`, `X`, `ｘ`, `Ｘ`, `＃`, `ext` in any case, or `;ext=`) is
-//! [`PhoneError::Extension`]; a `+` after a digit or a second `+` is
-//! [`PhoneError::MisplacedPlus`]; no digit at all is [`PhoneError::Empty`]. Positions in
-//! errors count characters (not bytes) from 1.
+//! the first digit not followed by an extension as above is [`PhoneError::Extension`]; a `+`
+//! after a digit or a second `+` is [`PhoneError::MisplacedPlus`]; no digit at all is
+//! [`PhoneError::Empty`]. Positions in errors count characters (not bytes) from 1.
 //!
 //! # How a number is read
 //!
-//! 1. With a `+` or `00` in front, the digits are international: the country code comes
-//!    first. The default country plays no part.
-//! 2. Without either and without a default country, the digits are read as the canonical
-//!    format: country code first (`85291234567`). If they do not form a valid number that
-//!    way, the error is [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian
-//!    `+91 234567`, which is too short anyway, and neither is any other failure reported
-//!    against a country the writer probably never meant).
-//! 3. Without either and with a default country: if the digits start with that country's
-//!    code and the rest is a valid national number there, they are read as international
-//!    (the canonical format). Otherwise they are a national number of the default country:
-//!    a leading trunk prefix is dropped (`0912 345 678` in Taiwan is `886912345678`,
-//!    `8 (912) 345-67-89` in Russia is `79123456789`) and what is left must be valid there
-//!    (`9123 4567` in Hong Kong is `85291234567`). Russian national numbers may themselves
-//!    begin with the trunk prefix `8` (`800` toll-free), so for code 7 the digits are taken
-//!    whole when dropping the `8` leaves no valid number but keeping it does
-//!    (`800 123-45-67` is `78001234567`).
+//! A number is read against the *expected countries*: the countries a list's numbers come
+//! from ([`normalize_phone_in`], [`read_phone`]; [`normalize_phone`] is the case of one
+//! country or none). The readings are tried in this order, and the first step that finds a
+//! valid number decides:
 //!
-//!    When both readings are valid, the international one wins. This can misread a national
-//!    number written without its trunk prefix that happens to begin with the country code:
-//!    in the United Arab Emirates `97180012` is read as the toll-free `+971 80012`, not as
-//!    the Fujairah line `+971 9718 0012` (written `09 718 0012`, with the trunk prefix, it is
-//!    read nationally). Among the covered countries this is the only overlap (a unit test
-//!    searches them all). Under the generic rule, with its looser lengths, there are more:
-//!    with the UK as default country, `4479111234` is read as `+44 7911 1234`.
+//! 1. With a `+` in front, the digits are international: the country code comes first.
+//!    The expected countries play no part.
+//! 2. With `00` in front: `00` and a country code, and each expected country's longer
+//!    prefixes that begin with `00` (Hong Kong's `001`, Thailand's `008`, ...). When several
+//!    give a valid number, a covered country's mobile beats a covered country's other
+//!    numbers, which beat the generic rule's; among the best, `00` and a country code wins,
+//!    else one number is taken and several are [`PhoneError::AmbiguousCountry`]
+//!    (`00852 9123 4567` from Hong Kong is Hong Kong's mobile, where libphonenumber reads
+//!    Hong Kong's prefix `008` and Mexico; `0030 886 912 345 678` from Hong Kong is the
+//!    Taiwanese mobile, not Greece's `+30 886912345678`).
+//! 3. Without expected countries, the digits are read as the canonical format: country code
+//!    first (`85291234567`). If they do not form a valid number that way, the error is
+//!    [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian `+91 234567`).
+//! 4. Digits that start with an expected country's code and are valid that way are read
+//!    as international (the canonical format): `85291234567` with Hong Kong expected.
+//! 5. National numbers as people write them at home, in each expected country: with the
+//!    trunk prefix where the country has one (`0912 345 678` in Taiwan, `8 (912) 345-67-89`
+//!    in Russia), as they are where it has none (`9123 4567` in Hong Kong), and the line
+//!    types written without the trunk prefix (mainland China's mobiles, `400` and `800`
+//!    numbers; Thailand's `1800`; Saudi Arabia's and the UAE's `800`, `920` and `600`);
+//!    and the expected countries' other dialling prefixes (Taiwan's `019`, Russia's `810`).
+//!    Valid in exactly one country, the number is taken; valid in several, it is
+//!    [`PhoneError::AmbiguousCountry`] with each reading (`0912 345 678` is a mobile both in
+//!    Taiwan and in Thailand: with both expected, nothing tells which).
+//! 6. National numbers written without the trunk prefix their country has (`81 234 5678`
+//!    in Thailand, `912 345 67 89` in Russia), by the same rule.
+//! 7. Digits that start with the code of a country that is not expected, valid that way
+//!    ([`Reading::OtherCountryCode`]: `(852) 5653 0010` in a Thai list). The importer
+//!    reports such numbers.
 //!
-//! After a country code (in steps 1 to 3), a trunk prefix `0` written in front of the
+//! Nothing valid: with one expected country, that country's reason
+//! ([`PhoneError::InvalidPrefix`], [`PhoneError::TooShort`], [`PhoneError::TooLong`], or
+//! [`PhoneError::MissingAreaCode`] for a local number of the subscriber length of the
+//! country's largest city: `2345 6789` in Taiwan needs `02`); with several, or when the
+//! number is a valid mobile as written in a covered country that is not expected,
+//! [`PhoneError::NotInExpectedCountries`] with each country's reason and those mobile
+//! readings (`081 234 5678` with Taiwan expected: "as written it is valid as 66812345678 in
+//! Thailand (+66)").
+//!
+//! A national reading drops the country's trunk prefix (Russian national numbers may
+//! themselves begin with the trunk prefix `8`, `800` toll-free, so for code 7 the digits are
+//! taken whole when dropping the `8` leaves no valid number but keeping it does:
+//! `800 123-45-67` is `78001234567`). Step 4 before step 5 can misread a national number
+//! written without its trunk prefix that happens to begin with the country code: in the
+//! United Arab Emirates `97180012` is read as the toll-free `+971 80012`, not as the
+//! Fujairah line `+971 9718 0012` (written `09 718 0012`, with the trunk prefix, it is read
+//! nationally). Among the covered countries this is the only overlap (a unit test searches
+//! them all). Under the generic rule, with its looser lengths, there are more: with the UK
+//! as default country, `4479111234` is read as `+44 7911 1234`.
+//!
+//! After a country code (in steps 1, 2, 4 and 7), a trunk prefix `0` written in front of the
 //! national number is dropped, as in `+44 (0)20 7946 0958` or `+886 0912 345 678`: countries
 //! whose trunk prefix is `0` have no national numbers beginning with `0` (libphonenumber knows
 //! a few special freephone ranges in Japan, South Korea, Indonesia and Uruguay that do; they
 //! are refused here). Other trunk prefixes (Russia's `8`) are not dropped there, since
 //! national numbers may begin with them.
 //! [`Phone::from_e164_digits`] never drops anything.
+//!
+//! # International dialling prefixes
+//!
+//! What people dial before a country code to call abroad, from the ITU's list as
+//! libphonenumber 9.0.43 records it (carrier prefixes included). `00` is understood from
+//! anywhere; the others only for the expected countries:
+//!
+//! | country | prefixes |
+//! |---|---|
+//! | Hong Kong | `00`, `001`, `002`, `006`, `0060`, `007`, `008`, `009`, `0030`, `0050`, `0059` |
+//! | Taiwan | `002`, `005`, `006`, `007`, `009`, `019` |
+//! | mainland China | `00` |
+//! | Thailand | `001` to `009` |
+//! | Russia and Kazakhstan | `8~10` (written `810`, `8 10`, `8-10`) |
+//! | Saudi Arabia | `00` |
+//! | the United Arab Emirates | `00` |
+//!
+//! (libphonenumber also knows China's carrier-selection `17951`-style prefixes before
+//! `00`; they are not read here.)
 //!
 //! # What is validated
 //!
@@ -106,33 +171,48 @@
 //! digits fit no row is [`PhoneError::InvalidPrefix`], one whose leading digits fit but
 //! whose length does not is [`PhoneError::TooShort`] or [`PhoneError::TooLong`]:
 //!
-//! | country (code, trunk prefix) | leading digits | digits | what they are |
+//! | country (code, trunk prefix) | leading digits | digits | line type |
 //! |---|---|---|---|
-//! | Hong Kong (852, none) | 2-9 | 8 | 2, 3 (and 58) fixed line; 4-9 mobile, pager, personal |
+//! | Hong Kong (852, none) | 2, 3 | 8 | fixed line (`30`: shared-cost UAN) |
+//! | | 4-6, 70, 84, 9 | 8 | mobile |
+//! | | 71-79 | 8 | pager |
+//! | | 81-83 | 8 | personal number |
+//! | | other 8 | 8 | unknown |
 //! | | 800 | 9 | toll-free |
-//! | Taiwan (886, `0`) | 2-6, 8 | 8-9 | fixed line, `0800`/`080x` toll-free |
+//! | Taiwan (886, `0`) | 2 | 9 | Taipei fixed line: area code 2 and 8 digits |
+//! | | 3-6 | 8-9 | fixed line |
 //! | | 70 | 10-11 | VoIP |
 //! | | 71-79 | 8 | fixed line |
+//! | | 80 | 8-9 | toll-free |
+//! | | 82-89 | 8-9 | fixed line |
 //! | | 9 | 9 | mobile |
 //! | mainland China (86, `0`) | 10 | 10 | Beijing fixed line |
 //! | | 13-19 | 11 | mobile |
 //! | | 2 | 10 | fixed line, two-digit area codes |
-//! | | 3-9 | 10-11 | fixed line, three-digit area codes; `400`, `800` |
+//! | | 400 | 10 | shared cost |
+//! | | 800 | 10 | toll-free |
+//! | | 3-9 | 10-11 | fixed line, three-digit area codes |
 //! | Thailand (66, `0`) | 2-5, 7 | 8 | fixed line |
 //! | | 6, 8, 9 | 9 | mobile |
 //! | | 1800 | 10 | toll-free |
 //! | Russia and Kazakhstan (7, `8`) | 3, 4 | 10 | Russian fixed line |
-//! | | 80-87 | 10 | `800` toll-free, other non-geographic, fixed line |
+//! | | 70, 74-78 | 10 | Kazakh mobile |
+//! | | 71, 72 | 10 | Kazakh fixed line |
+//! | | other 7 | 10 | Kazakhstan, unknown |
+//! | | 800 | 10 | toll-free |
+//! | | 80-87 | 10 | fixed line, other non-geographic |
 //! | | 9 | 10 | Russian mobile |
-//! | | 7 | 10 | Kazakhstan |
 //! | Saudi Arabia (966, `0`) | 1 | 9 | fixed line |
 //! | | 5 | 9 | mobile |
 //! | | 800 | 10 | toll-free |
-//! | | 920 | 9 | unified (shared-cost) numbers |
+//! | | 920 | 9 | shared cost (unified numbers) |
 //! | United Arab Emirates (971, `0`) | 2-4, 6, 7, 9 | 8 | fixed line |
 //! | | 50, 52-56, 58 | 9 | mobile |
-//! | | 600 | 9 | UAN (shared-cost) |
+//! | | 600 | 9 | shared cost (UAN) |
 //! | | 800 | 5-12 | toll-free |
+//!
+//! The line type is [`ParsedPhone::line_type`]; a number is valid when some row fits its
+//! leading digits and length (rows are tried in order, so `800` in Hong Kong is toll-free).
 //!
 //! For every other country code (the generic rule): the national number's length lies within
 //! that code's bounds (the shortest and longest national number of any type that
@@ -154,9 +234,9 @@
 //! * Short codes, emergency numbers, premium-rate and other special numbers of the covered
 //!   countries that are not in the table: they are rejected.
 //! * National spellings with more in front than the trunk prefix are not recognised:
-//!   carrier-selection codes (China's `17951`, Brazil's `0xx`), Belarus's `8 0`, national
-//!   international prefixes other than `00`. They are refused, not misread, as far as the
-//!   rules above can tell.
+//!   carrier-selection codes (China's `17951`, Brazil's `0xx`), Belarus's `8 0`, and
+//!   the international prefixes of countries outside the table above. They are refused,
+//!   not misread, as far as the rules above can tell.
 //!
 //! # Performance
 //!
@@ -817,6 +897,40 @@ fn national(info: CodeInfo, digits: Num<'_>) -> Result<Read, Fault> {
     compose(info.code, digits).map(|phone| Read { phone, kind })
 }
 
+/// [`national`] without the reason.
+fn national_ok(info: CodeInfo, digits: Num<'_>) -> Option<Read> {
+    let read = |national: Num<'_>| {
+        let kind = check_fast(info, national)?;
+        compose(info.code, national)
+            .ok()
+            .map(|phone| Read { phone, kind })
+    };
+    if let Some(stripped) = digits.strip_prefix(info.trunk.digits())
+        && stripped.len() < digits.len()
+    {
+        return match read(stripped) {
+            Some(found) => Some(found),
+            None if plan(info.code).is_some() => read(digits),
+            None => None,
+        };
+    }
+    read(digits)
+}
+
+/// [`international`] without the reason.
+fn international_ok(digits: Num<'_>) -> Option<Read> {
+    let (info, mut rest) = split_country(digits).ok()?;
+    if info.trunk == Trunk::Zero
+        && let Some(stripped) = rest.strip_prefix(&[0])
+    {
+        rest = stripped;
+    }
+    let kind = check_fast(info, rest)?;
+    compose(info.code, rest)
+        .ok()
+        .map(|phone| Read { phone, kind })
+}
+
 /// Reads the canonical form: country code and national number, nothing dropped.
 fn canonical(digits: Num<'_>) -> Result<Phone, Fault> {
     let (info, rest) = split_country(digits)?;
@@ -1016,8 +1130,14 @@ impl<'a> Num<'a> {
     }
 
     fn strip_prefix(self, prefix: &[u8]) -> Option<Num<'a>> {
+        // A loop, not `<[u8]>::strip_prefix`: prefixes are a few digits, and a call to
+        // `memcmp` for each was a third of the time of reading against three countries.
+        if self.digits.len() < prefix.len() || !self.digits.iter().zip(prefix).all(|(a, b)| a == b)
+        {
+            return None;
+        }
         Some(Num {
-            digits: self.digits.strip_prefix(prefix)?,
+            digits: self.digits.get(prefix.len()..)?,
             extra: self.extra,
         })
     }
@@ -1182,6 +1302,9 @@ fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
 /// Checks a national number against its country's rules (see the module documentation) and
 /// says what kind of line it is.
 fn check_national(info: CodeInfo, national: Num<'_>) -> Result<LineType, Fault> {
+    if let Some(kind) = check_fast(info, national) {
+        return Ok(kind);
+    }
     let n = national.len();
     let code = info.code;
     let Some(plan) = plan(code) else {
@@ -1231,6 +1354,28 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<LineType, Fault> 
     // Lengths allowed for a prefix form one range (a unit test checks this), so a length
     // inside `min..=max` has passed above.
     check_length(code, n, min, max).map(|()| LineType::Unknown)
+}
+
+/// [`check_national`] without the reason: the line type of a valid national number.
+fn check_fast(info: CodeInfo, national: Num<'_>) -> Option<LineType> {
+    let n = national.len();
+    match plan(info.code) {
+        Some(plan) => plan
+            .rules
+            .iter()
+            .find(|rule| {
+                (usize::from(rule.min)..=usize::from(rule.max)).contains(&n)
+                    && rule.fit(national.digits) == Fit::Full
+            })
+            .map(|rule| rule.kind),
+        None => {
+            let first = national.digits.first().copied();
+            let bad_lead = (first == Some(0) && info.trunk != Trunk::None)
+                || (first == Some(1) && info.trunk == Trunk::One);
+            (!bad_lead && (usize::from(info.min)..=usize::from(info.max)).contains(&n))
+                .then_some(LineType::Unknown)
+        }
+    }
 }
 
 fn check_length(code: u16, digits: usize, min: usize, max: usize) -> Result<(), Fault> {

@@ -222,39 +222,52 @@ pub fn read_phone(raw: &str, countries: &[Country]) -> Result<ParsedPhone, Phone
     })
 }
 
-/// The calling code's digits.
-fn code_digits(code: u16) -> ([u8; 20], usize) {
-    decimal_digits(u64::from(code))
-}
-
+/// Whether `digits` begin with the calling code `code`.
 fn starts_with_code(digits: Num<'_>, code: u16) -> bool {
-    let (buf, len) = code_digits(code);
-    buf.get(buf.len().saturating_sub(len)..)
-        .is_some_and(|code| digits.digits.starts_with(code))
+    let len = match code {
+        100.. => 3,
+        10.. => 2,
+        _ => 1,
+    };
+    digits
+        .digits
+        .get(..len)
+        .is_some_and(|head| head.iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d)) == code)
 }
 
-/// The readings found at one step, up to a handful (more expected countries than that can
-/// only repeat phones already found).
+/// The readings found at one step, up to four distinct numbers (more can only be
+/// ambiguous, which four already show).
 struct Found {
-    items: [Option<(Read, Reading)>; 8],
+    items: [(Read, Reading); 4],
+    len: usize,
 }
 
 impl Found {
     fn new() -> Found {
-        Found { items: [None; 8] }
+        let none = (
+            Read {
+                phone: Phone(0),
+                kind: LineType::Unknown,
+            },
+            Reading::International,
+        );
+        Found {
+            items: [none; 4],
+            len: 0,
+        }
+    }
+
+    fn found(&self) -> &[(Read, Reading)] {
+        self.items.get(..self.len).unwrap_or(&[])
     }
 
     fn push(&mut self, read: Read, reading: Reading) {
-        if self
-            .items
-            .iter()
-            .flatten()
-            .any(|(r, _)| r.phone == read.phone)
-        {
+        if self.found().iter().any(|(r, _)| r.phone == read.phone) {
             return;
         }
-        if let Some(slot) = self.items.iter_mut().find(|slot| slot.is_none()) {
-            *slot = Some((read, reading));
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = (read, reading);
+            self.len += 1;
         }
     }
 
@@ -270,45 +283,34 @@ impl Found {
             (Some(_), _) => 1,
             (None, _) => 0,
         };
-        let top = self
-            .items
-            .iter()
-            .flatten()
-            .map(|(read, _)| rank(read))
-            .max();
-        for slot in &mut self.items {
-            if slot
-                .as_ref()
-                .is_some_and(|(read, _)| Some(rank(read)) != top)
-            {
-                *slot = None;
+        let top = self.found().iter().map(|(read, _)| rank(read)).max();
+        let mut kept = Found::new();
+        for &(read, reading) in self.found() {
+            if Some(rank(&read)) == top {
+                kept.push(read, reading);
             }
         }
         // `00` and a country code, when it is among the best, is what was meant.
-        if let Some(generic) = self
-            .items
+        if let Some(generic) = kept
+            .found()
             .iter()
-            .flatten()
             .find(|(_, reading)| *reading == Reading::International)
         {
             return Ok(Some(*generic));
         }
-        self.decide(raw)
+        kept.decide(raw)
     }
 
     /// One phone: taken. Several: ambiguous.
     fn decide(&self, raw: &str) -> Result<Option<(Read, Reading)>, PhoneError> {
-        let mut found = self.items.iter().flatten();
-        let Some(&first) = found.next() else {
-            return Ok(None);
-        };
-        if found.next().is_none() {
-            return Ok(Some(first));
+        match self.found() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            several => Err(PhoneError::AmbiguousCountry {
+                input: kept(raw),
+                candidates: several.iter().map(|(r, _)| r.phone).collect(),
+            }),
         }
-        Err(PhoneError::AmbiguousCountry {
-            input: kept(raw),
-            candidates: self.items.iter().flatten().map(|(r, _)| r.phone).collect(),
-        })
     }
 }
 
@@ -367,7 +369,7 @@ fn resolve(
     // Digits that begin with an expected country's own code, valid that way.
     for &country in countries {
         if starts_with_code(digits, country.0.code)
-            && let Ok(read) = international(digits)
+            && let Some(read) = international_ok(digits)
             && read.phone.country_code() == country.0.code
         {
             return Ok((read, Reading::CountryCode));
@@ -390,7 +392,7 @@ fn resolve(
     for &country in countries {
         let info = country.0;
         if as_written(info, digits).is_none()
-            && let Ok(read) = national(info, digits)
+            && let Some(read) = national_ok(info, digits)
         {
             found.push(read, national_as(country));
         }
@@ -400,7 +402,7 @@ fn resolve(
     }
     // Another country's code in front, when no national reading fits.
     if scanned.letters.is_none()
-        && let Ok(read) = international(digits)
+        && let Some(read) = international_ok(digits)
     {
         return Ok((read, Reading::OtherCountryCode));
     }
@@ -412,7 +414,7 @@ fn resolve(
 /// (mainland China's mobiles, `400` and `800` numbers; Thailand's `1800`; Saudi Arabia's
 /// and the UAE's `800`, `920` and `600` numbers).
 fn as_written(info: CodeInfo, digits: Num<'_>) -> Option<Read> {
-    let read = national(info, digits).ok()?;
+    let read = national_ok(info, digits)?;
     let written = info.trunk == Trunk::None
         || digits.strip_prefix(info.trunk.digits()).is_some()
         || plan(info.code).is_some_and(|plan| plan.bare.contains(&read.kind));
@@ -426,8 +428,12 @@ fn dialled(digits: Num<'_>, countries: &[Country], found: &mut Found) {
             continue;
         };
         for &prefix in plan.dialling {
+            // Most prefixes differ from the digits in their first two: compared first.
+            if prefix.first() != digits.digits.first() || prefix.get(1) != digits.digits.get(1) {
+                continue;
+            }
             if let Some(rest) = digits.strip_prefix(prefix)
-                && let Ok(read) = international(rest)
+                && let Some(read) = international_ok(rest)
             {
                 found.push(
                     read,
