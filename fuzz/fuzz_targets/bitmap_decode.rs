@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     match decode(format, bytes) {
         Ok(ids) => {
             let again = format.encode(&ids);
-            assert_eq!(decode(format, &again).expect("re-encoded bytes decode"), ids);
+            assert_eq!(
+                decode(format, &again).expect("re-encoded bytes decode"),
+                ids
+            );
             assert_eq!(
                 decode_base64(format, &base64(bytes)).expect("the same bytes as base64"),
                 ids

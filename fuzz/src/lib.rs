@@ -21,6 +21,26 @@ pub const COUNTRIES: [Option<Country>; 8] = [
     Some(Country::AE),
 ];
 
+/// A set of expected countries picked by the bits of `bits`: bit i (0 to 6) takes the i-th
+/// covered country (HK, TW, CN, TH, RU, SA, AE), bit 7 the UK (the generic rule).
+pub fn country_set(bits: u8) -> Vec<Country> {
+    let pool = [
+        Country::HK,
+        Country::TW,
+        Country::CN,
+        Country::TH,
+        Country::RU,
+        Country::SA,
+        Country::AE,
+        Country::from_calling_code(44).unwrap(),
+    ];
+    pool.iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
 /// A small store with tags in several scripts and dimensions, an archived tag, assignment
 /// days and attributes of both kinds: what fuzzed queries bind to.
 pub fn small_store() -> (Store, Day) {
