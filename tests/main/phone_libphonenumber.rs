@@ -117,7 +117,8 @@ const TEMPLATES: &[(Country, &str, &[&str])] = &[
             "495#######",
             "812#######",
             "800#######",
-            "70#######",
+            "70########",
+            "77########",
         ],
     ),
     (
@@ -141,7 +142,112 @@ const TEMPLATES: &[(Country, &str, &[&str])] = &[
 
 /// Deliberate differences: (calling code, leading digits of the national number, ours
 /// valid, libphonenumber's valid, why).
-const EXPLAINED: &[(u16, &str, bool, bool, &str)] = &[];
+///
+/// All of one kind: the rules here check a number's leading digits (one to four) and its
+/// length, and libphonenumber knows which blocks of a range are allocated. A number in an
+/// unallocated block of a valid range passes here (the module documentation says so under
+/// "What is not validated"): a customer list is checked for misreads, not for numbers in
+/// service, and allocations change more often than this crate is released.
+const EXPLAINED: &[(u16, &str, bool, bool, &str)] = &[
+    (
+        852,
+        "5",
+        true,
+        false,
+        "Hong Kong 5 is mobile here; the 508x block is not allocated",
+    ),
+    (
+        852,
+        "3",
+        true,
+        false,
+        "Hong Kong 3 is fixed line here; 32x and 33x are not allocated",
+    ),
+    (
+        886,
+        "29",
+        true,
+        false,
+        "Taipei (2) with 8 digits here; its exchanges begin 2[2-8]",
+    ),
+    (
+        886,
+        "4",
+        true,
+        false,
+        "Taiwan 4 with 8-9 digits here; 40x, 46x-48x are not allocated",
+    ),
+    (
+        886,
+        "30",
+        true,
+        false,
+        "Taiwan 3 with 8 digits here; 30 is not an area code",
+    ),
+    (
+        86,
+        "154",
+        true,
+        false,
+        "mainland 13-19 with 11 digits is mobile here; 154 is not allocated",
+    ),
+    (
+        86,
+        "210",
+        true,
+        false,
+        "Shanghai 21 with 8 digits here; 210 is a carrier block there",
+    ),
+    (
+        66,
+        "69",
+        true,
+        false,
+        "Thai 6 with 9 digits is mobile here; 69 is not allocated",
+    ),
+    (
+        66,
+        "5",
+        true,
+        false,
+        "Thai 5 with 8 digits is fixed line here; 50 and 58 are not area codes",
+    ),
+    (
+        7,
+        "70",
+        true,
+        false,
+        "Kazakh 70 is mobile here; 703 and 704 are not allocated",
+    ),
+    (
+        7,
+        "77",
+        true,
+        false,
+        "Kazakh 77 is mobile here; only 771 and 775-778 are allocated",
+    ),
+    (
+        966,
+        "52",
+        true,
+        false,
+        "Saudi 5 is mobile here; 52 is not allocated",
+    ),
+    (
+        971,
+        "4",
+        true,
+        false,
+        "UAE fixed lines are 8 digits here; the second digit must be 2-8",
+    ),
+    (
+        971,
+        "600",
+        true,
+        false,
+        "UAE 600 is a UAN here; only 6002 and 6005 are allocated",
+    ),
+];
 
 struct Row {
     input: String,
