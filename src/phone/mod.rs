@@ -82,14 +82,15 @@
 //!
 //! 1. With a `+` in front, the digits are international: the country code comes first.
 //!    The expected countries play no part.
-//! 2. With `00` in front: `00` and a country code, and each expected country's longer
-//!    prefixes that begin with `00` (Hong Kong's `001`, Thailand's `008`, ...). When several
-//!    give a valid number, a covered country's mobile beats a covered country's other
-//!    numbers, which beat the generic rule's; among the best, `00` and a country code wins,
-//!    else one number is taken and several are [`PhoneError::AmbiguousCountry`]
-//!    (`00852 9123 4567` from Hong Kong is Hong Kong's mobile, where libphonenumber reads
-//!    Hong Kong's prefix `008` and Mexico; `0030 886 912 345 678` from Hong Kong is the
-//!    Taiwanese mobile, not Greece's `+30 886912345678`).
+//! 2. With `00` in front: `00` and a country code, when that gives a valid number (so
+//!    `00` in front of any number's E.164 digits reads it back, and `00852 9123 4567` from
+//!    Hong Kong is Hong Kong's mobile, where libphonenumber reads Hong Kong's prefix `008`
+//!    and Mexico). Otherwise each expected country's longer prefixes that begin with `00`
+//!    (Hong Kong's `001`, Thailand's `008`, ...): one number is taken, several are
+//!    [`PhoneError::AmbiguousCountry`]. The cost: a number dialled with such a prefix whose
+//!    digits also read as `00` and another valid number is read the `00` way
+//!    (`008 66 81 234 5678` from Hong Kong is the mainland's `+86 6812345678`; written
+//!    `+66 81 234 5678` it is read right).
 //! 3. Without expected countries, the digits are read as the canonical format: country code
 //!    first (`85291234567`). If they do not form a valid number that way, the error is
 //!    [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian `+91 234567`).

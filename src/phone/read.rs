@@ -271,36 +271,6 @@ impl Found {
         }
     }
 
-    /// Readings after `00`, where `00` and a longer prefix of an expected country may both
-    /// give a valid number (`0030 886 912 345 678`: Greece's `+30 886912345678`, or
-    /// Taiwan's mobile dialled from Hong Kong with `0030`): a covered country's mobile
-    /// number before a covered country's other numbers before the generic rule's; among
-    /// the best, `00` with a country code is taken, else one phone is taken and several are
-    /// ambiguous.
-    fn best(&mut self, raw: &str) -> Result<Option<(Read, Reading)>, PhoneError> {
-        let rank = |read: &Read| match (plan(read.phone.country_code()), read.kind) {
-            (Some(_), LineType::Mobile) => 2,
-            (Some(_), _) => 1,
-            (None, _) => 0,
-        };
-        let top = self.found().iter().map(|(read, _)| rank(read)).max();
-        let mut kept = Found::new();
-        for &(read, reading) in self.found() {
-            if Some(rank(&read)) == top {
-                kept.push(read, reading);
-            }
-        }
-        // `00` and a country code, when it is among the best, is what was meant.
-        if let Some(generic) = kept
-            .found()
-            .iter()
-            .find(|(_, reading)| *reading == Reading::International)
-        {
-            return Ok(Some(*generic));
-        }
-        kept.decide(raw)
-    }
-
     /// One phone: taken. Several: ambiguous.
     fn decide(&self, raw: &str) -> Result<Option<(Read, Reading)>, PhoneError> {
         match self.found() {
@@ -344,21 +314,21 @@ fn resolve(
         None => Reading::National(country),
     };
     if let Some(rest) = digits.strip_prefix(&[0, 0]) {
-        let mut found = Found::new();
+        // `00` and a country code, when valid, is what was meant (so that `00` in front of
+        // any number's E.164 digits reads it back); an expected country's longer prefix
+        // beginning with `00` is tried only when it is not.
         let generic = match international(rest) {
             Ok(read) => {
-                found.push(read, Reading::International);
-                None
-            }
-            Err(fault) => Some(fault),
-        };
-        dialled(digits, countries, &mut found);
-        return match found.best(raw)? {
-            Some((read, reading)) => {
                 check_letters(raw, scanned.letters, read)?;
-                Ok((read, reading))
+                return Ok((read, Reading::International));
             }
-            None => Err(fail(generic.unwrap_or(Fault::NoCountryCode))),
+            Err(fault) => fault,
+        };
+        let mut found = Found::new();
+        dialled(digits, countries, &mut found);
+        return match found.decide(raw)? {
+            Some(read) => Ok(read),
+            None => Err(fail(generic)),
         };
     }
     if countries.is_empty() {

@@ -162,13 +162,23 @@ fn every_dialling_prefix_in_the_table() {
     ];
     for &(country, prefixes) in table {
         for prefix in prefixes {
-            // A Thai mobile dialled from Hong Kong and the others; a Hong Kong mobile from
-            // Thailand (the prefix and the code are not confused).
-            let (number, want) = if country == Country::TH {
-                ("852 9123 4567", "85291234567")
-            } else {
-                ("66 81 234 5678", "66812345678")
-            };
+            // A number dialled abroad with the prefix whose digits, after `00`, are no
+            // valid number (else `00` and that number would be read: see below).
+            let targets = [
+                ("86 138 0013 8000", "8613800138000"),
+                ("7 912 345 67 89", "79123456789"),
+                ("852 9123 4567", "85291234567"),
+                ("66 81 234 5678", "66812345678"),
+            ];
+            let (number, want) = targets
+                .into_iter()
+                .find(|(number, _)| match prefix.strip_prefix("00") {
+                    Some(tail) if !tail.is_empty() => {
+                        normalize_phone_in(&format!("00{tail}{number}"), &[]).is_err()
+                    }
+                    _ => true,
+                })
+                .unwrap();
             let raw = format!("{prefix} {number}").replace('~', "");
             let parsed = read_phone(&raw, &[country]).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(parsed.phone.to_string(), want, "{raw}");
@@ -211,19 +221,19 @@ fn every_dialling_prefix_in_the_table() {
     );
     // A prefix of a country that is not expected is not used: 019 is Taiwan's.
     assert!(normalize_phone_in("019 852 9123 4567", &[Country::HK]).is_err());
-    // Where `00` and a longer prefix both give a number, a covered country's mobile is
-    // meant (0030 from Hong Kong, not Greece's +30 886912345678), and among equals `00`.
+    // Where `00` and a longer prefix both give a number, `00` and a country code is read,
+    // so that 00 before any number's E.164 digits reads it back.
     assert_eq!(
         digits("0030 886 912 345 678", &[Country::HK]),
-        Ok("886912345678".into())
+        Ok("30886912345678".into())
     );
     assert_eq!(
         digits("008 66 81 234 5678", &[Country::HK]),
-        Ok("66812345678".into())
+        Ok("866812345678".into())
     );
     assert_eq!(
-        digits("00 822 0000 0000", &[Country::HK]),
-        Ok("82200000000".into())
+        digits("00 979 000 000 000", &[Country::HK]),
+        Ok("979000000000".into())
     );
 }
 

@@ -11,6 +11,13 @@
 //! AUDIENCE_CHDB=$(scripts/chdb-venv) cargo test --release --test main libphonenumber
 //! ```
 
+// A test that reads the environment and starts Python.
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

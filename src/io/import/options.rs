@@ -239,10 +239,12 @@ impl Importer {
 
     /// The countries a list's numbers come from (the *expected countries*), for numbers
     /// written without country code: each is read against every one of them, as
-    /// [`normalize_phone_in`] reads it. A number valid in exactly one is taken; one valid in
-    /// several fails its row ([`PhoneError::AmbiguousCountry`]); one valid in none fails
-    /// with what it would be in each. A row's country column, when the file has one, decides
-    /// for that row. Empty (the default): every number must carry its country code.
+    /// [`normalize_phone_in`](crate::phone::normalize_phone_in) reads it. A number valid in
+    /// exactly one is taken; one valid in several fails its row
+    /// ([`PhoneError::AmbiguousCountry`](crate::phone::PhoneError::AmbiguousCountry)); one
+    /// valid in none fails with what it would be in each. A row's country column, when the
+    /// file has one, decides for that row. Empty (the default): every number must carry its
+    /// country code. Repeated countries count once.
     /// Refused with [`ErrorKind::InvalidSetting`] for more than [`MAX_COUNTRIES`] countries.
     ///
     /// ```
