@@ -173,7 +173,7 @@ pub struct ParsedPhone {
 /// taken; valid in several, it is [`PhoneError::AmbiguousCountry`]; valid in none,
 /// [`PhoneError::NotInExpectedCountries`] says what it would be in each (or, with one
 /// expected country and no better guess, that country's own error). The
-/// [module documentation](self) has the order of the readings, the dialling prefixes and
+/// [module documentation](crate::phone) has the order of the readings, the dialling prefixes and
 /// the decorations taken off. An extension is dropped ([`read_phone`] returns it).
 ///
 /// ```
