@@ -5,6 +5,10 @@
 //!   has the tags but no customers: parse, normalise, dedupe, resolve, validate, register
 //!   1M customers, apply 3M memberships. Target: >= 1M rows/s. The default 5,000-row batch
 //!   limit is raised with `max_rows` for this.
+//! - `import/national_one_country` and `import/national_three_countries`: the same rows
+//!   with Thai mobiles written nationally (`0812000000`), read with Thailand as the one
+//!   expected country, and with Hong Kong, Taiwan and Thailand expected (every number is
+//!   tried in each; none fits two). Target: >= 1M rows/s for three countries.
 //! - `import/existing_customers`: the same file again into the store it built (every
 //!   customer known, every membership re-assigned): the re-tagging path, in place.
 //! - `import/seed_batch_5000`: a seeds-sized batch (5,000 rows, 3 tags each, existing
@@ -31,7 +35,7 @@ use std::time::Duration;
 
 use audience::export::{AdPlatform, BitmapFormat, Export, write_hashed_phones, write_tag_bitmaps};
 use audience::import::Importer;
-use audience::{Edit, Store, TagSpec};
+use audience::{Country, Edit, Store, TagSpec};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use support::{Workload, build_store, check_shape};
 
@@ -53,6 +57,12 @@ impl Lcg {
 /// `rows` rows of `phone,tag1,tag2,tag3` with distinct Thai mobile numbers and three
 /// distinct names of `names`.
 fn file(rows: u64, first_phone: u64, names: &[String], seed: u64) -> String {
+    file_with(rows, first_phone, names, seed, "")
+}
+
+/// As [`file`], each number written after `lead` (`"0"`: Thai mobiles written nationally,
+/// `0812000000`).
+fn file_with(rows: u64, first_phone: u64, names: &[String], seed: u64, lead: &str) -> String {
     let mut rng = Lcg(seed);
     let mut out = String::with_capacity(rows as usize * 40 + 32);
     out.push_str("phone,tags\n");
@@ -64,7 +74,7 @@ fn file(rows: u64, first_phone: u64, names: &[String], seed: u64) -> String {
             c = (c + 1) % names.len();
         }
         out.push_str(&format!(
-            "{},{},{},{}\n",
+            "{lead}{},{},{},{}\n",
             first_phone + i,
             names[a],
             names[b],
@@ -128,6 +138,43 @@ fn import(c: &mut Criterion) {
             r
         })
     });
+    let national = file_with(ROWS, 812_000_000, &names, 0x9E37_79B9_7F4A_7C15, "0");
+    let one = Importer::new()
+        .max_rows(ROWS)
+        .unwrap()
+        .default_country(Country::TH);
+    let three = Importer::new()
+        .max_rows(ROWS)
+        .unwrap()
+        .countries(&[Country::HK, Country::TW, Country::TH])
+        .unwrap();
+    for importer in [&one, &three] {
+        let report = importer
+            .dry_run_str(&tags_only, &national, &Edit::new("import", today))
+            .unwrap();
+        assert_eq!(report.customers_created, ROWS);
+    }
+    for (name, importer) in [
+        ("national_one_country", &one),
+        ("national_three_countries", &three),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || tags_only.clone(),
+                |mut store| {
+                    let r = importer
+                        .import_str(
+                            &mut store,
+                            black_box(&national),
+                            &Edit::new("import", today),
+                        )
+                        .unwrap();
+                    (store, r)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
     drop(full);
 

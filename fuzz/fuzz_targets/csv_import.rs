@@ -1,16 +1,18 @@
 //! Customer lists: arbitrary bytes imported into a small shop with options chosen by the
 //! input (unknown-tag policy, merge or overwrite, key kind, separator, header, default
-//! country, limits, a policy with naming rules or administrators). Never panics; the dry
+//! country or a set of expected countries, limits, a policy with naming rules or
+//! administrators); numbers may carry labels, country letters, dialling prefixes and
+//! extensions, and a country column may name each row's country. Never panics; the dry
 //! run says exactly what the import does; a refused import changes nothing; an applied
 //! one changes the store as its report says.
 #![no_main]
 
 use audience::import::{Format, Header, ImportError, Importer, KeyKind, TagMode, UnknownTags};
 use audience::{Edit, ErrorKind, NamingRules, Policy, RoaringBitmap, TagId};
-use audience_fuzz::{COUNTRIES, import_fingerprint, import_store, membership_count};
+use audience_fuzz::{COUNTRIES, country_set, import_fingerprint, import_store, membership_count};
 use libfuzzer_sys::fuzz_target;
 
-fn importer(a: u8, b: u8) -> Importer {
+fn importer(a: u8, b: u8, c: u8) -> Importer {
     let mut imp = Importer::new()
         .unknown_tags(match a & 3 {
             0 => UnknownTags::Ignore,
@@ -50,6 +52,10 @@ fn importer(a: u8, b: u8) -> Importer {
     if let Some(country) = COUNTRIES[usize::from(b & 7)] {
         imp = imp.default_country(country);
     }
+    // The upper bits of `c`, when set, pick a set of expected countries instead.
+    if c >> 2 != 0 {
+        imp = imp.countries(&country_set(c >> 2)).unwrap();
+    }
     if b & 0x20 != 0 {
         imp = imp.max_rows(8).unwrap();
     }
@@ -82,7 +88,7 @@ fuzz_target!(|data: &[u8]| {
             .unwrap(),
         _ => {}
     }
-    let imp = importer(*a, *b);
+    let imp = importer(*a, *b, *c);
     let before = import_fingerprint(&store);
     let customers = store.customer_count();
     let tags = store.tag_count();
@@ -150,6 +156,9 @@ fuzz_target!(|data: &[u8]| {
             .windows(2)
             .all(|w| (w[0].line, w[0].column) <= (w[1].line, w[1].column))
     );
+    let warned: u64 = report.warning_counts.values().sum();
+    assert!(report.warnings.len() as u64 <= warned);
+    assert!(report.warnings.len() <= audience::import::MAX_LISTED_FAILURES);
     let _ = report.to_string();
 
     // The store changed as the report says.

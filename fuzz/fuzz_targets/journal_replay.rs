@@ -52,13 +52,18 @@ fn check(data: &[u8]) {
     let before = snapshot(&base);
     let mut store = base.clone();
     match audience::journal::replay(&mut store, data) {
-        Err(_) => assert_eq!(snapshot(&store), before, "a refused replay changed the store"),
+        Err(_) => assert_eq!(
+            snapshot(&store),
+            before,
+            "a refused replay changed the store"
+        ),
         Ok(report) => {
             assert_eq!(report.valid_bytes + report.bytes_ignored, data.len() as u64);
             assert_eq!(store.journal().seq(), report.last_seq);
             let mut again = base.clone();
             let whole = &data[..report.valid_bytes as usize];
-            let r2 = audience::journal::replay(&mut again, whole).expect("the whole batches replay");
+            let r2 =
+                audience::journal::replay(&mut again, whole).expect("the whole batches replay");
             assert_eq!(r2.records_applied, report.records_applied);
             assert_eq!(snapshot(&again), snapshot(&store));
         }

@@ -21,6 +21,26 @@ pub const COUNTRIES: [Option<Country>; 8] = [
     Some(Country::AE),
 ];
 
+/// A set of expected countries picked by the bits of `bits`: bit i (0 to 6) takes the i-th
+/// covered country (HK, TW, CN, TH, RU, SA, AE), bit 7 the UK (the generic rule).
+pub fn country_set(bits: u8) -> Vec<Country> {
+    let pool = [
+        Country::HK,
+        Country::TW,
+        Country::CN,
+        Country::TH,
+        Country::RU,
+        Country::SA,
+        Country::AE,
+        Country::from_calling_code(44).unwrap(),
+    ];
+    pool.iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
 /// How many generated tags the fuzzed stores carry beside their named ones: past the 2,000
 /// names where a miss is answered from the bigram index instead of a scan, so that inputs
 /// with many unknown or near-miss names run against a taxonomy of a real shop's size.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::quote;
-use crate::phone::PhoneError;
+use crate::phone::{LineType, Phone, PhoneError};
 
 // -----------------------------------------------------------------------------------------
 // The report
@@ -59,6 +59,14 @@ pub struct ImportReport {
     pub key_column: u32,
     /// The tags column, counting from 1, if the file has one.
     pub tags_column: Option<u32>,
+    /// The country column, counting from 1, if the file's header names one.
+    pub country_column: Option<u32>,
+    /// What to check in rows that were read (an extension split off, a number that is not
+    /// a mobile, digits read with another country's code), in line order: all of them, or
+    /// the first [`MAX_LISTED_FAILURES`](crate::import::MAX_LISTED_FAILURES).
+    pub warnings: Vec<Warning>,
+    /// How many warnings of each kind.
+    pub warning_counts: BTreeMap<WarningKind, u64>,
 }
 
 impl ImportReport {
@@ -142,6 +150,7 @@ impl fmt::Display for ImportReport {
         if unlisted > 0 {
             writeln!(f, "  ... and {unlisted} more failures, not listed")?;
         }
+        self.write_warnings(f)?;
         if self.over_failure_limit() {
             write!(
                 f,
@@ -156,6 +165,149 @@ impl fmt::Display for ImportReport {
             write!(f, "No failures.")?;
         }
         Ok(())
+    }
+}
+
+impl ImportReport {
+    /// The warnings block of the text form: counts by kind, then each warning.
+    fn write_warnings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let counted: u64 = self.warning_counts.values().sum();
+        if counted == 0 {
+            return Ok(());
+        }
+        writeln!(f, "Warnings: {counted} (rows imported; check them).")?;
+        for (kind, n) in &self.warning_counts {
+            writeln!(f, "  {kind}: {n}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  {warning}")?;
+        }
+        let unlisted = counted.saturating_sub(self.warnings.len() as u64);
+        if unlisted > 0 {
+            writeln!(f, "  ... and {unlisted} more warnings, not listed")?;
+        }
+        Ok(())
+    }
+}
+
+/// Something to check about a row that was read: its number had an extension, is not a
+/// mobile, or was read with the country code of a country that is not expected. The row is
+/// imported (a warning is not a failure).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Warning {
+    /// The line the row starts on, counting from 1.
+    pub line: u64,
+    /// The column, counting from 1.
+    pub column: u32,
+    /// The value as written, trimmed (at most 100 characters).
+    pub value: String,
+    /// What to check.
+    pub reason: WarningReason,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {} (phone): {}: {}; row imported",
+            self.line,
+            self.column,
+            quote(&self.value),
+            self.reason
+        )
+    }
+}
+
+/// What a [`Warning`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum WarningReason {
+    /// An extension was split off the number; the number was imported without it.
+    Extension {
+        /// The number.
+        phone: Phone,
+        /// The extension's digits.
+        extension: String,
+    },
+    /// The number is a fixed line, toll-free or shared-cost number: WhatsApp and LINE
+    /// reach mobiles.
+    NotMobile {
+        /// The number.
+        phone: Phone,
+        /// What it is.
+        line_type: LineType,
+    },
+    /// The digits begin with the calling code of a country that is not expected, and no
+    /// expected country's national reading fits: read internationally.
+    OtherCountryCode {
+        /// The number as read.
+        phone: Phone,
+    },
+}
+
+impl WarningReason {
+    /// The kind, for counting.
+    pub fn kind(&self) -> WarningKind {
+        match self {
+            WarningReason::Extension { .. } => WarningKind::Extension,
+            WarningReason::NotMobile { .. } => WarningKind::NotMobile,
+            WarningReason::OtherCountryCode { .. } => WarningKind::OtherCountryCode,
+        }
+    }
+}
+
+impl fmt::Display for WarningReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WarningReason::Extension { phone, extension } => write!(
+                f,
+                "extension {extension} split off, the number {phone} kept"
+            ),
+            WarningReason::NotMobile { phone, line_type } => {
+                let what = match line_type {
+                    LineType::FixedLine => "a fixed-line number",
+                    LineType::TollFree => "a toll-free number",
+                    LineType::SharedCost => "a shared-cost number",
+                    _ => "not a mobile number",
+                };
+                write!(
+                    f,
+                    "{what} ({phone}): WhatsApp and LINE reach mobiles, so messages may not \
+                     arrive"
+                )
+            }
+            WarningReason::OtherCountryCode { phone } => write!(
+                f,
+                "read as {phone} with the country code +{}, which is not an expected \
+                 country, since no expected country's number fits",
+                phone.country_code()
+            ),
+        }
+    }
+}
+
+/// The kinds of [`WarningReason`], for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// [`WarningReason::Extension`].
+    Extension,
+    /// [`WarningReason::NotMobile`].
+    NotMobile,
+    /// [`WarningReason::OtherCountryCode`].
+    OtherCountryCode,
+}
+
+impl fmt::Display for WarningKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WarningKind::Extension => "extension split off",
+            WarningKind::NotMobile => "not a mobile number",
+            WarningKind::OtherCountryCode => "read with another country's code",
+        })
     }
 }
 
@@ -186,6 +338,8 @@ pub enum Field {
     MemberId,
     /// A tag name.
     Tags,
+    /// The row's country.
+    Country,
 }
 
 /// What a failure did to its row.
@@ -223,6 +377,7 @@ impl fmt::Display for Failure {
             Field::Phone => "phone",
             Field::MemberId => "member id",
             Field::Tags => "tags",
+            Field::Country => "country",
         };
         let effect = match self.effect {
             Effect::RowSkipped => "row skipped",
@@ -255,6 +410,9 @@ impl fmt::Display for Failure {
 pub enum FailureReason {
     /// The phone number does not normalise (the phone module's reason).
     InvalidPhone(PhoneError),
+    /// The country column names no country the importer knows (a covered country's code or
+    /// name, or a calling code).
+    UnknownCountry,
     /// The number is in scientific notation (`8.52912E+10`): Excel showed a long number
     /// that way and its last digits are lost.
     ScientificNotation,
@@ -292,7 +450,11 @@ impl FailureReason {
     /// The kind, for counting.
     pub fn kind(&self) -> FailureKind {
         match self {
+            FailureReason::InvalidPhone(PhoneError::AmbiguousCountry { .. }) => {
+                FailureKind::AmbiguousCountry
+            }
             FailureReason::InvalidPhone(_) => FailureKind::InvalidPhone,
+            FailureReason::UnknownCountry => FailureKind::UnknownCountry,
             FailureReason::ScientificNotation => FailureKind::ScientificNotation,
             FailureReason::InvalidMemberId { .. } => FailureKind::InvalidMemberId,
             FailureReason::UnknownTag { .. } => FailureKind::UnknownTag,
@@ -308,6 +470,10 @@ impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailureReason::InvalidPhone(e) => write!(f, "{e}"),
+            FailureReason::UnknownCountry => f.write_str(
+                "unknown country: write a country code (HK, TW, CN, TH, RU, SA, AE), its name, \
+                 or its calling code (852)",
+            ),
             FailureReason::ScientificNotation => f.write_str(
                 "the number is in scientific notation, so its last digits are lost: format \
                  the column as text in the spreadsheet and export it again",
@@ -339,6 +505,11 @@ impl fmt::Display for FailureReason {
 pub enum FailureKind {
     /// [`FailureReason::InvalidPhone`].
     InvalidPhone,
+    /// [`FailureReason::InvalidPhone`] with [`PhoneError::AmbiguousCountry`]: a number valid
+    /// in several expected countries.
+    AmbiguousCountry,
+    /// [`FailureReason::UnknownCountry`].
+    UnknownCountry,
     /// [`FailureReason::ScientificNotation`].
     ScientificNotation,
     /// [`FailureReason::InvalidMemberId`].
@@ -359,6 +530,8 @@ impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             FailureKind::InvalidPhone => "invalid phone number",
+            FailureKind::AmbiguousCountry => "phone number fits several countries",
+            FailureKind::UnknownCountry => "unknown country",
             FailureKind::ScientificNotation => "number in scientific notation",
             FailureKind::InvalidMemberId => "invalid member id",
             FailureKind::UnknownTag => "unknown tag",

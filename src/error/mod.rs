@@ -12,7 +12,7 @@ mod snapshot;
 
 pub use import::{
     Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind,
+    KeyKind, Warning, WarningKind, WarningReason,
 };
 pub use journal::{JournalError, JournalProblem};
 pub use rfm::RfmScore;

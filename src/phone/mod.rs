@@ -1,7 +1,11 @@
 //! Phone numbers: messy spellings normalised to E.164 digits.
 //!
-//! Customer lists come from CSV and Excel files typed by people. [`normalize_phone`] turns
-//! one such cell into a [`Phone`]: the number in E.164 form, kept and printed as its digits
+//! Customer lists come from CSV and Excel files typed by people, and a shop's list holds
+//! numbers of several countries (a Hong Kong shop's: Hong Kong, Taiwan, mainland and Thai
+//! ones). [`read_phone`] reads one such cell against the list's expected countries into a
+//! [`ParsedPhone`] (the number, its extension, its line type and how it was read);
+//! [`normalize_phone_in`] and [`normalize_phone`] (one country or none) give the number
+//! alone, a [`Phone`]: the number in E.164 form, kept and printed as its digits
 //! with the country code, without `+` and without spaces (`85291234567`). That is the
 //! canonical import format; [`Phone::from_e164_digits`] (and `str::parse`) reads exactly that
 //! form and nothing else.
@@ -45,52 +49,114 @@
 //!   - slashes: `/` and `／` (U+FF0F).
 //! * A plus, `+` or full-width `＋` (U+FF0B), before the first digit (separators may come
 //!   before it, as in `(+852) 9123 4567`), at most once.
-//! * `00` as the first two digits, as an international prefix (`00852 9123 4567`). No other
-//!   international prefix is recognised (not Taiwan's `002`, not Russia's `8 10`).
-//! * A leading `tel:` (any case, as in RFC 3966 links: `tel:+852-9123-4567`), after optional
-//!   white space. It changes nothing else: `tel:` numbers follow the same rules as any other.
+//! * An international dialling prefix in front (see [the table](#international-dialling-prefixes)):
+//!   `00` from anywhere, and the other prefixes of the expected countries (Taiwan's `002`,
+//!   Thailand's `001`, Russia's `8 10`, ...).
+//! * Before the number, once: a label (any case, then optional `.`, `:`, `：`, `-` and white
+//!   space): `tel` (so `tel:` links as in RFC 3966, `tel:+852-9123-4567`), `phone`,
+//!   `mobile`, `mob`, `cell`, `telephone`, `whatsapp`, `тел`, `телефон`, `моб`, `電話`,
+//!   `电话`, `手機`, `手机`, `電話號碼`, `手機號碼`, `电话号码`, `手机号码`, `โทร`,
+//!   `โทรศัพท์`, `มือถือ`, `เบอร์`, `هاتف`, `الهاتف`, `جوال`. A label does not run on into
+//!   letters (`Telex` is refused).
+//! * Before the number (after a label, if any): a covered country's two-letter code `HK`,
+//!   `TW`, `CN`, `TH`, `RU`, `KZ`, `SA` or `AE` (any case): the number is that country's,
+//!   whatever countries are expected ([`Reading::CountryLetters`]). With a `+` after the
+//!   letters, the country code must be theirs ([`PhoneError::CountryMismatch`]).
+//! * After the number: an extension, split off and returned by [`read_phone`]: a marker
+//!   `ext`, `extension`, `;ext=`, `x`, `ｘ`, `#`, `＃`, `доб`, `ต่อ`, `轉`, `转`, `分機`,
+//!   `分机`, `內線` or `内线` (any case), optional `.`, `:`, `=` and white space, then 1 to 8
+//!   digits (of any script above) and nothing but white space.
 //!
 //! Anything else is an error with a typed reason, the first one found from left to right:
 //! letters and other symbols are [`PhoneError::InvalidCharacter`]; an extension marker after
-//! the first digit (`#`, `x`, `X`, `ｘ`, `Ｘ`, `＃`, `ext` in any case, or `;ext=`) is
-//! [`PhoneError::Extension`]; a `+` after a digit or a second `+` is
-//! [`PhoneError::MisplacedPlus`]; no digit at all is [`PhoneError::Empty`]. Positions in
-//! errors count characters (not bytes) from 1.
+//! the first digit not followed by an extension as above is [`PhoneError::Extension`]; a `+`
+//! after a digit or a second `+` is [`PhoneError::MisplacedPlus`]; no digit at all is
+//! [`PhoneError::Empty`]. Positions in errors count characters (not bytes) from 1.
 //!
 //! # How a number is read
 //!
-//! 1. With a `+` or `00` in front, the digits are international: the country code comes
-//!    first. The default country plays no part.
-//! 2. Without either and without a default country, the digits are read as the canonical
-//!    format: country code first (`85291234567`). If they do not form a valid number that
-//!    way, the error is [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian
-//!    `+91 234567`, which is too short anyway, and neither is any other failure reported
-//!    against a country the writer probably never meant).
-//! 3. Without either and with a default country: if the digits start with that country's
-//!    code and the rest is a valid national number there, they are read as international
-//!    (the canonical format). Otherwise they are a national number of the default country:
-//!    a leading trunk prefix is dropped (`0912 345 678` in Taiwan is `886912345678`,
-//!    `8 (912) 345-67-89` in Russia is `79123456789`) and what is left must be valid there
-//!    (`9123 4567` in Hong Kong is `85291234567`). Russian national numbers may themselves
-//!    begin with the trunk prefix `8` (`800` toll-free), so for code 7 the digits are taken
-//!    whole when dropping the `8` leaves no valid number but keeping it does
-//!    (`800 123-45-67` is `78001234567`).
+//! A number is read against the *expected countries*: the countries a list's numbers come
+//! from ([`normalize_phone_in`], [`read_phone`]; [`normalize_phone`] is the case of one
+//! country or none). The readings are tried in this order, and the first step that finds a
+//! valid number decides:
 //!
-//!    When both readings are valid, the international one wins. This can misread a national
-//!    number written without its trunk prefix that happens to begin with the country code:
-//!    in the United Arab Emirates `97180012` is read as the toll-free `+971 80012`, not as
-//!    the Fujairah line `+971 9718 0012` (written `09 718 0012`, with the trunk prefix, it is
-//!    read nationally). Among the covered countries this is the only overlap (a unit test
-//!    searches them all). Under the generic rule, with its looser lengths, there are more:
-//!    with the UK as default country, `4479111234` is read as `+44 7911 1234`.
+//! 1. With a `+` in front, the digits are international: the country code comes first.
+//!    The expected countries play no part.
+//! 2. With `00` in front: `00` and a country code, when that gives a valid number (so
+//!    `00` in front of any number's E.164 digits reads it back, and `00852 9123 4567` from
+//!    Hong Kong is Hong Kong's mobile, where libphonenumber reads Hong Kong's prefix `008`
+//!    and Mexico). Otherwise each expected country's longer prefixes that begin with `00`
+//!    (Hong Kong's `001`, Thailand's `008`, ...): one number is taken, several are
+//!    [`PhoneError::AmbiguousCountry`]. The cost: a number dialled with such a prefix whose
+//!    digits also read as `00` and another valid number is read the `00` way
+//!    (`008 66 81 234 5678` from Hong Kong is the mainland's `+86 6812345678`; written
+//!    `+66 81 234 5678` it is read right).
+//! 3. Without expected countries, the digits are read as the canonical format: country code
+//!    first (`85291234567`). If they do not form a valid number that way, the error is
+//!    [`PhoneError::NoCountryCode`] (`91234567` is not taken for an Indian `+91 234567`).
+//! 4. Digits that start with an expected country's code and are valid that way are read
+//!    as international (the canonical format): `85291234567` with Hong Kong expected.
+//! 5. National numbers as people write them at home, in each expected country: with the
+//!    trunk prefix where the country has one (`0912 345 678` in Taiwan, `8 (912) 345-67-89`
+//!    in Russia), as they are where it has none (`9123 4567` in Hong Kong), and the line
+//!    types written without the trunk prefix (mainland China's mobiles, `400` and `800`
+//!    numbers; Thailand's `1800`; Saudi Arabia's and the UAE's `800`, `920` and `600`);
+//!    and the expected countries' other dialling prefixes (Taiwan's `019`, Russia's `810`).
+//!    Valid in exactly one country, the number is taken; valid in several, it is
+//!    [`PhoneError::AmbiguousCountry`] with each reading (`0912 345 678` is a mobile both in
+//!    Taiwan and in Thailand: with both expected, nothing tells which).
+//! 6. National numbers written without the trunk prefix their country has (`81 234 5678`
+//!    in Thailand, `912 345 67 89` in Russia), by the same rule.
+//! 7. Digits that start with the code of a country that is not expected, valid that way
+//!    ([`Reading::OtherCountryCode`]: `(852) 5653 0010` in a Thai list). The importer
+//!    reports such numbers.
 //!
-//! After a country code (in steps 1 to 3), a trunk prefix `0` written in front of the
+//! Nothing valid: with one expected country, that country's reason
+//! ([`PhoneError::InvalidPrefix`], [`PhoneError::TooShort`], [`PhoneError::TooLong`], or
+//! [`PhoneError::MissingAreaCode`] for a local number of the subscriber length of the
+//! country's largest city: `2345 6789` in Taiwan needs `02`); with several, or when the
+//! number is a valid mobile as written in a covered country that is not expected,
+//! [`PhoneError::NotInExpectedCountries`] with each country's reason and those mobile
+//! readings (`081 234 5678` with Taiwan expected: "as written it is valid as 66812345678 in
+//! Thailand (+66)").
+//!
+//! A national reading drops the country's trunk prefix (Russian national numbers may
+//! themselves begin with the trunk prefix `8`, `800` toll-free, so for code 7 the digits are
+//! taken whole when dropping the `8` leaves no valid number but keeping it does:
+//! `800 123-45-67` is `78001234567`). Step 4 before step 5 can misread a national number
+//! written without its trunk prefix that happens to begin with the country code: in the
+//! United Arab Emirates `97180012` is read as the toll-free `+971 80012`, not as the
+//! Fujairah line `+971 9718 0012` (written `09 718 0012`, with the trunk prefix, it is read
+//! nationally). Among the covered countries this is the only overlap (a unit test searches
+//! them all). Under the generic rule, with its looser lengths, there are more: with the UK
+//! as default country, `4479111234` is read as `+44 7911 1234`.
+//!
+//! After a country code (in steps 1, 2, 4 and 7), a trunk prefix `0` written in front of the
 //! national number is dropped, as in `+44 (0)20 7946 0958` or `+886 0912 345 678`: countries
 //! whose trunk prefix is `0` have no national numbers beginning with `0` (libphonenumber knows
 //! a few special freephone ranges in Japan, South Korea, Indonesia and Uruguay that do; they
 //! are refused here). Other trunk prefixes (Russia's `8`) are not dropped there, since
 //! national numbers may begin with them.
 //! [`Phone::from_e164_digits`] never drops anything.
+//!
+//! # International dialling prefixes
+//!
+//! What people dial before a country code to call abroad, from the ITU's list as
+//! libphonenumber 9.0.43 records it (carrier prefixes included). `00` is understood from
+//! anywhere; the others only for the expected countries:
+//!
+//! | country | prefixes |
+//! |---|---|
+//! | Hong Kong | `00`, `001`, `002`, `006`, `0060`, `007`, `008`, `009`, `0030`, `0050`, `0059` |
+//! | Taiwan | `002`, `005`, `006`, `007`, `009`, `019` |
+//! | mainland China | `00` |
+//! | Thailand | `001` to `009` |
+//! | Russia and Kazakhstan | `8~10` (written `810`, `8 10`, `8-10`) |
+//! | Saudi Arabia | `00` |
+//! | the United Arab Emirates | `00` |
+//!
+//! (libphonenumber also knows China's carrier-selection `17951`-style prefixes before
+//! `00`; they are not read here.)
 //!
 //! # What is validated
 //!
@@ -106,33 +172,48 @@
 //! digits fit no row is [`PhoneError::InvalidPrefix`], one whose leading digits fit but
 //! whose length does not is [`PhoneError::TooShort`] or [`PhoneError::TooLong`]:
 //!
-//! | country (code, trunk prefix) | leading digits | digits | what they are |
+//! | country (code, trunk prefix) | leading digits | digits | line type |
 //! |---|---|---|---|
-//! | Hong Kong (852, none) | 2-9 | 8 | 2, 3 (and 58) fixed line; 4-9 mobile, pager, personal |
+//! | Hong Kong (852, none) | 2, 3 | 8 | fixed line (`30`: shared-cost UAN) |
+//! | | 4-6, 70, 84, 9 | 8 | mobile |
+//! | | 71-79 | 8 | pager |
+//! | | 81-83 | 8 | personal number |
+//! | | other 8 | 8 | unknown |
 //! | | 800 | 9 | toll-free |
-//! | Taiwan (886, `0`) | 2-6, 8 | 8-9 | fixed line, `0800`/`080x` toll-free |
+//! | Taiwan (886, `0`) | 2 | 9 | Taipei fixed line: area code 2 and 8 digits |
+//! | | 3-6 | 8-9 | fixed line |
 //! | | 70 | 10-11 | VoIP |
 //! | | 71-79 | 8 | fixed line |
+//! | | 80 | 8-9 | toll-free |
+//! | | 82-89 | 8-9 | fixed line |
 //! | | 9 | 9 | mobile |
 //! | mainland China (86, `0`) | 10 | 10 | Beijing fixed line |
 //! | | 13-19 | 11 | mobile |
 //! | | 2 | 10 | fixed line, two-digit area codes |
-//! | | 3-9 | 10-11 | fixed line, three-digit area codes; `400`, `800` |
+//! | | 400 | 10 | shared cost |
+//! | | 800 | 10 | toll-free |
+//! | | 3-9 | 10-11 | fixed line, three-digit area codes |
 //! | Thailand (66, `0`) | 2-5, 7 | 8 | fixed line |
 //! | | 6, 8, 9 | 9 | mobile |
 //! | | 1800 | 10 | toll-free |
 //! | Russia and Kazakhstan (7, `8`) | 3, 4 | 10 | Russian fixed line |
-//! | | 80-87 | 10 | `800` toll-free, other non-geographic, fixed line |
+//! | | 70, 74-78 | 10 | Kazakh mobile |
+//! | | 71, 72 | 10 | Kazakh fixed line |
+//! | | other 7 | 10 | Kazakhstan, unknown |
+//! | | 800 | 10 | toll-free |
+//! | | 80-87 | 10 | fixed line, other non-geographic |
 //! | | 9 | 10 | Russian mobile |
-//! | | 7 | 10 | Kazakhstan |
 //! | Saudi Arabia (966, `0`) | 1 | 9 | fixed line |
 //! | | 5 | 9 | mobile |
 //! | | 800 | 10 | toll-free |
-//! | | 920 | 9 | unified (shared-cost) numbers |
+//! | | 920 | 9 | shared cost (unified numbers) |
 //! | United Arab Emirates (971, `0`) | 2-4, 6, 7, 9 | 8 | fixed line |
 //! | | 50, 52-56, 58 | 9 | mobile |
-//! | | 600 | 9 | UAN (shared-cost) |
+//! | | 600 | 9 | shared cost (UAN) |
 //! | | 800 | 5-12 | toll-free |
+//!
+//! The line type is [`ParsedPhone::line_type`]; a number is valid when some row fits its
+//! leading digits and length (rows are tried in order, so `800` in Hong Kong is toll-free).
 //!
 //! For every other country code (the generic rule): the national number's length lies within
 //! that code's bounds (the shortest and longest national number of any type that
@@ -154,9 +235,9 @@
 //! * Short codes, emergency numbers, premium-rate and other special numbers of the covered
 //!   countries that are not in the table: they are rejected.
 //! * National spellings with more in front than the trunk prefix are not recognised:
-//!   carrier-selection codes (China's `17951`, Brazil's `0xx`), Belarus's `8 0`, national
-//!   international prefixes other than `00`. They are refused, not misread, as far as the
-//!   rules above can tell.
+//!   carrier-selection codes (China's `17951`, Brazil's `0xx`), Belarus's `8 0`, and
+//!   the international prefixes of countries outside the table above. They are refused,
+//!   not misread, as far as the rules above can tell.
 //!
 //! # Performance
 //!
@@ -450,10 +531,11 @@ pub enum PhoneError {
         position: usize,
     },
 
-    /// An extension (`ext. 12`, `x12`, `#12`, `;ext=12`) after the number.
+    /// An extension marker (`ext.`, `x`, `#`, `;ext=`, `доб.`, `ต่อ`, `轉`, `分機`) after
+    /// the number that is not followed by 1 to 8 digits and nothing else.
     #[error(
-        "number {} has an extension at position {position}: remove it, a customer's \
-         number cannot have an extension",
+        "number {} has an extension marker at position {position} that is not followed by \
+         1 to 8 digits: write the extension as digits (ext. 12) or remove it",
         quote(input)
     )]
     Extension {
@@ -555,13 +637,207 @@ pub enum PhoneError {
         /// The most it may have.
         max: usize,
     },
+
+    /// A number without country code that is valid in several of the expected countries.
+    #[error(
+        "number {} fits more than one expected country: {}; write it with its country code \
+         ({}), or give the row's country",
+        quote(input),
+        Readings(candidates, " and "),
+        Codes(candidates)
+    )]
+    AmbiguousCountry {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The number in each country where it is valid.
+        candidates: Vec<Phone>,
+    },
+
+    /// A number without country code that is valid in none of the expected countries: why
+    /// not in each, and the covered countries where it would be valid as written.
+    #[error(
+        "number {} is not valid in {}: {}{}",
+        quote(input),
+        if tried.len() == 1 { "the expected country" } else { "any expected country" },
+        Tried(tried),
+        Suggest(suggestions)
+    )]
+    NotInExpectedCountries {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// Each expected country's reason ([`PhoneError::InvalidPrefix`],
+        /// [`PhoneError::TooShort`], [`PhoneError::TooLong`],
+        /// [`PhoneError::MissingAreaCode`]).
+        tried: Vec<PhoneError>,
+        /// The number in each covered country (not expected) where it is valid as written.
+        suggestions: Vec<Phone>,
+    },
+
+    /// A fixed-line number written without its area code (`2345 6789` in Taipei).
+    #[error(
+        "number {} is missing its area code for {}: {} is a local number there; write the \
+         area code in front ({})",
+        quote(input),
+        Place(*country_code),
+        AreaDigits(*country_code),
+        AreaHint(*country_code)
+    )]
+    MissingAreaCode {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The country code the number was read with.
+        country_code: u16,
+    },
+
+    /// Country letters in front (`HK`) that name another country than the country code
+    /// after `+`.
+    #[error(
+        "number {} is marked as {} but its country code is +{country_code}: fix one of them",
+        quote(input),
+        Place(*letters_code)
+    )]
+    CountryMismatch {
+        /// The input (at most 64 characters of it).
+        input: String,
+        /// The calling code of the country in letters.
+        letters_code: u16,
+        /// The country code after `+`.
+        country_code: u16,
+    },
+}
+
+/// "886912345678 in Taiwan (+886)" for each phone, joined by `sep`.
+struct Readings<'a>(&'a [Phone], &'static str);
+
+impl fmt::Display for Readings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, phone) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if i + 1 == self.0.len() { self.1 } else { ", " })?;
+            }
+            write!(f, "{phone} in {}", Place(phone.country_code()))?;
+        }
+        Ok(())
+    }
+}
+
+/// "+886 or +66".
+struct Codes<'a>(&'a [Phone]);
+
+impl fmt::Display for Codes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, phone) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if i + 1 == self.0.len() { " or " } else { ", " })?;
+            }
+            write!(f, "+{}", phone.country_code())?;
+        }
+        Ok(())
+    }
+}
+
+/// Each expected country's reason, briefly.
+struct Tried<'a>(&'a [PhoneError]);
+
+impl fmt::Display for Tried<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match error {
+                PhoneError::InvalidPrefix {
+                    country_code,
+                    prefix,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it would start with {prefix}, which no number there does",
+                    Place(*country_code)
+                )?,
+                PhoneError::TooShort {
+                    country_code,
+                    digits,
+                    min,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it has {} after the country code, at least {min} are needed",
+                    Place(*country_code),
+                    Digits(*digits)
+                )?,
+                PhoneError::TooLong {
+                    country_code,
+                    digits,
+                    max,
+                    ..
+                } => write!(
+                    f,
+                    "as a number of {} it has {} after the country code, at most {max} are allowed",
+                    Place(*country_code),
+                    Digits(*digits)
+                )?,
+                PhoneError::MissingAreaCode { country_code, .. } => write!(
+                    f,
+                    "as a number of {} it misses the area code ({})",
+                    Place(*country_code),
+                    AreaHint(*country_code)
+                )?,
+                other => write!(f, "{other}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The suggestion of a [`PhoneError::NotInExpectedCountries`], if any.
+struct Suggest<'a>(&'a [Phone]);
+
+impl fmt::Display for Suggest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(
+            f,
+            "; as written it is valid as {}: add that country to the expected countries or \
+             write the number with its country code",
+            Readings(self.0, " or as ")
+        )
+    }
+}
+
+/// "8 digits": the length of a local number without area code.
+struct AreaDigits(u16);
+
+impl fmt::Display for AreaDigits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match plan(self.0).and_then(|p| p.area) {
+            Some((n, _)) => write!(f, "{}", Digits(usize::from(n))),
+            None => f.write_str("this"),
+        }
+    }
+}
+
+/// "02 for Taipei".
+struct AreaHint(u16);
+
+impl fmt::Display for AreaHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match plan(self.0).and_then(|p| p.area) {
+            Some((_, hint)) => f.write_str(hint),
+            None => f.write_str("its area code"),
+        }
+    }
 }
 
 /// Normalises one phone number as typed in a customer list to its E.164 digits.
 ///
 /// `default_country` is the country of numbers written without country code; `None` when the
-/// list must carry country codes. The [module documentation](self) says exactly what is
-/// accepted, how the digits are read and what is validated. Allocates only on error.
+/// list must carry country codes. The same as [`normalize_phone_in`] with that one country
+/// (or none): the [module documentation](self) says exactly what is accepted, how the
+/// digits are read and what is validated. An extension is split off and dropped
+/// ([`read_phone`] returns it). Allocates only on error.
 ///
 /// ```
 /// use audience::phone::{normalize_phone, Country, PhoneError};
@@ -572,9 +848,8 @@ pub enum PhoneError {
 /// assert_eq!(normalize_phone("９１２３ ４５６７", Some(Country::HK))?.to_string(), "85291234567");
 /// // Digits that already start with the default country's code are read as international.
 /// assert_eq!(normalize_phone("85291234567", Some(Country::HK))?.to_string(), "85291234567");
-///
-/// let err = normalize_phone("+852 9123 4567 ext. 12", None).unwrap_err();
-/// assert!(matches!(err, PhoneError::Extension { position: 16, .. }));
+/// // A label in front and an extension behind are taken off.
+/// assert_eq!(normalize_phone("Tel. +852 9123 4567 ext. 12", None)?.to_string(), "85291234567");
 /// assert_eq!(
 ///     normalize_phone("0912 345 67", Some(Country::TW)).unwrap_err().to_string(),
 ///     "number \"0912 345 67\" is too short for Taiwan (+886): 8 digits after the country \
@@ -583,69 +858,78 @@ pub enum PhoneError {
 /// # Ok::<(), PhoneError>(())
 /// ```
 pub fn normalize_phone(raw: &str, default_country: Option<Country>) -> Result<Phone, PhoneError> {
-    normalize(raw, default_country).map_err(|fault| fault.into_error(raw))
-}
-
-fn normalize(raw: &str, default_country: Option<Country>) -> Result<Phone, Fault> {
-    let scanned = scan(raw)?;
-    let digits = scanned.digits.num();
-    if digits.len() == 0 {
-        return Err(Fault::Empty);
+    match default_country {
+        Some(country) => normalize_phone_in(raw, &[country]),
+        None => normalize_phone_in(raw, &[]),
     }
-    if scanned.plus {
-        return international(digits);
-    }
-    if let Some(rest) = digits.strip_prefix(&[0, 0]) {
-        return international(rest);
-    }
-    let Some(country) = default_country else {
-        return international(digits).map_err(|_| Fault::NoCountryCode);
-    };
-    let info = country.0;
-    let (code_buf, code_len) = decimal_digits(u64::from(info.code));
-    let code_digits = code_buf
-        .get(code_buf.len().saturating_sub(code_len)..)
-        .unwrap_or(&[]);
-    if digits.strip_prefix(code_digits).is_some()
-        && let Ok(phone) = international(digits)
-    {
-        return Ok(phone);
-    }
-    national(info, digits)
 }
 
 /// Reads `digits` as country code and national number, dropping a trunk prefix `0` after the
 /// code.
-fn international(digits: Num<'_>) -> Result<Phone, Fault> {
+fn international(digits: Num<'_>) -> Result<Read, Fault> {
     let (info, mut rest) = split_country(digits)?;
     if info.trunk == Trunk::Zero
         && let Some(stripped) = rest.strip_prefix(&[0])
     {
         rest = stripped;
     }
-    check_national(info, rest)?;
-    compose(info.code, rest)
+    let kind = check_national(info, rest)?;
+    compose(info.code, rest).map(|phone| Read { phone, kind })
 }
 
 /// Reads `digits` as a national number of `info`'s country.
-fn national(info: CodeInfo, digits: Num<'_>) -> Result<Phone, Fault> {
+fn national(info: CodeInfo, digits: Num<'_>) -> Result<Read, Fault> {
     if let Some(stripped) = digits.strip_prefix(info.trunk.digits())
         && stripped.len() < digits.len()
     {
         return match check_national(info, stripped) {
-            Ok(()) => compose(info.code, stripped),
+            Ok(kind) => compose(info.code, stripped).map(|phone| Read { phone, kind }),
             // Russia's national numbers may begin with its trunk prefix 8 (800 toll-free):
             // there, the whole digits are tried too. Elsewhere they never do, or (for the
             // generic rule) nothing would stop a mistyped number from passing that way.
             Err(fault) if plan(info.code).is_some() => match check_national(info, digits) {
-                Ok(()) => compose(info.code, digits),
+                Ok(kind) => compose(info.code, digits).map(|phone| Read { phone, kind }),
                 Err(_) => Err(fault),
             },
             Err(fault) => Err(fault),
         };
     }
-    check_national(info, digits)?;
-    compose(info.code, digits)
+    let kind = check_national(info, digits)?;
+    compose(info.code, digits).map(|phone| Read { phone, kind })
+}
+
+/// [`national`] without the reason.
+fn national_ok(info: CodeInfo, digits: Num<'_>) -> Option<Read> {
+    let read = |national: Num<'_>| {
+        let kind = check_fast(info, national)?;
+        compose(info.code, national)
+            .ok()
+            .map(|phone| Read { phone, kind })
+    };
+    if let Some(stripped) = digits.strip_prefix(info.trunk.digits())
+        && stripped.len() < digits.len()
+    {
+        return match read(stripped) {
+            Some(found) => Some(found),
+            None if plan(info.code).is_some() => read(digits),
+            None => None,
+        };
+    }
+    read(digits)
+}
+
+/// [`international`] without the reason.
+fn international_ok(digits: Num<'_>) -> Option<Read> {
+    let (info, mut rest) = split_country(digits).ok()?;
+    if info.trunk == Trunk::Zero
+        && let Some(stripped) = rest.strip_prefix(&[0])
+    {
+        rest = stripped;
+    }
+    let kind = check_fast(info, rest)?;
+    compose(info.code, rest)
+        .ok()
+        .map(|phone| Read { phone, kind })
 }
 
 /// Reads the canonical form: country code and national number, nothing dropped.
@@ -655,11 +939,17 @@ fn canonical(digits: Num<'_>) -> Result<Phone, Fault> {
     compose(info.code, rest)
 }
 
+/// A number read one way: the phone and its line type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Read {
+    phone: Phone,
+    kind: LineType,
+}
+
 /// What went wrong, without the input: cheap to build, turned into a [`PhoneError`] (which
 /// allocates) only at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
-    Empty,
     InvalidCharacter {
         ch: char,
         position: usize,
@@ -686,13 +976,15 @@ enum Fault {
         digits: usize,
         max: usize,
     },
+    MissingAreaCode {
+        code: u16,
+    },
 }
 
 impl Fault {
     fn into_error(self, raw: &str) -> PhoneError {
         let input = || raw.chars().take(INPUT_KEPT).collect::<String>();
         match self {
-            Fault::Empty => PhoneError::Empty,
             Fault::InvalidCharacter { ch, position } => PhoneError::InvalidCharacter {
                 input: input(),
                 ch,
@@ -727,6 +1019,10 @@ impl Fault {
                 country_code: code,
                 digits,
                 max,
+            },
+            Fault::MissingAreaCode { code } => PhoneError::MissingAreaCode {
+                input: input(),
+                country_code: code,
             },
         }
     }
@@ -835,37 +1131,46 @@ impl<'a> Num<'a> {
     }
 
     fn strip_prefix(self, prefix: &[u8]) -> Option<Num<'a>> {
+        // A loop, not `<[u8]>::strip_prefix`: prefixes are a few digits, and a call to
+        // `memcmp` for each was a third of the time of reading against three countries.
+        if self.digits.len() < prefix.len() || !self.digits.iter().zip(prefix).all(|(a, b)| a == b)
+        {
+            return None;
+        }
         Some(Num {
-            digits: self.digits.strip_prefix(prefix)?,
+            digits: self.digits.get(prefix.len()..)?,
             extra: self.extra,
         })
     }
 }
 
-/// The result of scanning the input: its digits and whether a `+` came before them.
+/// The result of scanning the input: its digits, whether a `+` came before them, a country
+/// written in letters in front, and an extension behind.
 struct Scanned {
     digits: DigitBuf,
     plus: bool,
+    letters: Option<Country>,
+    extension: Option<Extension>,
 }
 
-/// Collects the digits, drops separators and finds the first character problem.
+/// Collects the digits, drops separators, a leading label and country letters, splits off
+/// an extension, and finds the first character problem.
 fn scan(raw: &str) -> Result<Scanned, Fault> {
     let mut out = Scanned {
         digits: DigitBuf::new(),
         plus: false,
+        letters: None,
+        extension: None,
     };
-    // A leading "tel:" (after white space) is skipped.
-    let lead = raw.len() - raw.trim_start().len();
-    let skip_to = match raw.get(lead..lead.saturating_add(4)) {
-        Some(tel) if tel.eq_ignore_ascii_case("tel:") => lead.saturating_add(4),
-        _ => 0,
-    };
+    let mut skip_to = 0;
     let mut seen_digit = false;
+    let mut label_done = false;
     for (index, (offset, ch)) in raw.char_indices().enumerate() {
         if offset < skip_to {
             continue;
         }
         let position = index.saturating_add(1);
+        let rest = raw.get(offset..).unwrap_or("");
         if let Some(d) = digit_value(ch) {
             out.digits.push(d);
             seen_digit = true;
@@ -876,8 +1181,29 @@ fn scan(raw: &str) -> Result<Scanned, Fault> {
                 return Err(Fault::MisplacedPlus { position });
             }
             out.plus = true;
-        } else if seen_digit && starts_extension(raw.get(offset..).unwrap_or("")) {
-            return Err(Fault::Extension { position });
+        } else if seen_digit {
+            match extension_marker(rest) {
+                Some(marker) => {
+                    let after = rest.get(marker..).unwrap_or("");
+                    out.extension =
+                        Some(Extension::parse(after).ok_or(Fault::Extension { position })?);
+                    return Ok(out);
+                }
+                None => return Err(Fault::InvalidCharacter { ch, position }),
+            }
+        } else if !out.plus
+            && !label_done
+            && let Some(len) = label_len(rest)
+        {
+            label_done = true;
+            skip_to = offset.saturating_add(len);
+        } else if !out.plus
+            && out.letters.is_none()
+            && let Some((country, len)) = letters(rest)
+        {
+            label_done = true;
+            out.letters = Some(country);
+            skip_to = offset.saturating_add(len);
         } else {
             return Err(Fault::InvalidCharacter { ch, position });
         }
@@ -937,19 +1263,6 @@ fn is_separator(ch: char) -> bool {
         )
 }
 
-/// Whether `rest` begins with an extension marker: `#`, `x`, `ext` or `;ext=`.
-fn starts_extension(rest: &str) -> bool {
-    let starts_with_ci = |marker: &str| {
-        rest.get(..marker.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(marker))
-    };
-    matches!(
-        rest.chars().next(),
-        Some('#' | 'x' | 'X' | '\u{FF03}' | '\u{FF58}' | '\u{FF38}')
-    ) || starts_with_ci("ext")
-        || starts_with_ci(";ext=")
-}
-
 /// Splits off the country code.
 fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
     for code_len in 1..=3 {
@@ -987,8 +1300,12 @@ fn split_country(digits: Num<'_>) -> Result<(CodeInfo, Num<'_>), Fault> {
     Err(Fault::UnknownCountryCode(unknown))
 }
 
-/// Checks a national number against its country's rules (see the module documentation).
-fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
+/// Checks a national number against its country's rules (see the module documentation) and
+/// says what kind of line it is.
+fn check_national(info: CodeInfo, national: Num<'_>) -> Result<LineType, Fault> {
+    if let Some(kind) = check_fast(info, national) {
+        return Ok(kind);
+    }
     let n = national.len();
     let code = info.code;
     let Some(plan) = plan(code) else {
@@ -1002,7 +1319,8 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
                 prefix: Head::new(&[d]),
             });
         }
-        return check_length(code, n, usize::from(info.min), usize::from(info.max));
+        return check_length(code, n, usize::from(info.min), usize::from(info.max))
+            .map(|()| LineType::Unknown);
     };
     let mut fits_any = false;
     let mut min = usize::MAX;
@@ -1015,7 +1333,7 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
         fits_any = true;
         let (lo, hi) = (usize::from(rule.min), usize::from(rule.max));
         if fit == Fit::Full && (lo..=hi).contains(&n) {
-            return Ok(());
+            return Ok(rule.kind);
         }
         min = min.min(lo);
         max = max.max(hi);
@@ -1036,7 +1354,29 @@ fn check_national(info: CodeInfo, national: Num<'_>) -> Result<(), Fault> {
     }
     // Lengths allowed for a prefix form one range (a unit test checks this), so a length
     // inside `min..=max` has passed above.
-    check_length(code, n, min, max)
+    check_length(code, n, min, max).map(|()| LineType::Unknown)
+}
+
+/// [`check_national`] without the reason: the line type of a valid national number.
+fn check_fast(info: CodeInfo, national: Num<'_>) -> Option<LineType> {
+    let n = national.len();
+    match plan(info.code) {
+        Some(plan) => plan
+            .rules
+            .iter()
+            .find(|rule| {
+                (usize::from(rule.min)..=usize::from(rule.max)).contains(&n)
+                    && rule.fit(national.digits) == Fit::Full
+            })
+            .map(|rule| rule.kind),
+        None => {
+            let first = national.digits.first().copied();
+            let bad_lead = (first == Some(0) && info.trunk != Trunk::None)
+                || (first == Some(1) && info.trunk == Trunk::One);
+            (!bad_lead && (usize::from(info.min)..=usize::from(info.max)).contains(&n))
+                .then_some(LineType::Unknown)
+        }
+    }
 }
 
 fn check_length(code: u16, digits: usize, min: usize, max: usize) -> Result<(), Fault> {
@@ -1089,9 +1429,12 @@ fn decimal_len(value: u64) -> usize {
     decimal_digits(value).1
 }
 
+mod read;
 mod rules;
 mod table;
 
+use read::*;
+pub use read::{Extension, LineType, ParsedPhone, Reading, normalize_phone_in, read_phone};
 use rules::*;
 use table::*;
 

@@ -77,7 +77,7 @@ pub(super) enum Fit {
 }
 
 /// National numbers whose first `width` digits, read as a number, lie in `lo..=hi` have
-/// `min..=max` digits.
+/// `min..=max` digits and are of line type `kind`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Rule {
     pub(super) width: u8,
@@ -85,15 +85,17 @@ pub(super) struct Rule {
     pub(super) hi: u16,
     pub(super) min: u8,
     pub(super) max: u8,
+    pub(super) kind: LineType,
 }
 
-pub(super) const fn r(width: u8, lo: u16, hi: u16, min: u8, max: u8) -> Rule {
+pub(super) const fn r(width: u8, lo: u16, hi: u16, min: u8, max: u8, kind: LineType) -> Rule {
     Rule {
         width,
         lo,
         hi,
         min,
         max,
+        kind,
     }
 }
 
@@ -121,6 +123,15 @@ impl Rule {
 pub(super) struct Plan {
     pub(super) name: &'static str,
     pub(super) rules: &'static [Rule],
+    /// How many digits a subscriber number of its largest city has without area code (8 in
+    /// Taipei, Beijing and Shanghai; 7 in Bangkok, Moscow, Riyadh and Dubai), with an example
+    /// of the area code written in front; `None` where there are no area codes (Hong Kong).
+    pub(super) area: Option<(u8, &'static str)>,
+    /// The international dialling prefixes of the country besides `00` (ITU, as
+    /// libphonenumber 9.0.43 records them), as digits.
+    pub(super) dialling: &'static [&'static [u8]],
+    /// The line types written without the trunk prefix at home.
+    pub(super) bare: &'static [LineType],
 }
 
 pub(super) fn plan(code: u16) -> Option<&'static Plan> {
@@ -136,76 +147,148 @@ pub(super) fn plan(code: u16) -> Option<&'static Plan> {
     }
 }
 
+/// The covered countries' calling codes, in the order messages list them.
+pub(super) const PLANNED: [u16; 7] = [852, 886, 86, 66, 7, 966, 971];
+
+use LineType::{
+    FixedLine as F, Mobile as M, Pager as P, PersonalNumber as N, SharedCost as S, TollFree as T,
+    Unknown as U, Voip as V,
+};
+
 pub(super) static HONG_KONG: Plan = Plan {
     name: "Hong Kong",
     rules: &[
-        r(1, 2, 9, 8, 8),     // 2, 3 (58) fixed line; 4-9 mobile, pager, personal
-        r(3, 800, 800, 9, 9), // toll-free
+        r(1, 2, 3, 8, 8, F),     // fixed line (30: shared-cost UAN)
+        r(1, 4, 6, 8, 8, M),     // mobile
+        r(2, 70, 70, 8, 8, M),   // mobile
+        r(2, 71, 79, 8, 8, P),   // pager
+        r(3, 800, 800, 9, 9, T), // toll-free
+        r(2, 81, 83, 8, 8, N),   // personal numbers
+        r(2, 84, 84, 8, 8, M),   // mobile
+        r(1, 8, 8, 8, 8, U),     // other 8 ranges
+        r(1, 9, 9, 8, 8, M),     // mobile
     ],
+    area: None,
+    dialling: &[
+        &[0, 0, 1],
+        &[0, 0, 2],
+        &[0, 0, 6],
+        &[0, 0, 6, 0],
+        &[0, 0, 7],
+        &[0, 0, 8],
+        &[0, 0, 9],
+        &[0, 0, 3, 0],
+        &[0, 0, 5, 0],
+        &[0, 0, 5, 9],
+    ],
+    bare: &[],
 };
 
 pub(super) static TAIWAN: Plan = Plan {
     name: "Taiwan",
     rules: &[
-        r(1, 2, 6, 8, 9),     // fixed line
-        r(2, 70, 70, 10, 11), // VoIP
-        r(2, 71, 79, 8, 8),   // fixed line
-        r(1, 8, 8, 8, 9),     // fixed line, toll-free
-        r(1, 9, 9, 9, 9),     // mobile
+        r(1, 2, 2, 9, 9, F),     // Taipei: area code 2 and 8 digits
+        r(1, 3, 6, 8, 9, F),     // fixed line
+        r(2, 70, 70, 10, 11, V), // VoIP
+        r(2, 71, 79, 8, 8, F),   // fixed line
+        r(2, 80, 80, 8, 9, T),   // toll-free
+        r(2, 82, 89, 8, 9, F),   // fixed line
+        r(1, 9, 9, 9, 9, M),     // mobile
     ],
+    area: Some((8, "02 for Taipei")),
+    dialling: &[
+        &[0, 0, 2],
+        &[0, 0, 5],
+        &[0, 0, 6],
+        &[0, 0, 7],
+        &[0, 0, 9],
+        &[0, 1, 9],
+    ],
+    bare: &[],
 };
 
 pub(super) static CHINA: Plan = Plan {
     name: "mainland China",
     rules: &[
-        r(2, 10, 10, 10, 10), // Beijing fixed line
-        r(2, 13, 19, 11, 11), // mobile
-        r(1, 2, 2, 10, 10),   // fixed line, two-digit area codes
-        r(1, 3, 9, 10, 11),   // fixed line, three-digit area codes; 400, 800
+        r(2, 10, 10, 10, 10, F),   // Beijing fixed line
+        r(2, 13, 19, 11, 11, M),   // mobile
+        r(1, 2, 2, 10, 10, F),     // fixed line, two-digit area codes
+        r(3, 400, 400, 10, 10, S), // shared cost
+        r(3, 800, 800, 10, 10, T), // toll-free
+        r(1, 3, 9, 10, 11, F),     // fixed line, three-digit area codes
     ],
+    area: Some((8, "010 for Beijing, 021 for Shanghai")),
+    dialling: &[],
+    bare: &[M, S, T],
 };
 
 pub(super) static THAILAND: Plan = Plan {
     name: "Thailand",
     rules: &[
-        r(4, 1800, 1800, 10, 10), // toll-free
-        r(1, 2, 5, 8, 8),         // fixed line
-        r(1, 7, 7, 8, 8),         // fixed line
-        r(1, 6, 6, 9, 9),         // mobile
-        r(1, 8, 9, 9, 9),         // mobile
+        r(4, 1800, 1800, 10, 10, T), // toll-free
+        r(1, 2, 5, 8, 8, F),         // fixed line
+        r(1, 7, 7, 8, 8, F),         // fixed line
+        r(1, 6, 6, 9, 9, M),         // mobile
+        r(1, 8, 9, 9, 9, M),         // mobile
     ],
+    area: Some((7, "02 for Bangkok")),
+    dialling: &[
+        &[0, 0, 1],
+        &[0, 0, 2],
+        &[0, 0, 3],
+        &[0, 0, 4],
+        &[0, 0, 5],
+        &[0, 0, 6],
+        &[0, 0, 7],
+        &[0, 0, 8],
+        &[0, 0, 9],
+    ],
+    bare: &[T],
 };
 
 pub(super) static RUSSIA: Plan = Plan {
     name: "Russia and Kazakhstan",
     rules: &[
-        r(1, 3, 4, 10, 10),   // Russian fixed line
-        r(1, 7, 7, 10, 10),   // Kazakhstan
-        r(2, 80, 87, 10, 10), // toll-free, non-geographic, fixed line
-        r(1, 9, 9, 10, 10),   // Russian mobile
+        r(1, 3, 4, 10, 10, F),     // Russian fixed line
+        r(2, 70, 70, 10, 10, M),   // Kazakh mobile
+        r(2, 71, 72, 10, 10, F),   // Kazakh fixed line
+        r(2, 74, 78, 10, 10, M),   // Kazakh mobile (75: VoIP)
+        r(1, 7, 7, 10, 10, U),     // other Kazakh ranges
+        r(3, 800, 800, 10, 10, T), // toll-free
+        r(2, 80, 87, 10, 10, F),   // fixed line, other non-geographic
+        r(1, 9, 9, 10, 10, M),     // Russian mobile
     ],
+    area: Some((7, "495 for Moscow")),
+    dialling: &[&[8, 1, 0]],
+    bare: &[],
 };
 
 pub(super) static SAUDI_ARABIA: Plan = Plan {
     name: "Saudi Arabia",
     rules: &[
-        r(1, 1, 1, 9, 9),       // fixed line
-        r(1, 5, 5, 9, 9),       // mobile
-        r(3, 800, 800, 10, 10), // toll-free
-        r(3, 920, 920, 9, 9),   // unified numbers
+        r(1, 1, 1, 9, 9, F),       // fixed line
+        r(1, 5, 5, 9, 9, M),       // mobile
+        r(3, 800, 800, 10, 10, T), // toll-free
+        r(3, 920, 920, 9, 9, S),   // unified numbers
     ],
+    area: Some((7, "011 for Riyadh")),
+    dialling: &[],
+    bare: &[T, S],
 };
 
 pub(super) static UAE: Plan = Plan {
     name: "the United Arab Emirates",
     rules: &[
-        r(1, 2, 4, 8, 8),      // fixed line
-        r(1, 6, 7, 8, 8),      // fixed line
-        r(1, 9, 9, 8, 8),      // fixed line
-        r(2, 50, 50, 9, 9),    // mobile
-        r(2, 52, 56, 9, 9),    // mobile
-        r(2, 58, 58, 9, 9),    // mobile
-        r(3, 600, 600, 9, 9),  // UAN
-        r(3, 800, 800, 5, 12), // toll-free
+        r(1, 2, 4, 8, 8, F),      // fixed line
+        r(1, 6, 7, 8, 8, F),      // fixed line
+        r(1, 9, 9, 8, 8, F),      // fixed line
+        r(2, 50, 50, 9, 9, M),    // mobile
+        r(2, 52, 56, 9, 9, M),    // mobile
+        r(2, 58, 58, 9, 9, M),    // mobile
+        r(3, 600, 600, 9, 9, S),  // UAN
+        r(3, 800, 800, 5, 12, T), // toll-free
     ],
+    area: Some((7, "04 for Dubai")),
+    dialling: &[],
+    bare: &[T, S],
 };

@@ -28,6 +28,8 @@ mod limits;
 mod materialise;
 mod names;
 mod phone;
+mod phone_countries;
+mod phone_libphonenumber;
 mod query_chunks;
 mod query_errors;
 mod query_model;

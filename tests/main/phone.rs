@@ -208,6 +208,13 @@ const ACCEPTED: &[(&str, u16, &str)] = &[
     ("+82 10-1234-5678", 0, "821012345678"),
     ("+683 4002", 0, "6834002"),
     ("+800 1234 5678", 0, "80012345678"),
+    // Extensions are split off (read_phone returns them) and the number kept.
+    ("9123 4567 ext. 12", 852, "85291234567"),
+    ("+852 9123 4567 x12", 0, "85291234567"),
+    ("+852 9123 4567#12", 0, "85291234567"),
+    ("+852 9123 4567 EXT 5", 0, "85291234567"),
+    ("tel:+852-9123-4567;ext=12", 0, "85291234567"),
+    ("WhatsApp: 9123 4567", 852, "85291234567"),
 ];
 
 /// Numbers that must be refused, with the default country's calling code (0: none) and the
@@ -216,10 +223,11 @@ const ACCEPTED: &[(&str, u16, &str)] = &[
 /// libphonenumber (`phonenumbers` 9.0.43, checked as for [`ACCEPTED`]) refuses these too
 /// (parse error, or not a valid number), except where it recovers what we refuse on purpose:
 ///
-/// * extensions (`ext. 12`, `x12`, `#12`, `EXT 5`, `;ext=12`): libphonenumber keeps them
-///   apart and parses the number; a number with an extension cannot be messaged, so it is an
-///   error here;
-/// * text around the number (`"9123 4567a"`, `"x9123 4567"`, `"WhatsApp: 9123 4567"`) and
+/// * an extension marker with no digits or other text behind it (`ext.`, `x12a`) or more
+///   than 8 digits: libphonenumber drops or keeps such text as it can; here it is an error,
+///   as nothing tells what was meant;
+/// * text around the number (`"9123 4567a"`, `"x9123 4567"`, `"WhatsApp Business: 9123
+///   4567"`; the labels and country letters of `phone_countries.rs` are taken off) and
 ///   `"9123*4567"`: libphonenumber skips what is not part of a number; we take no guess at
 ///   what such a cell means;
 /// * `"1-800-FLOWERS"`: libphonenumber turns letters into keypad digits; we do not;
@@ -257,31 +265,21 @@ const REJECTED: &[(&str, u16, &str)] = &[
         0,
         "number \"99912345678\" has no country code: write it with the country code, e.g. 85291234567, or set a default country",
     ),
-    // Extensions.
+    // Extension markers without an extension behind them.
     (
-        "9123 4567 ext. 12",
+        "9123 4567 ext.",
         852,
-        "number \"9123 4567 ext. 12\" has an extension at position 11: remove it, a customer's number cannot have an extension",
+        "number \"9123 4567 ext.\" has an extension marker at position 11 that is not followed by 1 to 8 digits: write the extension as digits (ext. 12) or remove it",
     ),
     (
-        "+852 9123 4567 x12",
+        "+852 9123 4567 x12a",
         0,
-        "number \"+852 9123 4567 x12\" has an extension at position 16: remove it, a customer's number cannot have an extension",
+        "number \"+852 9123 4567 x12a\" has an extension marker at position 16 that is not followed by 1 to 8 digits: write the extension as digits (ext. 12) or remove it",
     ),
     (
-        "+852 9123 4567#12",
+        "+852 9123 4567 #123456789",
         0,
-        "number \"+852 9123 4567#12\" has an extension at position 15: remove it, a customer's number cannot have an extension",
-    ),
-    (
-        "+852 9123 4567 EXT 5",
-        0,
-        "number \"+852 9123 4567 EXT 5\" has an extension at position 16: remove it, a customer's number cannot have an extension",
-    ),
-    (
-        "tel:+852-9123-4567;ext=12",
-        0,
-        "number \"tel:+852-9123-4567;ext=12\" has an extension at position 19: remove it, a customer's number cannot have an extension",
+        "number \"+852 9123 4567 #123456789\" has an extension marker at position 16 that is not followed by 1 to 8 digits: write the extension as digits (ext. 12) or remove it",
     ),
     // Letters and other characters.
     (
@@ -290,9 +288,9 @@ const REJECTED: &[(&str, u16, &str)] = &[
         "number \"9123 4567a\" has an invalid character 'a' at position 10",
     ),
     (
-        "WhatsApp: 9123 4567",
+        "WhatsApp Business: 9123 4567",
         852,
-        "number \"WhatsApp: 9123 4567\" has an invalid character 'W' at position 1",
+        "number \"WhatsApp Business: 9123 4567\" has an invalid character 'B' at position 10",
     ),
     (
         "1-800-FLOWERS",
@@ -565,9 +563,9 @@ fn errors_carry_typed_reasons() {
         })
     );
     assert_eq!(
-        normalize_phone("9123 4567 x2", hk),
+        normalize_phone("9123 4567 x", hk),
         Err(PhoneError::Extension {
-            input: "9123 4567 x2".into(),
+            input: "9123 4567 x".into(),
             position: 11
         })
     );

@@ -153,3 +153,142 @@ pub(super) fn key_aliases(kind: KeyKind) -> (&'static [&'static str], &'static [
         KeyKind::MemberId => (MEMBER_ALIASES, MEMBER_PREFIXES),
     }
 }
+
+/// Country column names (compared as [`header_key`] leaves them).
+pub(super) const COUNTRY_ALIASES: &[&str] = &[
+    "country",
+    "countrycode",
+    "region",
+    "國家",
+    "國家代碼",
+    "地區",
+    "国家",
+    "国家代码",
+    "地区",
+    "ประเทศ",
+    "страна",
+    "кодстраны",
+    "الدولة",
+    "دولة",
+    "البلد",
+];
+
+/// A country cell: a covered country's two-letter code or name in the five languages, or a
+/// calling code with or without `+` (any assigned code). `None` for anything else.
+pub(super) fn country_of_cell(cell: &str) -> Option<Country> {
+    let key = header_key(cell);
+    let named = COUNTRY_NAMES.iter().find_map(|(names, country)| {
+        names
+            .iter()
+            .any(|name| header_key(name) == key)
+            .then_some(*country)
+    });
+    named.or_else(|| {
+        let digits = trim(cell).strip_prefix('+').unwrap_or(trim(cell));
+        if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().and_then(Country::from_calling_code)
+    })
+}
+
+/// The covered countries' codes and names, as a country column writes them.
+const COUNTRY_NAMES: &[(&[&str], Country)] = &[
+    (
+        &[
+            "HK",
+            "Hong Kong",
+            "Hong Kong SAR",
+            "香港",
+            "ฮ่องกง",
+            "Гонконг",
+            "هونغ كونغ",
+        ],
+        Country::HK,
+    ),
+    (
+        &[
+            "TW",
+            "Taiwan",
+            "台灣",
+            "臺灣",
+            "台湾",
+            "ไต้หวัน",
+            "Тайвань",
+            "تايوان",
+        ],
+        Country::TW,
+    ),
+    (
+        &[
+            "CN",
+            "China",
+            "Mainland China",
+            "中國",
+            "中国",
+            "中國大陸",
+            "中国大陆",
+            "大陸",
+            "大陆",
+            "จีน",
+            "Китай",
+            "الصين",
+        ],
+        Country::CN,
+    ),
+    (
+        &[
+            "TH",
+            "Thailand",
+            "泰國",
+            "泰国",
+            "ไทย",
+            "ประเทศไทย",
+            "Таиланд",
+            "تايلاند",
+        ],
+        Country::TH,
+    ),
+    (
+        &[
+            "RU",
+            "Russia",
+            "KZ",
+            "Kazakhstan",
+            "俄羅斯",
+            "俄罗斯",
+            "รัสเซีย",
+            "Россия",
+            "Казахстан",
+            "روسيا",
+        ],
+        Country::RU,
+    ),
+    (
+        &[
+            "SA",
+            "KSA",
+            "Saudi Arabia",
+            "沙特阿拉伯",
+            "沙烏地阿拉伯",
+            "ซาอุดีอาระเบีย",
+            "Саудовская Аравия",
+            "السعودية",
+        ],
+        Country::SA,
+    ),
+    (
+        &[
+            "AE",
+            "UAE",
+            "United Arab Emirates",
+            "阿聯酋",
+            "阿联酋",
+            "สหรัฐอาหรับเอมิเรตส์",
+            "ОАЭ",
+            "الإمارات",
+            "الامارات",
+        ],
+        Country::AE,
+    ),
+];

@@ -60,11 +60,23 @@
 //!   When the tags column is the last column, fields after it are more tags: a row
 //!   `85291234567,VIP,new` typed without quotes has two tags, and a trailing separator adds
 //!   nothing.
-//! * **Phone numbers** are normalised by [`normalize_phone`] with the
-//!   [default country](Importer::default_country) (see [`crate::phone`] for exactly what is
-//!   accepted and validated). A leading apostrophe (Excel's "this is text" mark) is dropped;
-//!   a number Excel turned into scientific notation (`8.52912E+10`) is reported as such,
-//!   since its digits are lost.
+//! * **Phone numbers** are read by [`read_phone`] against the
+//!   [expected countries](Importer::countries) (see [`crate::phone`] for exactly what is
+//!   accepted and validated): valid in exactly one, taken; valid in several, the row fails
+//!   ([`FailureKind::AmbiguousCountry`]); valid in none, the failure says what the number
+//!   would be in each. A *country column* (`country`, `country code`, `國家`, `国家`,
+//!   `地區`, `ประเทศ`, `страна`, `الدولة`, ...) holding a country per row (`HK`, `Hong
+//!   Kong`, `香港`, `852`, `+852`, `ไทย`, ...) decides for its row; an empty cell leaves the
+//!   expected countries, anything else fails the row ([`FailureKind::UnknownCountry`]).
+//!   A leading apostrophe (Excel's "this is text" mark) is dropped; a number Excel turned
+//!   into scientific notation (`8.52912E+10`) is reported as such, since its digits are
+//!   lost.
+//! * **Warnings** ([`ImportReport::warnings`]): a row is imported, and the report lists and
+//!   counts what its number had: an extension split off (`ext. 12`, `#12`, `доб. 12`,
+//!   `ต่อ 12`, `轉 12`), a number that is not a mobile (a fixed line, toll-free or
+//!   shared-cost number: WhatsApp and LINE reach mobiles), and digits read with the country
+//!   code of a country that is not expected (`(852) 5653 0010` in a Thai list). Warnings
+//!   do not count as failures.
 //!
 //! # The rules
 //!
@@ -136,11 +148,11 @@ use roaring::RoaringBitmap;
 
 use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, invalid_name};
-use crate::phone::{Country, normalize_phone};
+use crate::phone::{Country, ParsedPhone, Reading, read_phone};
 
 pub use crate::error::{
     Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind,
+    KeyKind, Warning, WarningKind, WarningReason,
 };
 use crate::store::Store;
 use crate::store::directory::{CustomerId, CustomerKey};
@@ -172,6 +184,8 @@ pub const MAX_TAG_NAMES: usize = 10_000;
 /// The most failures an [`ImportReport`] lists (the first ones in line order); every
 /// failure is counted in [`ImportReport::failure_counts`] and [`ImportReport::rows_failed`].
 pub const MAX_LISTED_FAILURES: usize = 10_000;
+/// The most expected countries an [`Importer`] takes (see [`Importer::countries`]).
+pub const MAX_COUNTRIES: usize = 16;
 /// Unknown names of at least this many characters that are near an existing name are not
 /// created (see [`UnknownTags::Create`]).
 const NEAR_MISS_CHARS: usize = 3;

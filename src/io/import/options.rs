@@ -111,7 +111,7 @@ pub struct Importer {
     pub(super) header: Header,
     pub(super) columns: Option<(usize, Option<usize>)>,
     pub(super) key_kind: KeyKind,
-    pub(super) default_country: Option<Country>,
+    pub(super) countries: Vec<Country>,
     pub(super) unknown_tags: UnknownTags,
     pub(super) mode: TagMode,
     pub(super) max_rows: u64,
@@ -134,7 +134,11 @@ struct RawImporter {
     header: Header,
     columns: Option<(usize, Option<usize>)>,
     key_kind: KeyKind,
+    /// Options written before expected countries were a set carry one default country.
+    #[serde(default)]
     default_country: Option<Country>,
+    #[serde(default)]
+    countries: Vec<Country>,
     unknown_tags: UnknownTags,
     mode: TagMode,
     max_rows: u64,
@@ -160,8 +164,13 @@ impl TryFrom<RawImporter> for Importer {
         if let Some((key, tags)) = raw.columns {
             importer = importer.columns(key, tags);
         }
-        importer.default_country = raw.default_country;
-        Ok(importer)
+        let mut countries = raw.countries;
+        if let Some(country) = raw.default_country
+            && !countries.contains(&country)
+        {
+            countries.insert(0, country);
+        }
+        importer.countries(&countries)
     }
 }
 
@@ -178,7 +187,7 @@ impl Importer {
             header: Header::Auto,
             columns: None,
             key_kind: KeyKind::Phone,
-            default_country: None,
+            countries: Vec::new(),
             unknown_tags: UnknownTags::Ignore,
             mode: TagMode::Merge,
             max_rows: DEFAULT_MAX_ROWS,
@@ -222,9 +231,53 @@ impl Importer {
 
     /// The country of phone numbers written without country code (none by default: every
     /// number must carry its country code, as WhatsApp and LINE tagging platforms require).
+    /// The one-country case of [`Importer::countries`].
     pub fn default_country(mut self, country: Country) -> Importer {
-        self.default_country = Some(country);
+        self.countries = vec![country];
         self
+    }
+
+    /// The countries a list's numbers come from (the *expected countries*), for numbers
+    /// written without country code: each is read against every one of them, as
+    /// [`normalize_phone_in`](crate::phone::normalize_phone_in) reads it. A number valid in
+    /// exactly one is taken; one valid in several fails its row
+    /// ([`PhoneError::AmbiguousCountry`](crate::phone::PhoneError::AmbiguousCountry)); one
+    /// valid in none fails with what it would be in each. A row's country column, when the
+    /// file has one, decides for that row. Empty (the default): every number must carry its
+    /// country code. Repeated countries count once.
+    /// Refused with [`ErrorKind::InvalidSetting`] for more than [`MAX_COUNTRIES`] countries.
+    ///
+    /// ```
+    /// use audience::import::Importer;
+    /// use audience::{Country, Day, Edit, Store};
+    ///
+    /// let edit = Edit::new("import", Day::from_ymd(2025, 6, 18)?);
+    /// let mut store = Store::new();
+    /// let importer = Importer::new().countries(&[Country::HK, Country::TW, Country::CN])?;
+    /// let report = importer.import_str(&mut store, "phone\n2345 6789\n138 0013 8000\n", &edit)?;
+    /// assert_eq!(report.rows_imported, 2);
+    /// assert_eq!(report.warnings[0].to_string(),
+    ///     "line 2, column 1 (phone): \"2345 6789\": a fixed-line number (85223456789): \
+    ///      WhatsApp and LINE reach mobiles, so messages may not arrive; row imported");
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn countries(mut self, countries: &[Country]) -> Result<Importer, Error> {
+        if countries.len() > MAX_COUNTRIES {
+            return invalid(
+                "Importer::countries",
+                format!(
+                    "a list has at most {MAX_COUNTRIES} expected countries, got {}",
+                    countries.len()
+                ),
+            );
+        }
+        self.countries.clear();
+        for &country in countries {
+            if !self.countries.contains(&country) {
+                self.countries.push(country);
+            }
+        }
+        Ok(self)
     }
 
     /// What to do with unknown tag names ([`UnknownTags::Ignore`] by default).
@@ -418,6 +471,7 @@ impl Importer {
                     columns = Some(c);
                     pass.report.key_column = column_number(c.key);
                     pass.report.tags_column = c.tags.map(column_number);
+                    pass.report.country_column = c.country.map(column_number);
                     if is_header {
                         pass.report.header_line = Some(line);
                         continue;
@@ -480,6 +534,7 @@ impl Importer {
             })
         });
         let tags_at = names.iter().position(|n| is(n, TAGS_ALIASES));
+        let country_at = names.iter().position(|n| is(n, COUNTRY_ALIASES));
         let is_header = match self.header {
             Header::Present => true,
             Header::Absent => false,
@@ -509,6 +564,7 @@ impl Importer {
                 key,
                 tags,
                 extra_tags,
+                country: if is_header { country_at } else { None },
             },
             is_header,
         ))

@@ -154,8 +154,36 @@ impl<'a> Pass<'a> {
             return Ok(()); // only counted: the batch will be refused
         }
         let raw_key = trim(fields.get(cols.key).map_or("", field_str));
-        let key = match self.parse_key(raw_key) {
-            Ok(key) => key,
+        let row_country = match cols.country {
+            Some(at) if self.opts.key_kind == KeyKind::Phone => {
+                let cell = trim(fields.get(at).map_or("", field_str));
+                match cell {
+                    "" => None,
+                    cell => match country_of_cell(cell) {
+                        Some(country) => Some(country),
+                        None => {
+                            self.skip_row(Failure {
+                                line,
+                                column: column_number(at),
+                                field: Field::Country,
+                                value: clip(cell),
+                                reason: FailureReason::UnknownCountry,
+                                effect: Effect::RowSkipped,
+                            });
+                            return Ok(());
+                        }
+                    },
+                }
+            }
+            _ => None,
+        };
+        let key = match self.parse_key(raw_key, row_country) {
+            Ok((key, parsed)) => {
+                if let Some(parsed) = parsed {
+                    self.warn(line, cols.key, raw_key, &parsed);
+                }
+                key
+            }
             Err(reason) => {
                 let failure = Failure {
                     line,
@@ -386,6 +414,42 @@ impl<'a> Pass<'a> {
         }
     }
 
+    /// Records a row skipped for one failure.
+    pub(super) fn skip_row(&mut self, failure: Failure) {
+        self.report.rows_failed += 1;
+        self.report.rows_skipped += 1;
+        self.push_failure(failure);
+    }
+
+    /// The warnings of a number read: its extension, a line that is not a mobile, another
+    /// country's code.
+    pub(super) fn warn(&mut self, line: u64, at: usize, raw: &str, parsed: &ParsedPhone) {
+        let phone = parsed.phone;
+        if let Some(extension) = parsed.extension {
+            let extension = extension.to_string();
+            self.push_warning(line, at, raw, WarningReason::Extension { phone, extension });
+        }
+        if parsed.line_type.is_mobile_unlikely() {
+            let line_type = parsed.line_type;
+            self.push_warning(line, at, raw, WarningReason::NotMobile { phone, line_type });
+        }
+        if parsed.read_as == Reading::OtherCountryCode {
+            self.push_warning(line, at, raw, WarningReason::OtherCountryCode { phone });
+        }
+    }
+
+    fn push_warning(&mut self, line: u64, at: usize, raw: &str, reason: WarningReason) {
+        *self.report.warning_counts.entry(reason.kind()).or_insert(0) += 1;
+        if self.report.warnings.len() < MAX_LISTED_FAILURES {
+            self.report.warnings.push(Warning {
+                line,
+                column: column_number(at),
+                value: clip(raw),
+                reason,
+            });
+        }
+    }
+
     /// Counts a failure, and lists it while fewer than [`MAX_LISTED_FAILURES`] are.
     pub(super) fn push_failure(&mut self, failure: Failure) {
         *self
@@ -405,23 +469,40 @@ impl<'a> Pass<'a> {
         }
     }
 
-    pub(super) fn parse_key(&self, raw: &str) -> Result<CustomerKey, FailureReason> {
+    /// The row's key, and for a phone number how it was read (for the warnings).
+    pub(super) fn parse_key(
+        &self,
+        raw: &str,
+        row_country: Option<Country>,
+    ) -> Result<(CustomerKey, Option<ParsedPhone>), FailureReason> {
         let value = trim(raw);
         match self.opts.key_kind {
             KeyKind::Phone => {
                 let value = value.strip_prefix('\'').unwrap_or(value);
-                match normalize_phone(value, self.opts.default_country) {
-                    Ok(phone) => Ok(CustomerKey::from(phone)),
+                let one;
+                let countries = match row_country {
+                    Some(country) => {
+                        one = [country];
+                        &one[..]
+                    }
+                    None => &self.opts.countries[..],
+                };
+                match read_phone(value, countries) {
+                    Ok(parsed) => Ok((CustomerKey::from(parsed.phone), Some(parsed))),
                     Err(_) if scientific(value) => Err(FailureReason::ScientificNotation),
                     Err(e) => Err(FailureReason::InvalidPhone(e)),
                 }
             }
-            KeyKind::MemberId => CustomerKey::member(value).map_err(|e| match e.into_kind() {
-                ErrorKind::InvalidKey { reason, .. } => FailureReason::InvalidMemberId { reason },
-                other => FailureReason::InvalidMemberId {
-                    reason: other.to_string(),
-                },
-            }),
+            KeyKind::MemberId => CustomerKey::member(value)
+                .map(|key| (key, None))
+                .map_err(|e| match e.into_kind() {
+                    ErrorKind::InvalidKey { reason, .. } => {
+                        FailureReason::InvalidMemberId { reason }
+                    }
+                    other => FailureReason::InvalidMemberId {
+                        reason: other.to_string(),
+                    },
+                }),
         }
     }
 

@@ -190,6 +190,8 @@ impl<'a> Records<'a> {
 pub(super) struct Columns {
     pub(super) key: usize,
     pub(super) tags: Option<usize>,
+    /// The country column, found by its header name.
+    pub(super) country: Option<usize>,
     /// Fields after the tags column are more tags.
     pub(super) extra_tags: bool,
 }
