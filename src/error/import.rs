@@ -59,6 +59,10 @@ pub struct ImportReport {
     pub key_column: u32,
     /// The tags column, counting from 1, if the file has one.
     pub tags_column: Option<u32>,
+    /// Columns without a header whose values were ignored (see
+    /// [`UnnamedColumns`](crate::import::UnnamedColumns)), by column.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub ignored_columns: Vec<IgnoredColumn>,
 }
 
 impl ImportReport {
@@ -77,6 +81,46 @@ impl ImportReport {
     pub fn over_failure_limit(&self) -> bool {
         u128::from(self.rows_failed) * 10_000
             > u128::from(self.failure_limit_basis_points) * u128::from(self.rows_read)
+    }
+}
+
+impl ImportReport {
+    /// One line per column without a header whose values were ignored (the first
+    /// [`LISTED_COLUMNS`], then how many more).
+    fn write_ignored_columns(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let were = if self.applied { "were" } else { "would be" };
+        for c in self.ignored_columns.iter().take(LISTED_COLUMNS) {
+            writeln!(
+                f,
+                "Column {} has no header, so its values {were} ignored ({}, first at line {}: \
+                 {}); to import them as tags, put them in the tags column.",
+                c.column,
+                plural(c.rows, "row", "rows"),
+                c.first_line,
+                quote(&c.first_value)
+            )?;
+        }
+        match self.ignored_columns.len().saturating_sub(LISTED_COLUMNS) {
+            0 => {}
+            1 => {
+                let was = if self.applied { "was" } else { "would be" };
+                writeln!(f, "Another column without a header {was} ignored too.")?
+            }
+            more => writeln!(f, "{more} more columns without a header {were} ignored too.")?,
+        }
+        Ok(())
+    }
+}
+
+/// How many columns without a header a report's text lists one by one.
+const LISTED_COLUMNS: usize = 5;
+
+/// `n` and the noun in the singular or the plural form ("1 row", "2 rows").
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 
@@ -108,6 +152,7 @@ impl fmt::Display for ImportReport {
             let names: Vec<String> = self.tags_created.iter().map(|n| quote(n)).collect();
             writeln!(f, "Tags created: {}.", names.join(", "))?;
         }
+        self.write_ignored_columns(f)?;
         let limit = Percent(u64::from(self.failure_limit_basis_points), 10_000);
         let share = Percent(self.rows_failed, self.rows_read);
         if self.rows_failed > 0 {
@@ -174,6 +219,22 @@ impl fmt::Display for Percent {
             write!(f, "{}.{}%", tenths / 10, tenths % 10)
         }
     }
+}
+
+/// A column without a header whose values were ignored, not read as tags (a notes column
+/// after the tags, a value typed past the last named column). Not a failure: the rows were
+/// imported without it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IgnoredColumn {
+    /// The column, counting from 1.
+    pub column: u32,
+    /// Data rows with a value in it.
+    pub rows: u64,
+    /// The line of the first of them.
+    pub first_line: u64,
+    /// Its value there, trimmed (at most 100 characters).
+    pub first_value: String,
 }
 
 /// Which field of a row a failure is about.

@@ -10,8 +10,8 @@ mod rfm;
 mod snapshot;
 
 pub use import::{
-    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind,
+    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, IgnoredColumn, ImportError,
+    ImportReport, KeyKind,
 };
 pub use rfm::RfmScore;
 use rfm::fmt_cells;

@@ -333,7 +333,7 @@ impl TagTemplate {
 /// use audience::{Rule, RuleSet};
 ///
 /// let rules = RuleSet::new()
-///     .group("positive", ["active customer", "highly active", "high potential, follow up"])
+///     .group("positive", ["active customer", "highly active", "high potential - follow up"])
 ///     .rule(
 ///         Rule::new("at risk", attr("last_open").within_days(60).not())
 ///             .remove_group("positive")

@@ -211,20 +211,20 @@ fn overwrite_move_and_erase() {
 #[test]
 fn a_customers_tag_names_and_a_stores_summary() {
     let today = crate::support::jun_18();
-    let e = audience::Edit::new("admin", today);
-    let mut s = audience::Store::new();
+    let e = Edit::new("admin", today);
+    let mut s = Store::new();
     let vip = s
-        .create_tag(&e, audience::TagSpec::new("VIP").dimension("power"))
+        .create_tag(&e, TagSpec::new("VIP").dimension("power"))
         .unwrap();
     let new = s
-        .create_tag(&e, audience::TagSpec::new("新客戶").dimension("stage"))
+        .create_tag(&e, TagSpec::new("新客戶").dimension("stage"))
         .unwrap();
     s.define_attribute("last", audience::AttrKind::Day).unwrap();
     let a = s
-        .add_customer(audience::CustomerKey::phone("85291234567").unwrap())
+        .add_customer(CustomerKey::phone("85291234567").unwrap())
         .unwrap();
     let b = s
-        .add_customer(audience::CustomerKey::member("M-1").unwrap())
+        .add_customer(CustomerKey::member("M-1").unwrap())
         .unwrap();
     s.add_tag(a, new, today).unwrap();
     s.add_tag(a, vip, today).unwrap();

@@ -52,14 +52,22 @@
 //!   `теги`, `метки`, `وسوم`, ...). Without a header the key is the first column and the
 //!   tags the second; [`Importer::columns`] gives other positions.
 //! * **Tags.** The tags cell is split on the ASCII comma `,`, the full-width comma `，`,
-//!   the ideographic comma `、` and the Arabic comma `،` (as people type them); each name
+//!   the ideographic comma `、` and the Arabic comma `،` ([`TAG_SEPARATORS`], as people
+//!   type them; no tag or dimension can be created with one in its name, so every list an
+//!   export writes is read back whole); each name
 //!   is trimmed and looked up as [`Store::tag_id`] does (case, width and spacing do not
 //!   matter; `dimension:name` picks one of two same-named tags); empty names are skipped.
 //!   A name listed twice in a row counts once, as a tag or as a failure (at its first
 //!   place).
-//!   When the tags column is the last column, fields after it are more tags: a row
-//!   `85291234567,VIP,new` typed without quotes has two tags, and a trailing separator adds
-//!   nothing.
+//! * **Columns without a header** (past the header's last named column, under a blank
+//!   header cell, or in a file without a header row any column but the key and tags
+//!   columns) are not read: a notes column after the tags must not turn into tags. Each
+//!   such column with values is listed once in [`ImportReport::ignored_columns`] (how many
+//!   rows, the first value), which is not a failure. With
+//!   [`Importer::unnamed_columns`]`(`[`UnnamedColumns::Tags`]`)` the fields after the tags
+//!   column, when no named column follows it, are more tags instead: a row
+//!   `85291234567,VIP,new` typed without quotes then has two tags, and a trailing separator
+//!   adds nothing.
 //! * **Phone numbers** are normalised by [`normalize_phone`] with the
 //!   [default country](Importer::default_country) (see [`crate::phone`] for exactly what is
 //!   accepted and validated). A leading apostrophe (Excel's "this is text" mark) is dropped;
@@ -138,9 +146,10 @@ use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, invalid_name};
 use crate::phone::{Country, normalize_phone};
 
+pub use crate::base::fold::TAG_SEPARATORS;
 pub use crate::error::{
-    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind,
+    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, IgnoredColumn, ImportError,
+    ImportReport, KeyKind,
 };
 use crate::store::Store;
 use crate::store::directory::{CustomerId, CustomerKey};

@@ -33,6 +33,26 @@ pub enum Header {
     Absent,
 }
 
+/// What to do with values in columns that have no header: after the named columns, under a
+/// blank header cell, or, in a file without a header row, any column but the key and tags
+/// columns.
+///
+/// A column without a header is most often notes (`phone,tags` then
+/// `081 234 5678,VIP,回頭客`): read as tags, its every value would become a tag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum UnnamedColumns {
+    /// Ignore their values and say so in the report, once per column
+    /// ([`ImportReport::ignored_columns`]), the default.
+    #[default]
+    Ignore,
+    /// Read the fields after the tags column as more tags when no named column follows
+    /// it: a row `85291234567,VIP,new` typed without quotes has two tags (and a trailing
+    /// separator adds nothing). Other columns without a header are still ignored.
+    Tags,
+}
+
 /// What to do with a tag name that no tag has.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -114,6 +134,7 @@ pub struct Importer {
     pub(super) default_country: Option<Country>,
     pub(super) unknown_tags: UnknownTags,
     pub(super) mode: TagMode,
+    pub(super) unnamed_columns: UnnamedColumns,
     pub(super) max_rows: u64,
     pub(super) max_failed_share: f64,
     pub(super) max_input_bytes: u64,
@@ -137,6 +158,8 @@ struct RawImporter {
     default_country: Option<Country>,
     unknown_tags: UnknownTags,
     mode: TagMode,
+    #[serde(default)]
+    unnamed_columns: UnnamedColumns,
     max_rows: u64,
     max_failed_share: f64,
     max_input_bytes: u64,
@@ -153,6 +176,7 @@ impl TryFrom<RawImporter> for Importer {
             .key_kind(raw.key_kind)
             .unknown_tags(raw.unknown_tags)
             .mode(raw.mode)
+            .unnamed_columns(raw.unnamed_columns)
             .max_rows(raw.max_rows)?
             .max_failed_share(raw.max_failed_share)?
             .max_input_bytes(raw.max_input_bytes)?
@@ -181,6 +205,7 @@ impl Importer {
             default_country: None,
             unknown_tags: UnknownTags::Ignore,
             mode: TagMode::Merge,
+            unnamed_columns: UnnamedColumns::Ignore,
             max_rows: DEFAULT_MAX_ROWS,
             max_failed_share: DEFAULT_MAX_FAILED_SHARE,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
@@ -236,6 +261,35 @@ impl Importer {
     /// Merge into or overwrite customers' tags ([`TagMode::Merge`] by default).
     pub fn mode(mut self, mode: TagMode) -> Importer {
         self.mode = mode;
+        self
+    }
+
+    /// Values in columns without a header: ignored and reported
+    /// ([`UnnamedColumns::Ignore`], the default), or the fields after the tags column read
+    /// as more tags ([`UnnamedColumns::Tags`]).
+    ///
+    /// ```
+    /// use audience::import::{Importer, UnnamedColumns};
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2025, 6, 18)?;
+    /// let mut store = Store::new();
+    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("new"))?;
+    /// let file = "phone,tags\n85291234567,VIP,new\n";
+    ///
+    /// let report = Importer::new().dry_run_str(&store, file, &Edit::new("import", today))?;
+    /// assert_eq!(report.memberships_added, 1);
+    /// assert_eq!(report.ignored_columns[0].column, 3);
+    ///
+    /// let typed = Importer::new().unnamed_columns(UnnamedColumns::Tags);
+    /// let report = typed.dry_run_str(&store, file, &Edit::new("import", today))?;
+    /// assert_eq!(report.memberships_added, 2);
+    /// assert!(report.ignored_columns.is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn unnamed_columns(mut self, policy: UnnamedColumns) -> Importer {
+        self.unnamed_columns = policy;
         self
     }
 
@@ -410,14 +464,14 @@ impl Importer {
             if record.iter().all(blank) {
                 continue;
             }
-            let cols = match columns {
+            let cols = match &columns {
                 Some(c) => c,
                 None => {
                     let first: Vec<&str> = record.iter().map(field_str).collect();
                     let (c, is_header) = self.columns_from(&first)?;
-                    columns = Some(c);
                     pass.report.key_column = column_number(c.key);
                     pass.report.tags_column = c.tags.map(column_number);
+                    let c = columns.insert(c);
                     if is_header {
                         pass.report.header_line = Some(line);
                         continue;
@@ -425,7 +479,7 @@ impl Importer {
                     c
                 }
             };
-            pass.row(&cols, line, &record)?;
+            pass.row(cols, line, &record)?;
         }
         let report = &pass.report;
         if report.rows_read > self.max_rows {
@@ -486,11 +540,12 @@ impl Importer {
             Header::Auto => key_at.is_some() || tags_at.is_some(),
         };
         let last_named = fields.iter().rposition(|f| !trim(f).is_empty());
+        let typed = self.unnamed_columns == UnnamedColumns::Tags;
         let (key, tags, extra_tags) = match self.columns {
             Some((key, tags)) => (
                 key,
                 tags,
-                tags.is_some_and(|t| !is_header || Some(t) == last_named),
+                typed && tags.is_some_and(|t| !is_header || Some(t) == last_named),
             ),
             None if is_header => {
                 let Some(key) = key_at else {
@@ -500,15 +555,32 @@ impl Importer {
                     }
                     .into());
                 };
-                (key, tags_at, tags_at.is_some() && tags_at == last_named)
+                (
+                    key,
+                    tags_at,
+                    typed && tags_at.is_some() && tags_at == last_named,
+                )
             }
-            None => (0, Some(1), true),
+            None => (0, Some(1), typed),
+        };
+        // Columns without a header: past the header's last named cell, or under a blank
+        // one; every column of a file without a header row.
+        let (named_until, blank_named) = if is_header {
+            let until = last_named.map_or(0, |l| l + 1);
+            let blank = (0..until)
+                .filter(|&i| fields.get(i).is_none_or(|f| trim(f).is_empty()))
+                .collect();
+            (until, blank)
+        } else {
+            (0, Vec::new())
         };
         Ok((
             Columns {
                 key,
                 tags,
                 extra_tags,
+                named_until,
+                blank_named,
             },
             is_header,
         ))

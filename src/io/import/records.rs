@@ -185,13 +185,29 @@ impl<'a> Records<'a> {
     }
 }
 
-/// Key and tags column positions (from 0).
-#[derive(Clone, Copy, Debug)]
+/// Key and tags column positions (from 0), and which columns have no header.
+#[derive(Clone, Debug)]
 pub(super) struct Columns {
     pub(super) key: usize,
     pub(super) tags: Option<usize>,
     /// Fields after the tags column are more tags.
     pub(super) extra_tags: bool,
+    /// Columns from this one on have no header (0 without a header row).
+    pub(super) named_until: usize,
+    /// Columns before `named_until` under a blank header cell, ascending.
+    pub(super) blank_named: Vec<usize>,
+}
+
+impl Columns {
+    /// Whether the field at `at` is read (as the key or a tag).
+    pub(super) fn is_read(&self, at: usize) -> bool {
+        at == self.key
+            || match self.tags {
+                Some(t) if self.extra_tags => at >= t,
+                Some(t) => at == t,
+                None => false,
+            }
+    }
 }
 
 pub(super) fn check_dimension(dimension: &str) -> Result<String, Error> {
