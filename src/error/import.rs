@@ -106,7 +106,10 @@ impl ImportReport {
                 let was = if self.applied { "was" } else { "would be" };
                 writeln!(f, "Another column without a header {was} ignored too.")?
             }
-            more => writeln!(f, "{more} more columns without a header {were} ignored too.")?,
+            more => writeln!(
+                f,
+                "{more} more columns without a header {were} ignored too."
+            )?,
         }
         Ok(())
     }

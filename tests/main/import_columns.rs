@@ -124,11 +124,14 @@ fn many_ignored_columns_are_listed_five_at_a_time() {
     let report = Importer::new().dry_run_str(&shop(), file, &edit()).unwrap();
     assert_eq!(report.ignored_columns.len(), 7);
     let text = report.to_string();
-    assert!(text.contains(
-        "Column 7 has no header, so its values would be ignored (1 row, first at line 2: \
+    assert!(
+        text.contains(
+            "Column 7 has no header, so its values would be ignored (1 row, first at line 2: \
          \"e\"); to import them as tags, put them in the tags column.\n\
          2 more columns without a header would be ignored too.\n"
-    ), "{text}");
+        ),
+        "{text}"
+    );
     let file = "phone,tags\n85291234567,VIP,a,b,c,d,e,f\n";
     let report = Importer::new()
         .import_str(&mut shop(), file, &edit())

@@ -431,7 +431,10 @@ fn bulk_high_potential_350_people() {
     assert_eq!(r.matched, 350);
     assert_eq!(r.added[0].customers, 350);
     assert_eq!(r.removed[0].customers, 250);
-    assert_eq!(members(&store, "high potential - follow up"), bits(150..500));
+    assert_eq!(
+        members(&store, "high potential - follow up"),
+        bits(150..500)
+    );
     assert_eq!(
         members(&store, "silent customer"),
         bits((100..150).chain(700..800))

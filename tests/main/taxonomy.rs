@@ -223,9 +223,7 @@ fn a_customers_tag_names_and_a_stores_summary() {
     let a = s
         .add_customer(CustomerKey::phone("85291234567").unwrap())
         .unwrap();
-    let b = s
-        .add_customer(CustomerKey::member("M-1").unwrap())
-        .unwrap();
+    let b = s.add_customer(CustomerKey::member("M-1").unwrap()).unwrap();
     s.add_tag(a, new, today).unwrap();
     s.add_tag(a, vip, today).unwrap();
     assert_eq!(s.tag_names_of(a).unwrap(), ["power:VIP", "stage:新客戶"]);
