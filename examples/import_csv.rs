@@ -13,7 +13,7 @@
 )]
 
 use audience::export::{AdPlatform, BitmapFormat, Export, base64, write_hashed_phones};
-use audience::import::{Importer, TagMode, UnknownTags};
+use audience::import::{ImportError, Importer, TagMode, UnknownTags};
 use audience::{Country, CustomerKey, Day, Edit, Query, Store, TagSpec, dimensions};
 
 /// A Hong Kong shop's list: a BOM and a Chinese header, CRLF line ends, national and
@@ -65,7 +65,14 @@ fn main() -> Result<(), audience::Error> {
     println!("{preview}\n");
     match importer.import_str(&mut store, FILE, &edit) {
         Ok(_) => println!("(imported)"),
-        Err(e) => println!("import: {e}\n"),
+        Err(e) => {
+            println!("import: {e}\n");
+            // A refused import carries its report; its summary form ({:#}) gives the counts
+            // and the first failures of each reason, short even for a file of thousands.
+            if let audience::ErrorKind::Import(ImportError::Refused { report, .. }) = e.kind() {
+                println!("{report:#}\n");
+            }
+        }
     }
 
     println!("== The same file with the fixable rows accepted (limit raised to 30%)\n");

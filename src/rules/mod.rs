@@ -84,6 +84,7 @@
 
 pub(crate) mod lifecycle;
 
+use crate::base::text::plural;
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -1004,10 +1005,10 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "rules on {}{}: {} customers considered, {} changed",
+            "rules on {}{}: {} considered, {} changed",
             self.today,
             if self.dry_run { " (dry run)" } else { "" },
-            self.considered,
+            plural(self.considered, "customer", "customers"),
             self.changed
         )?;
         let width = self

@@ -8,6 +8,7 @@
 //!
 //! Every change is recorded in a log ([`LogEntry`]) with its day, actor and reason.
 
+use crate::base::text::plural;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -830,7 +831,8 @@ impl fmt::Display for Change {
             Change::Archived { name, .. } => write!(f, "archived \"{name}\""),
             Change::Unarchived { name, .. } => write!(f, "took \"{name}\" out of the archive"),
             Change::Deleted { name, members, .. } => {
-                write!(f, "deleted \"{name}\" ({members} members)")
+                let members = plural(*members, "member", "members");
+                write!(f, "deleted \"{name}\" ({members})")
             }
             Change::Merged {
                 from_name,

@@ -162,11 +162,11 @@ fn messy_file_is_read_row_by_row() {
     assert_eq!(report.failure_counts[&FailureKind::ScientificNotation], 1);
     assert_eq!(
         report.to_string(),
-        "8 rows read: 5 imported, 3 skipped (1 duplicates).\n\
-         Customers: 5 new, 0 updated, 0 unchanged. Memberships: 7 added, 0 removed.\n\
+        "8 rows read: 5 imported, 3 skipped (1 duplicate).\n\
+         Customers: 5 created, 0 updated, 0 unchanged. Memberships: 7 added, 0 removed.\n\
          Column 3 has no header, so its values were ignored (2 rows, first at line 6: \"VIP\"); \
          to import them as tags, put them in the tags column.\n\
-         Failed rows: 3 of 8 (37.5%).\n\
+         Failed rows: 3 of 8 (37.5%), with 3 failures:\n\
          \x20 invalid phone number: 1\n\
          \x20 number in scientific notation: 1\n\
          \x20 unknown tag: 1\n\
@@ -1055,9 +1055,9 @@ fn seeds_500_numbers_tagged_618_non_buyers() {
     assert_eq!(s.members(t).unwrap().len(), 500);
     assert_eq!(
         r.to_string(),
-        "500 rows read: 500 imported, 0 skipped (0 duplicates).\n\
-         Customers: 500 new, 0 updated, 0 unchanged. Memberships: 500 added, 0 removed.\n\
-         Tags created: \"did not buy in the 618 campaign\".\n\
+        "500 rows read: 500 imported, 0 skipped.\n\
+         Customers: 500 created, 0 updated, 0 unchanged. Memberships: 500 added, 0 removed.\n\
+         Tag created: \"did not buy in the 618 campaign\".\n\
          No failures."
     );
 }

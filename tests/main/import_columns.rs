@@ -41,8 +41,8 @@ fn a_notes_column_after_the_tags_is_not_read_as_tags() {
     assert!(report.failures.is_empty());
     assert_eq!(
         report.to_string(),
-        "3 rows read: 3 imported, 0 skipped (0 duplicates).\n\
-         Customers: 3 new, 0 updated, 0 unchanged. Memberships: 2 added, 0 removed.\n\
+        "3 rows read: 3 imported, 0 skipped.\n\
+         Customers: 3 created, 0 updated, 0 unchanged. Memberships: 2 added, 0 removed.\n\
          Column 3 has no header, so its values were ignored (2 rows, first at line 2: \
          \"回頭客\"); to import them as tags, put them in the tags column.\n\
          No failures."

@@ -22,6 +22,7 @@ mod health_pairs;
 mod import;
 mod import_columns;
 mod import_limits;
+mod import_report;
 mod insights;
 mod lifecycle;
 mod limits;

@@ -189,7 +189,7 @@ fn order_succeeded_event_path() {
     assert_eq!(r.added[0].customers, 1);
     assert_eq!(
         report.to_string(),
-        "rules on 2024-06-18: 1 customers considered, 1 changed\n\
+        "rules on 2024-06-18: 1 customer considered, 1 changed\n\
          \x20 rule               matched    changed  changes\n\
          \x20 order succeeded          1          1  -abandoned cart 1, +purchased-2024-06-18+lipstick 1\n\
          \x20 created tag \"purchased-2024-06-18+lipstick\"\n"
