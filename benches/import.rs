@@ -14,6 +14,8 @@
 //! - `export/csv`: CSV rows (key and tags) of all 1M customers of the workload store;
 //!   `export/hashed`: SHA-256 audiences of them; `export/clickhouse`: every tag as a
 //!   groupBitmap state.
+//! - `import/sheet_100k` (with `--features xlsx`): 100,000 rows of an `.xlsx` workbook,
+//!   beside `import/csv_100k`, the same rows as CSV, in the same run.
 //!
 //! `AUDIENCE_BENCH_N` and `AUDIENCE_PEERS_DATA` work as for the other benches.
 
@@ -189,6 +191,91 @@ fn import(c: &mut Criterion) {
     group.finish();
 }
 
+/// The spreadsheet path (the `xlsx` feature): `import/sheet_100k`, 100,000 rows of a
+/// workbook written by `rust_xlsxwriter` (phone numbers stored as numbers, the three tags
+/// in one text cell), beside `import/csv_100k`, the same rows as CSV, into a store with the
+/// tags and no customers.
+#[cfg(feature = "xlsx")]
+fn sheet(c: &mut Criterion) {
+    const N: u64 = 100_000;
+    let edit = Edit::new("bench", audience::Day::from_ymd(2025, 1, 1).unwrap());
+    let names: Vec<String> = (0..POOL).map(|i| format!("tag-{i:02}")).collect();
+    let mut tags_only = Store::new();
+    for n in &names {
+        tags_only
+            .create_tag(&edit, TagSpec::new(n.as_str()))
+            .unwrap();
+    }
+    let text = file(N, 66_800_000_000, &names, 0x9E37_79B9_7F4A_7C15);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let mut csv = String::from("phone,tags\n");
+    for (row, line) in text.lines().enumerate() {
+        let (phone, tags) = line.split_once(',').unwrap();
+        let row = row as u32;
+        if row == 0 {
+            ws.write_string(0, 0, phone).unwrap();
+            ws.write_string(0, 1, tags).unwrap();
+            continue;
+        }
+        ws.write_number(row, 0, phone.parse::<f64>().unwrap())
+            .unwrap();
+        ws.write_string(row, 1, tags).unwrap();
+        csv += &format!("{phone},\"{tags}\"\n");
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let importer = Importer::new().max_rows(N).unwrap();
+    let today = audience::Day::from_ymd(2025, 1, 6).unwrap();
+    let r = importer
+        .dry_run_sheet(&tags_only, &bytes, &Edit::new("import", today))
+        .unwrap();
+    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
+    let r = importer
+        .dry_run_str(&tags_only, &csv, &Edit::new("import", today))
+        .unwrap();
+    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
+    eprintln!(
+        "sheet input: {N} rows, {:.1} MiB as .xlsx, {:.1} MiB as CSV",
+        bytes.len() as f64 / (1 << 20) as f64,
+        csv.len() as f64 / (1 << 20) as f64
+    );
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("sheet_100k", |b| {
+        b.iter_batched(
+            || tags_only.clone(),
+            |mut store| {
+                let r = importer
+                    .import_sheet(&mut store, black_box(&bytes), &Edit::new("import", today))
+                    .unwrap();
+                (store, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("csv_100k", |b| {
+        b.iter_batched(
+            || tags_only.clone(),
+            |mut store| {
+                let r = importer
+                    .import_str(&mut store, black_box(&csv), &Edit::new("import", today))
+                    .unwrap();
+                (store, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "xlsx"))]
+fn sheet(_: &mut Criterion) {
+    eprintln!(
+        "import/sheet_100k needs the xlsx feature: cargo bench --features xlsx --bench import"
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -196,4 +283,11 @@ criterion_group! {
         .measurement_time(Duration::from_secs(5));
     targets = import
 }
-criterion_main!(benches);
+criterion_group! {
+    name = sheets;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = sheet
+}
+criterion_main!(benches, sheets);

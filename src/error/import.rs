@@ -687,6 +687,26 @@ pub enum ImportError {
         /// The limit.
         limit: u64,
     },
+    /// A spreadsheet ([`Importer::import_sheet`](crate::Importer::import_sheet), the
+    /// `xlsx` feature) that could not be read.
+    #[error("the spreadsheet could not be read: {reason}")]
+    Spreadsheet {
+        /// Why (the reader's message, at most 100 characters).
+        reason: String,
+    },
+    /// The workbook has no sheet of the name [`Importer::sheet`](crate::Importer::sheet)
+    /// gives (or no sheet at all).
+    #[error(
+        "the workbook has no sheet {}: its sheets are {}",
+        quote(name),
+        if sheets.is_empty() { "none".to_string() } else { sheets.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ") }
+    )]
+    NoSuchSheet {
+        /// The name asked for.
+        name: String,
+        /// The workbook's sheets, in order.
+        sheets: Vec<String>,
+    },
     /// The CSV structure could not be read.
     #[error("malformed CSV at line {line}: {message}")]
     Malformed {

@@ -41,6 +41,8 @@ mod rules_seeds;
 mod seed_example;
 mod snapshot;
 mod snapshot_extras;
+#[cfg(feature = "xlsx")]
+mod spreadsheet;
 mod store_model;
 mod suggestions;
 mod tag_separators;

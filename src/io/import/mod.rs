@@ -192,6 +192,8 @@ mod header;
 mod options;
 mod pass;
 mod records;
+#[cfg(feature = "xlsx")]
+mod sheet;
 
 use encoding::*;
 use header::*;

@@ -135,6 +135,8 @@ pub struct Importer {
     pub(super) unknown_tags: UnknownTags,
     pub(super) mode: TagMode,
     pub(super) unnamed_columns: UnnamedColumns,
+    #[cfg(feature = "xlsx")]
+    pub(super) sheet: Option<String>,
     pub(super) max_rows: u64,
     pub(super) max_failed_share: f64,
     pub(super) max_input_bytes: u64,
@@ -160,6 +162,9 @@ struct RawImporter {
     mode: TagMode,
     #[serde(default)]
     unnamed_columns: UnnamedColumns,
+    #[cfg(feature = "xlsx")]
+    #[serde(default)]
+    sheet: Option<String>,
     max_rows: u64,
     max_failed_share: f64,
     max_input_bytes: u64,
@@ -185,6 +190,10 @@ impl TryFrom<RawImporter> for Importer {
             importer = importer.columns(key, tags);
         }
         importer.default_country = raw.default_country;
+        #[cfg(feature = "xlsx")]
+        if let Some(sheet) = raw.sheet {
+            importer = importer.sheet(&sheet)?;
+        }
         Ok(importer)
     }
 }
@@ -206,6 +215,8 @@ impl Importer {
             unknown_tags: UnknownTags::Ignore,
             mode: TagMode::Merge,
             unnamed_columns: UnnamedColumns::Ignore,
+            #[cfg(feature = "xlsx")]
+            sheet: None,
             max_rows: DEFAULT_MAX_ROWS,
             max_failed_share: DEFAULT_MAX_FAILED_SHARE,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
@@ -415,7 +426,17 @@ impl Importer {
         bytes: &[u8],
         edit: &Edit,
     ) -> Result<ImportReport, Error> {
-        let mut plan = self.plan(store, bytes, edit)?;
+        let plan = self.plan(store, bytes, edit)?;
+        self.apply_plan(store, plan, edit)
+    }
+
+    /// Refuses a plan over the failure share, or applies it.
+    pub(super) fn apply_plan(
+        &self,
+        store: &mut Store,
+        mut plan: Plan,
+        edit: &Edit,
+    ) -> Result<ImportReport, Error> {
         if plan.report.over_failure_limit() {
             let report = &plan.report;
             return Err(ImportError::Refused {
@@ -440,27 +461,36 @@ impl Importer {
         if bytes.len() as u64 > limit {
             return Err(ImportError::TooLarge { limit }.into());
         }
-        let create_dimension = match &self.unknown_tags {
-            UnknownTags::Create { dimension } => Some(check_dimension(dimension)?),
-            _ => None,
-        };
+        let create_dimension = self.create_dimension()?;
         let text = decode(bytes)?;
         let (delimiter, body, line_offset) = self.layout(text)?;
+        let mut rows = CsvRows {
+            records: Records::new(body.as_bytes(), delimiter),
+            lines: Lines::new(body.as_bytes()),
+            line_offset,
+        };
+        self.plan_rows(store, edit, create_dimension, &mut rows)
+    }
 
-        let mut records = Records::new(body.as_bytes(), delimiter);
+    /// The dimension of created tags, checked, under [`UnknownTags::Create`].
+    pub(super) fn create_dimension(&self) -> Result<Option<String>, Error> {
+        match &self.unknown_tags {
+            UnknownTags::Create { dimension } => Ok(Some(check_dimension(dimension)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The first pass over the rows of a CSV file or a sheet.
+    pub(super) fn plan_rows(
+        &self,
+        store: &Store,
+        edit: &Edit,
+        create_dimension: Option<String>,
+        rows: &mut impl RowSource,
+    ) -> Result<Plan, Error> {
         let mut pass = Pass::new(self, store, create_dimension);
         let mut columns: Option<Columns> = None;
-        let mut lines = Lines::new(body.as_bytes());
-        loop {
-            let (start, record) = match records.next() {
-                Ok(Some(next)) => next,
-                Ok(None) => break,
-                Err((start, limit)) => {
-                    let line = lines.line_of(start) + line_offset;
-                    return Err(limit.into_error(line).into());
-                }
-            };
-            let line = lines.line_of(start) + line_offset;
+        while let Some((line, record)) = rows.next_row()? {
             if record.iter().all(blank) {
                 continue;
             }

@@ -185,6 +185,35 @@ impl<'a> Records<'a> {
     }
 }
 
+/// Rows to import, each with the line (or sheet row) it starts on, counting from 1.
+pub(super) trait RowSource {
+    /// The next row, `None` at the end; a row over a limit is an error.
+    fn next_row(&mut self) -> Result<Option<(u64, Record<'_>)>, Error>;
+}
+
+/// The rows of CSV text.
+pub(super) struct CsvRows<'a> {
+    pub(super) records: Records<'a>,
+    pub(super) lines: Lines<'a>,
+    /// Lines before the text (an Excel `sep=` line).
+    pub(super) line_offset: u64,
+}
+
+impl RowSource for CsvRows<'_> {
+    fn next_row(&mut self) -> Result<Option<(u64, Record<'_>)>, Error> {
+        match self.records.next() {
+            Ok(Some((start, record))) => {
+                Ok(Some((self.lines.line_of(start) + self.line_offset, record)))
+            }
+            Ok(None) => Ok(None),
+            Err((start, limit)) => {
+                let line = self.lines.line_of(start) + self.line_offset;
+                Err(limit.into_error(line).into())
+            }
+        }
+    }
+}
+
 /// Key and tags column positions (from 0), and which columns have no header.
 #[derive(Clone, Debug)]
 pub(super) struct Columns {
