@@ -1,7 +1,8 @@
 //! Import and export throughput.
 //!
 //! - `import/new_customers`: 1M rows of `phone,tag1,tag2,tag3` (E.164 digits, three of 50
-//!   existing tag names typed without quotes, as Excel users type them) into a store that
+//!   existing tag names typed without quotes, as Excel users type them, read with
+//!   `UnnamedColumns::Tags`) into a store that
 //!   has the tags but no customers: parse, normalise, dedupe, resolve, validate, register
 //!   1M customers, apply 3M memberships. Target: >= 1M rows/s. The default 5,000-row batch
 //!   limit is raised with `max_rows` for this.
@@ -17,6 +18,8 @@
 //! - `export/csv`: CSV rows (key and tags) of all 1M customers of the workload store;
 //!   `export/hashed`: SHA-256 audiences of them; `export/clickhouse`: every tag as a
 //!   groupBitmap state.
+//! - `import/sheet_100k` (with `--features xlsx`): 100,000 rows of an `.xlsx` workbook,
+//!   beside `import/csv_100k`, the same rows as CSV, in the same run.
 //!
 //! `AUDIENCE_BENCH_N` and `AUDIENCE_PEERS_DATA` work as for the other benches.
 
@@ -34,7 +37,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use audience::export::{AdPlatform, BitmapFormat, Export, write_hashed_phones, write_tag_bitmaps};
-use audience::import::Importer;
+use audience::import::{Importer, UnnamedColumns};
 use audience::{Country, Edit, Store, TagSpec};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use support::{Workload, build_store, check_shape};
@@ -95,7 +98,9 @@ fn import(c: &mut Criterion) {
             .unwrap();
     }
     let text = file(ROWS, 66_800_000_000, &names, 0x9E37_79B9_7F4A_7C15);
-    let importer = Importer::new().max_rows(ROWS).unwrap();
+    // The tags after the tags column have no header: read them as tags.
+    let typed = || Importer::new().unnamed_columns(UnnamedColumns::Tags);
+    let importer = typed().max_rows(ROWS).unwrap();
 
     // Check once, outside the timing.
     let mut full = tags_only.clone();
@@ -186,16 +191,14 @@ fn import(c: &mut Criterion) {
     let workload_names: Vec<String> = w.tags.iter().map(|t| t.name.clone()).collect();
     let batch = file(5_000, 66_800_000_000 + 12_345, &workload_names, 7);
     let edit = Edit::new("import", today);
-    let r = Importer::new().dry_run_str(&store, &batch, &edit).unwrap();
+    let r = typed().dry_run_str(&store, &batch, &edit).unwrap();
     assert_eq!((r.rows_imported, r.customers_created), (5_000, 0));
     let mut group = c.benchmark_group("import");
     group.throughput(Throughput::Elements(5_000));
     let mut target = store.clone();
     {
         let mut probe = store.clone();
-        Importer::new()
-            .import_str(&mut probe, &batch, &edit)
-            .unwrap();
+        typed().import_str(&mut probe, &batch, &edit).unwrap();
         eprintln!(
             "journal of a 5,000-row import: {} bytes for {} bytes of CSV ({:.2}x)",
             probe.journal().pending_bytes(),
@@ -207,7 +210,7 @@ fn import(c: &mut Criterion) {
     // file) and without it.
     group.bench_function("seed_batch_5000", |b| {
         b.iter(|| {
-            let r = Importer::new()
+            let r = typed()
                 .import_str(&mut target, black_box(&batch), &edit)
                 .unwrap();
             target.journal_mut().drain_into(std::io::sink()).unwrap();
@@ -217,7 +220,7 @@ fn import(c: &mut Criterion) {
     target.journal_mut().set_enabled(false);
     group.bench_function("seed_batch_5000_journal_off", |b| {
         b.iter(|| {
-            Importer::new()
+            typed()
                 .import_str(&mut target, black_box(&batch), &edit)
                 .unwrap()
         })
@@ -225,7 +228,7 @@ fn import(c: &mut Criterion) {
     drop(target);
     group.bench_function("check_5000", |b| {
         b.iter(|| {
-            Importer::new()
+            typed()
                 .dry_run_str(&store, black_box(&batch), &edit)
                 .unwrap()
         })
@@ -261,6 +264,91 @@ fn import(c: &mut Criterion) {
     group.finish();
 }
 
+/// The spreadsheet path (the `xlsx` feature): `import/sheet_100k`, 100,000 rows of a
+/// workbook written by `rust_xlsxwriter` (phone numbers stored as numbers, the three tags
+/// in one text cell), beside `import/csv_100k`, the same rows as CSV, into a store with the
+/// tags and no customers.
+#[cfg(feature = "xlsx")]
+fn sheet(c: &mut Criterion) {
+    const N: u64 = 100_000;
+    let edit = Edit::new("bench", audience::Day::from_ymd(2025, 1, 1).unwrap());
+    let names: Vec<String> = (0..POOL).map(|i| format!("tag-{i:02}")).collect();
+    let mut tags_only = Store::new();
+    for n in &names {
+        tags_only
+            .create_tag(&edit, TagSpec::new(n.as_str()))
+            .unwrap();
+    }
+    let text = file(N, 66_800_000_000, &names, 0x9E37_79B9_7F4A_7C15);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let mut csv = String::from("phone,tags\n");
+    for (row, line) in text.lines().enumerate() {
+        let (phone, tags) = line.split_once(',').unwrap();
+        let row = row as u32;
+        if row == 0 {
+            ws.write_string(0, 0, phone).unwrap();
+            ws.write_string(0, 1, tags).unwrap();
+            continue;
+        }
+        ws.write_number(row, 0, phone.parse::<f64>().unwrap())
+            .unwrap();
+        ws.write_string(row, 1, tags).unwrap();
+        csv += &format!("{phone},\"{tags}\"\n");
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let importer = Importer::new().max_rows(N).unwrap();
+    let today = audience::Day::from_ymd(2025, 1, 6).unwrap();
+    let r = importer
+        .dry_run_sheet(&tags_only, &bytes, &Edit::new("import", today))
+        .unwrap();
+    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
+    let r = importer
+        .dry_run_str(&tags_only, &csv, &Edit::new("import", today))
+        .unwrap();
+    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
+    eprintln!(
+        "sheet input: {N} rows, {:.1} MiB as .xlsx, {:.1} MiB as CSV",
+        bytes.len() as f64 / (1 << 20) as f64,
+        csv.len() as f64 / (1 << 20) as f64
+    );
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(N));
+    group.bench_function("sheet_100k", |b| {
+        b.iter_batched(
+            || tags_only.clone(),
+            |mut store| {
+                let r = importer
+                    .import_sheet(&mut store, black_box(&bytes), &Edit::new("import", today))
+                    .unwrap();
+                (store, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("csv_100k", |b| {
+        b.iter_batched(
+            || tags_only.clone(),
+            |mut store| {
+                let r = importer
+                    .import_str(&mut store, black_box(&csv), &Edit::new("import", today))
+                    .unwrap();
+                (store, r)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "xlsx"))]
+fn sheet(_: &mut Criterion) {
+    eprintln!(
+        "import/sheet_100k needs the xlsx feature: cargo bench --features xlsx --bench import"
+    );
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -268,4 +356,11 @@ criterion_group! {
         .measurement_time(Duration::from_secs(5));
     targets = import
 }
-criterion_main!(benches);
+criterion_group! {
+    name = sheets;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    targets = sheet
+}
+criterion_main!(benches, sheets);

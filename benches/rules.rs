@@ -146,7 +146,7 @@ const POSITIVE: [&str; 4] = [
     "activity/active_7d",
     "activity/active_30d",
     "highly active",
-    "high potential, follow up",
+    "high potential - follow up",
 ];
 
 /// The five weekly rules of CRM tagging guides and the five lifecycle rules.
@@ -182,7 +182,7 @@ fn weekly_rules() -> RuleSet {
                     .within_days(30)
                     .exclude(tag("stage/purchased")),
             )
-            .add("high potential, follow up")
+            .add("high potential - follow up")
             .remove("silent customer"),
         );
     set.extend(Lifecycle::default().rules());
@@ -226,7 +226,7 @@ fn rules_store(w: &Workload) -> (Store, Day) {
         ("highly active", dimensions::ACTIVITY),
         ("needs attention", dimensions::ACTIVITY),
         ("at risk of churn", dimensions::ACTIVITY),
-        ("high potential, follow up", dimensions::STAGE),
+        ("high potential - follow up", dimensions::STAGE),
         ("silent customer", dimensions::ACTIVITY),
     ] {
         store

@@ -13,13 +13,14 @@
 )]
 
 use audience::export::{AdPlatform, BitmapFormat, Export, base64, write_hashed_phones};
-use audience::import::{Importer, TagMode, UnknownTags};
+use audience::import::{ImportError, Importer, TagMode, UnknownTags};
 use audience::{Country, CustomerKey, Day, Edit, Query, Store, TagSpec, dimensions};
 
 /// A Hong Kong shop's list: a BOM and a Chinese header, CRLF line ends, national and
 /// international spellings, tags in quotes or typed after the number, full-width and
-/// ideographic commas, a blank line, trailing separators, a duplicate, a number without its
-/// last digit, one Excel turned into scientific notation, and a misspelled tag.
+/// ideographic commas, a blank line, trailing separators, a note in a column without a
+/// header (ignored, not made a tag), a duplicate, a number without its last digit, one
+/// Excel turned into scientific notation, and a misspelled tag.
 const FILE: &str = "\u{feff}手機號碼,標籤,\r\n\
     +852 9123 4567,\"VIP, 化妝品\",\r\n\
     9123 4568,化妝品，母嬰\r\n\
@@ -29,7 +30,7 @@ const FILE: &str = "\u{feff}手機號碼,標籤,\r\n\
     5123 456,化妝品\r\n\
     8.52912E+10,VIP\r\n\
     6234 5670,\"VIP,化粧品\"\r\n\
-    +852 5234 5671,618未購買,\r\n\
+    +852 5234 5671,618未購買,回頭客\r\n\
     '85262345672,母嬰\r\n\
     00852 9345 6673,VIP\r\n";
 
@@ -64,7 +65,14 @@ fn main() -> Result<(), audience::Error> {
     println!("{preview}\n");
     match importer.import_str(&mut store, FILE, &edit) {
         Ok(_) => println!("(imported)"),
-        Err(e) => println!("import: {e}\n"),
+        Err(e) => {
+            println!("import: {e}\n");
+            // A refused import carries its report; its summary form ({:#}) gives the counts
+            // and the first failures of each reason, short even for a file of thousands.
+            if let audience::ErrorKind::Import(ImportError::Refused { report, .. }) = e.kind() {
+                println!("{report:#}\n");
+            }
+        }
     }
 
     println!("== The same file with the fixable rows accepted (limit raised to 30%)\n");

@@ -28,7 +28,7 @@ const PRODUCTS: [&str; 4] = ["lipstick", "serum", "sunscreen", "toner"];
 const POSITIVE: [&str; 3] = [
     "active customer",
     "highly active",
-    "high potential, follow up",
+    "high potential - follow up",
 ];
 
 /// A small deterministic random generator (SplitMix64), so every run prints the same.
@@ -132,7 +132,7 @@ fn weekly_rules() -> Result<RuleSet, Error> {
                     .within_days(30)
                     .exclude(tag("ordered")),
             )
-            .add("high potential, follow up")
+            .add("high potential - follow up")
             .remove("silent customer"),
         );
     set.extend(Lifecycle::default().rules());
@@ -170,7 +170,7 @@ fn main() -> Result<(), Error> {
         ("at risk of churn", dimensions::ACTIVITY),
         ("silent customer", dimensions::ACTIVITY),
         ("high value customer", dimensions::PURCHASING_POWER),
-        ("high potential, follow up", dimensions::STAGE),
+        ("high potential - follow up", dimensions::STAGE),
         ("ordered", dimensions::STAGE),
     ] {
         store.create_tag(&admin, TagSpec::new(name).dimension(dimension))?;

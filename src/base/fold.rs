@@ -157,6 +157,37 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The characters a customer list separates tag names with inside its tags cell, as people
+/// type them: the ASCII comma, the full-width comma `，`, the ideographic comma `、` and the
+/// Arabic comma `،`. The importer splits a tags cell on them, so a tag name (or the name of
+/// a dimension, which an export writes as `dimension:name`) must not contain one: an
+/// exported list would be read back as two tags.
+pub const TAG_SEPARATORS: [char; 4] = [',', '，', '、', '،'];
+
+/// Checks that a new tag or dimension name (`what`) holds none of [`TAG_SEPARATORS`];
+/// returns the reason for refusing it, naming the character and its position.
+pub(crate) fn check_separators(name: &str, what: &str) -> Result<(), String> {
+    let Some((at, c)) = name
+        .chars()
+        .enumerate()
+        .find(|(_, c)| TAG_SEPARATORS.contains(c))
+    else {
+        return Ok(());
+    };
+    let which = match c {
+        ',' => "a comma",
+        '，' => "a full-width comma",
+        '、' => "an ideographic comma",
+        _ => "an Arabic comma",
+    };
+    Err(format!(
+        "{what} must not contain {which} '{c}' (found at character {}): customer lists \
+         separate tag names with it, so the name would be read back from a list as two \
+         tags; write it without, for example with parentheses or \" - \"",
+        at + 1
+    ))
+}
+
 /// The checks [`check_name`] made before invisible characters were refused: what names
 /// read from an older snapshot must pass, so that it still loads.
 pub(crate) fn check_stored_name(name: &str) -> Result<(), String> {

@@ -44,3 +44,14 @@ pub(crate) fn thousands(n: u64) -> String {
 pub(crate) fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
+
+/// The noun for `n` things: `one` for exactly one, `many` otherwise ("1 customer",
+/// "0 customers", "2 customers").
+pub(crate) fn noun(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// `n` and its noun: "1 row", "2 rows".
+pub(crate) fn plural(n: u64, one: &'static str, many: &'static str) -> String {
+    format!("{n} {}", noun(n, one, many))
+}

@@ -70,6 +70,7 @@ mod results;
 mod split;
 pub mod stats;
 
+use crate::base::text::plural;
 use std::fmt;
 
 use roaring::RoaringBitmap;
@@ -181,7 +182,12 @@ impl Preview {
 
 impl fmt::Display for Preview {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "audience: {} customers ({})", self.size, self.guidance)?;
+        writeln!(
+            f,
+            "audience: {} ({})",
+            plural(self.size, "customer", "customers"),
+            self.guidance
+        )?;
         write!(f, "{}", self.explain)
     }
 }
@@ -285,7 +291,12 @@ impl fmt::Display for Breakdown {
                 n as f64 * 100.0 / self.total as f64
             }
         };
-        writeln!(f, "{} of {} customers:", self.dimension, self.total)?;
+        writeln!(
+            f,
+            "{} of {}:",
+            self.dimension,
+            plural(self.total, "customer", "customers")
+        )?;
         for t in &self.tags {
             writeln!(
                 f,

@@ -1,5 +1,6 @@
 //! Send plans: an audience cut into batches that respect a rate limit.
 
+use crate::base::text::plural;
 use std::fmt;
 use std::time::Duration;
 
@@ -174,13 +175,12 @@ impl fmt::Display for SendPlan {
         let minutes = (self.duration().as_secs() + 30) / 60;
         write!(
             f,
-            "{} messages in {} batches of up to {} at {} a minute: about {} minute{}",
-            self.total,
-            self.batches.len(),
+            "{} in {} of up to {} at {} a minute: about {}",
+            plural(self.total, "message", "messages"),
+            plural(self.batches.len() as u64, "batch", "batches"),
             self.batch_size,
             self.per_minute,
-            minutes,
-            if minutes == 1 { "" } else { "s" }
+            plural(minutes, "minute", "minutes")
         )
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::quote;
+use crate::base::text::{noun, plural};
 use crate::phone::{LineType, Phone, PhoneError};
 
 // -----------------------------------------------------------------------------------------
@@ -67,6 +68,10 @@ pub struct ImportReport {
     pub warnings: Vec<Warning>,
     /// How many warnings of each kind.
     pub warning_counts: BTreeMap<WarningKind, u64>,
+    /// Columns without a header whose values were ignored (see
+    /// [`UnnamedColumns`](crate::import::UnnamedColumns)), by column.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub ignored_columns: Vec<IgnoredColumn>,
 }
 
 impl ImportReport {
@@ -88,24 +93,120 @@ impl ImportReport {
     }
 }
 
+impl ImportReport {
+    /// One line per column without a header whose values were ignored (the first
+    /// [`LISTED_COLUMNS`], then how many more).
+    fn write_ignored_columns(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let were = if self.applied { "were" } else { "would be" };
+        for c in self.ignored_columns.iter().take(LISTED_COLUMNS) {
+            writeln!(
+                f,
+                "Column {} has no header, so its values {were} ignored ({}, first at line {}: \
+                 {}); to import them as tags, put them in the tags column.",
+                c.column,
+                plural(c.rows, "row", "rows"),
+                c.first_line,
+                quote(&c.first_value)
+            )?;
+        }
+        match self.ignored_columns.len().saturating_sub(LISTED_COLUMNS) {
+            0 => {}
+            1 => {
+                let was = if self.applied { "was" } else { "would be" };
+                writeln!(f, "Another column without a header {was} ignored too.")?
+            }
+            more => writeln!(
+                f,
+                "{more} more columns without a header {were} ignored too."
+            )?,
+        }
+        Ok(())
+    }
+}
+
+/// How many columns without a header a report's text lists one by one.
+const LISTED_COLUMNS: usize = 5;
+
 impl fmt::Display for ImportReport {
+    /// The report for the person who keeps the file: what was (or, for a dry run, would
+    /// be) imported, created and changed, the failed rows and every listed failure and
+    /// duplicate in line order. The alternate form (`{:#}`, [`ImportReport::summary`])
+    /// gives the counts and only the first few failures of each reason.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.applied {
-            "imported"
+        self.write_counts(f)?;
+        if f.alternate() {
+            self.write_grouped(f)?;
         } else {
-            "would be imported"
+            self.write_listed(f)?;
+        }
+        self.write_warnings(f, f.alternate())?;
+        self.write_verdict(f)
+    }
+}
+
+/// How many failures of each reason the summary form lists.
+const SUMMARY_PER_REASON: usize = 3;
+
+impl ImportReport {
+    /// The summary form of the report: the counts, then per reason how many failures and
+    /// the first few of them, then the duplicates' count and the first few; what a refused
+    /// import of thousands of rows should print. The same as `format!("{report:#}")`.
+    ///
+    /// ```
+    /// use audience::import::Importer;
+    /// use audience::{Day, Edit, Store};
+    ///
+    /// let today = Day::from_ymd(2025, 6, 18)?;
+    /// let file = "phone,tags\n12,VIP\n13,VIP\n14,VIP\n15,VIP\n85291234567,VIP\n";
+    /// let report = Importer::new().dry_run_str(&Store::new(), file, &Edit::new("import", today))?;
+    /// assert_eq!(
+    ///     report.summary(),
+    ///     "5 rows read: 1 would be imported, 4 would be skipped.\n\
+    ///      Customers: 1 would be created, 0 would be updated, 0 unchanged. \
+    ///      Memberships: 0 would be added, 0 would be removed.\n\
+    ///      Failed rows: 5 of 5 (100%), with 5 failures:\n\
+    ///      \x20 invalid phone number: 4, the first 3:\n\
+    ///      \x20   line 2, column 1 (phone): \"12\": number \"12\" has no country code: write it with the country code, e.g. 85291234567, or set a default country; row skipped\n\
+    ///      \x20   line 3, column 1 (phone): \"13\": number \"13\" has no country code: write it with the country code, e.g. 85291234567, or set a default country; row skipped\n\
+    ///      \x20   line 4, column 1 (phone): \"14\": number \"14\" has no country code: write it with the country code, e.g. 85291234567, or set a default country; row skipped\n\
+    ///      \x20 unknown tag: 1\n\
+    ///      \x20   line 6, column 2 (tags): \"VIP\": unknown tag \"VIP\"; tag ignored\n\
+    ///      More than 10% of the rows failed: stop and fix the file, then import it again."
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn summary(&self) -> String {
+        format!("{self:#}")
+    }
+
+    /// The counts: rows, customers, memberships, tags created, ignored columns, failed
+    /// rows and failures.
+    fn write_counts(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (imported, skipped, created) = if self.applied {
+            ("imported", "skipped", "created")
+        } else {
+            ("would be imported", "would be skipped", "would be created")
+        };
+        write!(
+            f,
+            "{} read: {} {imported}, {} {skipped}",
+            plural(self.rows_read, "row", "rows"),
+            self.rows_imported,
+            self.rows_skipped,
+        )?;
+        match self.duplicates.len() as u64 {
+            0 => writeln!(f, ".")?,
+            n => writeln!(f, " ({}).", plural(n, "duplicate", "duplicates"))?,
+        }
+        let (updated, added, removed) = if self.applied {
+            ("updated", "added", "removed")
+        } else {
+            ("would be updated", "would be added", "would be removed")
         };
         writeln!(
             f,
-            "{} rows read: {} {verb}, {} skipped ({} duplicates).",
-            self.rows_read,
-            self.rows_imported,
-            self.rows_skipped,
-            self.duplicates.len()
-        )?;
-        writeln!(
-            f,
-            "Customers: {} new, {} updated, {} unchanged. Memberships: {} added, {} removed.",
+            "Customers: {} {created}, {} {updated}, {} unchanged. \
+             Memberships: {} {added}, {} {removed}.",
             self.customers_created,
             self.customers_updated,
             self.customers_unchanged,
@@ -114,16 +215,31 @@ impl fmt::Display for ImportReport {
         )?;
         if !self.tags_created.is_empty() {
             let names: Vec<String> = self.tags_created.iter().map(|n| quote(n)).collect();
-            writeln!(f, "Tags created: {}.", names.join(", "))?;
+            let tags = noun(names.len() as u64, "Tag", "Tags");
+            writeln!(f, "{tags} {created}: {}.", names.join(", "))?;
         }
-        let limit = Percent(u64::from(self.failure_limit_basis_points), 10_000);
-        let share = Percent(self.rows_failed, self.rows_read);
+        self.write_ignored_columns(f)?;
         if self.rows_failed > 0 {
-            writeln!(
+            let failures: u64 = self.failure_counts.values().sum();
+            write!(
                 f,
-                "Failed rows: {} of {} ({share}).",
-                self.rows_failed, self.rows_read
+                "Failed rows: {} of {} ({}), with {}",
+                self.rows_failed,
+                self.rows_read,
+                Percent(self.rows_failed, self.rows_read),
+                plural(failures, "failure", "failures")
             )?;
+            if failures != self.rows_failed {
+                write!(f, " (a row can fail for more than one reason)")?;
+            }
+            writeln!(f, ":")?;
+        }
+        Ok(())
+    }
+
+    /// Every listed failure and duplicate in line order, under the counts per reason.
+    fn write_listed(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rows_failed > 0 {
             for (kind, n) in &self.failure_counts {
                 writeln!(f, "  {kind}: {n}")?;
             }
@@ -148,29 +264,68 @@ impl fmt::Display for ImportReport {
         let counted: u64 = self.failure_counts.values().sum();
         let unlisted = counted.saturating_sub(self.failures.len() as u64);
         if unlisted > 0 {
-            writeln!(f, "  ... and {unlisted} more failures, not listed")?;
+            let failures = noun(unlisted, "failure", "failures");
+            writeln!(f, "  ... and {unlisted} more {failures}, not listed")?;
         }
-        self.write_warnings(f)?;
+        Ok(())
+    }
+
+    /// Per reason, its count and its first few failures; then the duplicates alike.
+    fn write_grouped(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (kind, &n) in &self.failure_counts {
+            let first: Vec<&Failure> = self
+                .failures
+                .iter()
+                .filter(|x| x.reason.kind() == *kind)
+                .take(SUMMARY_PER_REASON)
+                .collect();
+            if (first.len() as u64) < n {
+                writeln!(f, "  {kind}: {n}, the first {}:", first.len())?;
+            } else {
+                writeln!(f, "  {kind}: {n}")?;
+            }
+            for x in first {
+                writeln!(f, "    {x}")?;
+            }
+        }
+        let n = self.duplicates.len();
+        if n > 0 {
+            let shown = n.min(SUMMARY_PER_REASON);
+            if shown < n {
+                writeln!(f, "Duplicates: {n}, the first {shown}:")?;
+            } else {
+                writeln!(f, "Duplicates: {n}")?;
+            }
+            for x in self.duplicates.iter().take(shown) {
+                writeln!(f, "  {x}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the file must be fixed.
+    fn write_verdict(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let limit = Percent(u64::from(self.failure_limit_basis_points), 10_000);
         if self.over_failure_limit() {
             write!(
                 f,
                 "More than {limit} of the rows failed: stop and fix the file, then import it again."
-            )?;
+            )
         } else if self.rows_failed > 0 {
             write!(
                 f,
                 "Within the {limit} of failed rows allowed; fix the rows above and import them again."
-            )?;
+            )
         } else {
-            write!(f, "No failures.")?;
+            write!(f, "No failures.")
         }
-        Ok(())
     }
 }
 
 impl ImportReport {
-    /// The warnings block of the text form: counts by kind, then each warning.
-    fn write_warnings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The warnings block of the text form: counts by kind, then each warning (in the
+    /// summary form, the first few of each kind).
+    fn write_warnings(&self, f: &mut fmt::Formatter<'_>, summary: bool) -> fmt::Result {
         let counted: u64 = self.warning_counts.values().sum();
         if counted == 0 {
             return Ok(());
@@ -179,12 +334,25 @@ impl ImportReport {
         for (kind, n) in &self.warning_counts {
             writeln!(f, "  {kind}: {n}")?;
         }
-        for warning in &self.warnings {
-            writeln!(f, "  {warning}")?;
+        let mut shown = 0u64;
+        if summary {
+            for kind in self.warning_counts.keys() {
+                let of_kind = self.warnings.iter().filter(|w| w.reason.kind() == *kind);
+                for warning in of_kind.take(SUMMARY_PER_REASON) {
+                    writeln!(f, "  {warning}")?;
+                    shown += 1;
+                }
+            }
+        } else {
+            for warning in &self.warnings {
+                writeln!(f, "  {warning}")?;
+                shown += 1;
+            }
         }
-        let unlisted = counted.saturating_sub(self.warnings.len() as u64);
+        let unlisted = counted.saturating_sub(shown);
         if unlisted > 0 {
-            writeln!(f, "  ... and {unlisted} more warnings, not listed")?;
+            let warnings = noun(unlisted, "warning", "warnings");
+            writeln!(f, "  ... and {unlisted} more {warnings}, not listed")?;
         }
         Ok(())
     }
@@ -326,6 +494,22 @@ impl fmt::Display for Percent {
             write!(f, "{}.{}%", tenths / 10, tenths % 10)
         }
     }
+}
+
+/// A column without a header whose values were ignored, not read as tags (a notes column
+/// after the tags, a value typed past the last named column). Not a failure: the rows were
+/// imported without it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct IgnoredColumn {
+    /// The column, counting from 1.
+    pub column: u32,
+    /// Data rows with a value in it.
+    pub rows: u64,
+    /// The line of the first of them.
+    pub first_line: u64,
+    /// Its value there, trimmed (at most 100 characters).
+    pub first_value: String,
 }
 
 /// Which field of a row a failure is about.
@@ -689,6 +873,26 @@ pub enum ImportError {
         line: u64,
         /// The limit.
         limit: u64,
+    },
+    /// A spreadsheet ([`Importer::import_sheet`](crate::Importer::import_sheet), the
+    /// `xlsx` feature) that could not be read.
+    #[error("the spreadsheet could not be read: {reason}")]
+    Spreadsheet {
+        /// Why (the reader's message, at most 100 characters).
+        reason: String,
+    },
+    /// The workbook has no sheet of the name [`Importer::sheet`](crate::Importer::sheet)
+    /// gives (or no sheet at all).
+    #[error(
+        "the workbook has no sheet {}: its sheets are {}",
+        quote(name),
+        if sheets.is_empty() { "none".to_string() } else { sheets.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ") }
+    )]
+    NoSuchSheet {
+        /// The name asked for.
+        name: String,
+        /// The workbook's sheets, in order.
+        sheets: Vec<String>,
     },
     /// The CSV structure could not be read.
     #[error("malformed CSV at line {line}: {message}")]

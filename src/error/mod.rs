@@ -11,8 +11,8 @@ mod rfm;
 mod snapshot;
 
 pub use import::{
-    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind, Warning, WarningKind, WarningReason,
+    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, IgnoredColumn, ImportError,
+    ImportReport, KeyKind, Warning, WarningKind, WarningReason,
 };
 pub use journal::{JournalError, JournalProblem};
 pub use rfm::RfmScore;

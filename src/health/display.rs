@@ -1,5 +1,6 @@
 //! The text form of the health report.
 
+use crate::base::text::{noun, plural};
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::{Finding, HealthReport, Severity, TagFlag, TagHealth};
@@ -17,10 +18,11 @@ impl Display for HealthReport {
         let tax = &self.taxonomy;
         writeln!(
             f,
-            "Tag health on {}: {} customers; {} tags in use, {}; {} archived",
+            "Tag health on {}: {} {}; {} in use, {}; {} archived",
             self.today,
             count(self.customers),
-            tax.active_tags,
+            noun(self.customers, "customer", "customers"),
+            plural(tax.active_tags as u64, "tag", "tags"),
             tax.band.describe(),
             tax.archived_tags
         )?;
@@ -125,8 +127,9 @@ impl Display for HealthReport {
         }
         writeln!(
             f,
-            "  untagged: {} customers ({})",
+            "  untagged: {} {} ({})",
             count(tax.untagged),
+            noun(tax.untagged, "customer", "customers"),
             percent(tax.untagged_share)
         )
     }
@@ -149,7 +152,8 @@ impl HealthReport {
         let c = &self.config;
         match finding {
             Finding::TagCount { band, tags } => {
-                format!("{tags} tags in use: {}", band.describe())
+                let tags = plural(*tags as u64, "tag", "tags");
+                format!("{tags} in use: {}", band.describe())
             }
             Finding::Oversized { tag, share } => {
                 let mut line = format!(
@@ -205,12 +209,13 @@ impl HealthReport {
                     })
                     .unwrap_or("");
                 format!(
-                    "{}: {} of {} members ({}) idle for over {} days, select them with: {query}",
+                    "{}: {} of {} {} ({}) idle for over {}, select them with: {query}",
                     self.name(*tag),
                     count(*members),
                     count(self.members(*tag)),
+                    noun(self.members(*tag), "member", "members"),
                     percent(*share),
-                    c.stale_days
+                    plural(u64::from(c.stale_days), "day", "days")
                 )
             }
             Finding::Silent { tag, idle_days } => {
@@ -219,15 +224,18 @@ impl HealthReport {
                     None => "never used".to_string(),
                 };
                 format!(
-                    "{} has not been used for {idle_days} days ({since}): archive or delete it",
-                    self.name(*tag)
+                    "{} has not been used for {} ({since}): archive or delete it",
+                    self.name(*tag),
+                    plural(idle_days.unsigned_abs(), "day", "days")
                 )
             }
             Finding::Empty { tag } => format!("{} has no members", self.name(*tag)),
             Finding::Untagged { customers, share } => format!(
-                "{} customers ({}) carry no tag",
+                "{} {} ({}) {} no tag",
                 count(*customers),
-                percent(*share)
+                noun(*customers, "customer", "customers"),
+                percent(*share),
+                noun(*customers, "carries", "carry")
             ),
             Finding::Tiny { tag, members } => format!(
                 "{} has only {members} member{}",

@@ -26,6 +26,7 @@
     clippy::unreachable
 )]
 
+use crate::base::text::plural;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -930,7 +931,11 @@ fn render(node: &Node<'_>, depth: usize, out: &mut String) {
     let _ = match node {
         Node::Empty => writeln!(out, "{pad}empty"),
         Node::All => writeln!(out, "{pad}all customers"),
-        Node::Leaf { bits, label } => writeln!(out, "{pad}bitmap {label} ({} members)", bits.len()),
+        Node::Leaf { bits, label } => writeln!(
+            out,
+            "{pad}bitmap {label} ({})",
+            plural(bits.len(), "member", "members")
+        ),
         Node::Range { label, col, .. } => writeln!(
             out,
             "{pad}range {label} (probe or {}-bit slices over {} values)",
@@ -1019,7 +1024,12 @@ pub struct Explain {
 
 impl fmt::Display for Explain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:>12}  of {} customers", "", self.universe)?;
+        writeln!(
+            f,
+            "{:>12}  of {}",
+            "",
+            plural(self.universe, "customer", "customers")
+        )?;
         for s in &self.steps {
             let op = match s.op {
                 StepOp::Start => "",

@@ -16,8 +16,8 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 /// | days since first purchase | stage tag |
 /// |---|---|
 /// | 0 to `new_days` (30) | "new customer" |
-/// | `new_days + 1` to `growth_days` (31 to 90), opened a message in the last `open_window_days` (7) | "growth, high frequency" |
-/// | same window, no open in the last 7 days (or never) | "growth, low frequency" |
+/// | `new_days + 1` to `growth_days` (31 to 90), opened a message in the last `open_window_days` (7) | "growth (high frequency)" |
+/// | same window, no open in the last 7 days (or never) | "growth (low frequency)" |
 /// | over `growth_days` (90), no second purchase | "expected to churn" |
 /// | over `growth_days`, a second purchase | none of these (the lifecycle is over) |
 ///
@@ -31,6 +31,12 @@ use crate::store::taxonomy::{Edit, TagId, TagKind, TagSpec, dimensions};
 /// gives an ordinary [`RuleSet`] ([`Lifecycle::run`] checks the attributes first and runs
 /// it), to run alone or appended to other rules
 /// ([`RuleSet::extend`]).
+///
+/// The growth stages were once named "growth, high frequency" and "growth, low frequency";
+/// a comma separates tag names in customer lists, so tag names no longer hold one. A store
+/// from a snapshot of that time keeps those tags: rename them to the names above
+/// ([`Store::rename_tag`]), or give their names to [`Lifecycle::stage_tags`] (the preset
+/// uses existing tags as they are).
 ///
 /// ```
 /// use audience::{AttrKind, CustomerKey, Day, Edit, Lifecycle, Run, Store};
@@ -77,8 +83,8 @@ impl Default for Lifecycle {
             last_open: "last_open".into(),
             dimension: dimensions::STAGE.into(),
             new_customer: "new customer".into(),
-            growth_high: "growth, high frequency".into(),
-            growth_low: "growth, low frequency".into(),
+            growth_high: "growth (high frequency)".into(),
+            growth_low: "growth (low frequency)".into(),
             expected_to_churn: "expected to churn".into(),
         }
     }
@@ -278,7 +284,7 @@ impl Lifecycle {
     }
 
     /// The five rules of the preset, in this order: "lifecycle: new customer",
-    /// "lifecycle: growth, high frequency", "lifecycle: growth, low frequency",
+    /// "lifecycle: growth (high frequency)", "lifecycle: growth (low frequency)",
     /// "lifecycle: expected to churn", "lifecycle: retained".
     pub fn rules(&self) -> RuleSet {
         let first = || attr(self.first_purchase.as_str());
@@ -296,12 +302,12 @@ impl Lifecycle {
                 Some(&self.new_customer),
             ))
             .rule(self.stage_rule(
-                "lifecycle: growth, high frequency",
+                "lifecycle: growth (high frequency)",
                 growth_window.clone().and(opened.clone()),
                 Some(&self.growth_high),
             ))
             .rule(self.stage_rule(
-                "lifecycle: growth, low frequency",
+                "lifecycle: growth (low frequency)",
                 growth_window.exclude(opened),
                 Some(&self.growth_low),
             ))

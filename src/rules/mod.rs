@@ -84,6 +84,7 @@
 
 pub(crate) mod lifecycle;
 
+use crate::base::text::plural;
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -335,7 +336,7 @@ impl TagTemplate {
 /// use audience::{Rule, RuleSet};
 ///
 /// let rules = RuleSet::new()
-///     .group("positive", ["active customer", "highly active", "high potential, follow up"])
+///     .group("positive", ["active customer", "highly active", "high potential - follow up"])
 ///     .rule(
 ///         Rule::new("at risk", attr("last_open").within_days(60).not())
 ///             .remove_group("positive")
@@ -1022,10 +1023,10 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "rules on {}{}: {} customers considered, {} changed",
+            "rules on {}{}: {} considered, {} changed",
             self.today,
             if self.dry_run { " (dry run)" } else { "" },
-            self.considered,
+            plural(self.considered, "customer", "customers"),
             self.changed
         )?;
         let width = self

@@ -291,7 +291,11 @@ impl Store {
     // ----------------------------------------------------------------------------------
 
     /// Creates a tag. Errors when its folded name exists in the same dimension, naming the
-    /// existing tag; when a name is not valid (see [`MAX_NAME_CHARS`]), the description is
+    /// existing tag; when a name is not valid (see [`MAX_NAME_CHARS`]; a tag or new
+    /// dimension name must not hold a tag separator of customer lists,
+    /// [`TAG_SEPARATORS`](crate::import::TAG_SEPARATORS), so that every tag comes back
+    /// whole from an exported list; names an older snapshot holds still load, and renaming
+    /// such a tag fixes it), the description is
     /// longer than [`MAX_TEXT_CHARS`](crate::MAX_TEXT_CHARS) characters, the edit's actor or
     /// reason too long (see [`Edit`]), or the store holds [`MAX_TAGS`](crate::MAX_TAGS) tags
     /// already. On error nothing changed.
@@ -304,6 +308,8 @@ impl Store {
     /// store.create_tag(&edit, TagSpec::new("vip"))?;
     /// let err = store.create_tag(&edit, TagSpec::new("VIP ")).unwrap_err();
     /// assert!(err.to_string().contains("clashes with existing tag \"vip\""));
+    /// let err = store.create_tag(&edit, TagSpec::new("growth, low frequency")).unwrap_err();
+    /// assert!(err.to_string().contains("must not contain a comma ',' (found at character 7)"));
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn create_tag(&mut self, edit: &Edit, spec: TagSpec) -> Result<TagId, Error> {

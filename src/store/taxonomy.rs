@@ -8,13 +8,15 @@
 //!
 //! Every change is recorded in a log ([`LogEntry`]) with its day, actor and reason.
 
+use crate::base::text::plural;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use smallvec::SmallVec;
 
 use crate::base::fold::{
-    LazyIndex, MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, check_stored_name, fold, tidy,
+    LazyIndex, MAX_NAME_CHARS, MAX_TEXT_CHARS, check_name, check_separators, check_stored_name,
+    fold, tidy,
 };
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, check_chars, err, invalid_name, quote};
@@ -498,6 +500,9 @@ impl Taxonomy {
                 reason: "a dimension name must not contain ':'".into(),
             });
         }
+        // New dimensions only: one an older snapshot brought keeps its name.
+        check_separators(&dimension, "a dimension name")
+            .map_err(|reason| invalid_name(&dimension, reason))?;
         Ok(None)
     }
 
@@ -514,9 +519,13 @@ impl Taxonomy {
         Ok(dimension)
     }
 
+    /// Checks a new tag name (created or renamed to): a name an older snapshot brought
+    /// with a tag separator in it loads as it is (see [`crate::import::TAG_SEPARATORS`]), a new one is
+    /// refused.
     fn check_tag_name(name: &str) -> Result<String, Error> {
         let name = tidy(name);
         check_name(&name).map_err(|reason| invalid_name(&name, reason))?;
+        check_separators(&name, "a tag name").map_err(|reason| invalid_name(&name, reason))?;
         Ok(name)
     }
 
@@ -849,7 +858,8 @@ impl fmt::Display for Change {
             Change::Archived { name, .. } => write!(f, "archived \"{name}\""),
             Change::Unarchived { name, .. } => write!(f, "took \"{name}\" out of the archive"),
             Change::Deleted { name, members, .. } => {
-                write!(f, "deleted \"{name}\" ({members} members)")
+                let members = plural(*members, "member", "members");
+                write!(f, "deleted \"{name}\" ({members})")
             }
             Change::Merged {
                 from_name,

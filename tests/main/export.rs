@@ -176,22 +176,6 @@ fn erased_customers_are_left_out() {
 }
 
 #[test]
-fn names_with_separators_are_flagged() {
-    let mut s = shop();
-    let e = Edit::new("admin", jun_18());
-    let t = s.create_tag(&e, TagSpec::new("mother、baby")).unwrap();
-    let unused = s.create_tag(&e, TagSpec::new("a,b")).unwrap();
-    s.add_tag(2, t, jun_18()).unwrap();
-    let _ = unused;
-    let mut out = Vec::new();
-    let summary = Export::new()
-        .write_csv(&s, s.customers(), &mut out)
-        .unwrap();
-    // Only names actually written are listed.
-    assert_eq!(summary.tags_with_separators, ["mother、baby"]);
-}
-
-#[test]
 fn serde_rows() {
     let s = shop();
     let export = Export::new()

@@ -210,8 +210,8 @@ fn spring_limited_unused_for_31_days_is_silent() {
     let spring = shop.tag_full("spring limited", "campaign", 0..15, 100, Some(31));
     let summer = shop.tag_full("summer limited", "campaign", 5..20, 100, Some(30));
     // Never used: counted from the creation day.
-    let old = shop.tag_full("never used, 31 days old", "campaign", 0..12, 31, None);
-    let new = shop.tag_full("never used, 30 days old", "campaign", 0..12, 30, None);
+    let old = shop.tag_full("never used (31 days old)", "campaign", 0..12, 31, None);
+    let new = shop.tag_full("never used (30 days old)", "campaign", 0..12, 30, None);
     let winter = shop.tag_full("winter limited", "campaign", 0..12, 400, Some(300));
     shop.store
         .archive_tag(&Edit::new("mei", today), winter)

@@ -3,8 +3,8 @@
 //! nothing).
 
 use audience::import::{
-    Effect, Failure, FailureKind, FailureReason, Field, Format, Header, ImportError, Importer,
-    KeyKind, TagMode, UnknownTags,
+    Effect, Failure, FailureKind, FailureReason, Field, Format, Header, IgnoredColumn, ImportError,
+    Importer, KeyKind, TagMode, UnknownTags, UnnamedColumns,
 };
 use audience::{
     Country, CustomerKey, Day, Edit, ErrorKind, PhoneError, Store, TagId, TagSpec, dimensions,
@@ -112,16 +112,26 @@ fn messy_file_is_read_row_by_row() {
     assert_eq!(report.rows_skipped, 3); // line 7 duplicate, lines 8 and 11 bad numbers
     assert_eq!(report.rows_failed, 3); // lines 8, 9 (tag ignored), 11
     assert_eq!(report.customers_created, 5);
-    // Rows of lines 2, 5, 6, 9 (VIPP ignored: nothing) and 10.
-    assert_eq!(report.memberships_added, 2 + 3 + 2 + 2);
+    // Rows of lines 2, 5, 6, 9 (VIPP ignored: nothing) and 10; the values of lines 6 and
+    // 10 in column 3, which has no header, are not tags.
+    assert_eq!(report.memberships_added, 2 + 3 + 1 + 1);
+    assert_eq!(
+        report.ignored_columns,
+        [IgnoredColumn {
+            column: 3,
+            rows: 2,
+            first_line: 6,
+            first_value: "VIP".into()
+        }]
+    );
     assert_eq!(tags_of(&s, "85291234567"), ["VIP", "cosmetics"]);
     assert_eq!(
         tags_of(&s, "85291234568"),
         ["VIP", "cosmetics", "mother & baby"]
     );
-    assert_eq!(tags_of(&s, "85291234569"), ["VIP", "mother & baby"]);
+    assert_eq!(tags_of(&s, "85291234569"), ["mother & baby"]);
     assert_eq!(tags_of(&s, "85291234570"), Vec::<String>::new());
-    assert_eq!(tags_of(&s, "85291234571"), ["ลูกค้าใหม่", "高消費力"]);
+    assert_eq!(tags_of(&s, "85291234571"), ["ลูกค้าใหม่"]);
 
     assert_eq!(report.duplicates.len(), 1);
     assert_eq!(report.duplicates[0].line, 7);
@@ -152,9 +162,11 @@ fn messy_file_is_read_row_by_row() {
     assert_eq!(report.failure_counts[&FailureKind::ScientificNotation], 1);
     assert_eq!(
         report.to_string(),
-        "8 rows read: 5 imported, 3 skipped (1 duplicates).\n\
-         Customers: 5 new, 0 updated, 0 unchanged. Memberships: 9 added, 0 removed.\n\
-         Failed rows: 3 of 8 (37.5%).\n\
+        "8 rows read: 5 imported, 3 skipped (1 duplicate).\n\
+         Customers: 5 created, 0 updated, 0 unchanged. Memberships: 7 added, 0 removed.\n\
+         Column 3 has no header, so its values were ignored (2 rows, first at line 6: \"VIP\"); \
+         to import them as tags, put them in the tags column.\n\
+         Failed rows: 3 of 8 (37.5%), with 3 failures:\n\
          \x20 invalid phone number: 1\n\
          \x20 number in scientific notation: 1\n\
          \x20 unknown tag: 1\n\
@@ -275,6 +287,7 @@ fn txt_files_one_number_per_line_or_number_tab_tags() {
 
     let tabbed = "電話\t標籤\n85291234567\tcosmetics, VIP\n85291234580\tVIP\tcosmetics\n";
     let r = Importer::new()
+        .unnamed_columns(UnnamedColumns::Tags)
         .format(Format::Txt)
         .unwrap()
         .import_str(&mut s, tabbed, &Edit::new("import", jun_18()))
@@ -1042,9 +1055,9 @@ fn seeds_500_numbers_tagged_618_non_buyers() {
     assert_eq!(s.members(t).unwrap().len(), 500);
     assert_eq!(
         r.to_string(),
-        "500 rows read: 500 imported, 0 skipped (0 duplicates).\n\
-         Customers: 500 new, 0 updated, 0 unchanged. Memberships: 500 added, 0 removed.\n\
-         Tags created: \"did not buy in the 618 campaign\".\n\
+        "500 rows read: 500 imported, 0 skipped.\n\
+         Customers: 500 created, 0 updated, 0 unchanged. Memberships: 500 added, 0 removed.\n\
+         Tag created: \"did not buy in the 618 campaign\".\n\
          No failures."
     );
 }

@@ -5,7 +5,7 @@
 
 use audience::import::{
     FailureKind, FailureReason, ImportError, Importer, MAX_FIELD_BYTES, MAX_LISTED_FAILURES,
-    MAX_ROW_BYTES, MAX_ROW_FIELDS, MAX_TAG_NAMES, UnknownTags,
+    MAX_ROW_BYTES, MAX_ROW_FIELDS, MAX_TAG_NAMES, UnknownTags, UnnamedColumns,
 };
 use audience::{CustomerKey, Edit, NamingRules, Policy, Store, TagSpec};
 
@@ -77,6 +77,7 @@ fn a_field_over_the_limit_is_refused() {
     let cell = "VIP,".repeat(MAX_FIELD_BYTES / 4);
     let mut s = shop();
     let report = Importer::new()
+        .unnamed_columns(UnnamedColumns::Tags)
         .import_str(
             &mut s,
             &format!("85291234567,\"{cell}\",website\n"),
@@ -184,6 +185,7 @@ fn the_report_lists_the_first_failures_and_counts_them_all() {
     }
     let mut s = shop();
     let report = Importer::new()
+        .unnamed_columns(UnnamedColumns::Tags)
         .max_rows(6_000)
         .unwrap()
         .max_failed_share(1.0)
@@ -392,6 +394,7 @@ fn positions_and_sizes_beyond_four_bytes_do_not_wrap() {
 #[test]
 fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     let report = Importer::new()
+        .unnamed_columns(UnnamedColumns::Tags)
         .max_failed_share(1.0)
         .unwrap()
         .dry_run_str(
@@ -410,6 +413,7 @@ fn a_name_that_fails_twice_in_a_row_is_one_failure() {
     // Thousands of them cost one failure, not thousands.
     let row = "85291234567,\"".to_string() + &"x,".repeat(30_000) + "\"\n";
     let report = Importer::new()
+        .unnamed_columns(UnnamedColumns::Tags)
         .max_failed_share(1.0)
         .unwrap()
         .dry_run_str(&shop(), &row, &Edit::new("import", jun_18()))

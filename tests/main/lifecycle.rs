@@ -1,6 +1,6 @@
 //! The customer lifecycle of CRM tagging guides: new customer for days 0-30 after
-//! the first purchase; days 31-90 "growth, high frequency" (opens at least one message a
-//! week) or "growth, low frequency"; no second purchase after 90 days => drop "new
+//! the first purchase; days 31-90 "growth (high frequency)" (opens at least one message a
+//! week) or "growth (low frequency)"; no second purchase after 90 days => drop "new
 //! customer", add "expected to churn".
 
 use audience::{
@@ -103,8 +103,8 @@ fn stages_by_days_since_the_first_purchase() {
     };
     let (new, high, low, churn) = (
         "new customer",
-        "growth, high frequency",
-        "growth, low frequency",
+        "growth (high frequency)",
+        "growth (low frequency)",
         "expected to churn",
     );
     let want = vec![
@@ -175,8 +175,8 @@ fn day_bounds_are_configurable() {
         vec![
             vec!["new customer"],
             // Last open 4 days ago: outside a 3-day window.
-            vec!["growth, low frequency"],
-            vec!["growth, low frequency"],
+            vec!["growth (low frequency)"],
+            vec!["growth (low frequency)"],
             vec!["expected to churn"],
         ]
     );
@@ -213,8 +213,8 @@ fn create_tags_is_idempotent_and_atomic() {
         Lifecycle::default()
             .stage_tags(
                 "new customer",
-                "growth, high frequency",
-                "growth, low frequency",
+                "growth (high frequency)",
+                "growth (low frequency)",
                 &long
             )
             .unwrap_err()
@@ -275,8 +275,8 @@ fn the_preset_is_data() {
         names,
         vec![
             "lifecycle: new customer",
-            "lifecycle: growth, high frequency",
-            "lifecycle: growth, low frequency",
+            "lifecycle: growth (high frequency)",
+            "lifecycle: growth (low frequency)",
             "lifecycle: expected to churn",
             "lifecycle: retained"
         ]

@@ -400,9 +400,9 @@ fn the_mixed_list_report() {
     assert_eq!(report.warning_counts[&WarningKind::NotMobile], 1);
     assert_eq!(
         report.to_string(),
-        "10 rows read: 7 imported, 3 skipped (0 duplicates).\n\
-         Customers: 7 new, 0 updated, 0 unchanged. Memberships: 7 added, 0 removed.\n\
-         Failed rows: 3 of 10 (30%).\n\
+        "10 rows read: 7 imported, 3 skipped.\n\
+         Customers: 7 created, 0 updated, 0 unchanged. Memberships: 7 added, 0 removed.\n\
+         Failed rows: 3 of 10 (30%), with 3 failures:\n\
          \x20 invalid phone number: 1\n\
          \x20 phone number fits several countries: 2\n\
          \x20 line 2, column 1 (phone): \"0912 345 678\": number \"0912 345 678\" fits more than one expected country: 886912345678 in Taiwan (+886) and 66912345678 in Thailand (+66); write it with its country code (+886 or +66), or give the row's country; row skipped\n\

@@ -189,7 +189,7 @@ fn order_succeeded_event_path() {
     assert_eq!(r.added[0].customers, 1);
     assert_eq!(
         report.to_string(),
-        "rules on 2024-06-18: 1 customers considered, 1 changed\n\
+        "rules on 2024-06-18: 1 customer considered, 1 changed\n\
          \x20 rule               matched    changed  changes\n\
          \x20 order succeeded          1          1  -abandoned cart 1, +purchased-2024-06-18+lipstick 1\n\
          \x20 created tag \"purchased-2024-06-18+lipstick\"\n"
@@ -274,7 +274,7 @@ fn event_path_runs_weekly_rules_for_the_changed_customer_only() {
 const POSITIVE: [&str; 3] = [
     "active customer",
     "highly active",
-    "high potential, follow up",
+    "high potential - follow up",
 ];
 
 #[test]
@@ -291,7 +291,7 @@ fn no_open_for_60_days_removes_every_positive_tag() {
     let tag = |store: &Store, n: &str| store.tag_id(n).unwrap();
     let active = tag(&store, "active customer");
     let highly = tag(&store, "highly active");
-    let potential = tag(&store, "high potential, follow up");
+    let potential = tag(&store, "high potential - follow up");
     // 0: opened 10 days ago; 1: 61 days ago; 2: never; 3: exactly 60 days ago.
     set_day(&mut store, 0, last_open, today - 10);
     set_day(&mut store, 1, last_open, today - 61);
@@ -329,7 +329,7 @@ fn no_open_for_60_days_removes_every_positive_tag() {
         vec![
             ("active customer", 2),
             ("highly active", 1),
-            ("high potential, follow up", 1)
+            ("high potential - follow up", 1)
         ]
     );
 }
@@ -376,7 +376,7 @@ fn removing_a_whole_dimension_keeps_the_tag_the_rule_adds() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bulk maintenance: "add 'high potential, follow up' to everyone who interacted in the last 30
+// Bulk maintenance: "add 'high potential - follow up' to everyone who interacted in the last 30
 // days but has no 'ordered' tag (say 350 people), and in the same operation remove 'silent
 // customer'."
 
@@ -389,7 +389,7 @@ fn bulk_high_potential_350_people() {
         .unwrap();
     let ordered = create(&mut store, "ordered", dimensions::STAGE);
     let silent = create(&mut store, "silent customer", dimensions::ACTIVITY);
-    create(&mut store, "high potential, follow up", dimensions::STAGE);
+    create(&mut store, "high potential - follow up", dimensions::STAGE);
     customers(&mut store, 1000);
     // 0..500 interacted within the last 30 days, 500..1000 31 to 200 days ago.
     for c in 0..1000u32 {
@@ -412,7 +412,7 @@ fn bulk_high_potential_350_people() {
             "follow up",
             Query::parse("last_interaction WITHIN 30d AND NOT ordered").unwrap(),
         )
-        .add("high potential, follow up")
+        .add("high potential - follow up")
         .remove("silent customer"),
     );
     let before = store.clone();
@@ -422,7 +422,7 @@ fn bulk_high_potential_350_people() {
         members(&store, "silent customer"),
         members(&before, "silent customer")
     );
-    assert!(members(&store, "high potential, follow up").is_empty());
+    assert!(members(&store, "high potential - follow up").is_empty());
 
     let report = rules.run(&mut store, &Run::new(today)).unwrap();
     assert!(!report.dry_run);
@@ -431,7 +431,10 @@ fn bulk_high_potential_350_people() {
     assert_eq!(r.matched, 350);
     assert_eq!(r.added[0].customers, 350);
     assert_eq!(r.removed[0].customers, 250);
-    assert_eq!(members(&store, "high potential, follow up"), bits(150..500));
+    assert_eq!(
+        members(&store, "high potential - follow up"),
+        bits(150..500)
+    );
     assert_eq!(
         members(&store, "silent customer"),
         bits((100..150).chain(700..800))
@@ -440,7 +443,7 @@ fn bulk_high_potential_350_people() {
         report.to_string(),
         "rules on 2025-01-06: 1000 customers considered, 350 changed\n\
          \x20 rule         matched    changed  changes\n\
-         \x20 follow up        350        350  -silent customer 250, +high potential, follow up 350\n"
+         \x20 follow up        350        350  -silent customer 250, +high potential - follow up 350\n"
     );
 }
 

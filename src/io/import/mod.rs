@@ -36,7 +36,9 @@
 //!   mark, or the NUL bytes that UTF-16 puts beside every ASCII character) is refused with
 //!   [`ImportError::Utf16`], other bytes that are not UTF-8 (GBK, Big5, Windows-1252 files)
 //!   with [`ImportError::NotUtf8`], naming the line; an Excel workbook (`.xlsx` or `.xls`) or
-//!   other binary file with [`ImportError::NotText`]. The input is read whole, at most
+//!   other binary file with [`ImportError::NotText`]. With the `xlsx` feature,
+//!   `Importer::import_sheet` reads an `.xlsx` workbook's sheet through the same rules
+//!   (cells as their values: a phone number stored as a number keeps every digit). The input is read whole, at most
 //!   [`Importer::max_input_bytes`] bytes (64 MiB by default).
 //! * **Layout.** CSV as the `csv` crate reads it: fields in double quotes may hold the
 //!   separator, quotes (doubled) and line breaks; lines end in LF or CRLF; blank lines and
@@ -52,14 +54,22 @@
 //!   `теги`, `метки`, `وسوم`, ...). Without a header the key is the first column and the
 //!   tags the second; [`Importer::columns`] gives other positions.
 //! * **Tags.** The tags cell is split on the ASCII comma `,`, the full-width comma `，`,
-//!   the ideographic comma `、` and the Arabic comma `،` (as people type them); each name
+//!   the ideographic comma `、` and the Arabic comma `،` ([`TAG_SEPARATORS`], as people
+//!   type them; no tag or dimension can be created with one in its name, so every list an
+//!   export writes is read back whole); each name
 //!   is trimmed and looked up as [`Store::tag_id`] does (case, width and spacing do not
 //!   matter; `dimension:name` picks one of two same-named tags); empty names are skipped.
 //!   A name listed twice in a row counts once, as a tag or as a failure (at its first
 //!   place).
-//!   When the tags column is the last column, fields after it are more tags: a row
-//!   `85291234567,VIP,new` typed without quotes has two tags, and a trailing separator adds
-//!   nothing.
+//! * **Columns without a header** (past the header's last named column, under a blank
+//!   header cell, or in a file without a header row any column but the key and tags
+//!   columns) are not read: a notes column after the tags must not turn into tags. Each
+//!   such column with values is listed once in [`ImportReport::ignored_columns`] (how many
+//!   rows, the first value), which is not a failure. With
+//!   [`Importer::unnamed_columns`]`(`[`UnnamedColumns::Tags`]`)` the fields after the tags
+//!   column, when no named column follows it, are more tags instead: a row
+//!   `85291234567,VIP,new` typed without quotes then has two tags, and a trailing separator
+//!   adds nothing.
 //! * **Phone numbers** are read by [`read_phone`] against the
 //!   [expected countries](Importer::countries) (see [`crate::phone`] for exactly what is
 //!   accepted and validated): valid in exactly one, taken; valid in several, the row fails
@@ -150,9 +160,10 @@ use crate::base::fold::{check_name, fold, tidy};
 use crate::error::{Error, ErrorKind, invalid_name};
 use crate::phone::{Country, ParsedPhone, Reading, read_phone};
 
+pub use crate::base::fold::TAG_SEPARATORS;
 pub use crate::error::{
-    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, ImportError, ImportReport,
-    KeyKind, Warning, WarningKind, WarningReason,
+    Duplicate, Effect, Failure, FailureKind, FailureReason, Field, IgnoredColumn, ImportError,
+    ImportReport, KeyKind, Warning, WarningKind, WarningReason,
 };
 use crate::store::Store;
 use crate::store::directory::{CustomerId, CustomerKey};
@@ -197,6 +208,8 @@ mod header;
 mod options;
 mod pass;
 mod records;
+#[cfg(feature = "xlsx")]
+mod sheet;
 
 use encoding::*;
 use header::*;

@@ -33,6 +33,26 @@ pub enum Header {
     Absent,
 }
 
+/// What to do with values in columns that have no header: after the named columns, under a
+/// blank header cell, or, in a file without a header row, any column but the key and tags
+/// columns.
+///
+/// A column without a header is most often notes (`phone,tags` then
+/// `081 234 5678,VIP,回頭客`): read as tags, its every value would become a tag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum UnnamedColumns {
+    /// Ignore their values and say so in the report, once per column
+    /// ([`ImportReport::ignored_columns`]), the default.
+    #[default]
+    Ignore,
+    /// Read the fields after the tags column as more tags when no named column follows
+    /// it: a row `85291234567,VIP,new` typed without quotes has two tags (and a trailing
+    /// separator adds nothing). Other columns without a header are still ignored.
+    Tags,
+}
+
 /// What to do with a tag name that no tag has.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -114,6 +134,9 @@ pub struct Importer {
     pub(super) countries: Vec<Country>,
     pub(super) unknown_tags: UnknownTags,
     pub(super) mode: TagMode,
+    pub(super) unnamed_columns: UnnamedColumns,
+    #[cfg(feature = "xlsx")]
+    pub(super) sheet: Option<String>,
     pub(super) max_rows: u64,
     pub(super) max_failed_share: f64,
     pub(super) max_input_bytes: u64,
@@ -141,6 +164,11 @@ struct RawImporter {
     countries: Vec<Country>,
     unknown_tags: UnknownTags,
     mode: TagMode,
+    #[serde(default)]
+    unnamed_columns: UnnamedColumns,
+    #[cfg(feature = "xlsx")]
+    #[serde(default)]
+    sheet: Option<String>,
     max_rows: u64,
     max_failed_share: f64,
     max_input_bytes: u64,
@@ -157,6 +185,7 @@ impl TryFrom<RawImporter> for Importer {
             .key_kind(raw.key_kind)
             .unknown_tags(raw.unknown_tags)
             .mode(raw.mode)
+            .unnamed_columns(raw.unnamed_columns)
             .max_rows(raw.max_rows)?
             .max_failed_share(raw.max_failed_share)?
             .max_input_bytes(raw.max_input_bytes)?
@@ -170,7 +199,12 @@ impl TryFrom<RawImporter> for Importer {
         {
             countries.insert(0, country);
         }
-        importer.countries(&countries)
+        importer = importer.countries(&countries)?;
+        #[cfg(feature = "xlsx")]
+        if let Some(sheet) = raw.sheet {
+            importer = importer.sheet(&sheet)?;
+        }
+        Ok(importer)
     }
 }
 
@@ -190,6 +224,9 @@ impl Importer {
             countries: Vec::new(),
             unknown_tags: UnknownTags::Ignore,
             mode: TagMode::Merge,
+            unnamed_columns: UnnamedColumns::Ignore,
+            #[cfg(feature = "xlsx")]
+            sheet: None,
             max_rows: DEFAULT_MAX_ROWS,
             max_failed_share: DEFAULT_MAX_FAILED_SHARE,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
@@ -289,6 +326,35 @@ impl Importer {
     /// Merge into or overwrite customers' tags ([`TagMode::Merge`] by default).
     pub fn mode(mut self, mode: TagMode) -> Importer {
         self.mode = mode;
+        self
+    }
+
+    /// Values in columns without a header: ignored and reported
+    /// ([`UnnamedColumns::Ignore`], the default), or the fields after the tags column read
+    /// as more tags ([`UnnamedColumns::Tags`]).
+    ///
+    /// ```
+    /// use audience::import::{Importer, UnnamedColumns};
+    /// use audience::{Day, Edit, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2025, 6, 18)?;
+    /// let mut store = Store::new();
+    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("VIP"))?;
+    /// store.create_tag(&Edit::new("admin", today), TagSpec::new("new"))?;
+    /// let file = "phone,tags\n85291234567,VIP,new\n";
+    ///
+    /// let report = Importer::new().dry_run_str(&store, file, &Edit::new("import", today))?;
+    /// assert_eq!(report.memberships_added, 1);
+    /// assert_eq!(report.ignored_columns[0].column, 3);
+    ///
+    /// let typed = Importer::new().unnamed_columns(UnnamedColumns::Tags);
+    /// let report = typed.dry_run_str(&store, file, &Edit::new("import", today))?;
+    /// assert_eq!(report.memberships_added, 2);
+    /// assert!(report.ignored_columns.is_empty());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn unnamed_columns(mut self, policy: UnnamedColumns) -> Importer {
+        self.unnamed_columns = policy;
         self
     }
 
@@ -414,7 +480,17 @@ impl Importer {
         bytes: &[u8],
         edit: &Edit,
     ) -> Result<ImportReport, Error> {
-        let mut plan = self.plan(store, bytes, edit)?;
+        let plan = self.plan(store, bytes, edit)?;
+        self.apply_plan(store, plan, edit)
+    }
+
+    /// Refuses a plan over the failure share, or applies it.
+    pub(super) fn apply_plan(
+        &self,
+        store: &mut Store,
+        mut plan: Plan,
+        edit: &Edit,
+    ) -> Result<ImportReport, Error> {
         if plan.report.over_failure_limit() {
             let report = &plan.report;
             return Err(ImportError::Refused {
@@ -439,39 +515,48 @@ impl Importer {
         if bytes.len() as u64 > limit {
             return Err(ImportError::TooLarge { limit }.into());
         }
-        let create_dimension = match &self.unknown_tags {
-            UnknownTags::Create { dimension } => Some(check_dimension(dimension)?),
-            _ => None,
-        };
+        let create_dimension = self.create_dimension()?;
         let text = decode(bytes)?;
         let (delimiter, body, line_offset) = self.layout(text)?;
+        let mut rows = CsvRows {
+            records: Records::new(body.as_bytes(), delimiter),
+            lines: Lines::new(body.as_bytes()),
+            line_offset,
+        };
+        self.plan_rows(store, edit, create_dimension, &mut rows)
+    }
 
-        let mut records = Records::new(body.as_bytes(), delimiter);
+    /// The dimension of created tags, checked, under [`UnknownTags::Create`].
+    pub(super) fn create_dimension(&self) -> Result<Option<String>, Error> {
+        match &self.unknown_tags {
+            UnknownTags::Create { dimension } => Ok(Some(check_dimension(dimension)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The first pass over the rows of a CSV file or a sheet.
+    pub(super) fn plan_rows(
+        &self,
+        store: &Store,
+        edit: &Edit,
+        create_dimension: Option<String>,
+        rows: &mut impl RowSource,
+    ) -> Result<Plan, Error> {
         let mut pass = Pass::new(self, store, create_dimension);
         let mut columns: Option<Columns> = None;
-        let mut lines = Lines::new(body.as_bytes());
-        loop {
-            let (start, record) = match records.next() {
-                Ok(Some(next)) => next,
-                Ok(None) => break,
-                Err((start, limit)) => {
-                    let line = lines.line_of(start) + line_offset;
-                    return Err(limit.into_error(line).into());
-                }
-            };
-            let line = lines.line_of(start) + line_offset;
+        while let Some((line, record)) = rows.next_row()? {
             if record.iter().all(blank) {
                 continue;
             }
-            let cols = match columns {
+            let cols = match &columns {
                 Some(c) => c,
                 None => {
                     let first: Vec<&str> = record.iter().map(field_str).collect();
                     let (c, is_header) = self.columns_from(&first)?;
-                    columns = Some(c);
                     pass.report.key_column = column_number(c.key);
                     pass.report.tags_column = c.tags.map(column_number);
                     pass.report.country_column = c.country.map(column_number);
+                    let c = columns.insert(c);
                     if is_header {
                         pass.report.header_line = Some(line);
                         continue;
@@ -479,7 +564,7 @@ impl Importer {
                     c
                 }
             };
-            pass.row(&cols, line, &record)?;
+            pass.row(cols, line, &record)?;
         }
         let report = &pass.report;
         if report.rows_read > self.max_rows {
@@ -541,11 +626,12 @@ impl Importer {
             Header::Auto => key_at.is_some() || tags_at.is_some(),
         };
         let last_named = fields.iter().rposition(|f| !trim(f).is_empty());
+        let typed = self.unnamed_columns == UnnamedColumns::Tags;
         let (key, tags, extra_tags) = match self.columns {
             Some((key, tags)) => (
                 key,
                 tags,
-                tags.is_some_and(|t| !is_header || Some(t) == last_named),
+                typed && tags.is_some_and(|t| !is_header || Some(t) == last_named),
             ),
             None if is_header => {
                 let Some(key) = key_at else {
@@ -555,9 +641,24 @@ impl Importer {
                     }
                     .into());
                 };
-                (key, tags_at, tags_at.is_some() && tags_at == last_named)
+                (
+                    key,
+                    tags_at,
+                    typed && tags_at.is_some() && tags_at == last_named,
+                )
             }
-            None => (0, Some(1), true),
+            None => (0, Some(1), typed),
+        };
+        // Columns without a header: past the header's last named cell, or under a blank
+        // one; every column of a file without a header row.
+        let (named_until, blank_named) = if is_header {
+            let until = last_named.map_or(0, |l| l + 1);
+            let blank = (0..until)
+                .filter(|&i| fields.get(i).is_none_or(|f| trim(f).is_empty()))
+                .collect();
+            (until, blank)
+        } else {
+            (0, Vec::new())
         };
         Ok((
             Columns {
@@ -565,6 +666,8 @@ impl Importer {
                 tags,
                 extra_tags,
                 country: if is_header { country_at } else { None },
+                named_until,
+                blank_named,
             },
             is_header,
         ))

@@ -153,6 +153,9 @@ impl<'a> Pass<'a> {
         if self.report.rows_read > self.opts.max_rows {
             return Ok(()); // only counted: the batch will be refused
         }
+        if fields.len() > cols.named_until || !cols.blank_named.is_empty() {
+            self.unnamed(cols, line, fields);
+        }
         let raw_key = trim(fields.get(cols.key).map_or("", field_str));
         let row_country = match cols.country {
             Some(at) if self.opts.key_kind == KeyKind::Phone => {
@@ -229,7 +232,7 @@ impl<'a> Pass<'a> {
             };
             for at in tags_at..last {
                 let cell = fields.get(at).map_or("", field_str);
-                for name in cell.split([',', '，', '、', '،']) {
+                for name in cell.split(TAG_SEPARATORS) {
                     let name = trim(name);
                     if name.is_empty() {
                         continue;
@@ -282,6 +285,37 @@ impl<'a> Pass<'a> {
                     || self.opts.unknown_tags == UnknownTags::Reject),
         });
         Ok(())
+    }
+
+    /// Records the values of a row in columns without a header that are not read.
+    pub(super) fn unnamed(&mut self, cols: &Columns, line: u64, fields: &Record<'_>) {
+        let past = cols.named_until..fields.len();
+        for at in cols.blank_named.iter().copied().chain(past) {
+            if cols.is_read(at) {
+                continue;
+            }
+            let Some(field) = fields.get(at).filter(|f| !blank(f)) else {
+                continue;
+            };
+            let column = column_number(at);
+            let ignored = &mut self.report.ignored_columns;
+            match ignored.binary_search_by_key(&column, |c| c.column) {
+                Ok(i) => {
+                    if let Some(c) = ignored.get_mut(i) {
+                        c.rows += 1;
+                    }
+                }
+                Err(i) => ignored.insert(
+                    i,
+                    IgnoredColumn {
+                        column,
+                        rows: 1,
+                        first_line: line,
+                        first_value: clip(trim(field_str(field))),
+                    },
+                ),
+            }
+        }
     }
 
     /// Second pass, in row order: duplicates out (first occurrence wins), failures

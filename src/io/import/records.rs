@@ -185,8 +185,37 @@ impl<'a> Records<'a> {
     }
 }
 
-/// Key and tags column positions (from 0).
-#[derive(Clone, Copy, Debug)]
+/// Rows to import, each with the line (or sheet row) it starts on, counting from 1.
+pub(super) trait RowSource {
+    /// The next row, `None` at the end; a row over a limit is an error.
+    fn next_row(&mut self) -> Result<Option<(u64, Record<'_>)>, Error>;
+}
+
+/// The rows of CSV text.
+pub(super) struct CsvRows<'a> {
+    pub(super) records: Records<'a>,
+    pub(super) lines: Lines<'a>,
+    /// Lines before the text (an Excel `sep=` line).
+    pub(super) line_offset: u64,
+}
+
+impl RowSource for CsvRows<'_> {
+    fn next_row(&mut self) -> Result<Option<(u64, Record<'_>)>, Error> {
+        match self.records.next() {
+            Ok(Some((start, record))) => {
+                Ok(Some((self.lines.line_of(start) + self.line_offset, record)))
+            }
+            Ok(None) => Ok(None),
+            Err((start, limit)) => {
+                let line = self.lines.line_of(start) + self.line_offset;
+                Err(limit.into_error(line).into())
+            }
+        }
+    }
+}
+
+/// Key and tags column positions (from 0), and which columns have no header.
+#[derive(Clone, Debug)]
 pub(super) struct Columns {
     pub(super) key: usize,
     pub(super) tags: Option<usize>,
@@ -194,6 +223,22 @@ pub(super) struct Columns {
     pub(super) country: Option<usize>,
     /// Fields after the tags column are more tags.
     pub(super) extra_tags: bool,
+    /// Columns from this one on have no header (0 without a header row).
+    pub(super) named_until: usize,
+    /// Columns before `named_until` under a blank header cell, ascending.
+    pub(super) blank_named: Vec<usize>,
+}
+
+impl Columns {
+    /// Whether the field at `at` is read (as the key or a tag).
+    pub(super) fn is_read(&self, at: usize) -> bool {
+        at == self.key
+            || match self.tags {
+                Some(t) if self.extra_tags => at >= t,
+                Some(t) => at == t,
+                None => false,
+            }
+    }
 }
 
 pub(super) fn check_dimension(dimension: &str) -> Result<String, Error> {
