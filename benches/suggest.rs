@@ -8,6 +8,9 @@
 //! - `suggest/import_dry_run_5000_near_misses_100k`: the dry run of a 5,000-row file whose
 //!   rows each name a different near miss (every spelling is an unknown name, looked up
 //!   once), under the default `UnknownTags::Ignore`.
+//! - `suggest/query_unknown_names_100k`: one query of the longest length allowed (64 KiB)
+//!   naming as many different near misses as fit, about 3,000 (`"a" OR "b" OR ...`): parsed
+//!   whole, then bound until the first unknown name, so it costs the parse and one miss.
 //! - `naive/...`: the baseline in the same run, the previous algorithm: one bounded edit
 //!   distance per tag name for each miss (measured for 50 misses and scaled, since 5,000
 //!   take minutes).
@@ -127,6 +130,23 @@ fn suggest(c: &mut Criterion) {
             near_miss(&names[(i * 7919) % TAGS], i)
         ));
     }
+    let mut many = String::new();
+    let mut named = 0;
+    for i in 0..ROWS {
+        let term = format!("\"{}\"", near_miss(&names[(i * 7919) % TAGS], i));
+        if many.len() + term.len() + 4 > audience::query::MAX_QUERY_BYTES {
+            break;
+        }
+        if !many.is_empty() {
+            many.push_str(" OR ");
+        }
+        many.push_str(&term);
+        named += 1;
+    }
+    eprintln!(
+        "a query of {} bytes naming {named} unknown tags",
+        many.len()
+    );
     let importer = Importer::new().max_failed_share(1.0).unwrap();
     let edit = Edit::new("import", today);
 
@@ -155,6 +175,13 @@ fn suggest(c: &mut Criterion) {
             |s| s.count(&query, today).unwrap_err(),
             BatchSize::LargeInput,
         )
+    });
+    group.bench_function("query_unknown_names_100k", |b| {
+        b.iter(|| {
+            store
+                .count(black_box(&Query::parse(&many).unwrap()), today)
+                .unwrap_err()
+        })
     });
     group.bench_function("import_dry_run_5000_near_misses_100k", |b| {
         b.iter(|| {

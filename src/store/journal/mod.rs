@@ -1,4 +1,4 @@
-//! The change journal: every change to a [`Store`] as a record of bytes the app appends to a
+//! The change journal: every change to a [`Store`](crate::Store) as a record of bytes the app appends to a
 //! file of its own, so that a crash between two snapshots loses nothing that was written.
 //!
 //! SQLite's write-ahead log, Redis's append-only file and LMDB's commit records all pair a
@@ -16,7 +16,7 @@
 //!   of keys and values) is better persisted as a snapshot than as records: turn the
 //!   journal off, load, write a checkpoint, and turn it back on.
 //! - **Batches are atomic.** An import, a rule run, a tier or group write, a materialised
-//!   query, [`Store::set_tags`] and every other change made inside [`Store::batch`] are one
+//!   query, [`Store::set_tags`](crate::Store::set_tags) and every other change made inside [`Store::batch`](crate::Store::batch) are one
 //!   unit: [`replay`] applies a batch whole or not at all.
 //! - **Records are effects, compactly.** A bulk change is one record holding a bitmap (a
 //!   rule run is the tags it added and removed, not a re-run); keys, names and values are
