@@ -126,29 +126,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Checks the container count of a portable Roaring header against the bytes present
-/// (each container takes at least 4 bytes of description and 2 of data).
-pub(super) fn check_portable_header(bytes: &[u8]) -> Res<()> {
-    let word = |at: usize| -> Option<u32> {
-        let b = bytes.get(at..at.checked_add(4)?)?;
-        Some(u32::from_le_bytes(b.try_into().ok()?))
-    };
-    let cookie = word(0).ok_or("a bitmap needs at least 8 bytes")?;
-    let containers = if cookie == 12346 {
-        word(4).ok_or("a bitmap needs at least 8 bytes")? as u64
-    } else if cookie & 0xFFFF == 12347 {
-        u64::from(cookie >> 16) + 1
-    } else {
-        return Err("not a portable Roaring bitmap (unknown cookie)".into());
-    };
-    if containers > 65_536 || containers * 6 > bytes.len() as u64 {
-        return Err(format!(
-            "{containers} containers do not fit in {} bytes",
-            bytes.len()
-        ));
-    }
-    Ok(())
-}
+/// Checks a portable Roaring bitmap's header before roaring reads it: the journal makes
+/// the same check on its bitmaps, with the same messages.
+pub(super) use crate::store::journal::op::check_portable_header;
 
 /// One section read from the input: kind, payload, where it started.
 pub(super) struct Raw {

@@ -312,35 +312,9 @@ pub(super) fn change_code(c: &Change) -> u8 {
     }
 }
 
-pub(super) fn put_policy(b: &mut Vec<u8>, p: &Policy) {
-    put_len(b, p.administrators().len());
-    for a in p.administrators() {
-        put_str(b, a);
-    }
-    put_len(b, p.open_to_all().len());
-    for act in p.open_to_all() {
-        let code = TaxonomyAction::ALL
-            .iter()
-            .position(|x| x == act)
-            .unwrap_or(0);
-        put_u8(b, code as u8);
-    }
-    let n = p.naming();
-    put_u8(b, u8::from(n.requires_dimension_prefix()));
-    put_len(b, n.prefixes().len());
-    for (d, pre) in n.prefixes() {
-        put_str(b, d);
-        put_str(b, pre);
-    }
-    put_opt_u32(
-        b,
-        n.char_limit().map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-    );
-    put_len(b, n.forbidden_chars().len());
-    for ch in n.forbidden_chars() {
-        put_u32(b, *ch as u32);
-    }
-}
+/// The policy section's payload: the journal lays a policy out the same way, so both use
+/// its encoder.
+pub(super) use crate::store::journal::op::put_policy;
 
 pub(super) fn read_policy(c: &mut Cursor<'_>) -> Res<Policy> {
     let na = c.count(4, "administrators")?;

@@ -352,7 +352,7 @@ impl<'a> Cursor<'a> {
 /// Checks the container count of a portable Roaring header against the bytes present
 /// (each container takes at least 4 bytes of description and 2 of data), so that roaring
 /// never allocates for containers that are not there.
-fn check_portable_header(bytes: &[u8]) -> Res<()> {
+pub(crate) fn check_portable_header(bytes: &[u8]) -> Res<()> {
     let word = |at: usize| -> Option<u32> {
         let b = bytes.get(at..at.checked_add(4)?)?;
         Some(u32::from_le_bytes(b.try_into().ok()?))
