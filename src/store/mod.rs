@@ -251,7 +251,10 @@ impl Store {
     /// [`Assignment::forget`](crate::tiers::Assignment::forget) /
     /// [`Split::forget`](crate::campaign::Split::forget) for tiers and splits the app kept.
     /// Snapshots and exports written before the erasure still hold the customer: replace
-    /// them.
+    /// them. A journal holds the key in records written before the erasure until the next
+    /// checkpoint (a snapshot, then a new journal);
+    /// [`Journal::erased_since_checkpoint`](crate::journal::Journal::erased_since_checkpoint)
+    /// tells when one is due.
     pub fn erase_customer(&mut self, id: CustomerId) -> Result<(), Error> {
         self.check_live(id)?;
         for m in &mut self.members {
