@@ -117,11 +117,12 @@ fn campaign_bench(c: &mut Criterion) {
     for hour in 0..25 {
         for (channel, k) in [("whatsapp", 50_000), ("whatsapp", 5_000), ("line", 20_000)] {
             let set: RoaringBitmap = (0..k).map(|_| (rng.next() % u64::from(N)) as u32).collect();
-            log.record(start + hour, channel, &set).unwrap();
+            log.record(&store, start + hour, channel, &set).unwrap();
             all_sends.push(set);
         }
     }
-    log.record(start + 12, "whatsapp", &audience).unwrap();
+    log.record(&store, start + 12, "whatsapp", &audience)
+        .unwrap();
     all_sends.push(audience.bitmap().clone());
     let now = start + 24;
     let rule = CapRule::new(3, 24).unwrap();

@@ -126,10 +126,15 @@ fn main() -> Result<(), audience::Error> {
     let everyone = store.customers().clone();
     let busy = rng.thin(&everyone, 0.03);
     for hour in [18, 19, 20, 21] {
-        log.record(Hour::new(today - 1, hour)?, "whatsapp", &busy)?;
+        log.record(&store, Hour::new(today - 1, hour)?, "whatsapp", &busy)?;
     }
-    log.record(Hour::new(today, 9)?, "line", &busy)?;
-    log.record(Hour::new(today, 9)?, "whatsapp", &rng.thin(&everyone, 0.10))?;
+    log.record(&store, Hour::new(today, 9)?, "line", &busy)?;
+    log.record(
+        &store,
+        Hour::new(today, 9)?,
+        "whatsapp",
+        &rng.thin(&everyone, 0.10),
+    )?;
 
     // 1. Who? Cosmetics buyers without lipstick, minus anyone capped.
     let test_hour = Hour::new(today, 11)?;
@@ -173,7 +178,7 @@ fn main() -> Result<(), audience::Error> {
         split.strata.len()
     );
     let test = &a | &b;
-    log.record(test_hour, "whatsapp", &test)?;
+    log.record(&store, test_hour, "whatsapp", &test)?;
 
     // 4. One hour later: A (the message with the customer's name) against B.
     let ra = simulate(&mut rng, &a, 0.985, 0.78, 0.075);
@@ -220,7 +225,12 @@ fn main() -> Result<(), audience::Error> {
     }
     for batch in &plan.batches {
         let minutes = i64::try_from(batch.offset.as_secs() / 3600).unwrap_or(0);
-        log.record(send_hour + minutes, "whatsapp", &batch.members(&rest_now))?;
+        log.record(
+            &store,
+            send_hour + minutes,
+            "whatsapp",
+            &batch.members(&rest_now),
+        )?;
     }
 
     // 6. The 24-hour report on the whole send, against the broadcast guides' thresholds.

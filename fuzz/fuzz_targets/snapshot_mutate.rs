@@ -91,7 +91,8 @@ fn build_extras(ops: &[u8], store: &Store) -> Extras {
                     .map(|k| ((u64::from(a) + u64::from(k) * 7) % id_space) as u32)
                     .collect();
                 let channel = ["whatsapp", "LINE", "sms"][usize::from(b % 3)];
-                log.record(Hour(i64::from(c)), channel, &ids).unwrap();
+                log.record(store, Hour(i64::from(c)), channel, &ids)
+                    .unwrap();
             }
             1 => {
                 let q = Query::parse(QUERIES[usize::from(a) % QUERIES.len()]).unwrap();

@@ -9,6 +9,7 @@ use crate::base::fold::{MAX_NAME_CHARS, fold};
 use crate::base::text::quote;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
+use crate::store::Store;
 
 /// How long a [`SendLog`] keeps sends unless told otherwise: 7 days.
 pub const DEFAULT_RETENTION_HOURS: u32 = 7 * 24;
@@ -221,8 +222,8 @@ pub(crate) struct Bucket {
 
 /// Recent sends, per hour and channel, for frequency caps.
 ///
-/// The app records every automated send ([`SendLog::record`]: an hour, a channel, the
-/// customers); the log answers "who received at least k messages in the last 24 hours" as
+/// The app records every automated send ([`SendLog::record`]: the store, an hour, a
+/// channel, the customers, checked against the store); the log answers "who received at least k messages in the last 24 hours" as
 /// a bitmap ([`SendLog::capped`], [`SendLog::received`]) that a query excludes as a
 /// caller-supplied set:
 ///
@@ -239,10 +240,10 @@ pub(crate) struct Bucket {
 /// // Customer 0 got five automated messages yesterday evening and this morning.
 /// let first: RoaringBitmap = [ids[0]].into_iter().collect();
 /// for h in [20, 21, 22] {
-///     log.record(Hour::new(today - 1, h)?, "whatsapp", &first)?;
+///     log.record(&store, Hour::new(today - 1, h)?, "whatsapp", &first)?;
 /// }
-/// log.record(Hour::new(today, 8)?, "whatsapp", &first)?;
-/// log.record(Hour::new(today, 9)?, "line", &first)?;
+/// log.record(&store, Hour::new(today, 8)?, "whatsapp", &first)?;
+/// log.record(&store, Hour::new(today, 9)?, "line", &first)?;
 ///
 /// let now = Hour::new(today, 10)?;
 /// let capped = log.capped(now, &CapRule::recommended())?; // at most 5 per 24 hours
@@ -285,6 +286,10 @@ pub(crate) struct Bucket {
 /// the retention is in range, channel names are valid and distinct, buckets are sorted by
 /// (hour, channel) and name known channels, each holds 1 to [`MAX_PER_HOUR`] nested layers,
 /// and every bucket lies between the log's oldest kept hour and its newest hour.
+/// Deserialisation does not know the store, so it cannot check customer ids as
+/// [`SendLog::record`] does; a snapshot checks them against the store it holds, when it
+/// is written and when it is read (a log read through serde, or recorded against another
+/// store, with ids the store never handed out is refused there).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -364,19 +369,56 @@ impl SendLog {
         self.horizon
     }
 
-    /// Records that every customer of `customers` got one message on `channel` in `hour`.
-    /// Sends older than the retention behind the newest recorded hour can no longer count
-    /// in any window and are dropped; recording a newer hour drops the buckets that fall
-    /// out of the retention.
+    /// Records that every customer of `customers`, customers of `store`, got one message
+    /// on `channel` in `hour`. Sends older than the retention behind the newest recorded
+    /// hour can no longer count in any window and are dropped; recording a newer hour drops
+    /// the buckets that fall out of the retention.
+    ///
+    /// The ids are checked against `store` as they are recorded:
+    ///
+    /// - An id the store never handed out (a made-up id, or one of another store) is
+    ///   refused with [`ErrorKind::CustomerIdNeverIssued`] naming the smallest such id and
+    ///   how many ids the store has issued; nothing is recorded then.
+    /// - Ids of customers erased from the store ("forget me") are left out: the log never
+    ///   takes an erased customer's id back in, and ids are never reused, so no future
+    ///   audience can hold them and leaving them out changes no cap. A send planned before
+    ///   an erasure and recorded after it records the others.
     ///
     /// Errors with [`ErrorKind::InvalidName`] for an empty or over-long channel name and
     /// [`ErrorKind::LimitExceeded`] beyond [`MAX_CHANNELS`]; nothing changes then.
+    ///
+    /// ```
+    /// use audience::campaign::{Hour, SendLog};
+    /// use audience::{CustomerKey, Day, ErrorKind, RoaringBitmap, Store};
+    ///
+    /// let mut store = Store::new();
+    /// let ids = store.ensure_customers((1..=3u64).map(|i| CustomerKey::Phone(85_290_000_000 + i)))?;
+    /// let nine = Hour::new(Day::from_ymd(2025, 1, 7)?, 9)?;
+    /// let mut log = SendLog::new();
+    ///
+    /// // Ids 7 and 8 were never handed out: refused, nothing recorded.
+    /// let e = log.record(&store, nine, "whatsapp", &RoaringBitmap::from([0, 7, 8])).unwrap_err();
+    /// assert_eq!(e.kind(), &ErrorKind::CustomerIdNeverIssued { id: 7, issued: 3 });
+    /// assert_eq!(e.to_string(), "customer id 7 was never issued: the store has issued 3 ids (0 to 2)");
+    /// assert_eq!(log.bucket_count(), 0);
+    ///
+    /// // An erased customer is left out; the others are recorded.
+    /// store.erase_customer(ids[1])?;
+    /// log.record(&store, nine, "whatsapp", &ids.iter().copied().collect())?;
+    /// assert_eq!(log.received(nine, 0, None, 1)?, RoaringBitmap::from([ids[0], ids[2]]));
+    /// # Ok::<(), audience::Error>(())
+    /// ```
     pub fn record(
         &mut self,
+        store: &Store,
         hour: Hour,
         channel: &str,
         customers: &RoaringBitmap,
     ) -> Result<(), Error> {
+        let issued = store.id_space();
+        if let Some(id) = first_at_or_above(customers, issued) {
+            return err(ErrorKind::CustomerIdNeverIssued { id, issued });
+        }
         let ch = match self.channel_index(channel) {
             Some(ch) => ch,
             None => {
@@ -392,7 +434,8 @@ impl SendLog {
                 (self.channels.len() - 1) as u32
             }
         };
-        if customers.is_empty() || self.horizon.is_some_and(|h| hour < h) {
+        let live = customers & store.customers();
+        if live.is_empty() || self.horizon.is_some_and(|h| hour < h) {
             return Ok(());
         }
         let newest = self.newest.map_or(hour, |n| n.max(hour));
@@ -420,7 +463,7 @@ impl SendLog {
             }
         };
         // Thermometer increment: layer j gains those already in layer j - 1.
-        let mut carry = customers.clone();
+        let mut carry = live;
         for layer in &mut bucket.layers {
             let next = &*layer & &carry;
             *layer |= &carry;
@@ -528,6 +571,20 @@ impl SendLog {
             .iter()
             .position(|c| fold(c) == key)
             .map(|i| i as u32)
+    }
+}
+
+/// The smallest id of `ids` at or above `issued`, if any.
+fn first_at_or_above(ids: &RoaringBitmap, issued: u64) -> Option<u32> {
+    let max = ids.max()?;
+    if u64::from(max) < issued {
+        return None;
+    }
+    match u32::try_from(issued) {
+        Ok(0) => ids.min(),
+        // `rank` counts the ids up to `issued - 1`; the next one is the first at or above.
+        Ok(n) => ids.select(u32::try_from(ids.rank(n - 1)).ok()?),
+        Err(_) => None,
     }
 }
 

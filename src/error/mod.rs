@@ -22,6 +22,7 @@ pub use snapshot::{Section, SnapshotError, SnapshotProblem};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::base::text::{counted, thousands};
 pub(crate) use crate::base::text::{quote, quote_char};
 
 /// The error type of every fallible operation in the crate.
@@ -155,6 +156,7 @@ fn names_unknown(kind: &ErrorKind) -> bool {
     match kind {
         ErrorKind::UnknownCustomer { .. }
         | ErrorKind::UnknownCustomerId { .. }
+        | ErrorKind::CustomerIdNeverIssued { .. }
         | ErrorKind::UnknownTag { .. }
         | ErrorKind::UnknownTagId { .. }
         | ErrorKind::UnknownAttribute { .. }
@@ -167,6 +169,15 @@ fn names_unknown(kind: &ErrorKind) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// "the store has issued 7 ids (0 to 6)", for [`ErrorKind::CustomerIdNeverIssued`].
+fn issued_ids(issued: u64) -> String {
+    match issued {
+        0 => "the store has issued no ids yet".to_string(),
+        1 => "the store has issued 1 id (0)".to_string(),
+        n => format!("the store has issued {} ids (0 to {})", thousands(n), n - 1),
     }
 }
 
@@ -254,6 +265,17 @@ pub enum ErrorKind {
     UnknownCustomerId {
         /// The id as given.
         id: u32,
+    },
+
+    /// A customer id the store never handed out (ids are handed out 0, 1, 2, ...; erased
+    /// ones included). Ids of another store, or made up, are refused where they are
+    /// recorded, e.g. by [`SendLog::record`](crate::campaign::SendLog::record).
+    #[error("customer id {id} was never issued: {}", issued_ids(*.issued))]
+    CustomerIdNeverIssued {
+        /// The first such id (the smallest).
+        id: u32,
+        /// How many ids the store has handed out (live or erased): ids `0..issued`.
+        issued: u64,
     },
 
     /// A customer with this key exists already.
@@ -438,7 +460,11 @@ pub enum ErrorKind {
     },
 
     /// A split or sample asks for more customers than the audience has.
-    #[error("the split needs {requested} customers but the audience has only {available}")]
+    #[error(
+        "the split needs {} but the audience has only {}",
+        counted(*.requested, "customer", "customers"),
+        thousands(*.available)
+    )]
     SplitTooLarge {
         /// Customers the fixed-size groups (and holdout) need together.
         requested: u64,

@@ -11,7 +11,7 @@ use audience::campaign::{
 use audience::{Context, CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec};
 use proptest::prelude::*;
 
-use crate::support::{bits, ids, ymd};
+use crate::support::{bits, ids, store_of, ymd};
 
 fn h(day: Day, hour: u32) -> Hour {
     Hour::new(day, hour).unwrap()
@@ -44,18 +44,20 @@ fn hours_cross_days_months_and_years() {
 
 #[test]
 fn seeds_cap_of_five_across_a_day_boundary() {
+    let store = store_of(3);
     let (mon, tue) = (ymd(2025, 1, 6), ymd(2025, 1, 7));
     let mut log = SendLog::new();
     let c = bits([1]);
     // Three messages on Monday evening, two after midnight.
-    log.record(h(mon, 22), "whatsapp", &c).unwrap();
-    log.record(h(mon, 22), "whatsapp", &c).unwrap();
-    log.record(h(mon, 23), "line", &c).unwrap();
-    log.record(h(tue, 1), "whatsapp", &c).unwrap();
-    log.record(h(tue, 1), "sms", &c).unwrap();
+    log.record(&store, h(mon, 22), "whatsapp", &c).unwrap();
+    log.record(&store, h(mon, 22), "whatsapp", &c).unwrap();
+    log.record(&store, h(mon, 23), "line", &c).unwrap();
+    log.record(&store, h(tue, 1), "whatsapp", &c).unwrap();
+    log.record(&store, h(tue, 1), "sms", &c).unwrap();
     // Customer 2 got four.
     for hour in [20, 21, 22, 23] {
-        log.record(h(mon, hour), "whatsapp", &bits([2])).unwrap();
+        log.record(&store, h(mon, hour), "whatsapp", &bits([2]))
+            .unwrap();
     }
     let rule = CapRule::recommended();
     assert_eq!((rule.max_messages(), rule.window_hours()), (5, 24));
@@ -117,34 +119,41 @@ fn capped_set_excludes_in_a_query() {
     let mut log = SendLog::new();
     let busy = bits([ids_[1], ids_[4], ids_[7]]);
     for hour in 6..11 {
-        log.record(h(today, hour), "whatsapp", &busy).unwrap();
+        log.record(&store, h(today, hour), "whatsapp", &busy)
+            .unwrap();
     }
-    // Somebody outside the store (an erased customer) is ignored by the query.
-    log.record(h(today, 9), "whatsapp", &bits([99])).unwrap();
+    // An erased customer's sends are left out of the log.
+    store.erase_customer(ids_[2]).unwrap();
+    log.record(&store, h(today, 9), "whatsapp", &bits([ids_[2]]))
+        .unwrap();
     let capped = log.capped(h(today, 11), &CapRule::recommended()).unwrap();
     assert_eq!(capped, busy);
     let ctx = Context::new(today).with_set("capped", &capped);
     let q = Query::parse("vip EXCLUDE @capped").unwrap();
     let p = campaign::preview(&store, &q, &ctx).unwrap();
-    assert_eq!(p.size, 7);
+    assert_eq!(p.size, 6);
     assert!(p.audience.is_disjoint(&busy));
 }
 
 #[test]
 fn several_sends_in_one_hour_all_count() {
+    let store = store_of(8);
     let day = ymd(2025, 2, 1);
     let mut log = SendLog::new();
     for _ in 0..5 {
-        log.record(h(day, 9), "whatsapp", &bits([1, 2])).unwrap();
+        log.record(&store, h(day, 9), "whatsapp", &bits([1, 2]))
+            .unwrap();
     }
-    log.record(h(day, 9), "whatsapp", &bits([3])).unwrap();
+    log.record(&store, h(day, 9), "whatsapp", &bits([3]))
+        .unwrap();
     assert_eq!(
         ids(&log.capped(h(day, 9), &CapRule::recommended()).unwrap()),
         vec![1, 2]
     );
     // Counts saturate at MAX_PER_HOUR per hour and channel.
     for _ in 0..40 {
-        log.record(h(day, 10), "whatsapp", &bits([7])).unwrap();
+        log.record(&store, h(day, 10), "whatsapp", &bits([7]))
+            .unwrap();
     }
     let max = campaign::MAX_PER_HOUR as u32;
     assert_eq!(
@@ -158,7 +167,8 @@ fn several_sends_in_one_hour_all_count() {
     );
     // But two hours add up beyond it.
     for _ in 0..3 {
-        log.record(h(day, 11), "whatsapp", &bits([7])).unwrap();
+        log.record(&store, h(day, 11), "whatsapp", &bits([7]))
+            .unwrap();
     }
     assert_eq!(
         ids(&log.received(h(day, 11), 2, None, max + 3).unwrap()),
@@ -168,6 +178,7 @@ fn several_sends_in_one_hour_all_count() {
 
 #[test]
 fn old_sends_age_out_and_memory_stays_bounded() {
+    let store = store_of(2001);
     let start = ymd(2025, 1, 1);
     let mut log = SendLog::with_retention(48).unwrap();
     assert_eq!(log.retention_hours(), 48);
@@ -175,8 +186,8 @@ fn old_sends_age_out_and_memory_stays_bounded() {
     // Thirty days of hourly sends on two channels.
     let mut now = Hour::start_of(start);
     for _ in 0..30 * 24 {
-        log.record(now, "whatsapp", &everyone).unwrap();
-        log.record(now, "line", &bits([5])).unwrap();
+        log.record(&store, now, "whatsapp", &everyone).unwrap();
+        log.record(&store, now, "line", &bits([5])).unwrap();
         assert!(log.bucket_count() <= 2 * 49, "{}", log.bucket_count());
         now = now + 1;
     }
@@ -192,7 +203,8 @@ fn old_sends_age_out_and_memory_stays_bounded() {
     );
     assert_eq!(ids(&log.received(last, 24, None, 50).unwrap()), vec![5]);
     // A send older than the retention is dropped; it could not count in any window.
-    log.record(last - 100, "whatsapp", &bits([2000])).unwrap();
+    log.record(&store, last - 100, "whatsapp", &bits([2000]))
+        .unwrap();
     assert!(log.received(last, 48, None, 1).unwrap().contains(0));
     assert!(!log.received(last, 48, None, 1).unwrap().contains(2000));
     // Windows beyond what is kept are refused.
@@ -212,12 +224,14 @@ fn old_sends_age_out_and_memory_stays_bounded() {
 
 #[test]
 fn erasing_customers_removes_their_sends() {
+    let store = store_of(3);
     let day = ymd(2025, 3, 3);
     let mut log = SendLog::new();
     for hour in 0..6 {
-        log.record(h(day, hour), "whatsapp", &bits([1, 2])).unwrap();
+        log.record(&store, h(day, hour), "whatsapp", &bits([1, 2]))
+            .unwrap();
     }
-    log.record(h(day, 7), "line", &bits([1])).unwrap();
+    log.record(&store, h(day, 7), "line", &bits([1])).unwrap();
     log.erase(&bits([1]));
     assert_eq!(
         ids(&log.capped(h(day, 8), &CapRule::recommended()).unwrap()),
@@ -227,20 +241,127 @@ fn erasing_customers_removes_their_sends() {
 }
 
 #[test]
+fn recording_checks_ids_against_the_store() {
+    let day = ymd(2025, 3, 3);
+    let mut store = store_of(5);
+    let mut log = SendLog::new();
+    log.record(&store, h(day, 8), "whatsapp", &bits([0, 4]))
+        .unwrap();
+    let before = log.clone();
+    // Ids the store never handed out: refused, the smallest named, nothing recorded (not
+    // even the new channel).
+    let e = log
+        .record(&store, h(day, 9), "line", &bits([1, 9, 5, 70]))
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &audience::ErrorKind::CustomerIdNeverIssued { id: 5, issued: 5 }
+    );
+    assert_eq!(
+        e.to_string(),
+        "customer id 5 was never issued: the store has issued 5 ids (0 to 4)"
+    );
+    assert!(e.is_unknown_name());
+    assert_eq!(log, before);
+    assert_eq!(log.channels(), ["whatsapp"]);
+    assert_eq!(
+        log.record(&Store::new(), h(day, 9), "line", &bits([0]))
+            .unwrap_err()
+            .to_string(),
+        "customer id 0 was never issued: the store has issued no ids yet"
+    );
+    assert_eq!(
+        log.record(&store_of(1), h(day, 9), "line", &bits([3, 1]))
+            .unwrap_err()
+            .to_string(),
+        "customer id 1 was never issued: the store has issued 1 id (0)"
+    );
+    assert_eq!(
+        log.record(&store_of(2_336), h(day, 9), "line", &bits([u32::MAX]))
+            .unwrap_err()
+            .to_string(),
+        "customer id 4294967295 was never issued: the store has issued 2,336 ids (0 to 2335)"
+    );
+    assert_eq!(log, before);
+    // Erased customers keep their ids (never reused) but are left out of the log: the
+    // others of the send are recorded.
+    store.erase_customer(1).unwrap();
+    store.erase_customer(4).unwrap();
+    log.record(&store, h(day, 9), "line", &bits([0, 1, 2, 4]))
+        .unwrap();
+    assert_eq!(
+        ids(&log.received(h(day, 9), 0, None, 1).unwrap()),
+        vec![0, 2]
+    );
+    assert_eq!(ids(&log.received(h(day, 9), 1, None, 2).unwrap()), vec![0]);
+    // A send of erased customers only records nothing but knows the channel.
+    log.record(&store, h(day, 10), "sms", &bits([1, 4]))
+        .unwrap();
+    assert_eq!(log.channels(), ["whatsapp", "line", "sms"]);
+    assert_eq!(log.bucket_count(), 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Recording against a store is recording the live part of the ids when every id was
+    /// issued, and an error naming the smallest unissued id otherwise (the log unchanged).
+    #[test]
+    fn record_checks_ids_like_a_model(
+        issued in 0u64..40,
+        erased in prop::collection::btree_set(0u32..40, 0..10),
+        sends in prop::collection::vec(prop::collection::btree_set(0u32..48, 0..8), 1..8),
+    ) {
+        let mut store = store_of(issued);
+        for id in erased.iter().filter(|&&id| u64::from(id) < issued) {
+            store.erase_customer(*id).unwrap();
+        }
+        let day = ymd(2025, 3, 3);
+        let mut log = SendLog::new();
+        let mut model: BTreeMap<u32, u32> = BTreeMap::new();
+        for (i, send) in sends.iter().enumerate() {
+            let before = log.clone();
+            let got = log.record(&store, h(day, i as u32), "whatsapp", &send.iter().copied().collect());
+            match send.iter().find(|&&id| u64::from(id) >= issued) {
+                Some(&first) => {
+                    let e = got.unwrap_err();
+                    prop_assert_eq!(e.kind(), &audience::ErrorKind::CustomerIdNeverIssued { id: first, issued });
+                    prop_assert_eq!(&log, &before);
+                }
+                None => {
+                    got.unwrap();
+                    for id in send.iter().filter(|&&id| !erased.contains(&id)) {
+                        *model.entry(*id).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let now = h(day, sends.len() as u32);
+        for k in 1..=sends.len() as u32 {
+            let want: RoaringBitmap = model.iter().filter(|(_, n)| **n >= k).map(|(id, _)| *id).collect();
+            prop_assert_eq!(log.received(now, 24, None, k).unwrap(), want);
+        }
+    }
+}
+
+#[test]
 fn cap_errors_say_what_is_wrong() {
+    let store = store_of(2);
     let mut log = SendLog::new();
     let now = h(ymd(2025, 1, 1), 0);
     assert_eq!(
-        log.record(now, "  ", &bits([1])).unwrap_err().to_string(),
+        log.record(&store, now, "  ", &bits([1]))
+            .unwrap_err()
+            .to_string(),
         "invalid name \"  \": a channel name must not be empty"
     );
     for i in 0..campaign::MAX_CHANNELS {
-        log.record(now, &format!("channel {i}"), &bits([1]))
+        log.record(&store, now, &format!("channel {i}"), &bits([1]))
             .unwrap();
     }
     let before = log.clone();
     assert_eq!(
-        log.record(now, "one too many", &bits([1]))
+        log.record(&store, now, "one too many", &bits([1]))
             .unwrap_err()
             .to_string(),
         "number of channels exceeds the limit of 64 (got 65)"
@@ -281,11 +402,14 @@ fn cap_errors_say_what_is_wrong() {
 #[cfg(feature = "serde")]
 #[test]
 fn send_log_round_trips_through_serde_and_rejects_bad_data() {
+    let store = store_of(4);
     let day = ymd(2025, 1, 7);
     let mut log = SendLog::new();
-    log.record(h(day, 9), "whatsapp", &bits([1, 2, 3])).unwrap();
-    log.record(h(day, 9), "whatsapp", &bits([2])).unwrap();
-    log.record(h(day, 10), "line", &bits([3])).unwrap();
+    log.record(&store, h(day, 9), "whatsapp", &bits([1, 2, 3]))
+        .unwrap();
+    log.record(&store, h(day, 9), "whatsapp", &bits([2]))
+        .unwrap();
+    log.record(&store, h(day, 10), "line", &bits([3])).unwrap();
     let json = serde_json::to_string(&log).unwrap();
     let back: SendLog = serde_json::from_str(&json).unwrap();
     assert_eq!(back, log);
@@ -343,9 +467,10 @@ proptest! {
     ) {
         const CHANNELS: [&str; 3] = ["whatsapp", "line", "sms"];
         let base = Hour::start_of(ymd(2025, 1, 1)) - 12; // crosses midnight and two days
+        let store = store_of(40);
         let mut log = SendLog::new();
         for (off, ch, cs) in &sends {
-            log.record(base + *off, CHANNELS[*ch], &cs.iter().copied().collect()).unwrap();
+            log.record(&store, base + *off, CHANNELS[*ch], &cs.iter().copied().collect()).unwrap();
         }
         for (now_off, window, ch, k) in queries {
             let now = base + now_off;
@@ -657,7 +782,8 @@ fn the_seeds_ab_flow_end_to_end() {
     let s = campaign::split(&store, &audience, &spec).unwrap();
     let (a, b) = (s.group("A").unwrap(), s.group("B").unwrap());
     let test_send = a | b;
-    log.record(h(today, 11), "whatsapp", &test_send).unwrap();
+    log.record(&store, h(today, 11), "whatsapp", &test_send)
+        .unwrap();
     let replied: RoaringBitmap = a.iter().take(70).chain(b.iter().take(35)).collect();
     let r = Responses::new(test_send.clone(), &test_send, &test_send, &replied);
     let cmp = r.compare(a, b, Metric::Reply, 0.95).unwrap();
@@ -668,6 +794,7 @@ fn the_seeds_ab_flow_end_to_end() {
     assert_eq!(plan.batches.len(), 9);
     for (i, batch) in plan.batches.iter().enumerate() {
         log.record(
+            &store,
             h(today, 13) + (i as i64 / 60),
             "whatsapp",
             &batch.members(rest),

@@ -445,6 +445,17 @@ fn percentages_and_rest_mean_what_they_say() {
         big.sizes(100).unwrap_err().to_string(),
         "the split needs 110 customers but the audience has only 100"
     );
+    // One customer too many, and thousands, read as a user writes them.
+    let one = SplitSpec::new(1).group("A", Size::Count(1)).unwrap();
+    assert_eq!(
+        one.sizes(0).unwrap_err().to_string(),
+        "the split needs 1 customer but the audience has only 0"
+    );
+    let many = SplitSpec::new(1).group("A", Size::Count(2_500)).unwrap();
+    assert_eq!(
+        many.sizes(2_336).unwrap_err().to_string(),
+        "the split needs 2,500 customers but the audience has only 2,336"
+    );
     // Refusals, with the text a user sees.
     let refused = |spec: Result<SplitSpec, audience::Error>| spec.unwrap_err().to_string();
     assert_eq!(
@@ -502,6 +513,32 @@ fn percentages_and_rest_mean_what_they_say() {
     assert_eq!(
         refused(SplitSpec::new(1).group("a", Size::Weight(0))),
         "invalid setting SplitSpec::group: a group weight must be positive"
+    );
+}
+
+/// The split as printed: a line for the unassigned when there are some, nouns in the
+/// right number.
+#[test]
+fn a_split_prints_its_unassigned_and_singulars() {
+    let store = store_with(&(0..2).collect::<Vec<_>>());
+    let spec = SplitSpec::new(3).group("A", Size::Count(1)).unwrap();
+    let s = split(&store, &everyone(&store), &spec).unwrap();
+    assert_eq!(s.unassigned.len(), 1);
+    assert_eq!(
+        s.to_string(),
+        "2 customers split (seed 3):\n  \"A\": 1 (50.0%)\n  unassigned: 1 (50.0%)"
+    );
+    let one: RoaringBitmap = s.group("A").unwrap().clone();
+    let s = split(&store, &one, &spec).unwrap();
+    assert_eq!(
+        s.to_string(),
+        "1 customer split (seed 3):\n  \"A\": 1 (100.0%)"
+    );
+    let none = SplitSpec::new(3).group("A", Size::Percent(50)).unwrap();
+    let s = split(&store, &RoaringBitmap::new(), &none).unwrap();
+    assert_eq!(
+        s.to_string(),
+        "0 customers split (seed 3):\n  \"A\": 0 (0.0%)"
     );
 }
 

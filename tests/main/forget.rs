@@ -29,6 +29,7 @@ fn forget_me_reaches_every_written_byte() {
     }
     let mut log = SendLog::new();
     log.record(
+        &store,
         Hour::start_of(jun_18()),
         "line",
         &RoaringBitmap::from([keep, phone, member]),

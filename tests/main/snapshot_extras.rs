@@ -17,7 +17,7 @@ use proptest::prelude::*;
 
 use crate::support::parts::{self, Parts};
 
-use crate::support::ymd;
+use crate::support::{store_of, ymd};
 
 // ----------------------------------------------------------------------------------------
 // Helpers
@@ -250,15 +250,17 @@ fn sample_extras() -> Extras {
 
     let mut log = SendLog::with_retention(48).unwrap();
     let ids = |xs: &[u32]| -> RoaringBitmap { xs.iter().copied().collect() };
-    log.record(Hour::new(today, 9).unwrap(), "whatsapp", &ids(&[0, 1, 3]))
-        .unwrap();
-    log.record(Hour::new(today, 9).unwrap(), "whatsapp", &ids(&[1]))
-        .unwrap();
-    // Customer 2 was erased from the store; the log keeps it until the app erases it.
-    log.record(Hour::new(today, 10).unwrap(), "LINE", &ids(&[1, 2, 6]))
-        .unwrap();
-    log.record(Hour::new(today + 1, 8).unwrap(), "whatsapp", &ids(&[4]))
-        .unwrap();
+    // Recorded while the store's seven customers were all live (`small_store` erases
+    // customer 2 later; the log keeps it until the app erases it).
+    let before_erasure = store_of(7);
+    let mut record = |hour, channel, customers: &[u32]| {
+        log.record(&before_erasure, hour, channel, &ids(customers))
+            .unwrap()
+    };
+    record(Hour::new(today, 9).unwrap(), "whatsapp", &[0, 1, 3]);
+    record(Hour::new(today, 9).unwrap(), "whatsapp", &[1]);
+    record(Hour::new(today, 10).unwrap(), "LINE", &[1, 2, 6]);
+    record(Hour::new(today + 1, 8).unwrap(), "whatsapp", &[4]);
     e.send_logs.insert("automations".into(), log);
 
     e.rfm.insert("everyone".into(), RfmConfig::default());
@@ -732,13 +734,20 @@ fn write_errors_name_the_entry_and_the_problem() {
         )
     );
 
-    // Send logs hold ids the store handed out.
+    // Send logs hold ids the store handed out. `SendLog::record` checks them against the
+    // store it is given; a log recorded against another store (or deserialised) is
+    // checked here.
     assert_eq!(
         one(&|e| {
             let mut log = SendLog::new();
             let ids: RoaringBitmap = [3, 7].into_iter().collect();
-            log.record(Hour::new(ymd(2025, 1, 6), 9).unwrap(), "sms", &ids)
-                .unwrap();
+            log.record(
+                &store_of(8),
+                Hour::new(ymd(2025, 1, 6), 9).unwrap(),
+                "sms",
+                &ids,
+            )
+            .unwrap();
             e.send_logs.insert("s".into(), log);
         }),
         "cannot write send log \"s\" to a snapshot: bucket 0 (2025-01-06 09:00, channel \"sms\") holds customer id 7, but the store handed out only 7 ids"
@@ -805,9 +814,10 @@ fn sections_written_by_hand_from_the_spec_load() {
     extras.rule_sets.insert("w".into(), set);
     let mut log = SendLog::with_retention(24).unwrap();
     let now = Hour::new(ymd(2025, 1, 6), 9).unwrap();
-    log.record(now, "sms", &[1, 3].into_iter().collect())
+    log.record(&s, now, "sms", &[1, 3].into_iter().collect())
         .unwrap();
-    log.record(now, "sms", &[3].into_iter().collect()).unwrap();
+    log.record(&s, now, "sms", &[3].into_iter().collect())
+        .unwrap();
     extras.send_logs.insert("s".into(), log);
     extras.rfm.insert(
         "m".into(),
@@ -1563,6 +1573,8 @@ fn send_log(sends: &Sends, id_space: u64) -> SendLog {
     let (retention, records, erased) = sends;
     let channels = ["whatsapp", "LINE", " sms ", "電話"];
     let mut log = SendLog::with_retention(*retention).unwrap();
+    // Recorded before any erasure: a store of as many ids, all live.
+    let issued = store_of(id_space);
     let ids = |xs: &[u32]| -> RoaringBitmap {
         xs.iter()
             .filter(|_| id_space > 0)
@@ -1570,8 +1582,13 @@ fn send_log(sends: &Sends, id_space: u64) -> SendLog {
             .collect()
     };
     for (hour, channel, customers) in records {
-        log.record(Hour(480_000 + hour), channels[*channel], &ids(customers))
-            .unwrap();
+        log.record(
+            &issued,
+            Hour(480_000 + hour),
+            channels[*channel],
+            &ids(customers),
+        )
+        .unwrap();
     }
     log.erase(&ids(erased));
     log

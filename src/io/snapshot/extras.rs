@@ -64,8 +64,10 @@ const MAX_ITEMS: usize = MAX_TAGS;
 /// ```
 /// use audience::campaign::{Hour, SendLog};
 /// use audience::snapshot::Extras;
-/// use audience::{Day, Query, RfmConfig, Rule, RuleSet, Tiers};
+/// use audience::{CustomerKey, Day, Query, RfmConfig, Rule, RuleSet, Store, Tiers};
 ///
+/// let mut store = Store::new();
+/// let c = store.add_customer(CustomerKey::phone("85291234567")?)?;
 /// let mut extras = Extras::new();
 /// assert!(extras.is_empty());
 /// let high_value = Rule::new("high value", Query::parse("purchase_count > 3")?).add("vip");
@@ -75,7 +77,7 @@ const MAX_ITEMS: usize = MAX_TAGS;
 /// extras.tiers.insert("leads".into(), leads);
 /// let mut log = SendLog::new();
 /// let nine = Hour::new(Day::from_ymd(2025, 1, 6)?, 9)?;
-/// log.record(nine, "whatsapp", &[0u32].into_iter().collect())?;
+/// log.record(&store, nine, "whatsapp", &[c].into_iter().collect())?;
 /// extras.send_logs.insert("automations".into(), log);
 /// assert!(!extras.is_empty());
 /// # Ok::<(), audience::Error>(())
@@ -112,7 +114,7 @@ impl Extras {
     /// let mut store = Store::new();
     /// let c = store.add_customer(CustomerKey::phone("66812345678")?)?;
     /// let mut log = SendLog::new();
-    /// log.record(Hour::start_of(Day::from_ymd(2025, 6, 18)?), "line", &RoaringBitmap::from([c]))?;
+    /// log.record(&store, Hour::start_of(Day::from_ymd(2025, 6, 18)?), "line", &RoaringBitmap::from([c]))?;
     /// let mut extras = Extras::new();
     /// extras.send_logs.insert("broadcasts".into(), log);
     ///
@@ -283,7 +285,9 @@ fn check_rule(rule: &Rule) -> Res<()> {
 
 /// The send log's own checks ran when it was built (by its methods or through
 /// `TryFrom<SendLogData>`); this adds the snapshot's: the bucket count, and customer ids
-/// the store handed out.
+/// the store handed out (`SendLog::record` checks them, but a log deserialised, read
+/// from an older snapshot, or recorded against another store was not checked against
+/// this store).
 fn check_send_log(log: &SendLog, id_space: u64) -> Res<()> {
     items("buckets", log.buckets().len())?;
     for (i, b) in log.buckets().iter().enumerate() {

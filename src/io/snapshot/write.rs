@@ -145,7 +145,9 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// [`ErrorKind::SnapshotExtra`] naming it (its own checks fail: [`RfmConfig::validate`],
 /// the checks of [`Tiers`](crate::Tiers)' setters, rule names empty or given twice; a query whose canonical text
 /// does not read back as the same query, e.g. an AST built in code nesting deeper than
-/// the language allows; a send log holding customer ids the store never handed out; a
+/// the language allows; a send log holding customer ids the store never handed out
+/// ([`SendLog::record`](crate::campaign::SendLog::record) refuses them, so only a log
+/// read through serde or recorded against another store can); a
 /// name over 200 characters or a list over 2^20 items). Otherwise the errors of
 /// [`snapshot::write`](crate::snapshot::write).
 ///
@@ -173,7 +175,7 @@ pub fn write(store: &Store, w: impl Write) -> Result<u64, Error> {
 /// let loyal = Rule::new("loyal", Query::parse("purchase_count >= 5")?).add("VIP");
 /// extras.rule_sets.insert("weekly".into(), RuleSet::new().rule(loyal));
 /// let mut log = SendLog::new();
-/// log.record(Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
+/// log.record(&store, Hour::new(today, 9)?, "whatsapp", &[c].into_iter().collect())?;
 /// extras.send_logs.insert("automations".into(), log);
 /// extras.rfm.insert("everyone".into(), RfmConfig::default());
 /// let tiers = Tiers::new("purchase_count", "tier").tier("A", 5)?.rest("B")?;

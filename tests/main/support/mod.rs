@@ -4,7 +4,7 @@
 pub mod parts;
 
 use audience::import::ImportError;
-use audience::{Day, ErrorKind, RoaringBitmap};
+use audience::{CustomerKey, Day, ErrorKind, RoaringBitmap, Store};
 
 /// The day written `YYYY-MM-DD`.
 pub fn day(s: &str) -> Day {
@@ -34,6 +34,15 @@ pub fn jun_18() -> Day {
 /// The set of these customer ids.
 pub fn bits(ids: impl IntoIterator<Item = u32>) -> RoaringBitmap {
     ids.into_iter().collect()
+}
+
+/// A store of `n` customers with ids `0..n` (phone keys), for code that checks ids
+/// against a store (a send log).
+pub fn store_of(n: u64) -> Store {
+    let mut s = Store::new();
+    s.ensure_customers((0..n).map(|i| CustomerKey::Phone(85_290_000_000 + i)))
+        .unwrap();
+    s
 }
 
 /// The customer ids in `b`, ascending.
