@@ -785,14 +785,20 @@ impl Taxonomy {
         if k.is_empty() || limit == 0 {
             return Vec::new();
         }
+        // Ordered by where the keyword starts and by length, both in characters (a name
+        // of three Chinese characters is shorter than one of five Latin letters).
         let mut found: Vec<(usize, usize, &str, TagId)> = Vec::new();
         for (key, ids) in &self.by_name {
             let Some(at) = key.find(&k) else {
                 continue;
             };
+            let (at, len) = (
+                key.get(..at).map_or(0, |s| s.chars().count()),
+                key.chars().count(),
+            );
             for id in ids {
                 if self.get(*id).is_ok_and(|t| !t.archived) {
-                    found.push((at, key.len(), key.as_str(), *id));
+                    found.push((at, len, key.as_str(), *id));
                 }
             }
         }

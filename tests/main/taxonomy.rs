@@ -286,5 +286,68 @@ fn tags_are_found_by_keyword_prefixes_first() {
     }
     let found = names(&s, "化妝");
     assert_eq!(found.len(), audience::MAX_FOUND_TAGS);
-    assert_eq!(found[0], "general:化妝 00");
+    // Shortest in characters, whatever the script: three Chinese characters before five.
+    assert_eq!(
+        found[..3],
+        ["product:化妝品", "general:化妝 00", "general:化妝 01"]
+    );
+    // Other scripts: Thai, Cyrillic (folded), Arabic.
+    for (name, dimension) in [
+        ("ลูกค้าใหม่", "stage"),
+        ("ลูกค้าประจำ", "stage"),
+        ("VIP Клиент", "power"),
+        ("عميل مميز", "power"),
+    ] {
+        s.create_tag(&e, TagSpec::new(name).dimension(dimension))
+            .unwrap();
+    }
+    assert_eq!(names(&s, "ลูกค้า"), ["stage:ลูกค้าใหม่", "stage:ลูกค้าประจำ"]);
+    assert_eq!(names(&s, "КЛИЕНТ"), ["power:VIP Клиент"]);
+    assert_eq!(names(&s, "مميز"), ["power:عميل مميز"]);
+}
+
+/// Strings of a few letters from two scripts (none that folding changes).
+fn letters(len: std::ops::Range<usize>) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy;
+    proptest::collection::vec(proptest::sample::select(vec!['a', 'b', '化', '妝']), len)
+        .prop_map(|cs| cs.into_iter().collect())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// `find_tags` is the model: live tags whose name contains the keyword, by where it
+    /// starts, then length (both in characters), then name, then creation order; at most
+    /// MAX_FOUND_TAGS.
+    #[test]
+    fn find_tags_matches_a_model(
+        tags in proptest::collection::vec((letters(1..7), 0usize..3, proptest::prelude::any::<bool>()), 0..60),
+        keyword in letters(1..3),
+    ) {
+        let e = Edit::new("mei", day("2025-03-03"));
+        let mut s = Store::new();
+        let mut model: Vec<(usize, usize, String, usize, String)> = Vec::new();
+        for (i, (name, dim, archived)) in tags.iter().enumerate() {
+            let dimension = ["interest", "product", "campaign"][*dim];
+            let Ok(id) = s.create_tag(&e, TagSpec::new(name.as_str()).dimension(dimension)) else {
+                continue; // the same name twice in a dimension
+            };
+            if *archived {
+                s.archive_tag(&e, id).unwrap();
+                continue;
+            }
+            if let Some(at) = name.find(keyword.as_str()) {
+                let qualified = format!("{dimension}:{name}");
+                model.push((name[..at].chars().count(), name.chars().count(), name.clone(), i, qualified));
+            }
+        }
+        model.sort();
+        let want: Vec<String> = model.into_iter().take(audience::MAX_FOUND_TAGS).map(|m| m.4).collect();
+        let got: Vec<String> = s
+            .find_tags(&keyword)
+            .into_iter()
+            .map(|t| format!("{}:{}", t.dimension, t.name))
+            .collect();
+        proptest::prop_assert_eq!(got, want);
+    }
 }
