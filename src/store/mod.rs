@@ -13,6 +13,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::base::fold::{MAX_NAME_CHARS, fold, suggest};
+use crate::base::text::counted;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
@@ -1136,9 +1137,9 @@ impl Store {
     ) -> Result<(), Error> {
         if customers.len() != values.len() {
             return err(ErrorKind::InvalidArgument(format!(
-                "{} customers but {} values",
-                customers.len(),
-                values.len()
+                "{} but {}",
+                counted(customers.len() as u64, "customer", "customers"),
+                counted(values.len() as u64, "value", "values")
             )));
         }
         for &c in customers {
@@ -1200,9 +1201,9 @@ impl Store {
     ) -> Result<(), Error> {
         if customers.len() != numbers.len() {
             return err(ErrorKind::InvalidArgument(format!(
-                "{} customers but {} day numbers",
-                customers.len(),
-                numbers.len()
+                "{} but {}",
+                counted(customers.len() as u64, "customer", "customers"),
+                counted(numbers.len() as u64, "day number", "day numbers")
             )));
         }
         let info = &self.slot(attr)?.info;

@@ -138,6 +138,6 @@ fn day_numbers_of_any_epoch_load_in_bulk_with_a_sentinel() {
             .set_days_from_numbers(last, &ids, &[1], epoch, None)
             .unwrap_err()
             .to_string(),
-        "invalid argument: 4 customers but 1 day numbers"
+        "invalid argument: 4 customers but 1 day number"
     );
 }

@@ -155,7 +155,7 @@ fn attribute_errors() {
     );
     assert_eq!(
         s.set_values(n, &[0], &[]).unwrap_err().to_string(),
-        "invalid argument: 1 customers but 0 values"
+        "invalid argument: 1 customer but 0 values"
     );
     assert_eq!(
         s.define_attribute("1st", AttrKind::Int)
