@@ -98,14 +98,16 @@ fn main() -> Result<(), audience::Error> {
     println!("\n== VIPs out\n");
     let vips = store.select(&Query::parse("VIP")?, today)?;
     let mut csv = Vec::new();
-    Export::new()
+    let written = Export::new()
         .id_column()
         .write_csv(&store, vips.bitmap(), &mut csv)?;
     print!("{}", String::from_utf8_lossy(&csv));
+    println!("({written})");
     let mut hashed = Vec::new();
-    write_hashed_phones(&store, vips.bitmap(), AdPlatform::Meta, &mut hashed)?;
+    let hashes = write_hashed_phones(&store, vips.bitmap(), AdPlatform::Meta, &mut hashed)?;
     println!("\nMeta custom audience (SHA-256 of the digits):");
     print!("{}", String::from_utf8_lossy(&hashed));
+    println!("({hashes})");
     println!(
         "\nClickHouse groupBitmap state, base64: {}",
         base64(&BitmapFormat::ClickHouse.encode(vips.bitmap()))

@@ -111,7 +111,7 @@ fn main() -> Result<(), audience::Error> {
     // Attribute predicates and membership age.
     for q in [
         "purchase_count > 3",
-        "VIP AND last_interaction BEFORE 180d",
+        "VIP AND last_interaction BEFORE 6mo",
         "ลูกค้าใหม่ ASSIGNED BEFORE 60d",
         "IN [cosmetics, สกินแคร์, lipstick] AND NOT LINE",
     ] {
@@ -135,12 +135,19 @@ fn main() -> Result<(), audience::Error> {
 
     // Tags shown next to an order.
     let first_customer = segment.select(0).unwrap_or(0);
-    let names: Vec<String> = store
-        .tags_of(first_customer)?
+    println!(
+        "customer {} carries: {}",
+        first_customer,
+        store.tag_names_of(first_customer)?.join(", ")
+    );
+
+    // Tagging by hand: type part of a name, pick from the matching tags.
+    let found: Vec<String> = store
+        .find_tags("COS")
         .into_iter()
-        .filter_map(|t| store.tag(t).ok().map(|info| info.name.clone()))
+        .map(|t| format!("{}:{}", t.dimension, t.name))
         .collect();
-    println!("customer {} carries: {}", first_customer, names.join(", "));
+    println!("tags matching \"COS\": {}", found.join(", "));
 
     // Time passes: "new customer" memberships older than their 60-day TTL leave.
     let expired = store.expire(today);

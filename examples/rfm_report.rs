@@ -1,7 +1,8 @@
 //! RFM report for a generated shop: the R x F grid, the segment table (is it 20% of
 //! customers bringing 60% of revenue?), the monetary and recency quintiles, a few queries
-//! that mix scores with tags, aggregates over a segment, and how customers moved between
-//! segments over a month of new orders.
+//! that mix scores with tags, aggregates over a segment, how customers moved between
+//! segments over a month of new orders, the R `rfm` package's first-match segment table,
+//! and loyalty tiers.
 //!
 //!     cargo run --release --example rfm_report
 
@@ -13,8 +14,8 @@
 )]
 
 use audience::{
-    AttrKind, Context, CustomerKey, Day, Edit, Measure, Migration, Query, RfmConfig, Store,
-    TagSpec, Value, dimensions,
+    AttrKind, Context, CustomerKey, Day, Edit, FirstMatchMap, Measure, Migration, Query, RfmConfig,
+    SegmentRule, Store, TagSpec, Tiers, Value, dimensions,
 };
 
 /// A small deterministic generator (SplitMix64), so the report is the same on every run.
@@ -199,8 +200,46 @@ fn main() -> Result<(), audience::Error> {
         stayed * 100.0
     );
     let err = store
-        .count(&Query::parse("rfm.segment = \"Champion\"")?, today)
+        .count(&Query::parse("rfm.segment = \"Champion\"")?, &ctx)
         .unwrap_err();
     println!("\nA typo is caught with a caret:\n{err}");
+
+    // The segment table of the R `rfm` package, entered as analysts write it: ordered
+    // rules over overlapping R, F and M score ranges, the first match naming the cell.
+    let rule = |name: &str, r: (u8, u8), fm: (u8, u8)| {
+        SegmentRule::new(name)
+            .r(r.0..=r.1)
+            .f(fm.0..=fm.1)
+            .m(fm.0..=fm.1)
+    };
+    let table = FirstMatchMap::new("Others")
+        .rule(rule("Champions", (4, 5), (4, 5)))
+        .rule(rule("Loyal Customers", (2, 5), (3, 5)))
+        .rule(rule("Potential Loyalist", (3, 5), (1, 3)))
+        .rule(rule("New Customers", (4, 5), (1, 1)))
+        .rule(rule("Promising", (3, 4), (1, 1)))
+        .rule(rule("Need Attention", (2, 3), (2, 3)))
+        .rule(rule("About To Sleep", (2, 3), (1, 2)))
+        .rule(rule("At Risk", (1, 2), (2, 5)))
+        .rule(rule("Can't Lose Them", (1, 1), (4, 5)))
+        .rule(rule("Lost", (1, 2), (1, 2)));
+    let by_table = RfmConfig::default()
+        .first_match(Some(table))
+        .score(&store, &Context::new(today))?;
+    // As in the package's own reading, a rule whose cells all match an earlier one stays
+    // empty ("New Customers" and "Promising" under "Potential Loyalist", "Can't Lose Them"
+    // under "At Risk").
+    println!("\nThe rfm package's segment table, first match wins:");
+    for (name, members) in by_table.segments() {
+        println!("{:>8}  {name}", members.len());
+    }
+
+    // Loyalty tiers by purchase count, written as tags; the change prints itself.
+    let tiers = Tiers::new("purchase_count", "loyalty")
+        .tier("gold", 10)?
+        .tier("silver", 3)?
+        .rest("bronze")?;
+    let written = tiers.apply(&mut store, &Edit::new("crm", today))?;
+    println!("\nLoyalty tiers by purchase count:\n{written}");
     Ok(())
 }

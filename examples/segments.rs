@@ -44,10 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n{}", store.explain(&text, today)?);
 
     // Paging through a large segment without copying it.
-    let everyone_active = store.select(&Query::parse("last_interaction WITHIN 90d")?, today)?;
+    let everyone_active = store.select(&Query::parse("last_interaction WITHIN 3mo")?, today)?;
     let page3: Vec<u32> = everyone_active.page(200, 5).collect();
     println!(
-        "active in 90 days: {}; page 3 starts with ids {page3:?}",
+        "active in the last 3 months: {}; page 3 starts with ids {page3:?}",
         everyone_active.len()
     );
     for (id, key) in everyone_active.keys(&store).take(3) {
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A caller-supplied set: customers already messaged 5 times today.
     let capped: RoaringBitmap = everyone_active.page(0, 1000).collect();
     let ctx = Context::new(today).with_set("capped", &capped);
-    let q = Query::parse("last_interaction WITHIN 90d EXCLUDE @capped")?;
+    let q = Query::parse("last_interaction WITHIN 3mo EXCLUDE @capped")?;
     println!("\nactive and not capped: {}", store.plan(&q, &ctx)?.count());
 
     // Mistakes point at the problem.

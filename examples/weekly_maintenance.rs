@@ -18,8 +18,8 @@
 
 use audience::query::{all, attr, tag};
 use audience::{
-    AttrId, AttrKind, CustomerKey, Day, Edit, Error, Lifecycle, Query, Rule, RuleSet, Run, Store,
-    TagSpec, TagTemplate, Value, dimensions,
+    AttrId, AttrKind, CustomerKey, Day, Edit, Error, Lifecycle, Period, Query, Rule, RuleSet, Run,
+    Store, TagSpec, TagTemplate, Value, dimensions,
 };
 
 const CUSTOMERS: u32 = 20_000;
@@ -102,7 +102,7 @@ fn weekly_rules() -> Result<RuleSet, Error> {
         .rule(
             Rule::new(
                 "back from risk",
-                tag("at risk of churn").and(attr("last_open").within_days(7)),
+                tag("at risk of churn").and(attr("last_open").within(Period::weeks(1))),
             )
             .remove("at risk of churn"),
         )
@@ -110,15 +110,18 @@ fn weekly_rules() -> Result<RuleSet, Error> {
             Rule::new("high value", Query::parse("purchase_count > 3")?).add("high value customer"),
         )
         .rule(
-            Rule::new("highly active", attr("last_read").within_days(7))
+            Rule::new("highly active", attr("last_read").within(Period::weeks(1)))
                 .add("highly active")
                 .add("active customer")
                 .remove("needs attention"),
         )
         .rule(
-            Rule::new("needs attention", attr("last_read").within_days(14).not())
-                .remove("highly active")
-                .add("needs attention"),
+            Rule::new(
+                "needs attention",
+                attr("last_read").within(Period::weeks(2)).not(),
+            )
+            .remove("highly active")
+            .add("needs attention"),
         )
         .rule(
             Rule::new("at risk", attr("last_open").within_days(60).not())
