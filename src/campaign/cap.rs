@@ -6,7 +6,7 @@ use std::ops::{Add, Sub};
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::base::fold::{MAX_NAME_CHARS, fold};
-use crate::base::text::quote;
+use crate::base::text::{counted, quote};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::Store;
@@ -524,8 +524,9 @@ impl SendLog {
         }
         if window_hours > self.retention_hours {
             return err(ErrorKind::InvalidArgument(format!(
-                "a window of {window_hours} hours is longer than the send log keeps ({} hours)",
-                self.retention_hours
+                "a window of {} is longer than the send log keeps ({})",
+                counted(u64::from(window_hours), "hour", "hours"),
+                counted(u64::from(self.retention_hours), "hour", "hours")
             )));
         }
         let start = now - i64::from(window_hours);

@@ -2,6 +2,7 @@
 //! as a preset of ordinary rules (see [`Lifecycle`]).
 
 use crate::base::fold::{check_name, first_repeat, fold, tidy};
+use crate::base::text::counted;
 use crate::error::{Error, ErrorKind, err, quote};
 use crate::query::{Expr, TagRef, attr};
 use crate::rules::{Rule, RuleSet, Run, RunReport, TagSelector, TagTarget};
@@ -182,8 +183,9 @@ impl Lifecycle {
             return err(ErrorKind::InvalidSetting {
                 setting: "Lifecycle::stages",
                 reason: format!(
-                    "the new-customer stage ({new_days} days) must end before the growth stage \
-                     ({growth_days} days)"
+                    "the new-customer stage ({}) must end before the growth stage ({})",
+                    counted(u64::from(new_days), "day", "days"),
+                    counted(u64::from(growth_days), "day", "days")
                 ),
             });
         }

@@ -389,6 +389,13 @@ fn cap_errors_say_what_is_wrong() {
             .to_string(),
         "invalid setting CapRule::on_channel: invalid name \" \": a channel name must not be empty"
     );
+    // Nouns in the right number.
+    let mut hourly = SendLog::with_retention(1).unwrap();
+    hourly.record(&store, now, "sms", &bits([1])).unwrap();
+    assert_eq!(
+        hourly.received(now, 2, None, 1).unwrap_err().to_string(),
+        "invalid argument: a window of 2 hours is longer than the send log keeps (1 hour)"
+    );
     for bad in [0, campaign::MAX_RETENTION_HOURS + 1] {
         assert_eq!(
             SendLog::with_retention(bad).unwrap_err().to_string(),

@@ -187,6 +187,11 @@ fn day_bounds_are_configurable() {
         "invalid setting Lifecycle::stages: the new-customer stage (90 days) must end before the \
          growth stage (90 days)"
     );
+    assert_eq!(
+        Lifecycle::default().stages(1, 1).unwrap_err().to_string(),
+        "invalid setting Lifecycle::stages: the new-customer stage (1 day) must end before the \
+         growth stage (1 day)"
+    );
 }
 
 #[test]

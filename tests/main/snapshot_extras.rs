@@ -752,6 +752,21 @@ fn write_errors_name_the_entry_and_the_problem() {
         }),
         "cannot write send log \"s\" to a snapshot: bucket 0 (2025-01-06 09:00, channel \"sms\") holds customer id 7, but the store handed out only 7 ids"
     );
+    // One id: singular.
+    let mut log = SendLog::new();
+    log.record(
+        &store_of(3),
+        Hour::new(ymd(2025, 1, 6), 9).unwrap(),
+        "sms",
+        &[2].into_iter().collect(),
+    )
+    .unwrap();
+    let mut e = Extras::new();
+    e.send_logs.insert("s".into(), log);
+    assert_eq!(
+        write_err(&store_of(1), &e).to_string(),
+        "cannot write send log \"s\" to a snapshot: bucket 0 (2025-01-06 09:00, channel \"sms\") holds customer id 2, but the store handed out only 1 id"
+    );
 
     // Limits: names of 200 characters, lists of 2^20 items.
     let long = "é".repeat(201);

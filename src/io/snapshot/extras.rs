@@ -26,6 +26,7 @@ use super::{
     put_str, put_u8, put_u32,
 };
 use crate::base::fold::MAX_NAME_CHARS;
+use crate::base::text::counted;
 use crate::campaign::{Bucket, Hour, SendLog, SendLogData};
 use crate::error::{Error, ErrorKind, quote};
 use crate::query::{Query, TagRef};
@@ -299,8 +300,9 @@ fn check_send_log(log: &SendLog, id_space: u64) -> Res<()> {
                 .get(b.channel as usize)
                 .map_or_else(String::new, |c| quote_short(c));
             return Err(format!(
-                "bucket {i} ({}, channel {channel}) holds customer id {id}, but the store handed out only {id_space} ids",
-                b.hour
+                "bucket {i} ({}, channel {channel}) holds customer id {id}, but the store handed out only {}",
+                b.hour,
+                counted(id_space, "id", "ids")
             ));
         }
     }
