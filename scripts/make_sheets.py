@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the small workbooks tests/main/spreadsheet.rs reads: tests/data/members.xls
-and tests/data/members.ods, the same member list as the test's .xlsx one, written by
-real spreadsheet libraries rather than by hand.
+"""Writes the small workbooks tests/main/spreadsheet.rs reads: tests/data/members.ods
+(imported) and tests/data/members.xls (refused, as .xls files are), the same member list
+as the test's .xlsx one, written by real spreadsheet libraries rather than by hand.
 
 Made with Python 3 and, pinned:
     xlwt==1.3.0   (.xls, BIFF8, as Excel 97-2003 writes it)

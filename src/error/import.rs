@@ -932,6 +932,19 @@ pub enum ImportError {
         /// The largest ratio allowed.
         limit: u64,
     },
+    /// An `.ods` workbook whose sheets spread out to more cells than the import allows:
+    /// its reader holds a cell repeated across columns once per column, and a sheet's
+    /// rows as wide as its widest one, so a few bytes can ask for gigabytes. The limit is
+    /// one cell per 64 bytes of [`MAX_UNPACKED_FACTOR`](crate::import::MAX_UNPACKED_FACTOR)
+    /// times [`Importer::max_input_bytes`](crate::Importer::max_input_bytes), counted
+    /// before the sheets are read.
+    #[error(
+        "the spreadsheet could not be read: its sheets spread out to more than {limit} cells (repeated cells and the rows between counted one by one), the most a workbook may for this import: delete the empty rows and columns, or save it as \"CSV UTF-8\" and import that"
+    )]
+    SheetTooLarge {
+        /// The most cells.
+        limit: u64,
+    },
     /// The workbook has no sheet of the name [`Importer::sheet`](crate::Importer::sheet)
     /// gives (or no sheet at all).
     #[error(

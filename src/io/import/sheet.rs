@@ -1,11 +1,11 @@
-//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx`, `.xls` or
-//! `.ods` workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the
-//! same first pass as CSV; a zip workbook's parts are checked against the import's limits
-//! before `calamine` unpacks them.
+//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx` or `.ods`
+//! workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the same
+//! first pass as CSV; a zip workbook's parts, and an `.ods` file's repeated cells, are
+//! checked against the import's limits before `calamine` reads them.
 
 use std::io::{Cursor, Read};
 
-use calamine::{Data, DataRef, Ods, Range, Reader, Xls, Xlsx, XlsxCellReader};
+use calamine::{Data, DataRef, Ods, Range, Reader, Xlsx, XlsxCellReader};
 
 use super::*;
 use zip::ZipArchive;
@@ -28,9 +28,8 @@ impl Importer {
     }
 
     /// Imports the first sheet (or the one [`Importer::sheet`] names) of a workbook, given
-    /// as its bytes, into `store`: Excel's `.xlsx` and older `.xls`, and OpenDocument's
-    /// `.ods` (LibreOffice, Google Sheets' "OpenDocument" download), told apart by their
-    /// bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
+    /// as its bytes, into `store`: Excel's `.xlsx` and OpenDocument's `.ods` (LibreOffice,
+    /// Google Sheets' "OpenDocument" download), told apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
     /// are the report's lines), with the same columns, rules, limits and report as
     /// [`Importer::import_str`]. On error nothing has changed.
     ///
@@ -38,7 +37,7 @@ impl Importer {
     /// number stored as a number keeps all its digits (`66812345678`, also when Excel shows
     /// it as `6.68123E+10`), a whole number has no decimals, text is taken as it is (a
     /// number written as text in scientific notation is reported as in a CSV file), a date
-    /// is its serial number (`.xlsx`, `.xls`) or its ISO text (`.ods`), a formula its cached
+    /// is its serial number (`.xlsx`) or its ISO text (`.ods`), a formula its cached
     /// value.
     ///
     /// Memory stays bounded by the import's limits. The input is at most
@@ -49,11 +48,15 @@ impl Importer {
     /// ([`ImportError::WorkbookTooLarge`]), a part over [`TIGHT_PACKING_FLOOR`] bytes may be
     /// packed at most [`MAX_PACKING_RATIO`]-fold ([`ImportError::WorkbookPackedTooTightly`]),
     /// and no part is unpacked past the size it declares (one that holds more is refused).
-    /// An `.xlsx` sheet is then read a cell at a time: a row over the
+    /// An `.ods` file's cells are counted as its reader would spread them out (a cell
+    /// repeated across columns once per column), at most one per 64 bytes of that unpacked
+    /// limit ([`ImportError::SheetTooLarge`]). An `.xlsx` sheet is then read a cell at a time: a row over the
     /// import's limits (fields, bytes) is refused before it is held whole, and rows past
-    /// [`Importer::max_rows`] are only counted. An `.xls` or `.ods` sheet is read whole
-    /// first, then row by row under the same limits. Binary `.xlsb` workbooks are refused:
-    /// save them as `.xlsx` or CSV.
+    /// [`Importer::max_rows`] are only counted. An `.ods` sheet is read whole first, then
+    /// row by row under the same limits. Excel 97-2003 `.xls` and binary `.xlsb` workbooks
+    /// are refused with [`ImportError::Spreadsheet`] (the `.xls` reader sizes a sheet by
+    /// what the file claims, so a few hostile bytes could exhaust memory): save them as
+    /// `.xlsx` or CSV.
     ///
     /// ```
     /// # fn main() -> Result<(), audience::Error> {
@@ -111,18 +114,15 @@ impl Importer {
                 let cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
                 self.plan_rows(store, edit, create_dimension, &mut SheetRows::new(cells))
             }
-            Format::Xls => {
-                let book = Xls::new(reader).map_err(unreadable)?;
-                self.plan_range(store, edit, create_dimension, book)
-            }
             Format::Ods => {
+                check_ods_cells(bytes, unpack_limit(limit) / CELL_BYTES)?;
                 let book = Ods::new(reader).map_err(unreadable)?;
                 self.plan_range(store, edit, create_dimension, book)
             }
         }
     }
 
-    /// Plans the sheet of a workbook that `calamine` reads whole (`.xls`, `.ods`).
+    /// Plans the sheet of a workbook that `calamine` reads whole (`.ods`).
     fn plan_range<'b, R: Reader<Cursor<&'b [u8]>>>(
         &self,
         store: &Store,
@@ -160,7 +160,6 @@ impl Importer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Xlsx,
-    Xls,
     Ods,
 }
 
@@ -178,7 +177,9 @@ fn detect(bytes: &[u8], limit: u64) -> Result<Format, Error> {
     const CFB: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
     const ODS: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
     if bytes.starts_with(CFB) {
-        return Ok(Format::Xls);
+        // calamine 0.38 sizes an .xls sheet by what its records claim (a few bytes can
+        // make it reserve terabytes, or overflow), so these are not handed to it.
+        return Err(not_a_workbook("it is an Excel 97-2003 workbook (.xls)"));
     }
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(not_a_workbook("it is not a workbook (.xlsx, .xls or .ods)"));
@@ -222,6 +223,109 @@ fn detect(bytes: &[u8], limit: u64) -> Result<Format, Error> {
             "it is a zip archive, not a workbook (.xlsx, .xls or .ods)",
         ))
     }
+}
+
+/// What the reader holds for a cell of an `.ods` sheet read whole, rounded up:
+/// its value and its formula.
+const CELL_BYTES: u64 = 64;
+
+/// The most columns an `.ods` row spreads out to (the reader's own cap).
+const ODS_COLUMNS: u64 = 16_384;
+
+/// The most rows an `.ods` sheet spreads out to (the reader's own cap).
+const ODS_ROWS: u64 = 1_048_576;
+
+/// An `.ods` file's cells as its reader spreads them out: a cell repeated across columns
+/// (`table:number-columns-repeated`) is held once per column, and the rows of a sheet from
+/// its first to its last row with a value (repeated rows one by one) are held as wide as
+/// its widest row. A few bytes of content can so ask for gigabytes; at most `limit` cells
+/// are allowed, counted from the content a tag at a time before it is read.
+fn check_ods_cells(bytes: &[u8], limit: u64) -> Result<(), Error> {
+    use quick_xml::events::{BytesStart, Event};
+    fn count(e: &BytesStart<'_>, name: &str, cap: u64) -> u64 {
+        e.try_get_attribute(name)
+            .ok()
+            .flatten()
+            .and_then(|a| a.value.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .min(cap)
+    }
+    let too_many = || -> Error { ImportError::SheetTooLarge { limit }.into() };
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let Ok(content) = zip.by_name("content.xml") else {
+        return Ok(()); // the reader says what is missing
+    };
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    let mut buf = Vec::new();
+    // All sheets are read, so the counts add up over them.
+    let mut held = 0u64; // cells as read, row by row
+    let mut spread = 0u64; // cells of the sheets' spans
+    // The sheet: rows up to its last row with a value, rows since, widest row.
+    let (mut rows, mut pending, mut width) = (0u64, 0u64, 0u64);
+    // The row: its repeats, cells with values so far, empty cells since.
+    let (mut repeats, mut len, mut empty) = (1u64, 0u64, 0u64);
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(unreadable)?;
+        let (e, closed) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(e) => {
+                match e.name().into_inner() {
+                    "table:table-row" => {
+                        held = held.saturating_add(len);
+                        if len > 0 {
+                            rows = rows.saturating_add(pending).saturating_add(repeats);
+                            pending = 0;
+                            width = width.max(len);
+                        } else {
+                            pending = pending.saturating_add(repeats);
+                        }
+                    }
+                    "table:table" => {
+                        spread = spread.saturating_add(rows.min(ODS_ROWS).saturating_mul(width));
+                        (rows, pending, width) = (0, 0, 0);
+                    }
+                    _ => {}
+                }
+                if held > limit || spread > limit {
+                    return Err(too_many());
+                }
+                (None, false)
+            }
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = e {
+            match e.name().into_inner() {
+                "table:table-row" => {
+                    repeats = count(e, "table:number-rows-repeated", ODS_ROWS);
+                    (len, empty) = (0, 0);
+                    if closed {
+                        pending = pending.saturating_add(repeats);
+                    }
+                }
+                "table:table-cell" | "table:covered-table-cell" => {
+                    let n = count(e, "table:number-columns-repeated", ODS_COLUMNS);
+                    // A cell with content (a value, or text inside it) is held with the
+                    // empty cells before it; trailing empty cells are not held.
+                    let valued = !closed
+                        || e.try_get_attribute("office:value-type")
+                            .ok()
+                            .flatten()
+                            .is_some();
+                    if valued {
+                        len = len.saturating_add(empty).saturating_add(n).min(ODS_COLUMNS);
+                        empty = 0;
+                    } else {
+                        empty = empty.saturating_add(n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        buf.clear();
+    }
+    Ok(())
 }
 
 fn not_a_workbook(what: &str) -> Error {
