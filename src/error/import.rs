@@ -908,9 +908,8 @@ pub enum ImportError {
     /// before the workbook is read, so a small file that unpacks to gigabytes (a "zip
     /// bomb") is refused without being unpacked.
     #[error(
-        "the spreadsheet could not be read: its parts unpack to more than {limit} bytes (past it at {}), the most a workbook may for this import ({} times its input limit): split the list, or save it as \"CSV UTF-8\" and import that",
-        quote(part),
-        crate::import::MAX_UNPACKED_FACTOR
+        "the spreadsheet could not be read: its parts unpack to more than {limit} bytes (past it at {}), the most a workbook may for this import (4 times its input limit): split the list, or save it as \"CSV UTF-8\" and import that",
+        quote(part)
     )]
     WorkbookTooLarge {
         /// The part that takes the total past the limit.
