@@ -1,7 +1,9 @@
-//! Spreadsheets: arbitrary bytes, and workbooks with arbitrary bytes in place of their
-//! parts, given to the `.xlsx` path. Never panics; the dry run and the import agree; a
-//! refused import changes nothing. Memory stays bounded by the import's limits (rows past
-//! `max_rows` are only counted, a row is refused past its field and byte limits).
+//! Spreadsheets: arbitrary bytes, and `.xlsx`, `.xls` and `.ods` workbooks (the seed
+//! corpus) mutated, given to the spreadsheet path, which tells the formats apart by their
+//! bytes. Never panics; the dry run and the import agree; a refused import changes nothing.
+//! Memory stays bounded by the import's limits: a zip workbook's parts are checked against
+//! them before they are unpacked (run with `-rss_limit_mb`), rows past `max_rows` are only
+//! counted, a row is refused past its field and byte limits.
 #![no_main]
 
 use audience::Edit;
@@ -14,12 +16,20 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (mut store, today) = import_store();
-    let mut imp = Importer::new().max_rows(64).unwrap();
+    // A small input limit, so that the unpacked-size bound (4 times it) is small too.
+    let mut imp = Importer::new()
+        .max_rows(64)
+        .unwrap()
+        .max_input_bytes(1 << 20)
+        .unwrap();
     if a & 1 != 0 {
         imp = imp.max_failed_share(1.0).unwrap();
     }
     if a & 2 != 0 {
-        imp = imp.sheet("Sheet1").unwrap();
+        imp = imp.sheet("會員").unwrap();
+    }
+    if a & 4 != 0 {
+        imp = imp.default_country(audience::Country::TH);
     }
     let before = import_fingerprint(&store);
     let dry = imp.dry_run_sheet(&store, bytes, &Edit::new("import", today));

@@ -821,6 +821,27 @@ pub enum ImportError {
         /// The header row's fields (trimmed, at most 100 characters each).
         header: Vec<String>,
     },
+    /// The header has no column of the name
+    /// [`Importer::country_column`](crate::Importer::country_column) gives, or the file has
+    /// no header row.
+    #[error(
+        "the file has no country column {}: {}",
+        quote(name),
+        match header {
+            Some(header) => format!(
+                "its header's columns are {}",
+                header.iter().map(|h| quote(h)).collect::<Vec<_>>().join(", ")
+            ),
+            None => "it has no header row".to_string(),
+        }
+    )]
+    NoCountryColumn {
+        /// The name asked for.
+        name: String,
+        /// The header row's fields (trimmed, at most 100 characters each), if the file
+        /// has a header row.
+        header: Option<Vec<String>>,
+    },
     /// More tags to create than [`Importer::max_new_tags`](crate::Importer::max_new_tags).
     #[error(
         "the file would create {count} new tags, more than the {limit} one import may create: check that the tags column holds tag names, or create the tags first"
@@ -880,6 +901,48 @@ pub enum ImportError {
     Spreadsheet {
         /// Why (the reader's message, at most 100 characters).
         reason: String,
+    },
+    /// A workbook (`.xlsx`, `.ods`, zip archives of parts) whose parts unpack to more than
+    /// [`MAX_UNPACKED_FACTOR`](crate::import::MAX_UNPACKED_FACTOR) times
+    /// [`Importer::max_input_bytes`](crate::Importer::max_input_bytes) together: checked
+    /// before the workbook is read, so a small file that unpacks to gigabytes (a "zip
+    /// bomb") is refused without being unpacked.
+    #[error(
+        "the spreadsheet could not be read: its parts unpack to more than {limit} bytes (past it at {}), the most a workbook may for this import (4 times its input limit): split the list, or save it as \"CSV UTF-8\" and import that",
+        quote(part)
+    )]
+    WorkbookTooLarge {
+        /// The part that takes the total past the limit.
+        part: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A part of a workbook over
+    /// [`TIGHT_PACKING_FLOOR`](crate::import::TIGHT_PACKING_FLOOR) bytes that unpacks to
+    /// more than [`MAX_PACKING_RATIO`](crate::import::MAX_PACKING_RATIO) times its packed
+    /// size, which spreadsheet programs never write and zip bombs do.
+    #[error(
+        "the spreadsheet could not be read: its part {} unpacks to more than {limit} times its packed size, which no spreadsheet program writes: save the list as \"CSV UTF-8\" and import that",
+        quote(part)
+    )]
+    WorkbookPackedTooTightly {
+        /// The part.
+        part: String,
+        /// The largest ratio allowed.
+        limit: u64,
+    },
+    /// An `.ods` workbook whose sheets spread out to more cells than the import allows:
+    /// its reader holds a cell repeated across columns once per column, and a sheet's
+    /// rows as wide as its widest one, so a few bytes can ask for gigabytes. The limit is
+    /// one cell per 64 bytes of [`MAX_UNPACKED_FACTOR`](crate::import::MAX_UNPACKED_FACTOR)
+    /// times [`Importer::max_input_bytes`](crate::Importer::max_input_bytes), counted
+    /// before the sheets are read.
+    #[error(
+        "the spreadsheet could not be read: its sheets spread out to more than {limit} cells (repeated cells and the rows between counted one by one), the most a workbook may for this import: delete the empty rows and columns, or save it as \"CSV UTF-8\" and import that"
+    )]
+    SheetTooLarge {
+        /// The most cells.
+        limit: u64,
     },
     /// The workbook has no sheet of the name [`Importer::sheet`](crate::Importer::sheet)
     /// gives (or no sheet at all).

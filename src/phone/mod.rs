@@ -151,7 +151,7 @@
 //! | Taiwan | `002`, `005`, `006`, `007`, `009`, `019` |
 //! | mainland China | `00` |
 //! | Thailand | `001` to `009` |
-//! | Russia and Kazakhstan | `8~10` (written `810`, `8 10`, `8-10`) |
+//! | Russia and Kazakhstan | `8~10` (written `8~10`, `810`, `8 10`, `8-10`; the tilde, "wait for the tone", is read only there) |
 //! | Saudi Arabia | `00` |
 //! | the United Arab Emirates | `00` |
 //!
@@ -1181,6 +1181,13 @@ fn scan(raw: &str) -> Result<Scanned, Fault> {
                 return Err(Fault::MisplacedPlus { position });
             }
             out.plus = true;
+        } else if is_tilde(ch)
+            && !out.plus
+            && out.digits.num().digits == [8]
+            && then_10(rest.get(ch.len_utf8()..).unwrap_or(""))
+        {
+            // Russia's and Kazakhstan's `8~10`: the tilde is "wait for the tone".
+            continue;
         } else if seen_digit {
             match extension_marker(rest) {
                 Some(marker) => {
@@ -1209,6 +1216,20 @@ fn scan(raw: &str) -> Result<Scanned, Fault> {
         }
     }
     Ok(out)
+}
+
+/// A tilde as written in `8~10`: ASCII, full-width or the wave dash.
+fn is_tilde(ch: char) -> bool {
+    matches!(ch, '~' | '\u{FF5E}' | '\u{301C}')
+}
+
+/// Whether the next digits of `rest`, past separators, are `1` and `0`.
+fn then_10(rest: &str) -> bool {
+    let mut digits = rest
+        .chars()
+        .filter(|&ch| !is_separator(ch))
+        .map(digit_value);
+    digits.next() == Some(Some(1)) && digits.next() == Some(Some(0))
 }
 
 /// The value of a decimal digit in one of the accepted scripts.

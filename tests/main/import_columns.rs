@@ -142,3 +142,76 @@ fn many_ignored_columns_are_listed_five_at_a_time() {
             .contains("\nAnother column without a header was ignored too.\n")
     );
 }
+
+#[test]
+fn a_country_column_named_by_the_caller() {
+    let importer = Importer::new()
+        .countries(&[Country::TH])
+        .unwrap()
+        .country_column(" LAND ")
+        .unwrap();
+    let file = "phone,Land,tags\n\
+                081 234 5678,TH,VIP\n\
+                0912 345 678,Taiwan,VIP\n\
+                2345 6789,HK,new\n\
+                081 234 5679,Mars,VIP\n\
+                081 234 5670,,VIP\n";
+    let mut s = shop();
+    let report = importer
+        .clone()
+        .max_failed_share(0.5)
+        .unwrap()
+        .import_str(&mut s, file, &edit())
+        .unwrap();
+    assert_eq!(report.country_column, Some(2));
+    assert_eq!(report.header_line, Some(1));
+    let keys: Vec<String> = s.keys().map(|(_, k)| k.to_string()).collect();
+    assert_eq!(
+        keys,
+        ["66812345678", "886912345678", "85223456789", "66812345670"]
+    );
+    // A country cell that is not a country fails its row, word for word.
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(
+        report.failures[0].to_string(),
+        "line 5, column 2 (country): \"Mars\": unknown country: write a country code (HK, \
+         TW, CN, TH, RU, SA, AE), its name, or its calling code (852); row skipped"
+    );
+
+    // The names the importer knows are not read when the caller names another column.
+    let file = "phone,country,Land\n081 234 5678,TW,TH\n";
+    let report = importer.dry_run_str(&shop(), file, &edit()).unwrap();
+    assert_eq!((report.country_column, report.rows_imported), (Some(3), 1));
+}
+
+#[test]
+fn a_country_column_the_file_does_not_have() {
+    let importer = Importer::new().country_column("Land").unwrap();
+    let err = importer
+        .dry_run_str(
+            &shop(),
+            "phone,country,tags\n+66812345678,TH,VIP\n",
+            &edit(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the file has no country column \"Land\": its header's columns are \"phone\", \
+         \"country\", \"tags\""
+    );
+    let err = importer
+        .header(Header::Absent)
+        .dry_run_str(&shop(), "+66812345678,TH\n", &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the file has no country column \"Land\": it has no header row"
+    );
+    assert_eq!(
+        Importer::new()
+            .country_column("  ")
+            .unwrap_err()
+            .to_string(),
+        "invalid setting Importer::country_column: a column name must not be blank"
+    );
+}

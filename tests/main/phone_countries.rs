@@ -155,7 +155,11 @@ fn every_dialling_prefix_in_the_table() {
                 "001", "002", "003", "004", "005", "006", "007", "008", "009",
             ],
         ),
-        (Country::RU, &["810", "8~10", "8 10"]),
+        // Russia and Kazakhstan share +7 and its prefixes (`Country::RU`).
+        (
+            Country::RU,
+            &["810", "8~10", "8 10", "8-10", "8 ~ 10", "8～10", "8〜10"],
+        ),
         (Country::CN, &["00"]),
         (Country::SA, &["00"]),
         (Country::AE, &["00"]),
@@ -179,7 +183,7 @@ fn every_dialling_prefix_in_the_table() {
                     _ => true,
                 })
                 .unwrap();
-            let raw = format!("{prefix} {number}").replace('~', "");
+            let raw = format!("{prefix} {number}");
             let parsed = read_phone(&raw, &[country]).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(parsed.phone.to_string(), want, "{raw}");
             if *prefix != "00" {
@@ -204,6 +208,34 @@ fn every_dialling_prefix_in_the_table() {
     assert_eq!(
         digits("8 10 852 9123 4567", &[Country::RU]),
         Ok("85291234567".into())
+    );
+    // `8~10` as people write it, the tilde ("wait for the tone") only there.
+    assert_eq!(
+        digits("8~10 852 9123 4567", &[Country::RU]),
+        Ok("85291234567".into())
+    );
+    let tilde = read_phone("8~10 852 9123 4567", &[Country::RU]).unwrap();
+    assert_eq!(
+        tilde.read_as,
+        Reading::DiallingPrefix {
+            from: Country::RU,
+            prefix: "810"
+        }
+    );
+    for misplaced in [
+        "8~852 9123 4567",
+        "~810 852 9123 4567",
+        "081~234 5678",
+        "+8~10 852 9123 4567",
+    ] {
+        let err = normalize_phone_in(misplaced, &[Country::RU, Country::TH]).unwrap_err();
+        assert!(err.to_string().contains("'~'"), "{misplaced}: {err}");
+    }
+    assert_eq!(
+        normalize_phone_in("081~234 5678", &[Country::TH])
+            .unwrap_err()
+            .to_string(),
+        "number \"081~234 5678\" has an invalid character '~' at position 4"
     );
     let via = read_phone("002 852 9123 4567", &[Country::TW]).unwrap();
     assert_eq!(

@@ -1,5 +1,7 @@
-//! Spreadsheets (the `xlsx` feature): workbooks written by a real writer
-//! (`rust_xlsxwriter`), read through the same pipeline, limits and report as CSV.
+//! Spreadsheets (the `xlsx` feature): workbooks written by real writers (`rust_xlsxwriter`
+//! for `.xlsx`; `odfpy` for the committed `.ods` file, and `xlwt` for the `.xls` one that
+//! is refused, both made by `scripts/make_sheets.py`), read through the same pipeline,
+//! limits and report as CSV.
 
 use audience::import::{ImportError, Importer, MAX_ROW_FIELDS};
 use audience::{Country, Edit, Store, TagSpec};
@@ -49,6 +51,20 @@ fn workbook() -> Vec<u8> {
     book.save_to_buffer().unwrap()
 }
 
+/// The report of the member list, in each format.
+const MEMBERS_REPORT: &str = "5 rows read: 4 imported, 1 skipped.\n\
+         Customers: 4 created, 0 updated, 0 unchanged. Memberships: 3 added, 0 removed.\n\
+         Column 3 has no header, so its values were ignored (1 row, first at line 3: \
+         \"call after 6pm\"); to import them as tags, put them in the tags column.\n\
+         Failed rows: 2 of 5 (40%), with 2 failures:\n\
+         \x20 number in scientific notation: 1\n\
+         \x20 unknown tag: 1\n\
+         \x20 line 5, column 2 (tags): \"VIPP\": unknown tag \"VIPP\" (did you mean \"VIP\"?); tag ignored\n\
+         \x20 line 6, column 1 (phone): \"8.52912E+10\": the number is in scientific notation, \
+         so its last digits are lost: format the column as text in the spreadsheet and export \
+         it again; row skipped\n\
+         Within the 50% of failed rows allowed; fix the rows above and import them again.";
+
 #[test]
 fn the_first_sheet_reads_like_a_csv_file() {
     let bytes = workbook();
@@ -63,21 +79,7 @@ fn the_first_sheet_reads_like_a_csv_file() {
     applied.applied = true;
     assert_eq!(applied, report);
     assert_eq!(report.header_line, Some(1));
-    assert_eq!(
-        report.to_string(),
-        "5 rows read: 4 imported, 1 skipped.\n\
-         Customers: 4 created, 0 updated, 0 unchanged. Memberships: 3 added, 0 removed.\n\
-         Column 3 has no header, so its values were ignored (1 row, first at line 3: \
-         \"call after 6pm\"); to import them as tags, put them in the tags column.\n\
-         Failed rows: 2 of 5 (40%), with 2 failures:\n\
-         \x20 number in scientific notation: 1\n\
-         \x20 unknown tag: 1\n\
-         \x20 line 5, column 2 (tags): \"VIPP\": unknown tag \"VIPP\" (did you mean \"VIP\"?); tag ignored\n\
-         \x20 line 6, column 1 (phone): \"8.52912E+10\": the number is in scientific notation, \
-         so its last digits are lost: format the column as text in the spreadsheet and export \
-         it again; row skipped\n\
-         Within the 50% of failed rows allowed; fix the rows above and import them again."
-    );
+    assert_eq!(report.to_string(), MEMBERS_REPORT);
     // Numbers keep every digit, whatever Excel shows.
     let keys: Vec<String> = s.keys().map(|(_, k)| k.to_string()).collect();
     assert_eq!(
@@ -187,4 +189,317 @@ fn the_import_limits_hold_for_sheets() {
         err.to_string(),
         "the input is larger than 100 bytes, the most one import reads: split the file"
     );
+}
+
+/// The member list as `xlwt` 1.3.0 wrote it (Excel 97-2003, BIFF8).
+const MEMBERS_XLS: &[u8] = include_bytes!("../data/members.xls");
+/// The member list as `odfpy` 1.4.1 wrote it (OpenDocument 1.2).
+const MEMBERS_ODS: &[u8] = include_bytes!("../data/members.ods");
+
+#[test]
+fn an_ods_workbook_reads_like_the_xlsx_one() {
+    for (format, bytes) in [("ods", MEMBERS_ODS)] {
+        let importer = Importer::new()
+            .default_country(Country::TH)
+            .max_failed_share(0.5)
+            .unwrap();
+        let dry = importer.dry_run_sheet(&shop(), bytes, &edit()).unwrap();
+        let mut s = shop();
+        let report = importer.import_sheet(&mut s, bytes, &edit()).unwrap();
+        let mut applied = dry.clone();
+        applied.applied = true;
+        assert_eq!(applied, report, "{format}");
+        assert_eq!(report.header_line, Some(1), "{format}");
+        assert_eq!(report.to_string(), MEMBERS_REPORT, "{format}");
+        // A phone stored as a number keeps its digits (also one shown in scientific
+        // notation); the leading 0 of a national number stored as a number is gone, so
+        // 812345670 reads as the Thai 081 234 5670.
+        let keys: Vec<String> = s.keys().map(|(_, k)| k.to_string()).collect();
+        assert_eq!(
+            keys,
+            ["66812345678", "66812345679", "85291234567", "66812345670"],
+            "{format}"
+        );
+        let first = s
+            .customer(&audience::CustomerKey::phone("66812345678").unwrap())
+            .unwrap();
+        assert_eq!(
+            s.tag_names_of(first).unwrap(),
+            ["general:VIP", "general:回頭客"],
+            "{format}"
+        );
+
+        // The second sheet by name; a missing one lists the sheets in order.
+        let other = Importer::new()
+            .sheet("會員")
+            .unwrap()
+            .dry_run_sheet(&shop(), bytes, &edit())
+            .unwrap();
+        assert_eq!(
+            (other.rows_read, other.customers_created),
+            (1, 1),
+            "{format}"
+        );
+        let err = Importer::new()
+            .sheet("Sheet1")
+            .unwrap()
+            .dry_run_sheet(&shop(), bytes, &edit())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the workbook has no sheet \"Sheet1\": its sheets are \"Members\", \"會員\"",
+            "{format}"
+        );
+
+        // The same limits as CSV.
+        let err = Importer::new()
+            .max_rows(4)
+            .unwrap()
+            .dry_run_sheet(&shop(), bytes, &edit())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file has 5 rows; at most 4 are imported at once: split it into 2 batches",
+            "{format}"
+        );
+
+        // A broken workbook is refused, never a panic, and changes nothing.
+        for cut in [10, bytes.len() / 2, bytes.len() - 1] {
+            let err = Importer::new()
+                .import_sheet(&mut s, &bytes[..cut], &edit())
+                .unwrap_err();
+            assert!(
+                matches!(import_error(err), ImportError::Spreadsheet { .. }),
+                "{format} cut at {cut}"
+            );
+        }
+        assert_eq!(s.customer_count(), 4, "{format}");
+    }
+}
+
+/// The workbook [`workbook`] writes with its shared strings replaced by a part of
+/// `unpacked` bytes (valid XML: spaces inside the root element), packed as tightly as
+/// deflate packs.
+fn bomb(unpacked: usize) -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+    let book = workbook();
+    let mut from = zip::ZipArchive::new(Cursor::new(&book[..])).unwrap();
+    let mut to = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..from.len() {
+        let part = from.by_index_raw(i).unwrap();
+        if part.name_raw() != b"xl/sharedStrings.xml" {
+            to.raw_copy_file(part).unwrap();
+        }
+    }
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9));
+    to.start_file("xl/sharedStrings.xml", options).unwrap();
+    let head = b"<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">";
+    to.write_all(head).unwrap();
+    to.write_all(&vec![b' '; unpacked - head.len() - 6])
+        .unwrap();
+    to.write_all(b"</sst>").unwrap();
+    to.finish().unwrap().into_inner()
+}
+
+#[test]
+fn workbooks_that_unpack_past_the_limits_are_refused_before_reading() {
+    // 64 MiB of spaces pack into about 64 KiB: over the packing ratio.
+    let bytes = bomb(64 << 20);
+    assert!(bytes.len() < 200 << 10, "{}", bytes.len());
+    let mut s = shop();
+    let err = Importer::new()
+        .import_sheet(&mut s, &bytes, &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the spreadsheet could not be read: its part \"xl/sharedStrings.xml\" unpacks to \
+         more than 100 times its packed size, which no spreadsheet program writes: save the \
+         list as \"CSV UTF-8\" and import that"
+    );
+    assert_eq!(s.customer_count(), 0);
+
+    // Under the ratio floor, the total is what counts: 4 times the input limit.
+    let bytes = bomb(1 << 20);
+    let err = Importer::new()
+        .max_input_bytes(64 << 10)
+        .unwrap()
+        .dry_run_sheet(&shop(), &bytes, &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the spreadsheet could not be read: its parts unpack to more than 262144 bytes (past \
+         it at \"xl/sharedStrings.xml\"), the most a workbook may for this import (4 times \
+         its input limit): split the list, or save it as \"CSV UTF-8\" and import that"
+    );
+    assert!(matches!(
+        import_error(err),
+        ImportError::WorkbookTooLarge { limit: 262144, .. }
+    ));
+    // Within both, the workbook is handed to the reader, which finds its shared strings
+    // empty.
+    let err = Importer::new()
+        .dry_run_sheet(&shop(), &bytes, &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the spreadsheet could not be read: Cell string index not found in shared strings table"
+    );
+
+    // A part whose header understates what it unpacks to (the sizes of the shared
+    // strings, in its local header and in the central directory, say 1,000 bytes) passes
+    // the check, but is not unpacked past what it declares.
+    let mut lying = bomb(1 << 20);
+    let name = b"xl/sharedStrings.xml";
+    let at: Vec<usize> = lying
+        .windows(name.len())
+        .enumerate()
+        .filter(|(_, w)| *w == name)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 2);
+    // Local header: the size is 8 bytes before the name; central directory: 26.
+    for (&start, back) in at.iter().zip([8, 26]) {
+        lying[start - back..start - back + 4].copy_from_slice(&1000u32.to_le_bytes());
+    }
+    let err = Importer::new()
+        .dry_run_sheet(&shop(), &lying, &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the spreadsheet could not be read: Xml error: I/O error: incomplete deflate stream",
+        "the reader stops at the declared 1,000 bytes"
+    );
+}
+
+#[test]
+fn other_bytes_are_refused_by_what_they_are() {
+    let refused = |bytes: &[u8]| {
+        Importer::new()
+            .dry_run_sheet(&shop(), bytes, &edit())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refused(b"phone\n66812345678\n"),
+        "the spreadsheet could not be read: it is not a workbook (.xlsx, .xls or .ods); save \
+         it as .xlsx or as \"CSV UTF-8\" and import that"
+    );
+    // A zip archive of other parts.
+    use std::io::{Cursor, Write};
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    zip.start_file("notes.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(b"hello").unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    assert_eq!(
+        refused(&bytes),
+        "the spreadsheet could not be read: it is a zip archive, not a workbook (.xlsx, .xls \
+         or .ods); save it as .xlsx or as \"CSV UTF-8\" and import that"
+    );
+}
+
+/// An `.ods` workbook of `rows` rows, each one cell repeated across `columns` columns.
+fn repeated_ods(rows: usize, columns: u32) -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><manifest:manifest \
+          xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\">\
+          <manifest:file-entry manifest:full-path=\"/\" \
+          manifest:media-type=\"application/vnd.oasis.opendocument.spreadsheet\"/>\
+          <manifest:file-entry manifest:full-path=\"content.xml\" \
+          manifest:media-type=\"text/xml\"/></manifest:manifest>",
+    )
+    .unwrap();
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("content.xml", deflated).unwrap();
+    zip.write_all(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content \
+          xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" \
+          xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" \
+          xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" \
+          office:version=\"1.2\"><office:body><office:spreadsheet>\
+          <table:table table:name=\"Sheet1\">",
+    )
+    .unwrap();
+    for _ in 0..rows {
+        write!(
+            zip,
+            "<table:table-row><table:table-cell table:number-columns-repeated=\"{columns}\" \
+             office:value-type=\"float\" office:value=\"66812345678\"><text:p>66812345678\
+             </text:p></table:table-cell></table:table-row>"
+        )
+        .unwrap();
+    }
+    zip.write_all(b"</table:table></office:spreadsheet></office:body></office:document-content>")
+        .unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn ods_cells_repeated_past_the_limits_are_refused_before_reading() {
+    // 3,000 rows of a cell repeated across 16,384 columns: 49 million cells, gigabytes
+    // once spread out, from a file of a few kilobytes.
+    let bytes = repeated_ods(3_000, 16_384);
+    assert!(bytes.len() < 10 << 10, "{}", bytes.len());
+    let err = Importer::new()
+        .dry_run_sheet(&shop(), &bytes, &edit())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the spreadsheet could not be read: its sheets spread out to more than 4194304 cells \
+         (repeated cells and the rows between counted one by one), the most a workbook may \
+         for this import: delete the empty rows and columns, or save it as \"CSV UTF-8\" and \
+         import that"
+    );
+    // The same shape within the limit reads, each row's first cell the number.
+    let report = Importer::new()
+        .max_failed_share(1.0)
+        .unwrap()
+        .dry_run_sheet(&shop(), &repeated_ods(3, 4), &edit())
+        .unwrap();
+    assert_eq!((report.rows_read, report.customers_created), (3, 1));
+}
+
+#[test]
+fn xls_workbooks_are_refused_with_what_to_do() {
+    // A real one, and hostile ones: the sheet's DIMENSIONS record claiming rows that end
+    // before they start, or 4 billion rows (the .xls reader reserves what it claims).
+    let at = MEMBERS_XLS
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .unwrap()
+        + 4;
+    let mut hostile = Vec::new();
+    for (first, last) in [(5u32, 3u32), (0, u32::MAX)] {
+        let mut bytes = MEMBERS_XLS.to_vec();
+        bytes[at..at + 4].copy_from_slice(&first.to_le_bytes());
+        bytes[at + 4..at + 8].copy_from_slice(&last.to_le_bytes());
+        hostile.push(bytes);
+    }
+    let mut s = shop();
+    for bytes in [MEMBERS_XLS]
+        .into_iter()
+        .chain(hostile.iter().map(|b| &b[..]))
+    {
+        let err = Importer::new()
+            .import_sheet(&mut s, bytes, &edit())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the spreadsheet could not be read: it is an Excel 97-2003 workbook (.xls); save \
+             it as .xlsx or as \"CSV UTF-8\" and import that"
+        );
+    }
+    assert_eq!(s.customer_count(), 0);
 }

@@ -187,6 +187,20 @@ pub const MAX_FIELD_BYTES: usize = 64 << 10;
 /// The most bytes the fields of one row hold together (after unquoting): 256 KiB. More is
 /// [`ImportError::RowTooLarge`].
 pub const MAX_ROW_BYTES: usize = 256 << 10;
+/// How many times [`Importer::max_input_bytes`] the parts of a workbook may unpack to
+/// together (see [`ImportError::WorkbookTooLarge`]), for
+/// [`Importer::import_sheet`] (the `xlsx` feature).
+pub const MAX_UNPACKED_FACTOR: u64 = 4;
+
+/// How many times smaller than what it unpacks to a part of a workbook may be packed
+/// (see [`ImportError::WorkbookPackedTooTightly`]), for parts above
+/// [`TIGHT_PACKING_FLOOR`] bytes unpacked.
+pub const MAX_PACKING_RATIO: u64 = 100;
+
+/// Parts of a workbook that unpack to at most this many bytes (1 MiB) are not held to
+/// [`MAX_PACKING_RATIO`]: small parts of repeated markup pack tightly.
+pub const TIGHT_PACKING_FLOOR: u64 = 1 << 20;
+
 /// The most fields one row has: 1,024. More is [`ImportError::TooManyFields`].
 pub const MAX_ROW_FIELDS: usize = 1024;
 /// The most different tag names (as written, trimmed) one file lists: 10,000. More is

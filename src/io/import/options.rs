@@ -135,6 +135,7 @@ pub struct Importer {
     pub(super) unknown_tags: UnknownTags,
     pub(super) mode: TagMode,
     pub(super) unnamed_columns: UnnamedColumns,
+    pub(super) country_column: Option<String>,
     #[cfg(feature = "xlsx")]
     pub(super) sheet: Option<String>,
     pub(super) max_rows: u64,
@@ -166,6 +167,8 @@ struct RawImporter {
     mode: TagMode,
     #[serde(default)]
     unnamed_columns: UnnamedColumns,
+    #[serde(default)]
+    country_column: Option<String>,
     #[cfg(feature = "xlsx")]
     #[serde(default)]
     sheet: Option<String>,
@@ -200,6 +203,9 @@ impl TryFrom<RawImporter> for Importer {
             countries.insert(0, country);
         }
         importer = importer.countries(&countries)?;
+        if let Some(name) = raw.country_column {
+            importer = importer.country_column(&name)?;
+        }
         #[cfg(feature = "xlsx")]
         if let Some(sheet) = raw.sheet {
             importer = importer.sheet(&sheet)?;
@@ -225,6 +231,7 @@ impl Importer {
             unknown_tags: UnknownTags::Ignore,
             mode: TagMode::Merge,
             unnamed_columns: UnnamedColumns::Ignore,
+            country_column: None,
             #[cfg(feature = "xlsx")]
             sheet: None,
             max_rows: DEFAULT_MAX_ROWS,
@@ -314,6 +321,43 @@ impl Importer {
                 self.countries.push(country);
             }
         }
+        Ok(self)
+    }
+
+    /// The country column by its header name, for a list whose header calls it something
+    /// the importer does not know (it knows `country`, `country code`, `region`, `國家`,
+    /// `地區`, `国家`, `ประเทศ`, `страна`, `الدولة` and a few more). Names compare as
+    /// header names do (case, width and spacing do not matter). A row's country cell (a
+    /// two-letter code, a name in the five languages, or a calling code) decides how that
+    /// row's number is read; a cell that is not a country fails its row. A file whose
+    /// header has no column of that name, or that has no header row, is refused with
+    /// [`ImportError::NoCountryColumn`]; a blank name with [`ErrorKind::InvalidSetting`].
+    ///
+    /// ```
+    /// use audience::import::Importer;
+    /// use audience::{Country, Day, Edit, Store};
+    ///
+    /// let edit = Edit::new("import", Day::from_ymd(2025, 6, 18)?);
+    /// let mut store = Store::new();
+    /// let importer = Importer::new()
+    ///     .countries(&[Country::TH])?
+    ///     .country_column("Land")?;
+    /// let file = "phone,Land\n081 234 5678,TH\n0912 345 678,Taiwan\n";
+    /// let report = importer.import_str(&mut store, file, &edit)?;
+    /// assert_eq!(report.rows_imported, 2);
+    /// assert_eq!(report.country_column, Some(2));
+    /// assert!(store.keys().any(|(_, key)| key.to_string() == "886912345678"));
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn country_column(mut self, name: &str) -> Result<Importer, Error> {
+        let name = tidy(name);
+        if name.is_empty() {
+            return invalid(
+                "Importer::country_column",
+                "a column name must not be blank".into(),
+            );
+        }
+        self.country_column = Some(name);
         Ok(self)
     }
 
@@ -619,12 +663,29 @@ impl Importer {
             })
         });
         let tags_at = names.iter().position(|n| is(n, TAGS_ALIASES));
-        let country_at = names.iter().position(|n| is(n, COUNTRY_ALIASES));
+        let named_country = self.country_column.as_ref().map(|c| header_key(c));
+        let country_at = match &named_country {
+            Some(wanted) => names.iter().position(|n| n == wanted),
+            None => names.iter().position(|n| is(n, COUNTRY_ALIASES)),
+        };
         let is_header = match self.header {
             Header::Present => true,
             Header::Absent => false,
-            Header::Auto => key_at.is_some() || tags_at.is_some(),
+            Header::Auto => key_at.is_some() || tags_at.is_some() || country_at.is_some(),
         };
+        if let Some(name) = &self.country_column
+            && (!is_header || country_at.is_none())
+        {
+            return Err(ImportError::NoCountryColumn {
+                name: clip(name),
+                header: if is_header {
+                    Some(fields.iter().map(|f| clip(trim(f))).collect())
+                } else {
+                    None
+                },
+            }
+            .into());
+        }
         let last_named = fields.iter().rposition(|f| !trim(f).is_empty());
         let typed = self.unnamed_columns == UnnamedColumns::Tags;
         let (key, tags, extra_tags) = match self.columns {

@@ -1,11 +1,14 @@
-//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx` workbook, read
-//! by `calamine` a cell at a time, as rows for the same first pass as CSV.
+//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx` or `.ods`
+//! workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the same
+//! first pass as CSV; a zip workbook's parts, and an `.ods` file's repeated cells, are
+//! checked against the import's limits before `calamine` reads them.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
-use calamine::{DataRef, Reader, Xlsx, XlsxCellReader, XlsxError};
+use calamine::{Data, DataRef, Ods, Range, Reader, Xlsx, XlsxCellReader};
 
 use super::*;
+use zip::ZipArchive;
 
 impl Importer {
     /// The sheet [`Importer::import_sheet`] reads, by name (compared as tag names are:
@@ -24,19 +27,36 @@ impl Importer {
         Ok(self)
     }
 
-    /// Imports the first sheet (or the one [`Importer::sheet`] names) of an Excel `.xlsx`
-    /// workbook, given as its bytes, into `store`: the rows of the sheet are the rows of a
-    /// CSV file (row numbers are the report's lines), with the same columns, rules, limits
-    /// and report as [`Importer::import_str`]. On error nothing has changed.
+    /// Imports the first sheet (or the one [`Importer::sheet`] names) of a workbook, given
+    /// as its bytes, into `store`: Excel's `.xlsx` and OpenDocument's `.ods` (LibreOffice,
+    /// Google Sheets' "OpenDocument" download), told apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
+    /// are the report's lines), with the same columns, rules, limits and report as
+    /// [`Importer::import_str`]. On error nothing has changed.
     ///
-    /// Cells are read as their values, without Excel's number formatting: a phone number
-    /// stored as a number keeps all its digits (`66812345678`, also when Excel shows it as
-    /// `6.68123E+10`), a whole number has no decimals, text is taken as it is (a number
-    /// Excel wrote as text in scientific notation is reported as in a CSV file), a date is
-    /// its serial number, a formula its cached value. The sheet is read a cell at a time;
-    /// a row over the import's limits (fields, bytes) is refused before it is held whole,
-    /// and rows past [`Importer::max_rows`] are only counted. Workbooks of other formats
-    /// (`.xls`, `.ods`, `.xlsb`) are refused: save them as `.xlsx` or CSV.
+    /// Cells are read as their values, without the program's number formatting: a phone
+    /// number stored as a number keeps all its digits (`66812345678`, also when Excel shows
+    /// it as `6.68123E+10`), a whole number has no decimals, text is taken as it is (a
+    /// number written as text in scientific notation is reported as in a CSV file), a date
+    /// is its serial number (`.xlsx`) or its ISO text (`.ods`), a formula its cached
+    /// value.
+    ///
+    /// Memory stays bounded by the import's limits. The input is at most
+    /// [`Importer::max_input_bytes`]. An `.xlsx` or `.ods` file is a zip archive of parts,
+    /// some of which the reader holds whole (the shared strings, an `.ods` file's content):
+    /// before anything is read, the parts may unpack to at most [`MAX_UNPACKED_FACTOR`]
+    /// times [`Importer::max_input_bytes`] together
+    /// ([`ImportError::WorkbookTooLarge`]), a part over [`TIGHT_PACKING_FLOOR`] bytes may be
+    /// packed at most [`MAX_PACKING_RATIO`]-fold ([`ImportError::WorkbookPackedTooTightly`]),
+    /// and no part is unpacked past the size it declares (one that holds more is refused).
+    /// An `.ods` file's cells are counted as its reader would spread them out (a cell
+    /// repeated across columns once per column), at most one per 64 bytes of that unpacked
+    /// limit ([`ImportError::SheetTooLarge`]). An `.xlsx` sheet is then read a cell at a time: a row over the
+    /// import's limits (fields, bytes) is refused before it is held whole, and rows past
+    /// [`Importer::max_rows`] are only counted. An `.ods` sheet is read whole first, then
+    /// row by row under the same limits. Excel 97-2003 `.xls` and binary `.xlsb` workbooks
+    /// are refused with [`ImportError::Spreadsheet`] (the `.xls` reader sizes a sheet by
+    /// what the file claims, so a few hostile bytes could exhaust memory): save them as
+    /// `.xlsx` or CSV.
     ///
     /// ```
     /// # fn main() -> Result<(), audience::Error> {
@@ -52,8 +72,8 @@ impl Importer {
     ///     .unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "the spreadsheet could not be read: it is not an Excel workbook (.xlsx); save it \
-    ///      as .xlsx or as \"CSV UTF-8\" and import that"
+    ///     "the spreadsheet could not be read: it is not a workbook (.xlsx, .xls or .ods); \
+    ///      save it as .xlsx or as \"CSV UTF-8\" and import that"
     /// );
     /// # Ok(())
     /// # }
@@ -85,40 +105,245 @@ impl Importer {
             return Err(ImportError::TooLarge { limit }.into());
         }
         let create_dimension = self.create_dimension()?;
-        if !bytes.starts_with(b"PK\x03\x04") {
-            return Err(ImportError::Spreadsheet {
-                reason: "it is not an Excel workbook (.xlsx); save it as .xlsx or as \"CSV \
-                         UTF-8\" and import that"
-                    .into(),
+        let format = detect(bytes, unpack_limit(limit))?;
+        let reader = Cursor::new(bytes);
+        match format {
+            Format::Xlsx => {
+                let mut book = Xlsx::new(reader).map_err(unreadable)?;
+                let name = self.pick_sheet(book.sheet_names())?;
+                let cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
+                self.plan_rows(store, edit, create_dimension, &mut SheetRows::new(cells))
             }
-            .into());
+            Format::Ods => {
+                check_ods_cells(bytes, unpack_limit(limit) / CELL_BYTES)?;
+                let book = Ods::new(reader).map_err(unreadable)?;
+                self.plan_range(store, edit, create_dimension, book)
+            }
         }
-        let mut book = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-        let sheets = book.sheet_names();
+    }
+
+    /// Plans the sheet of a workbook that `calamine` reads whole (`.ods`).
+    fn plan_range<'b, R: Reader<Cursor<&'b [u8]>>>(
+        &self,
+        store: &Store,
+        edit: &Edit,
+        create_dimension: Option<String>,
+        mut book: R,
+    ) -> Result<Plan, Error>
+    where
+        R::Error: std::fmt::Display,
+    {
+        let name = self.pick_sheet(book.sheet_names())?;
+        let range = book.worksheet_range(&name).map_err(unreadable)?;
+        drop(book);
+        let cells = RangeCells { range, at: 0 };
+        self.plan_rows(store, edit, create_dimension, &mut SheetRows::new(cells))
+    }
+
+    /// The name of the sheet to read: the one [`Importer::sheet`] names, or the first.
+    fn pick_sheet(&self, sheets: Vec<String>) -> Result<String, Error> {
         let name = match &self.sheet {
             Some(wanted) => sheets.iter().find(|s| fold(s) == fold(wanted)).cloned(),
             None => sheets.first().cloned(),
         };
-        let Some(name) = name else {
-            return Err(ImportError::NoSuchSheet {
+        name.ok_or_else(|| {
+            ImportError::NoSuchSheet {
                 name: self.sheet.clone().unwrap_or_default(),
                 sheets: sheets.iter().map(|s| clip(s)).collect(),
             }
-            .into());
-        };
-        let cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
-        let mut rows = SheetRows {
-            cells,
-            pending: None,
-            done: false,
-            fields: Vec::new(),
-            ends: Vec::new(),
-        };
-        self.plan_rows(store, edit, create_dimension, &mut rows)
+            .into()
+        })
     }
 }
 
-fn unreadable(e: XlsxError) -> Error {
+/// The kinds of workbook read, told apart by their bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Xlsx,
+    Ods,
+}
+
+/// The most bytes the parts of a workbook may unpack to, for an input limit.
+fn unpack_limit(input_limit: u64) -> u64 {
+    input_limit.saturating_mul(MAX_UNPACKED_FACTOR)
+}
+
+/// The kind of workbook `bytes` hold. A zip archive (`.xlsx`, `.ods`) is checked first:
+/// its parts together declare at most `limit` bytes unpacked, none packed more tightly
+/// than [`MAX_PACKING_RATIO`]. The zip reader unpacks no part past the size it declares (a
+/// part that holds more is an error), so the reader, which holds some parts whole, holds
+/// at most `limit` bytes of them.
+fn detect(bytes: &[u8], limit: u64) -> Result<Format, Error> {
+    const CFB: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+    const ODS: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
+    if bytes.starts_with(CFB) {
+        // calamine 0.38 sizes an .xls sheet by what its records claim (a few bytes can
+        // make it reserve terabytes, or overflow), so these are not handed to it.
+        return Err(not_a_workbook("it is an Excel 97-2003 workbook (.xls)"));
+    }
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(not_a_workbook("it is not a workbook (.xlsx, .xls or .ods)"));
+    }
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(unreadable)?;
+        let (packed, unpacked) = (part.compressed_size(), part.size());
+        total = total.saturating_add(unpacked);
+        if total > limit {
+            return Err(too_large(&String::from_utf8_lossy(part.name_raw()), limit));
+        }
+        if unpacked > TIGHT_PACKING_FLOOR && unpacked / packed.max(1) > MAX_PACKING_RATIO {
+            return Err(ImportError::WorkbookPackedTooTightly {
+                part: clip(&String::from_utf8_lossy(part.name_raw())),
+                limit: MAX_PACKING_RATIO,
+            }
+            .into());
+        }
+    }
+    let ods = match zip.by_name("mimetype") {
+        Ok(mut part) => {
+            let mut kind = Vec::new();
+            (&mut part)
+                .take(64)
+                .read_to_end(&mut kind)
+                .map_err(unreadable)?;
+            kind.starts_with(ODS)
+        }
+        Err(_) => false,
+    };
+    if ods {
+        Ok(Format::Ods)
+    } else if zip.index_for_name("xl/workbook.xml").is_some() {
+        Ok(Format::Xlsx)
+    } else if zip.index_for_name("xl/workbook.bin").is_some() {
+        Err(not_a_workbook("it is a binary Excel workbook (.xlsb)"))
+    } else {
+        Err(not_a_workbook(
+            "it is a zip archive, not a workbook (.xlsx, .xls or .ods)",
+        ))
+    }
+}
+
+/// What the reader holds for a cell of an `.ods` sheet read whole, rounded up:
+/// its value and its formula.
+const CELL_BYTES: u64 = 64;
+
+/// The most columns an `.ods` row spreads out to (the reader's own cap).
+const ODS_COLUMNS: u64 = 16_384;
+
+/// The most rows an `.ods` sheet spreads out to (the reader's own cap).
+const ODS_ROWS: u64 = 1_048_576;
+
+/// An `.ods` file's cells as its reader spreads them out: a cell repeated across columns
+/// (`table:number-columns-repeated`) is held once per column, and the rows of a sheet from
+/// its first to its last row with a value (repeated rows one by one) are held as wide as
+/// its widest row. A few bytes of content can so ask for gigabytes; at most `limit` cells
+/// are allowed, counted from the content a tag at a time before it is read.
+fn check_ods_cells(bytes: &[u8], limit: u64) -> Result<(), Error> {
+    use quick_xml::events::{BytesStart, Event};
+    fn count(e: &BytesStart<'_>, name: &str, cap: u64) -> u64 {
+        e.try_get_attribute(name)
+            .ok()
+            .flatten()
+            .and_then(|a| a.value.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .min(cap)
+    }
+    let too_many = || -> Error { ImportError::SheetTooLarge { limit }.into() };
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let Ok(content) = zip.by_name("content.xml") else {
+        return Ok(()); // the reader says what is missing
+    };
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    let mut buf = Vec::new();
+    // All sheets are read, so the counts add up over them.
+    let mut held = 0u64; // cells as read, row by row
+    let mut spread = 0u64; // cells of the sheets' spans
+    // The sheet: rows up to its last row with a value, rows since, widest row.
+    let (mut rows, mut pending, mut width) = (0u64, 0u64, 0u64);
+    // The row: its repeats, cells with values so far, empty cells since.
+    let (mut repeats, mut len, mut empty) = (1u64, 0u64, 0u64);
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(unreadable)?;
+        let (e, closed) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::End(e) => {
+                match e.name().into_inner() {
+                    "table:table-row" => {
+                        held = held.saturating_add(len);
+                        if len > 0 {
+                            rows = rows.saturating_add(pending).saturating_add(repeats);
+                            pending = 0;
+                            width = width.max(len);
+                        } else {
+                            pending = pending.saturating_add(repeats);
+                        }
+                    }
+                    "table:table" => {
+                        spread = spread.saturating_add(rows.min(ODS_ROWS).saturating_mul(width));
+                        (rows, pending, width) = (0, 0, 0);
+                    }
+                    _ => {}
+                }
+                if held > limit || spread > limit {
+                    return Err(too_many());
+                }
+                (None, false)
+            }
+            Event::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(e) = e {
+            match e.name().into_inner() {
+                "table:table-row" => {
+                    repeats = count(e, "table:number-rows-repeated", ODS_ROWS);
+                    (len, empty) = (0, 0);
+                    if closed {
+                        pending = pending.saturating_add(repeats);
+                    }
+                }
+                "table:table-cell" | "table:covered-table-cell" => {
+                    let n = count(e, "table:number-columns-repeated", ODS_COLUMNS);
+                    // A cell with content (a value, or text inside it) is held with the
+                    // empty cells before it; trailing empty cells are not held.
+                    let valued = !closed
+                        || e.try_get_attribute("office:value-type")
+                            .ok()
+                            .flatten()
+                            .is_some();
+                    if valued {
+                        len = len.saturating_add(empty).saturating_add(n).min(ODS_COLUMNS);
+                        empty = 0;
+                    } else {
+                        empty = empty.saturating_add(n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        buf.clear();
+    }
+    Ok(())
+}
+
+fn not_a_workbook(what: &str) -> Error {
+    ImportError::Spreadsheet {
+        reason: format!("{what}; save it as .xlsx or as \"CSV UTF-8\" and import that"),
+    }
+    .into()
+}
+
+fn too_large(part: &str, limit: u64) -> Error {
+    ImportError::WorkbookTooLarge {
+        part: clip(part),
+        limit,
+    }
+    .into()
+}
+
+fn unreadable(e: impl std::fmt::Display) -> Error {
     ImportError::Spreadsheet {
         reason: clip(&e.to_string()),
     }
@@ -141,29 +366,28 @@ fn cell_text(value: &DataRef<'_>) -> Option<String> {
     })
 }
 
-/// The rows of a sheet, built a cell at a time in bounded buffers.
-struct SheetRows<'a> {
-    cells: XlsxCellReader<'a, Cursor<&'a [u8]>>,
-    /// The first cell of the next row, read while looking for the end of this one:
-    /// (row, column, text), from 0.
-    pending: Option<(u32, u32, String)>,
-    /// The end of the sheet's cells was read (reading on is an error).
-    done: bool,
-    fields: Vec<u8>,
-    ends: Vec<usize>,
+/// [`cell_text`] of a cell of a sheet read whole.
+fn data_text(value: &Data) -> Option<String> {
+    Some(match value {
+        Data::Empty => return None,
+        Data::Int(i) => i.to_string(),
+        Data::Float(x) => x.to_string(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::Error(e) => e.to_string(),
+    })
 }
 
-impl SheetRows<'_> {
-    /// The next cell that is not empty: (row, column, text), from 0.
+/// The cells of a sheet in row order, each (row, column, text) from 0; empty cells are
+/// skipped.
+trait Cells {
+    fn next_cell(&mut self) -> Result<Option<(u32, u32, String)>, Error>;
+}
+
+impl Cells for XlsxCellReader<'_, Cursor<&[u8]>> {
     fn next_cell(&mut self) -> Result<Option<(u32, u32, String)>, Error> {
-        if let Some(cell) = self.pending.take() {
-            return Ok(Some(cell));
-        }
-        while !self.done {
-            let Some(cell) = self.cells.next_cell().map_err(unreadable)? else {
-                self.done = true;
-                break;
-            };
+        while let Some(cell) = XlsxCellReader::next_cell(self).map_err(unreadable)? {
             let (row, column) = cell.get_position();
             if let Some(text) = cell_text(cell.get_value()) {
                 return Ok(Some((row, column, text)));
@@ -173,7 +397,72 @@ impl SheetRows<'_> {
     }
 }
 
-impl RowSource for SheetRows<'_> {
+/// The cells of a sheet `calamine` read whole.
+struct RangeCells {
+    range: Range<Data>,
+    /// The next cell, as an index in the range's rows.
+    at: usize,
+}
+
+impl Cells for RangeCells {
+    fn next_cell(&mut self) -> Result<Option<(u32, u32, String)>, Error> {
+        let Some((top, left)) = self.range.start() else {
+            return Ok(None);
+        };
+        let width = self.range.width().max(1);
+        let cells = self.range.get_size().0.saturating_mul(width);
+        while self.at < cells {
+            let (row, column) = (self.at / width, self.at % width);
+            self.at += 1;
+            if let Some(text) = self.range.get((row, column)).and_then(data_text) {
+                // Within the range's u32 bounds, so these fit.
+                let row = top.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
+                let column = left.saturating_add(u32::try_from(column).unwrap_or(u32::MAX));
+                return Ok(Some((row, column, text)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The rows of a sheet, built a cell at a time in bounded buffers.
+struct SheetRows<C> {
+    cells: C,
+    /// The first cell of the next row, read while looking for the end of this one:
+    /// (row, column, text), from 0.
+    pending: Option<(u32, u32, String)>,
+    /// The end of the sheet's cells was read (reading on is an error).
+    done: bool,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<C: Cells> SheetRows<C> {
+    fn new(cells: C) -> SheetRows<C> {
+        SheetRows {
+            cells,
+            pending: None,
+            done: false,
+            fields: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// The next cell that is not empty: (row, column, text), from 0.
+    fn next_cell(&mut self) -> Result<Option<(u32, u32, String)>, Error> {
+        if let Some(cell) = self.pending.take() {
+            return Ok(Some(cell));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let cell = self.cells.next_cell()?;
+        self.done = cell.is_none();
+        Ok(cell)
+    }
+}
+
+impl<C: Cells> RowSource for SheetRows<C> {
     fn next_row(&mut self) -> Result<Option<(u64, Record<'_>)>, Error> {
         self.fields.clear();
         self.ends.clear();
