@@ -14,11 +14,13 @@ use std::io::Write;
 use roaring::RoaringBitmap;
 
 use crate::base::fold::MAX_NAME_CHARS;
+use crate::base::text::counted;
 use crate::day::Day;
+use crate::decimal::{Decimal, units_text};
 use crate::error::{Error, ErrorKind};
 use crate::io::export::BitmapFormat;
 use crate::store::Store;
-use crate::store::attribute::{AttrKind, Value};
+use crate::store::attribute::{AttrId, AttrKind, Value};
 
 use super::sql::ident;
 use super::{CLICKHOUSE, DATE32_MAX, DATE32_MIN};
@@ -309,6 +311,10 @@ impl Tables {
             .map(|a| (a.id, a.kind, a.name.clone()))
             .collect();
         for (attr, kind, name) in &attrs {
+            if let AttrKind::Decimal { scale } = *kind {
+                check_decimal64(store, *attr, scale, name)?;
+                continue;
+            }
             if *kind != AttrKind::Day {
                 continue;
             }
@@ -358,6 +364,11 @@ impl Tables {
                         buf.push(0);
                         buf.extend_from_slice(&d.0.to_le_bytes());
                     }
+                    // Decimal64(S) is its units as an Int64.
+                    Some(Value::Decimal(d)) => {
+                        buf.push(0);
+                        buf.extend_from_slice(&d.units().to_le_bytes());
+                    }
                 }
             }
             rows += 1;
@@ -400,11 +411,42 @@ fn customer_columns(store: &Store) -> Result<Vec<(String, String)>, Error> {
         let ty = match a.kind {
             AttrKind::Int => "Nullable(Int64)",
             AttrKind::Day => "Nullable(Date32)",
+            AttrKind::Decimal { scale } => &format!("Nullable(Decimal64({scale}))"),
         };
         cols.push((a.name.clone(), ty.to_string()));
     }
     Ok(cols)
 }
+
+/// Whether every value of a decimal attribute fits ClickHouse's `Decimal64` (18 digits:
+/// fewer units than 10^18), which an `i64` of units can pass.
+fn check_decimal64(store: &Store, attr: AttrId, scale: u8, name: &str) -> Result<(), Error> {
+    let with = store.with_value(attr)?.len();
+    let (lo, hi) = (-DECIMAL64_UNITS, DECIMAL64_UNITS);
+    let inside = store
+        .range(
+            attr,
+            Value::Decimal(Decimal::from_parts(lo, scale)),
+            Value::Decimal(Decimal::from_parts(hi, scale)),
+        )?
+        .len();
+    if with == inside {
+        return Ok(());
+    }
+    Err(ErrorKind::Untranslatable {
+        engine: CLICKHOUSE,
+        term: name.to_string(),
+        reason: format!(
+            "it holds {} beyond ClickHouse's Decimal64({scale}) (18 digits: at most {})",
+            counted(with - inside, "value", "values"),
+            units_text(i128::from(hi), scale, true)
+        ),
+    }
+    .into())
+}
+
+/// The largest number of units a `Decimal64` holds: 18 nines.
+pub(super) const DECIMAL64_UNITS: i64 = 999_999_999_999_999_999;
 
 fn check_day(day: Day, what: impl FnOnce() -> String) -> Result<(), Error> {
     if (DATE32_MIN..=DATE32_MAX).contains(&day.0) {
