@@ -604,12 +604,11 @@ impl RfmConfig {
     ) -> Result<RfmScores, Error> {
         let bins = self.bins_now();
         let owners = self.owners(bins)?;
+        // In the measures' order, so that the first setting in error is the one named.
+        let recency = self.column(store, Measure::Recency, AttrKind::Day)?.0;
+        let frequency = self.column(store, Measure::Frequency, AttrKind::Int)?.0;
         let (money, monetary_scale) = self.column(store, Measure::Monetary, AttrKind::Int)?;
-        let cols = [
-            self.column(store, Measure::Recency, AttrKind::Day)?.0,
-            self.column(store, Measure::Frequency, AttrKind::Int)?.0,
-            money,
-        ];
+        let cols = [recency, frequency, money];
         let mut scope = match &self.scope {
             Some(q) => store.plan(q, ctx)?.bitmap(),
             None => store.customers().clone(),

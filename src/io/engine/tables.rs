@@ -166,7 +166,8 @@ impl Tables {
 
     /// The `CREATE TABLE` statements for the two tables, one per line group, each ending
     /// in `;`. The customers table has a column per attribute of the store (`Nullable(Int64)`
-    /// for numbers, `Nullable(Date32)` for days, `NULL` for no value); its `id` and `key`
+    /// for numbers, `Nullable(Date32)` for days, `Nullable(Decimal(18, S))` for decimals of
+    /// `S` places, `NULL` for no value); its `id` and `key`
     /// columns may not share a name with an attribute
     /// ([`ErrorKind::Untranslatable`] otherwise).
     ///
@@ -302,8 +303,8 @@ impl Tables {
     /// Writes the customers table's rows in `RowBinaryWithNamesAndTypes`: every live
     /// customer in id order, its key (phone digits or member id) and its attribute values
     /// (`NULL` where it has none). Returns the rows written. Day values must lie within
-    /// `Date32` (1900-01-01 to 2299-12-31); they are checked before the first byte is
-    /// written.
+    /// `Date32` (1900-01-01 to 2299-12-31) and decimals within `Decimal(18, S)` (fewer than
+    /// 10^18 units); they are checked before the first byte is written.
     pub fn write_customers(&self, store: &Store, mut out: impl Write) -> Result<u64, Error> {
         let columns = customer_columns(store)?;
         let attrs: Vec<_> = store
@@ -411,15 +412,15 @@ fn customer_columns(store: &Store) -> Result<Vec<(String, String)>, Error> {
         let ty = match a.kind {
             AttrKind::Int => "Nullable(Int64)",
             AttrKind::Day => "Nullable(Date32)",
-            AttrKind::Decimal { scale } => &format!("Nullable(Decimal64({scale}))"),
+            AttrKind::Decimal { scale } => &format!("Nullable(Decimal(18, {scale}))"),
         };
         cols.push((a.name.clone(), ty.to_string()));
     }
     Ok(cols)
 }
 
-/// Whether every value of a decimal attribute fits ClickHouse's `Decimal64` (18 digits:
-/// fewer units than 10^18), which an `i64` of units can pass.
+/// Whether every value of a decimal attribute fits ClickHouse's `Decimal(18, S)` (a
+/// `Decimal64`: fewer units than 10^18), which an `i64` of units can pass.
 fn check_decimal64(store: &Store, attr: AttrId, scale: u8, name: &str) -> Result<(), Error> {
     let with = store.with_value(attr)?.len();
     let (lo, hi) = (-DECIMAL64_UNITS, DECIMAL64_UNITS);
@@ -437,7 +438,7 @@ fn check_decimal64(store: &Store, attr: AttrId, scale: u8, name: &str) -> Result
         engine: CLICKHOUSE,
         term: name.to_string(),
         reason: format!(
-            "it holds {} beyond ClickHouse's Decimal64({scale}) (18 digits: at most {})",
+            "it holds {} beyond ClickHouse's Decimal(18, {scale}) (18 digits: at most {})",
             counted(with - inside, "value", "values"),
             units_text(i128::from(hi), scale, true)
         ),
