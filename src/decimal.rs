@@ -151,7 +151,10 @@ impl Decimal {
             None if d.scale > scale => Err(invalid(text, &format!("more than {scale} decimals"))),
             None => Err(invalid(
                 text,
-                &format!("too large for {scale} decimal places (at most {})", max_text(scale)),
+                &format!(
+                    "too large for {scale} decimal places (at most {})",
+                    max_text(scale)
+                ),
             )),
         }
     }
@@ -257,7 +260,10 @@ impl FromStr for Decimal {
         };
         let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
         if !digits(whole) || (body.contains('.') && !digits(frac)) {
-            return Err(invalid(s, "expected digits with an optional point: 35, 35.50, -0.5"));
+            return Err(invalid(
+                s,
+                "expected digits with an optional point: 35, 35.50, -0.5",
+            ));
         }
         if frac.len() > usize::from(Decimal::MAX_SCALE) {
             return Err(invalid(
@@ -365,7 +371,10 @@ mod tests {
             "the smallest i64 parses"
         );
         assert_eq!(
-            "9223372036854775808".parse::<Decimal>().unwrap_err().to_string(),
+            "9223372036854775808"
+                .parse::<Decimal>()
+                .unwrap_err()
+                .to_string(),
             "invalid decimal \"9223372036854775808\": too many digits for a decimal"
         );
         for bad in ["", ".5", "5.", "1e3", "--1", "1.2.3", " 1"] {
@@ -395,14 +404,21 @@ mod tests {
         assert_eq!(Decimal::new(1_539_618, 2).unwrap().grouped(), "15,396.18");
         assert_eq!(Decimal::new(-100_000, 2).unwrap().grouped(), "-1,000.00");
         assert_eq!(Decimal::new(5, 3).unwrap().grouped(), "0.005");
-        assert_eq!(units_text(i128::from(i64::MAX) * 4, 2, true), "368,934,881,474,191,032.28");
+        assert_eq!(
+            units_text(i128::from(i64::MAX) * 4, 2, true),
+            "368,934,881,474,191,032.28"
+        );
         assert_eq!(units_text(-12, 0, true), "-12");
         assert_eq!(
-            Decimal::parse_at("92233720368547758.08", 2).unwrap_err().to_string(),
+            Decimal::parse_at("92233720368547758.08", 2)
+                .unwrap_err()
+                .to_string(),
             "invalid decimal \"92233720368547758.08\": too many digits for a decimal"
         );
         assert_eq!(
-            Decimal::parse_at("92233720368547758.1", 3).unwrap_err().to_string(),
+            Decimal::parse_at("92233720368547758.1", 3)
+                .unwrap_err()
+                .to_string(),
             "invalid decimal \"92233720368547758.1\": too large for 3 decimal places (at \
              most 9223372036854775.807)"
         );

@@ -81,8 +81,8 @@ pub use store::policy as governance;
 
 pub use aggregate::Summary;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
-pub use decimal::Decimal;
 pub use day::{Day, MAX_PERIOD_DAYS, Period, PeriodUnit};
+pub use decimal::Decimal;
 pub use error::{
     Error, ErrorKind, IoError, JournalError, JournalProblem, QueryError, QueryProblem, Span,
 };

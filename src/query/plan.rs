@@ -344,10 +344,9 @@ impl<'s> Binder<'s, '_, '_> {
     fn literal(&self, attr: &str, kind: AttrKind, lit: &Literal, at: usize) -> Result<i64, Error> {
         match literal_units(kind, lit) {
             Ok(v) => Ok(v),
-            Err(Some(problem)) => Err(self.error(
-                at,
-                QueryProblem::Mismatch(format!("{attr} {problem}")),
-            )),
+            Err(Some(problem)) => {
+                Err(self.error(at, QueryProblem::Mismatch(format!("{attr} {problem}"))))
+            }
             Err(None) if kind == AttrKind::Int && matches!(lit, Literal::Decimal(_)) => {
                 let with: Vec<&str> = self
                     .store

@@ -756,7 +756,11 @@ fn decimal_attributes_agree_with_clickhouse_decimal64() {
             _ => (i * 104_729) % 1_000_000 - 300_000,
         };
         store
-            .set_value(c, rate, Value::Decimal(audience::Decimal::new(r, 4).unwrap()))
+            .set_value(
+                c,
+                rate,
+                Value::Decimal(audience::Decimal::new(r, 4).unwrap()),
+            )
             .unwrap();
     }
     let ctx = Context::new(today);
@@ -783,7 +787,10 @@ fn decimal_attributes_agree_with_clickhouse_decimal64() {
     let tables = Tables::new();
     let mut statements = export(&store, &tables, &dir);
     assert!(
-        tables.ddl(&store).unwrap().contains("spend Nullable(Decimal(18, 2))"),
+        tables
+            .ddl(&store)
+            .unwrap()
+            .contains("spend Nullable(Decimal(18, 2))"),
         "{}",
         tables.ddl(&store).unwrap()
     );
@@ -811,7 +818,9 @@ fn decimal_attributes_agree_with_clickhouse_decimal64() {
         );
     }
     // A value past Decimal64's 18 digits is refused before the first byte.
-    let c = store.add_customer(CustomerKey::member("big").unwrap()).unwrap();
+    let c = store
+        .add_customer(CustomerKey::member("big").unwrap())
+        .unwrap();
     store
         .set_value(
             c,

@@ -76,7 +76,10 @@ fn values_are_kept_at_the_attribute_places() {
     // More places than the attribute keeps, whole numbers, and bad scales are refused,
     // and nothing changes.
     assert_eq!(
-        store.set_value(3, spend, dec("35.505")).unwrap_err().to_string(),
+        store
+            .set_value(3, spend, dec("35.505"))
+            .unwrap_err()
+            .to_string(),
         "invalid decimal \"35.505\": attribute \"spend\" keeps 2 decimal places"
     );
     assert_eq!(
@@ -158,7 +161,9 @@ fn decimal_refusals_say_what_the_attribute_takes() {
     );
     // Reversed bounds are refused across whole numbers and decimals alike.
     assert_eq!(
-        Query::parse("spend BETWEEN 99.99 AND 10").unwrap_err().to_string(),
+        Query::parse("spend BETWEEN 99.99 AND 10")
+            .unwrap_err()
+            .to_string(),
         "BETWEEN 99.99 AND 10 matches nothing: the lower bound comes first (write BETWEEN 10 \
          AND 99.99)\n  spend BETWEEN 99.99 AND 10\n                ^^^^^^^^^^^^"
     );
@@ -203,7 +208,9 @@ fn aggregates_print_with_the_places() {
     // Whole numbers print grouped, with no places.
     let n = store.attribute_id("purchase_count").unwrap();
     assert_eq!(
-        Summary::of(&store, n, store.customers()).unwrap().to_string(),
+        Summary::of(&store, n, store.customers())
+            .unwrap()
+            .to_string(),
         "4 values: sum 10, mean 3, min 1, max 4"
     );
 }
@@ -269,7 +276,11 @@ fn rfm_tables_print_monetary_with_its_places() {
     assert!(text.contains("15,396.18"), "{text}");
     // A whole-number monetary attribute still prints whole numbers.
     assert_eq!(
-        crate_int_monetary().score_table(Measure::Monetary).to_string().lines().nth(1),
+        crate_int_monetary()
+            .score_table(Measure::Monetary)
+            .to_string()
+            .lines()
+            .nth(1),
         Some("M5              1    20.0%                 1,539,618    85.2%      85.2%")
     );
     // A day attribute is refused with the setting named and what it needs.
@@ -346,11 +357,11 @@ fn the_kind_and_places_survive_snapshots_and_the_journal() {
     let price = store
         .define_attribute("price", AttrKind::Decimal { scale: 4 })
         .unwrap();
-    let c = store.add_customer(CustomerKey::member("m0").unwrap()).unwrap();
-    store.set_value(c, price, dec("0.1234")).unwrap();
-    store
-        .set_values(price, &[c], &[dec("-12.5")])
+    let c = store
+        .add_customer(CustomerKey::member("m0").unwrap())
         .unwrap();
+    store.set_value(c, price, dec("0.1234")).unwrap();
+    store.set_values(price, &[c], &[dec("-12.5")]).unwrap();
     let journal = store.journal_mut().take();
 
     let mut replayed = audience::snapshot::read(&bytes[..]).unwrap();
