@@ -78,7 +78,8 @@ impl fmt::Display for RfmGrid {
         let customers = |c: &GridCell| thousands(i128::from(c.count));
         let share = |c: &GridCell| pct(c.share);
         let mean = |c: &GridCell| mean_text(c.monetary, c.count, scale);
-        let blocks: [(&str, &dyn Fn(&GridCell) -> String); 3] = [
+        type Cell<'a> = &'a dyn Fn(&GridCell) -> String;
+        let blocks: [(&str, Cell<'_>); 3] = [
             ("customers", &customers),
             ("share of scored customers", &share),
             ("mean monetary value", &mean),

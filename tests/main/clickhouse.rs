@@ -631,9 +631,6 @@ fn rfm_terms_read_the_tags_the_scores_were_written_to() {
         statements,
     };
     let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
-    for at in 0..first {
-        ok(&outcomes[0][at], &job.statements[at]);
-    }
     for (k, q) in queries.iter().enumerate() {
         let want = store.select(q, &ctx).unwrap();
         let at = first + k;
@@ -803,8 +800,9 @@ fn decimal_attributes_agree_with_clickhouse_decimal64() {
         statements,
     };
     let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
-    for at in 0..first {
-        ok(&outcomes[0][at], &job.statements[at]);
+    // The tables loaded: a column type ClickHouse refuses would leave them empty.
+    for (outcome, sql) in outcomes[0].iter().zip(&job.statements).take(first) {
+        ok(outcome, sql);
     }
     for (k, q) in queries.iter().enumerate() {
         let want = store.select(q, &ctx).unwrap();
