@@ -22,6 +22,8 @@ LAYERS = [
     (2, "error"),
     # `Day` parsing reports through `Error`, so `day` sits above the error layer.
     (3, "day"),
+    # `Decimal` parsing reports through `Error` too; it shares the layer with `day`.
+    (3, "decimal"),
     (4, "store::directory"),
     (4, "store::membership"),
     (5, "store::attribute"),

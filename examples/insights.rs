@@ -26,7 +26,8 @@ use audience::insights::{
     Bands, Candidates, Comparison, InsightConfig, OutcomeRates, Profile, ValueShares,
 };
 use audience::{
-    AttrKind, Context, CustomerKey, Day, Edit, Query, Rule, RuleSet, Run, Store, TagSpec, rules,
+    AttrKind, Context, CustomerKey, Day, Decimal, Edit, Query, Rule, RuleSet, Run, Store, TagSpec,
+    rules,
 };
 
 const CUSTOMERS: u32 = 20_000;
@@ -81,7 +82,8 @@ fn main() -> Result<(), audience::Error> {
         &["cosmetics", "3C", "mother & baby"],
     )?;
     let orders = store.define_attribute("purchase_count", AttrKind::Int)?;
-    let spend = store.define_attribute("monetary", AttrKind::Int)?;
+    // Money with two decimal places: reports print 1,234.56 and band queries read the same.
+    let spend = store.define_attribute("monetary", AttrKind::Decimal { scale: 2 })?;
 
     let keys = (0..CUSTOMERS).map(|i| CustomerKey::Phone(85_290_000_000 + u64::from(i)));
     for id in store.ensure_customers(keys)? {
@@ -103,9 +105,10 @@ fn main() -> Result<(), audience::Error> {
             1
         };
         store.set_value(id, orders, count)?;
-        // Spend in baht: a long tail, and more with every order.
-        let basket = 300 + (rng.next() % 1_500) as i64 * (1 + (rng.next() % 4) as i64);
-        store.set_value(id, spend, count * basket)?;
+        // Spend in baht and satang: a long tail, and more with every order.
+        let baht = 300 + (rng.next() % 1_500) as i64 * (1 + (rng.next() % 4) as i64);
+        let satang = baht * 100 + (rng.next() % 100) as i64;
+        store.set_value(id, spend, Decimal::new(count * satang, 2)?)?;
     }
 
     let ctx = Context::new(today);

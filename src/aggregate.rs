@@ -11,8 +11,8 @@
 //! Hyndman & Fan's definition 1, numpy's `method="inverted_cdf"`): with the `n` values
 //! sorted ascending as `x[1] <= ... <= x[n]`, the quantile `p` is `x[k]` with
 //! `k = max(1, ceil(p * n))`. So `p = 0` is the minimum, `p = 1` the maximum, and every
-//! quantile is a value some customer really has (a day stays a day, cents stay whole
-//! cents). The median of `[1, 2, 3, 4]` is `2`, not numpy's default (linear interpolation)
+//! quantile is a value some customer really has (a day stays a day, a decimal keeps its
+//! places). The median of `[1, 2, 3, 4]` is `2`, not numpy's default (linear interpolation)
 //! `2.5`.
 //!
 //! ```
@@ -37,8 +37,12 @@
 //! # Ok::<(), audience::Error>(())
 //! ```
 
+use std::fmt;
+
 use roaring::RoaringBitmap;
 
+use crate::base::text::{counted, thousands};
+use crate::decimal::{mean_units, units_text};
 use crate::error::{Error, ErrorKind, err};
 use crate::store::Store;
 use crate::store::attribute::{AttrId, AttrKind, Column, Value};
@@ -53,8 +57,9 @@ pub struct Summary {
     pub count: u64,
     /// Live customers of the set without a value.
     pub missing: u64,
-    /// The sum of the values (a day counts as its number of days since 1970-01-01). Exact:
-    /// an `i128` cannot overflow from `u32::MAX` values of `i64`.
+    /// The sum of the values (a day counts as its number of days since 1970-01-01, a
+    /// decimal as its units: cents at scale 2). Exact: an `i128` cannot overflow from
+    /// `u32::MAX` values of `i64`.
     pub sum: i128,
     /// The smallest value; `None` when `count` is 0.
     pub min: Option<Value>,
@@ -64,9 +69,71 @@ pub struct Summary {
 
 impl Summary {
     /// The mean (`sum / count`); `None` when `count` is 0. A day attribute's mean is a
-    /// number of days since 1970-01-01.
+    /// number of days since 1970-01-01, a decimal attribute's a number of its units (cents
+    /// at scale 2); [`Summary::mean_value`] gives it as a value of the attribute's kind.
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// The mean as a value of the attribute's kind, computed exactly from the sum and
+    /// rounded half away from zero to the attribute's precision: a whole number, a day, or
+    /// a decimal with the attribute's places (the mean of 10.00 and 10.05 is 10.03).
+    /// `None` when `count` is 0.
+    ///
+    /// ```
+    /// use audience::{AttrKind, CustomerKey, Decimal, Store, Summary, Value};
+    ///
+    /// let mut store = Store::new();
+    /// let spend = store.define_attribute("spend", AttrKind::Decimal { scale: 2 })?;
+    /// for (i, v) in ["10.00", "10.05", "15396.18"].into_iter().enumerate() {
+    ///     let c = store.add_customer(CustomerKey::member(format!("m{i}"))?)?;
+    ///     store.set_value(c, spend, Decimal::parse_at(v, 2)?)?;
+    /// }
+    /// let s = Summary::of(&store, spend, store.customers())?;
+    /// assert_eq!(s.mean_value().map(|v| v.to_string()), Some("5138.74".to_string()));
+    /// assert_eq!(
+    ///     s.to_string(),
+    ///     "3 values: sum 15,416.23, mean 5,138.74, min 10.00, max 15,396.18"
+    /// );
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn mean_value(&self) -> Option<Value> {
+        let m = mean_units(self.sum, self.count)?;
+        // The mean lies between the minimum and the maximum, so it fits an i64.
+        let m = i64::try_from(m).unwrap_or(if m < 0 { i64::MIN } else { i64::MAX });
+        Some(Value::from_raw(self.kind, m))
+    }
+}
+
+/// `3 values (1 missing): sum 15,416.23, mean 5,138.74, min 10.00, max 15,396.18`: numbers
+/// and decimals with thousands separators and the attribute's places, the mean as
+/// [`Summary::mean_value`] rounds it; a day attribute shows its mean, earliest and latest
+/// day and no sum.
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&counted(self.count, "value", "values"))?;
+        if self.missing > 0 {
+            write!(f, " ({} missing)", thousands(self.missing))?;
+        }
+        let text = |v: Option<Value>| match v {
+            None => "-".to_string(),
+            Some(Value::Day(d)) => d.to_string(),
+            Some(v) => units_text(i128::from(v.raw()), self.kind.scale(), true),
+        };
+        if self.count == 0 {
+            return Ok(());
+        }
+        f.write_str(": ")?;
+        if self.kind != AttrKind::Day {
+            write!(f, "sum {}, ", units_text(self.sum, self.kind.scale(), true))?;
+        }
+        write!(
+            f,
+            "mean {}, min {}, max {}",
+            text(self.mean_value()),
+            text(self.min),
+            text(self.max)
+        )
     }
 }
 

@@ -62,6 +62,7 @@ pub mod aggregate;
 mod base;
 pub mod campaign;
 mod day;
+mod decimal;
 mod error;
 pub mod health;
 pub mod insights;
@@ -81,6 +82,7 @@ pub use store::policy as governance;
 pub use aggregate::Summary;
 pub use base::fold::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
 pub use day::{Day, MAX_PERIOD_DAYS, Period, PeriodUnit};
+pub use decimal::Decimal;
 pub use error::{
     Error, ErrorKind, IoError, JournalError, JournalProblem, QueryError, QueryProblem, Span,
 };

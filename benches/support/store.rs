@@ -69,6 +69,10 @@ pub fn add_attributes(store: &mut Store, w: &Workload) {
                         Value::Day(Day::from_days(WORKLOAD_EPOCH_DAYS + v as i32).unwrap()),
                     )),
                     AttrKind::Int => Some((i as u32, Value::Int(v))),
+                    AttrKind::Decimal { scale } => Some((
+                        i as u32,
+                        Value::Decimal(audience::Decimal::new(v, scale).unwrap()),
+                    )),
                 }
             })
             .unzip();

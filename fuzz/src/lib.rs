@@ -274,6 +274,10 @@ pub fn check_loaded(store: &Store) {
         let (lo, hi) = match a.kind {
             AttrKind::Int => (Value::Int(i64::MIN), Value::Int(i64::MAX)),
             AttrKind::Day => (Value::Day(Day::MIN), Value::Day(Day::MAX)),
+            AttrKind::Decimal { scale } => (
+                Value::Decimal(audience::Decimal::new(i64::MIN, scale).unwrap()),
+                Value::Decimal(audience::Decimal::new(i64::MAX, scale).unwrap()),
+            ),
         };
         let all = store.range(a.id, lo, hi).unwrap();
         assert_eq!(&all, store.with_value(a.id).unwrap());

@@ -235,6 +235,16 @@ impl Error {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// A decimal that does not parse, has more decimals than its attribute keeps, or does
+    /// not fit.
+    #[error("invalid decimal {}: {reason}", quote(input))]
+    InvalidDecimal {
+        /// The text that was given (at most 64 characters of it).
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A day that does not parse or does not exist.
     #[error("invalid day {}: {reason}", quote(input))]
     InvalidDay {
@@ -692,14 +702,13 @@ pub enum ErrorKind {
 
 /// Why a number in a query is refused, when it looks like a number of another kind.
 fn number_hint(text: &str) -> &'static str {
-    if text.contains(['.', ',']) {
-        ": attributes hold whole numbers (write money in cents)"
-    } else if text
-        .trim_start_matches(['-', '+'])
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-    {
-        ": past the largest whole number an attribute holds"
+    let body = text.trim_start_matches(['-', '+']);
+    let (whole, frac) = body.split_once('.').unwrap_or((body, "0"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if text.contains(',') {
+        ": write numbers without thousands separators, with a point for decimals (1234.50)"
+    } else if digits(whole) && digits(frac) {
+        ": past the largest number an attribute holds"
     } else {
         ""
     }

@@ -8,6 +8,7 @@ use roaring::RoaringBitmap;
 
 use crate::aggregate::quantiles;
 use crate::day::Day;
+use crate::decimal::Decimal;
 use crate::error::{Error, ErrorKind, err};
 use crate::query::{Expr, Literal, Query, attr, set, tag_in};
 use crate::rfm::{Measure, RfmScores};
@@ -323,14 +324,25 @@ impl<'a> Candidates<'a> {
         let (name, kind) = (info.name.clone(), info.kind);
         let cuts: Vec<i64> = match &bands.cut {
             Cut::Edges(edges) => {
-                if let Some(e) = edges.iter().find(|e| e.kind() != kind) {
-                    return err(ErrorKind::AttributeType {
-                        attribute: name,
-                        expected: kind.noun(),
-                        found: e.kind().noun(),
-                    });
+                let mut raw = Vec::with_capacity(edges.len());
+                for &e in edges {
+                    // A decimal edge counts at the attribute's places when that is exact.
+                    let units = match (kind, e) {
+                        (AttrKind::Decimal { scale }, Value::Decimal(d)) => {
+                            d.rescale(scale).map(Decimal::units)
+                        }
+                        _ => (e.kind() == kind).then(|| e.raw()),
+                    };
+                    let Some(units) = units else {
+                        return err(ErrorKind::AttributeType {
+                            attribute: name,
+                            expected: kind.noun(),
+                            found: e.kind().noun(),
+                        });
+                    };
+                    raw.push(units);
                 }
-                edges.iter().map(|e| e.raw()).collect()
+                raw
             }
             Cut::Quantiles(k) => {
                 let probs: Vec<f64> = (1..=*k).map(|i| f64::from(i) / f64::from(*k)).collect();
@@ -354,6 +366,7 @@ impl<'a> Candidates<'a> {
             AttrKind::Day => Literal::Day(Day(
                 raw.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
             )),
+            AttrKind::Decimal { scale } => Literal::Decimal(Decimal::from_parts(raw, scale)),
         };
         for i in 0..=cuts.len() {
             let lo = i.checked_sub(1).map(|j| cuts[j]);

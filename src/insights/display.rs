@@ -6,6 +6,7 @@ use std::fmt::{self, Display, Formatter};
 use super::compare::{Comparison, Difference};
 use super::outcome::{OutcomeRates, ValueShares};
 use super::profile::Profile;
+use crate::decimal::{mean_units, units_text};
 
 /// At most this many findings of one list are printed (the data holds them all).
 const SHOWN: usize = 20;
@@ -137,11 +138,10 @@ impl Display for ValueShares {
             f,
             "{}: total {} over {} customers with a value (of {}), mean {}",
             self.attribute,
-            amount(self.total),
+            units_text(self.total, self.scale, true),
             count(self.with_value),
             count(self.base),
-            self.mean
-                .map_or_else(|| "-".to_string(), |m| format!("{m:.2}"))
+            mean_text(self.mean, self.total, self.with_value, self.scale)
         )?;
         writeln!(f)?;
         if self.rows.is_empty() {
@@ -163,8 +163,7 @@ impl Display for ValueShares {
                 percent(x.value_share),
                 percent(x.customer_share),
                 count(x.customers),
-                x.mean
-                    .map_or_else(|| "-".to_string(), |m| format!("{m:.2}")),
+                mean_text(x.mean, x.sum, x.with_value, self.scale),
                 x.dimension,
                 x.label,
                 x.query
@@ -248,17 +247,16 @@ fn count(n: u64) -> String {
 }
 
 /// `-1234567` -> `-1,234,567`.
-fn amount(v: i128) -> String {
-    let sign = if v < 0 { "-" } else { "" };
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::from(sign);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+/// A mean for the text form: whole-number attributes with two decimals, decimal attributes
+/// with their places, exactly from the sum and count (half away from zero).
+fn mean_text(mean: Option<f64>, sum: i128, count: u64, scale: u8) -> String {
+    match (mean, scale) {
+        (None, _) => "-".to_string(),
+        (Some(m), 0) => format!("{m:.2}"),
+        (Some(_), _) => {
+            mean_units(sum, count).map_or_else(|| "-".to_string(), |m| units_text(m, scale, true))
         }
-        out.push(c);
     }
-    out
 }
 
 /// `0.4` -> `40.0%`.
@@ -292,8 +290,11 @@ mod tests {
     fn numbers() {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(12), "12");
-        assert_eq!(amount(-1_234_567), "-1,234,567");
-        assert_eq!(amount(999), "999");
+        assert_eq!(units_text(-1_234_567, 0, true), "-1,234,567");
+        assert_eq!(units_text(999, 0, true), "999");
+        assert_eq!(mean_text(Some(2.5), 5, 2, 0), "2.50");
+        assert_eq!(mean_text(Some(0.5), 1, 2, 2), "0.01");
+        assert_eq!(mean_text(None, 0, 0, 2), "-");
         assert_eq!(percent(0.125), "12.5%");
         assert_eq!(times(2.5), "2.50x");
         assert_eq!(times(f64::INFINITY), "only");

@@ -368,10 +368,14 @@ pub struct ValueShares {
     pub base: u64,
     /// Those with a value.
     pub with_value: u64,
-    /// The sum over the base.
+    /// The sum over the base (a decimal attribute's in its units: cents at 2 places).
     pub total: i128,
-    /// The mean over the base.
+    /// The mean over the base, in the same units.
     pub mean: Option<f64>,
+    /// The attribute's decimal places (0 unless it is a decimal attribute): the text form
+    /// prints totals and means with them, `15,396.18`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub scale: u8,
     /// The settings used.
     pub config: InsightConfig,
     /// Candidates examined.
@@ -459,6 +463,7 @@ fn shares(
         with_value: all.count,
         total: all.sum,
         mean: all.mean(),
+        scale: all.kind.scale(),
         config: config.clone(),
         candidates: cands.len(),
         below_support: below,

@@ -91,6 +91,7 @@ use sha2::{Digest, Sha256};
 use crate::base::fold::{TAG_SEPARATORS, fold};
 use crate::base::text::{counted, quote};
 use crate::day::Day;
+use crate::decimal::Decimal;
 use crate::error::Error;
 use crate::store::Store;
 use crate::store::attribute::{AttrId, Value};
@@ -113,6 +114,9 @@ pub enum Cell {
     Int(i64),
     /// A day, written `YYYY-MM-DD`.
     Day(Day),
+    /// A decimal, written with its places and a point, without thousands separators
+    /// (`15396.18`), as spreadsheets and databases read it back.
+    Decimal(Decimal),
     /// Text.
     Text(String),
 }
@@ -122,6 +126,7 @@ impl From<Value> for Cell {
         match v {
             Value::Int(i) => Cell::Int(i),
             Value::Day(d) => Cell::Day(d),
+            Value::Decimal(d) => Cell::Decimal(d),
         }
     }
 }
@@ -131,6 +136,7 @@ impl fmt::Display for Cell {
         match self {
             Cell::Int(i) => write!(f, "{i}"),
             Cell::Day(d) => write!(f, "{d}"),
+            Cell::Decimal(d) => write!(f, "{d}"),
             Cell::Text(t) => f.write_str(t),
         }
     }

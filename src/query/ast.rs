@@ -4,6 +4,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use crate::day::{Day, Period};
+use crate::decimal::Decimal;
 
 use super::parse::MAX_DEPTH;
 
@@ -54,6 +55,10 @@ pub enum Literal {
     Int(i64),
     /// A day: `2024-06-18`.
     Day(Day),
+    /// A decimal: `35.50`, for an attribute with decimal places (a whole number compares
+    /// with those too). It keeps the places as written, and the attribute refuses more
+    /// places than it keeps.
+    Decimal(Decimal),
     /// Quoted text: `"At risk"` (for named segments).
     Text(String),
 }
@@ -67,6 +72,12 @@ impl From<i64> for Literal {
 impl From<Day> for Literal {
     fn from(d: Day) -> Literal {
         Literal::Day(d)
+    }
+}
+
+impl From<Decimal> for Literal {
+    fn from(d: Decimal) -> Literal {
+        Literal::Decimal(d)
     }
 }
 
@@ -936,6 +947,7 @@ impl fmt::Display for Literal {
         match self {
             Literal::Int(v) => write!(f, "{v}"),
             Literal::Day(d) => write!(f, "{d}"),
+            Literal::Decimal(d) => write!(f, "{d}"),
             Literal::Text(t) => write_quoted(f, t),
         }
     }

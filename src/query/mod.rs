@@ -94,6 +94,7 @@ use roaring::RoaringBitmap;
 
 pub use ast::{AttrBuilder, CmpOp, Expr, Literal, TagRef, all, attr, set, tag, tag_in, tag_ref};
 pub use parse::{MAX_DEPTH, MAX_QUERY_BYTES};
+pub(crate) use plan::literal_units;
 pub use plan::{Explain, Plan, Step, StepOp, Strategy};
 
 use crate::day::Day;

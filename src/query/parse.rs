@@ -37,6 +37,7 @@
 )]
 
 use crate::day::{Day, Period};
+use crate::decimal::Decimal;
 use crate::error::{QueryError, QueryProblem, Span, quote};
 
 use super::ast::{CmpOp, Expr, Literal, TagRef, is_keyword, is_name_char};
@@ -328,6 +329,15 @@ impl Parser {
         let (Some(here), Some(prev)) = (here, prev) else {
             return String::new();
         };
+        let number = |t: &Token| {
+            matches!(&t.tok, Tok::Word(w) if w.starts_with(|c: char| c.is_ascii_digit())
+                && w.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        };
+        if number(prev) && here.tok == Tok::Comma {
+            return " (write numbers without thousands separators, with a point for decimals: \
+                    1234.50)"
+                .into();
+        }
         if !word(prev) || !(word(here) || here.tok == Tok::Comma) {
             return String::new();
         }
@@ -657,10 +667,16 @@ impl Parser {
                         .map_err(|_| (QueryProblem::BadDay(w.clone()), span));
                 }
                 if w.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
-                    return w
-                        .parse::<i64>()
-                        .map(|v| (Literal::Int(v), span))
-                        .map_err(|_| (QueryProblem::BadNumber(w.clone()), span));
+                    if let Ok(v) = w.parse::<i64>() {
+                        return Ok((Literal::Int(v), span));
+                    }
+                    // `35.50`: the attribute decides whether it takes decimals and how many.
+                    if w.contains('.')
+                        && let Ok(d) = w.parse::<Decimal>()
+                    {
+                        return Ok((Literal::Decimal(d), span));
+                    }
+                    return Err((QueryProblem::BadNumber(w.clone()), span));
                 }
                 Err((
                     QueryProblem::Unexpected {
@@ -684,12 +700,20 @@ impl Parser {
     }
 }
 
+/// A whole number as a decimal of no places, to compare with decimals.
+fn decimal(v: i64) -> Decimal {
+    Decimal::from_parts(v, 0)
+}
+
 /// Whether `BETWEEN lo AND hi` has its bounds the wrong way round (two numbers or two days,
 /// the first above the second).
 pub(crate) fn reversed(lo: &Literal, hi: &Literal) -> bool {
     match (lo, hi) {
         (Literal::Int(a), Literal::Int(b)) => a > b,
         (Literal::Day(a), Literal::Day(b)) => a > b,
+        (Literal::Decimal(a), Literal::Decimal(b)) => a > b,
+        (Literal::Int(a), Literal::Decimal(b)) => decimal(*a) > *b,
+        (Literal::Decimal(a), Literal::Int(b)) => *a > decimal(*b),
         _ => false,
     }
 }

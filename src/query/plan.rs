@@ -34,6 +34,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::dense::{self, Dense, Op, Words};
 use crate::day::Day;
+use crate::decimal::Decimal;
 use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 use crate::store::Store;
 use crate::store::attribute::{AttrKind, Column};
@@ -301,7 +302,8 @@ impl<'s> Binder<'s, '_, '_> {
                     return Err(self.error(
                         at,
                         QueryProblem::Mismatch(format!(
-                            "{attr} holds numbers; WITHIN and BEFORE need a day attribute"
+                            "{attr} holds {}; WITHIN and BEFORE need a day attribute",
+                            kind.plural()
                         )),
                     ));
                 }
@@ -340,18 +342,41 @@ impl<'s> Binder<'s, '_, '_> {
     }
 
     fn literal(&self, attr: &str, kind: AttrKind, lit: &Literal, at: usize) -> Result<i64, Error> {
-        match (kind, lit) {
-            (AttrKind::Int, Literal::Int(v)) => Ok(*v),
-            (AttrKind::Day, Literal::Day(d)) => Ok(i64::from(d.0)),
-            (kind, lit) => {
+        match literal_units(kind, lit) {
+            Ok(v) => Ok(v),
+            Err(Some(problem)) => {
+                Err(self.error(at, QueryProblem::Mismatch(format!("{attr} {problem}"))))
+            }
+            Err(None) if kind == AttrKind::Int && matches!(lit, Literal::Decimal(_)) => {
+                let with: Vec<&str> = self
+                    .store
+                    .attributes()
+                    .filter(|a| matches!(a.kind, AttrKind::Decimal { .. }))
+                    .map(|a| a.name.as_str())
+                    .collect();
+                let hint = if with.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (attributes with decimals: {})", with.join(", "))
+                };
+                Err(self.error(
+                    at,
+                    QueryProblem::Mismatch(format!(
+                        "{attr} holds whole numbers, not decimals like {lit}{hint}"
+                    )),
+                ))
+            }
+            Err(None) => {
                 let found = match lit {
                     Literal::Int(_) => "a number",
                     Literal::Day(_) => "a day",
+                    Literal::Decimal(_) => "a decimal",
                     Literal::Text(_) => "text",
                 };
                 let want = match kind {
                     AttrKind::Int => "a number",
                     AttrKind::Day => "a day (YYYY-MM-DD)",
+                    AttrKind::Decimal { .. } => "a number",
                 };
                 Err(self.error(
                     at,
@@ -362,6 +387,35 @@ impl<'s> Binder<'s, '_, '_> {
                 ))
             }
         }
+    }
+}
+
+/// The stored integer a literal stands for in an attribute of `kind`: a day's number, a
+/// whole number, or a decimal's units at the attribute's places (a whole number at a
+/// decimal attribute is that many whole units: `35` is 3,500 at scale 2). `Err(None)` when
+/// the literal is of another kind; `Err(Some(problem))` when it is of the kind but does not
+/// fit, the problem worded to follow the attribute's name.
+pub(crate) fn literal_units(kind: AttrKind, lit: &Literal) -> Result<i64, Option<String>> {
+    match (kind, lit) {
+        (AttrKind::Int, Literal::Int(v)) => Ok(*v),
+        (AttrKind::Day, Literal::Day(d)) => Ok(i64::from(d.0)),
+        (AttrKind::Decimal { scale }, Literal::Int(_) | Literal::Decimal(_)) => {
+            let d = match lit {
+                Literal::Decimal(d) => *d,
+                Literal::Int(v) => Decimal::from_parts(*v, 0),
+                Literal::Day(_) | Literal::Text(_) => return Err(None),
+            };
+            match d.rescale(scale) {
+                Some(d) => Ok(d.units()),
+                None if d.scale() > scale => {
+                    Err(Some(format!("keeps {scale} decimal places, got {d}")))
+                }
+                None => Err(Some(format!(
+                    "keeps {scale} decimal places, and {d} is beyond the largest value it holds"
+                ))),
+            }
+        }
+        _ => Err(None),
     }
 }
 

@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | recency, `R` | last purchase day (`last_purchase`, a day attribute) | days since the last purchase, `today - last_purchase` | the most recent buyers |
 //! | frequency, `F` | number of purchases (`purchase_count`, a number) | the count | the most frequent buyers |
-//! | monetary, `M` | total spend (`monetary`, a number, e.g. cents) | the total | the biggest spenders |
+//! | monetary, `M` | total spend (`monetary`, a decimal or whole-number attribute) | the total | the biggest spenders |
 //!
 //! # Who is scored
 //!
@@ -433,7 +433,10 @@ impl RfmConfig {
         self
     }
 
-    /// The number attribute monetary reads (default `monetary`), e.g. spend in cents.
+    /// The attribute monetary reads (default `monetary`): total spend, best as a decimal
+    /// attribute ([`AttrKind::Decimal`]) so that the grid and tables print it with its
+    /// places; a whole-number attribute (cents) works too. Edges
+    /// ([`RfmConfig::edges`]) of a decimal attribute are in its units (cents at scale 2).
     pub fn monetary(mut self, attribute: impl Into<String>) -> RfmConfig {
         self.monetary.attribute = attribute.into();
         self
@@ -571,19 +574,26 @@ impl RfmConfig {
         self.run(store, ctx, Some(within))
     }
 
+    /// The column a measure reads and its decimal places (0 for whole numbers and days).
     fn column<'s>(
         &self,
         store: &'s Store,
         measure: Measure,
         want: AttrKind,
-    ) -> Result<&'s Column, Error> {
-        let setting = match measure {
-            Measure::Recency => "RfmConfig::recency",
-            Measure::Frequency => "RfmConfig::frequency",
-            Measure::Monetary => "RfmConfig::monetary",
+    ) -> Result<(&'s Column, u8), Error> {
+        let name = &self.spec(measure).attribute;
+        let id = match measure {
+            Measure::Recency => store.setting_attribute("RfmConfig::recency", name, want)?,
+            Measure::Frequency => store.setting_attribute("RfmConfig::frequency", name, want)?,
+            // Money is a whole number of units or a decimal attribute.
+            Measure::Monetary => store.setting_attribute_where(
+                "RfmConfig::monetary",
+                name,
+                "a number or decimal attribute",
+                |k| matches!(k, AttrKind::Int | AttrKind::Decimal { .. }),
+            )?,
         };
-        let id = store.setting_attribute(setting, &self.spec(measure).attribute, want)?;
-        store.column(id)
+        Ok((store.column(id)?, store.attribute(id)?.kind.scale()))
     }
 
     fn run<'s>(
@@ -594,11 +604,11 @@ impl RfmConfig {
     ) -> Result<RfmScores, Error> {
         let bins = self.bins_now();
         let owners = self.owners(bins)?;
-        let cols = [
-            self.column(store, Measure::Recency, AttrKind::Day)?,
-            self.column(store, Measure::Frequency, AttrKind::Int)?,
-            self.column(store, Measure::Monetary, AttrKind::Int)?,
-        ];
+        // In the measures' order, so that the first setting in error is the one named.
+        let recency = self.column(store, Measure::Recency, AttrKind::Day)?.0;
+        let frequency = self.column(store, Measure::Frequency, AttrKind::Int)?.0;
+        let (money, monetary_scale) = self.column(store, Measure::Monetary, AttrKind::Int)?;
+        let cols = [recency, frequency, money];
         let mut scope = match &self.scope {
             Some(q) => store.plan(q, ctx)?.bitmap(),
             None => store.customers().clone(),
@@ -647,6 +657,7 @@ impl RfmConfig {
         Ok(RfmScores::build(
             self.clone(),
             ctx.today(),
+            monetary_scale,
             bins,
             owners,
             Sets {
@@ -695,6 +706,7 @@ struct ValueRange {
 pub struct RfmScores {
     config: RfmConfig,
     today: Day,
+    monetary_scale: u8,
     bins: [u8; 3],
     scope: RoaringBitmap,
     scored: RoaringBitmap,
@@ -716,6 +728,7 @@ impl RfmScores {
     fn build(
         config: RfmConfig,
         today: Day,
+        monetary_scale: u8,
         bins: [u8; 3],
         owners: Owners,
         sets: Sets,
@@ -798,6 +811,7 @@ impl RfmScores {
         RfmScores {
             config,
             today,
+            monetary_scale,
             bins,
             scope: sets.scope,
             scored: sets.scored,
@@ -821,6 +835,13 @@ impl RfmScores {
     /// The day recency was counted from.
     pub fn today(&self) -> Day {
         self.today
+    }
+
+    /// The decimal places of the monetary attribute that was scored (its
+    /// [`AttrKind::Decimal`] scale; 0 for a whole-number attribute). Monetary totals in the
+    /// grid and tables are in its units: 1,539,618 at scale 2 is 15,396.18.
+    pub fn monetary_scale(&self) -> u8 {
+        self.monetary_scale
     }
 
     /// The number of bins (the highest score) of a measure.
@@ -947,6 +968,7 @@ impl RfmScores {
             f_bins: bf,
             scored,
             monetary: self.total_monetary(),
+            monetary_scale: self.monetary_scale,
             cells,
         }
     }
@@ -989,6 +1011,7 @@ impl RfmScores {
             never_purchased: self.never_purchased.len(),
             incomplete: self.incomplete.len(),
             monetary: total,
+            monetary_scale: self.monetary_scale,
             rows,
         }
     }
@@ -1033,6 +1056,7 @@ impl RfmScores {
             measure,
             scored,
             monetary: total,
+            monetary_scale: self.monetary_scale,
             rows,
         }
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::Measure;
+use crate::decimal::{mean_units, units_text};
 
 /// One cell of the R x F grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +38,10 @@ pub struct RfmGrid {
     pub scored: u64,
     /// Their monetary total.
     pub monetary: i128,
+    /// Decimal places of monetary values: the monetary attribute's scale, 0 for a
+    /// whole-number attribute. Totals and means are in its units and print with its places.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub monetary_scale: u8,
     /// Cells row by row: R from high to low, F from low to high within a row.
     pub cells: Vec<GridCell>,
 }
@@ -49,18 +54,13 @@ impl RfmGrid {
 }
 
 fn thousands(v: i128) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if v < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    units_text(v, 0, true)
+}
+
+/// A mean monetary value with the attribute's places, from the exact total and count
+/// (rounded half away from zero to a whole unit); `-` for no customers.
+fn mean_text(total: i128, count: u64, scale: u8) -> String {
+    mean_units(total, count).map_or_else(|| "-".to_string(), |m| units_text(m, scale, true))
 }
 
 fn pct(share: f64) -> String {
@@ -74,14 +74,15 @@ impl fmt::Display for RfmGrid {
             "R x F grid of {} scored customers (rows: recency score, columns: frequency score)",
             thousands(i128::from(self.scored))
         )?;
-        type Cell = fn(&GridCell) -> String;
-        let blocks: [(&str, Cell); 3] = [
-            ("customers", |c| thousands(i128::from(c.count))),
-            ("share of scored customers", |c| pct(c.share)),
-            ("mean monetary value", |c| {
-                c.mean_monetary
-                    .map_or_else(|| "-".to_string(), |m| thousands(m.round() as i128))
-            }),
+        let scale = self.monetary_scale;
+        let customers = |c: &GridCell| thousands(i128::from(c.count));
+        let share = |c: &GridCell| pct(c.share);
+        let mean = |c: &GridCell| mean_text(c.monetary, c.count, scale);
+        type Cell<'a> = &'a dyn Fn(&GridCell) -> String;
+        let blocks: [(&str, Cell<'_>); 3] = [
+            ("customers", &customers),
+            ("share of scored customers", &share),
+            ("mean monetary value", &mean),
         ];
         for (title, cell) in blocks {
             write!(f, "\n{title}\n{:>4}", "")?;
@@ -134,6 +135,10 @@ pub struct SegmentTable {
     pub incomplete: u64,
     /// The scored customers' monetary total.
     pub monetary: i128,
+    /// Decimal places of monetary values: the monetary attribute's scale, 0 for a
+    /// whole-number attribute. Totals and means are in its units and print with its places.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub monetary_scale: u8,
     /// One row per segment, in the map's order.
     pub rows: Vec<SegmentRow>,
 }
@@ -160,8 +165,7 @@ impl fmt::Display for SegmentTable {
                 pct(r.revenue_share),
                 pct(cc),
                 pct(cr),
-                r.mean_monetary
-                    .map_or_else(|| "-".to_string(), |m| thousands(m.round() as i128)),
+                mean_text(r.monetary, r.count, self.monetary_scale),
             )?;
         }
         write!(
@@ -204,6 +208,10 @@ pub struct ScoreTable {
     pub scored: u64,
     /// The scored customers' monetary total.
     pub monetary: i128,
+    /// Decimal places of monetary values: the monetary attribute's scale, 0 for a
+    /// whole-number attribute. Totals and means are in its units and print with its places.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub monetary_scale: u8,
     /// One row per score, highest first.
     pub rows: Vec<ScoreRow>,
 }
@@ -220,18 +228,17 @@ impl fmt::Display for ScoreTable {
             "{:<6} {:>10} {:>8} {:>25} {:>8} {:>10}",
             "score", "customers", "share", unit, "revenue", "cum. rev"
         )?;
+        let scale = match self.measure {
+            Measure::Monetary => self.monetary_scale,
+            Measure::Recency | Measure::Frequency => 0,
+        };
+        let value = |v: i64| units_text(i128::from(v), scale, true);
         let mut cr = 0.0;
         for r in &self.rows {
             cr += r.revenue_share;
             let range = match (r.min, r.max) {
-                (Some(lo), Some(hi)) if lo == hi => thousands(i128::from(lo)),
-                (Some(lo), Some(hi)) => {
-                    format!(
-                        "{}..{}",
-                        thousands(i128::from(lo)),
-                        thousands(i128::from(hi))
-                    )
-                }
+                (Some(lo), Some(hi)) if lo == hi => value(lo),
+                (Some(lo), Some(hi)) => format!("{}..{}", value(lo), value(hi)),
                 _ => "-".to_string(),
             };
             writeln!(

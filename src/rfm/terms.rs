@@ -20,6 +20,7 @@ fn found(lit: &Literal) -> &'static str {
     match lit {
         Literal::Int(_) => "a number",
         Literal::Day(_) => "a day",
+        Literal::Decimal(_) => "a decimal",
         Literal::Text(_) => "text",
     }
 }

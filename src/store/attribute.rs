@@ -18,23 +18,56 @@ use roaring::RoaringBitmap;
 
 use crate::base::bits::transpose64;
 use crate::day::Day;
+use crate::decimal::Decimal;
 use crate::store::membership::bitmap_bytes;
 
 /// What an attribute holds.
+///
+/// Money is a [`AttrKind::Decimal`] attribute with the currency's decimal places: values
+/// are [`Decimal`]s, stored as whole units (cents at scale 2) in the same column and index
+/// as whole numbers, and queries, aggregates and reports read and print them with their
+/// places (`spend > 35.50`, `15,396.18`).
+///
+/// ```
+/// use audience::{AttrKind, CustomerKey, Day, Decimal, Query, Store, Value};
+///
+/// let mut store = Store::new();
+/// let spend = store.define_attribute("spend", AttrKind::Decimal { scale: 2 })?;
+/// let c = store.add_customer(CustomerKey::member("m1")?)?;
+/// store.set_value(c, spend, Decimal::parse_at("15396.18", 2)?)?;
+/// assert_eq!(store.value(c, spend)?.map(|v| v.to_string()), Some("15396.18".into()));
+///
+/// let today = Day::from_ymd(2025, 1, 1)?;
+/// assert_eq!(store.count(&Query::parse("spend > 15396.17")?, today)?, 1);
+/// assert_eq!(store.count(&Query::parse("spend BETWEEN 10 AND 99.99")?, today)?, 0);
+/// # Ok::<(), audience::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AttrKind {
-    /// Whole numbers (`i64`): counts, cents, scores.
+    /// Whole numbers (`i64`): counts, scores.
     Int,
     /// Calendar days: last interaction, first purchase...
     Day,
+    /// Decimals with `scale` places (1 to [`AttrKind::MAX_DECIMAL_SCALE`]): money, with the
+    /// currency's places. Stored as whole units (`i64`), so at scale 2 a value lies within
+    /// ±92,233,720,368,547,758.07; sums are exact (`i128`).
+    Decimal {
+        /// The number of decimal places every value has.
+        scale: u8,
+    },
 }
 
 impl AttrKind {
+    /// The most decimal places a [`AttrKind::Decimal`] attribute keeps: 6, so that a value
+    /// still reaches ±9,223,372,036,854.775807 in `i64` units.
+    pub const MAX_DECIMAL_SCALE: u8 = 6;
+
     pub(crate) fn noun(self) -> &'static str {
         match self {
             AttrKind::Int => "number",
             AttrKind::Day => "day",
+            AttrKind::Decimal { .. } => "decimal",
         }
     }
 
@@ -43,6 +76,7 @@ impl AttrKind {
         match self {
             AttrKind::Int => "numbers",
             AttrKind::Day => "days",
+            AttrKind::Decimal { .. } => "decimals",
         }
     }
 
@@ -51,6 +85,15 @@ impl AttrKind {
         match self {
             AttrKind::Int => "a number attribute",
             AttrKind::Day => "a day attribute",
+            AttrKind::Decimal { .. } => "a decimal attribute",
+        }
+    }
+
+    /// The decimal places of a value: a decimal attribute's scale, 0 for the others.
+    pub(crate) fn scale(self) -> u8 {
+        match self {
+            AttrKind::Decimal { scale } => scale,
+            AttrKind::Int | AttrKind::Day => 0,
         }
     }
 }
@@ -63,6 +106,9 @@ pub enum Value {
     Int(i64),
     /// A calendar day.
     Day(Day),
+    /// A decimal, for a [`AttrKind::Decimal`] attribute. Setting one rescales it to the
+    /// attribute's places when that is exact (`35.5` to `35.50`) and refuses it otherwise.
+    Decimal(Decimal),
 }
 
 impl Value {
@@ -71,14 +117,17 @@ impl Value {
         match self {
             Value::Int(_) => AttrKind::Int,
             Value::Day(_) => AttrKind::Day,
+            Value::Decimal(d) => AttrKind::Decimal { scale: d.scale() },
         }
     }
 
-    /// The stored integer (a day is its number of days since 1970-01-01).
+    /// The stored integer (a day is its number of days since 1970-01-01, a decimal its
+    /// units: 3,550 for `35.50`).
     pub fn raw(self) -> i64 {
         match self {
             Value::Int(v) => v,
             Value::Day(d) => i64::from(d.0),
+            Value::Decimal(d) => d.units(),
         }
     }
 
@@ -89,6 +138,7 @@ impl Value {
             AttrKind::Day => Value::Day(Day(
                 raw.clamp(i64::from(Day::MIN.0), i64::from(Day::MAX.0)) as i32,
             )),
+            AttrKind::Decimal { scale } => Value::Decimal(Decimal::from_parts(raw, scale)),
         }
     }
 }
@@ -105,11 +155,18 @@ impl From<Day> for Value {
     }
 }
 
+impl From<Decimal> for Value {
+    fn from(d: Decimal) -> Value {
+        Value::Decimal(d)
+    }
+}
+
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Value::Int(v) => write!(f, "{v}"),
             Value::Day(d) => write!(f, "{d}"),
+            Value::Decimal(d) => write!(f, "{d}"),
         }
     }
 }

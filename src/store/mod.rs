@@ -13,7 +13,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use crate::base::fold::{MAX_NAME_CHARS, fold, suggest};
-use crate::base::text::counted;
+use crate::base::text::{counted, quote};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
@@ -982,8 +982,22 @@ impl Store {
 
     /// Defines a numeric attribute. Names are letters of any script, digits and `_`, not
     /// starting with a digit, compared case-insensitively.
+    ///
+    /// A decimal attribute ([`AttrKind::Decimal`]) keeps 1 to
+    /// [`AttrKind::MAX_DECIMAL_SCALE`] places; other scales are refused
+    /// ([`ErrorKind::InvalidArgument`]).
     pub fn define_attribute(&mut self, name: &str, kind: AttrKind) -> Result<AttrId, Error> {
         check_attr_name(name)?;
+        if let AttrKind::Decimal { scale } = kind
+            && !(1..=AttrKind::MAX_DECIMAL_SCALE).contains(&scale)
+        {
+            return err(ErrorKind::InvalidArgument(format!(
+                "decimal attribute {} keeps 1 to {} decimal places, got {scale} (use \
+                 AttrKind::Int for whole numbers)",
+                quote(name),
+                AttrKind::MAX_DECIMAL_SCALE
+            )));
+        }
         if self.attrs.iter().any(|a| fold(&a.info.name) == fold(name)) {
             return err(ErrorKind::DuplicateAttribute { name: name.into() });
         }
@@ -1005,7 +1019,14 @@ impl Store {
         });
         self.journal.record(code::DEFINE_ATTRIBUTE, |b| {
             put_str(b, name);
-            put_u8(b, u8::from(kind == AttrKind::Day));
+            match kind {
+                AttrKind::Int => put_u8(b, 0),
+                AttrKind::Day => put_u8(b, 1),
+                AttrKind::Decimal { scale } => {
+                    put_u8(b, 2);
+                    put_u8(b, scale);
+                }
+            }
         });
         Ok(id)
     }
@@ -1045,22 +1066,35 @@ impl Store {
         name: &str,
         want: AttrKind,
     ) -> Result<AttrId, Error> {
+        self.setting_attribute_where(setting, name, want.needing(), |k| k == want)
+    }
+
+    /// Like [`Store::setting_attribute`], for a setting that reads more than one kind:
+    /// `accepts` says which, `needs` how messages name them ("a number or decimal
+    /// attribute").
+    pub(crate) fn setting_attribute_where(
+        &self,
+        setting: &'static str,
+        name: &str,
+        needs: &'static str,
+        accepts: impl Fn(AttrKind) -> bool,
+    ) -> Result<AttrId, Error> {
         let Some(id) = self.find_attribute(name) else {
             return err(ErrorKind::SettingAttribute {
                 setting,
                 attribute: name.to_string(),
                 holds: None,
-                needs: want.needing(),
+                needs,
                 suggestion: suggest(name, self.attrs.iter().map(|a| a.info.name.as_str())),
             });
         };
         let info = self.attribute(id)?;
-        if info.kind != want {
+        if !accepts(info.kind) {
             return err(ErrorKind::SettingAttribute {
                 setting,
                 attribute: info.name.clone(),
                 holds: Some(info.kind.plural()),
-                needs: want.needing(),
+                needs,
                 suggestion: None,
             });
         }
@@ -1091,16 +1125,35 @@ impl Store {
         self.slot(attr).map(|s| &*s.column)
     }
 
-    fn check_kind(&self, attr: AttrId, value: Value) -> Result<(), Error> {
+    /// The stored integer for `value` in `attr`: its kind must be the attribute's, and a
+    /// decimal is rescaled to the attribute's places when that is exact.
+    fn check_kind(&self, attr: AttrId, value: Value) -> Result<i64, Error> {
         let info = &self.slot(attr)?.info;
-        if info.kind != value.kind() {
-            return err(ErrorKind::AttributeType {
+        match (info.kind, value) {
+            (AttrKind::Decimal { scale }, Value::Decimal(d)) => match d.rescale(scale) {
+                Some(d) => Ok(d.units()),
+                None => err(ErrorKind::InvalidDecimal {
+                    input: d.to_string(),
+                    reason: if d.scale() > scale {
+                        format!(
+                            "attribute {} keeps {scale} decimal places",
+                            quote(&info.name)
+                        )
+                    } else {
+                        format!(
+                            "too large for attribute {} ({scale} decimal places)",
+                            quote(&info.name)
+                        )
+                    },
+                }),
+            },
+            (kind, value) if kind == value.kind() => Ok(value.raw()),
+            (kind, value) => err(ErrorKind::AttributeType {
                 attribute: info.name.clone(),
-                expected: info.kind.noun(),
+                expected: kind.noun(),
                 found: value.kind().noun(),
-            });
+            }),
         }
-        Ok(())
     }
 
     /// Sets one customer's value.
@@ -1112,16 +1165,16 @@ impl Store {
     ) -> Result<(), Error> {
         let value = value.into();
         self.check_live(customer)?;
-        self.check_kind(attr, value)?;
+        let raw = self.check_kind(attr, value)?;
         let slot = self
             .attrs
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
-        Arc::make_mut(&mut slot.column).set(customer, value.raw());
+        Arc::make_mut(&mut slot.column).set(customer, raw);
         self.journal.record(code::SET_VALUE, |b| {
             put_u32(b, customer);
             put_u32(b, attr.0);
-            put_i64(b, value.raw());
+            put_i64(b, raw);
         });
         Ok(())
     }
@@ -1145,10 +1198,10 @@ impl Store {
         for &c in customers {
             self.check_live(c)?;
         }
-        for &v in values {
-            self.check_kind(attr, v)?;
-        }
-        let raw: Vec<i64> = values.iter().map(|v| v.raw()).collect();
+        let raw = values
+            .iter()
+            .map(|&v| self.check_kind(attr, v))
+            .collect::<Result<Vec<i64>, Error>>()?;
         let slot = self
             .attrs
             .get_mut(attr.0 as usize)
@@ -1311,9 +1364,9 @@ impl Store {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn range(&self, attr: AttrId, lo: Value, hi: Value) -> Result<RoaringBitmap, Error> {
-        self.check_kind(attr, lo)?;
-        self.check_kind(attr, hi)?;
-        Ok(self.column(attr)?.range(lo.raw(), hi.raw(), None))
+        let lo = self.check_kind(attr, lo)?;
+        let hi = self.check_kind(attr, hi)?;
+        Ok(self.column(attr)?.range(lo, hi, None))
     }
 
     /// Heap bytes held by the store, by part.

@@ -720,3 +720,119 @@ fn calendar_periods_agree_with_clickhouse_interval_arithmetic() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn decimal_attributes_agree_with_clickhouse_decimal64() {
+    let today = Day::from_ymd(2025, 1, 31).unwrap();
+    let e = Edit::new("admin", today);
+    let mut store = Store::new();
+    let vip = store.create_tag(&e, TagSpec::new("vip")).unwrap();
+    let spend = store
+        .define_attribute("spend", AttrKind::Decimal { scale: 2 })
+        .unwrap();
+    let rate = store
+        .define_attribute("rate", AttrKind::Decimal { scale: 4 })
+        .unwrap();
+    // Spends from -50.00 to 149.99 in odd steps (every other customer without one), rates
+    // with four places, and the extremes Decimal64 holds.
+    for i in 0..2_000i64 {
+        let c = store
+            .add_customer(CustomerKey::member(format!("m{i}")).unwrap())
+            .unwrap();
+        if i % 3 == 0 {
+            store.add_tag(c, vip, today).unwrap();
+        }
+        if i % 2 == 0 {
+            let units = (i * 7_919) % 20_000 - 5_000;
+            let v = audience::Decimal::new(units, 2).unwrap();
+            store.set_value(c, spend, Value::Decimal(v)).unwrap();
+        }
+        let r = match i {
+            0 => 999_999_999_999_999_999,
+            1 => -999_999_999_999_999_999,
+            _ => (i * 104_729) % 1_000_000 - 300_000,
+        };
+        store
+            .set_value(
+                c,
+                rate,
+                Value::Decimal(audience::Decimal::new(r, 4).unwrap()),
+            )
+            .unwrap();
+    }
+    let ctx = Context::new(today);
+    let texts = [
+        "spend > 35.50",
+        "spend >= 35.5",
+        "spend < 0",
+        "spend <= -0.01",
+        "spend = 100",
+        "spend != 12.34",
+        "spend BETWEEN 10 AND 99.99",
+        "spend IS NULL",
+        "vip AND spend > 99.9",
+        "NOT spend BETWEEN -1 AND 1",
+        "rate > 12.3456",
+        "rate BETWEEN -10 AND 10.5",
+        "rate >= 99999999999999.9999",
+        "rate < -99999999999999.9999",
+        "rate > 99999999999999.9999",
+    ];
+    let queries: Vec<Query> = texts.iter().map(|t| Query::parse(t).unwrap()).collect();
+    let Some(python) = engine() else { return };
+    let dir = scratch("decimals");
+    let tables = Tables::new();
+    let mut statements = export(&store, &tables, &dir);
+    assert!(
+        tables
+            .ddl(&store)
+            .unwrap()
+            .contains("spend Nullable(Decimal(18, 2))"),
+        "{}",
+        tables.ddl(&store).unwrap()
+    );
+    let first = statements.len();
+    for q in &queries {
+        statements.push(translate(&store, q, &ctx, &tables).unwrap().ids());
+    }
+    let job = Job {
+        dir: dir.clone(),
+        statements,
+    };
+    let (_, outcomes) = run(&python, &dir, std::slice::from_ref(&job));
+    // The tables loaded: a column type ClickHouse refuses would leave them empty.
+    for (outcome, sql) in outcomes[0].iter().zip(&job.statements).take(first) {
+        ok(outcome, sql);
+    }
+    for (k, q) in queries.iter().enumerate() {
+        let want = store.select(q, &ctx).unwrap();
+        let at = first + k;
+        let got = ids_of(&ok(&outcomes[0][at], &job.statements[at]));
+        assert!(
+            got.iter().copied().eq(want.iter()),
+            "{q}: ClickHouse {} ids, the crate {}",
+            got.len(),
+            want.len()
+        );
+    }
+    // A value past Decimal64's 18 digits is refused before the first byte.
+    let c = store
+        .add_customer(CustomerKey::member("big").unwrap())
+        .unwrap();
+    store
+        .set_value(
+            c,
+            rate,
+            Value::Decimal(audience::Decimal::new(i64::MAX, 4).unwrap()),
+        )
+        .unwrap();
+    assert_eq!(
+        tables
+            .write_customers(&store, Vec::new())
+            .unwrap_err()
+            .to_string(),
+        "cannot translate \"rate\" to ClickHouse: it holds 1 value beyond ClickHouse's \
+         Decimal(18, 4) (18 digits: at most 99,999,999,999,999.9999)"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

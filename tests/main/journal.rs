@@ -330,6 +330,7 @@ fn value_of(kind: AttrKind, v: i64) -> Value {
     match kind {
         AttrKind::Int => Value::Int(v),
         AttrKind::Day => Value::Day(day(v as i32)),
+        AttrKind::Decimal { scale } => Value::Decimal(audience::Decimal::new(v, scale).unwrap()),
     }
 }
 

@@ -10,6 +10,7 @@ mod campaign_send;
 mod campaign_split;
 mod clickhouse;
 mod days;
+mod decimals;
 mod deep_query;
 mod engine;
 mod errors;

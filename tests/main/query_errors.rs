@@ -109,6 +109,8 @@ fn hints_store() -> Store {
         .unwrap();
     s.define_attribute("last_purchase", audience::AttrKind::Day)
         .unwrap();
+    s.define_attribute("spend", audience::AttrKind::Decimal { scale: 2 })
+        .unwrap();
     s
 }
 
@@ -141,16 +143,23 @@ fn hints_say_how_to_write_it() {
         "expected AND, OR or the end of the query, found \"frequency\" (a name with spaces \
          must be quoted: \"low frequency\")\n  low frequency AND vip\n      ^^^^^^^^^"
     );
-    // Numbers are whole.
+    // Whole-number attributes refuse decimals and name the attributes that take them.
     assert_eq!(
-        parse_error("purchase_count > 3.5"),
-        "bad number \"3.5\": attributes hold whole numbers (write money in cents)\n  \
-         purchase_count > 3.5\n                   ^^^"
+        s.count(&Query::parse("purchase_count > 3.5").unwrap(), Day::EPOCH)
+            .unwrap_err()
+            .to_string(),
+        "purchase_count holds whole numbers, not decimals like 3.5 (attributes with \
+         decimals: spend)\n  purchase_count > 3.5\n  ^^^^^^^^^^^^^^^^^^^^"
     );
     assert_eq!(
         parse_error("purchase_count > 99999999999999999999"),
-        "bad number \"99999999999999999999\": past the largest whole number an attribute \
+        "bad number \"99999999999999999999\": past the largest number an attribute \
          holds\n  purchase_count > 99999999999999999999\n                   ^^^^^^^^^^^^^^^^^^^^"
+    );
+    assert_eq!(
+        parse_error("purchase_count > 1,5"),
+        "expected AND, OR or the end of the query, found \",\" (write numbers without thousands \
+         separators, with a point for decimals: 1234.50)\n  purchase_count > 1,5\n                    ^"
     );
     assert_eq!(
         s.count(

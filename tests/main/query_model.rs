@@ -182,7 +182,7 @@ fn naive(e: &Expr, c: &Cust, in_set: bool) -> bool {
     let lit = |l: &Literal| match l {
         Literal::Int(v) => *v,
         Literal::Day(d) => i64::from(d.as_i32()),
-        Literal::Text(_) => unreachable!(),
+        Literal::Decimal(_) | Literal::Text(_) => unreachable!(),
     };
     let value = |attr: &str| -> Option<i64> {
         match attr {

@@ -62,6 +62,10 @@ fn assert_same(a: &Store, b: &Store) {
         let (lo, hi) = match at.kind {
             AttrKind::Int => (Value::Int(i64::MIN), Value::Int(i64::MAX)),
             AttrKind::Day => (Value::Day(Day::MIN), Value::Day(Day::MAX)),
+            AttrKind::Decimal { scale } => (
+                Value::Decimal(audience::Decimal::new(i64::MIN, scale).unwrap()),
+                Value::Decimal(audience::Decimal::new(i64::MAX, scale).unwrap()),
+            ),
         };
         assert_eq!(
             a.range(at.id, lo, hi).unwrap(),

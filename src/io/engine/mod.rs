@@ -14,8 +14,8 @@
 //!      `AggregateFunction(groupBitmap, UInt32)` state;
 //!    - the **customers table** `audience_customers (id, key, <attributes>...)`: one row
 //!      per live customer, its key (phone digits or member id), and a column per
-//!      attribute (`Nullable(Int64)` for numbers, `Nullable(Date32)` for days, `NULL` for
-//!      no value).
+//!      attribute (`Nullable(Int64)` for numbers, `Nullable(Date32)` for days,
+//!      `Nullable(Decimal(18, S))` for decimals of `S` places, `NULL` for no value).
 //! 2. **Translation** ([`translate`]): a query, bound as the crate binds it (names folded,
 //!    relative days resolved against the context's today, `@name` sets embedded), becomes
 //!    SQL in four forms ([`Sql::count`], [`Sql::ids`] and [`Sql::ids_page`],
@@ -57,6 +57,9 @@
 //! `Date32` values, 1900-01-01 to 2299-12-31: a store holding a day outside that range
 //! (an attribute value or an assignment day) is refused by the writers with the same
 //! error; query literals outside it are clamped, which selects the same customers.
+//! Decimals are ClickHouse `Decimal(18, S)` values (fewer than 10^18 units, where the
+//! crate's `i64` units reach 9.2 * 10^18): the same holds for them, and their literals are
+//! written exactly, as `toDecimal64('35.50', 2)`.
 //!
 //! # Example
 //!

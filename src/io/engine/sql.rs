@@ -11,14 +11,15 @@
 use std::fmt::Write as _;
 
 use crate::day::{Day, Period};
+use crate::decimal::units_text;
 use crate::error::{Error, ErrorKind};
 use crate::io::export::{BitmapFormat, base64};
-use crate::query::{CmpOp, Context, Expr, Literal, Query, TagRef};
+use crate::query::{CmpOp, Context, Expr, Literal, Query, TagRef, literal_units};
 use crate::store::Store;
 use crate::store::attribute::AttrKind;
 use crate::store::directory::CustomerId;
 
-use super::tables::Tables;
+use super::tables::{DECIMAL64_UNITS, Tables};
 use super::{CLICKHOUSE, DATE32_MAX, DATE32_MIN};
 
 /// The longest `@name` set embedded in SQL, in characters of base64: ClickHouse parses at
@@ -210,6 +211,14 @@ fn fold(op: &str, items: &[String]) -> String {
 }
 
 /// A day as a `Date32` literal.
+/// A decimal attribute's units as an exact `Decimal64` literal: `toDecimal64('35.50', 2)`.
+fn decimal(units: i64, scale: u8) -> String {
+    format!(
+        "toDecimal64('{}', {scale})",
+        units_text(i128::from(units), scale, false)
+    )
+}
+
 fn date(d: i64) -> String {
     let day = Day(i32::try_from(d).unwrap_or(0));
     format!("toDate32('{day}')")
@@ -366,15 +375,13 @@ impl Translator<'_, '_> {
         let kind = info.kind;
         let col = ident(&info.name);
         let value = |lit: &Literal| -> Result<i64, Error> {
-            match (kind, lit) {
-                (AttrKind::Int, Literal::Int(v)) => Ok(*v),
-                (AttrKind::Day, Literal::Day(d)) => Ok(i64::from(d.0)),
-                _ => Err(ErrorKind::InvalidArgument(format!(
-                    "{attr} holds {}s, not {lit:?}",
-                    kind.noun()
-                ))
-                .into()),
-            }
+            literal_units(kind, lit).map_err(|problem| {
+                ErrorKind::InvalidArgument(match problem {
+                    Some(p) => format!("{attr} {p}"),
+                    None => format!("{attr} holds {}, not {lit:?}", kind.plural()),
+                })
+                .into()
+            })
         };
         let (lo, hi) = match e {
             Expr::Cmp { op, value: lit, .. } => {
@@ -396,6 +403,10 @@ impl Translator<'_, '_> {
                             AttrKind::Int => format!("{col} != {v}"),
                             AttrKind::Day if in_date32(v) => format!("{col} != {}", date(v)),
                             AttrKind::Day => format!("{col} IS NOT NULL"),
+                            AttrKind::Decimal { scale } if v.abs() <= DECIMAL64_UNITS => {
+                                format!("{col} != {}", decimal(v, scale))
+                            }
+                            AttrKind::Decimal { .. } => format!("{col} IS NOT NULL"),
                         };
                         return Ok(self.rows(&cond));
                     }
@@ -415,6 +426,11 @@ impl Translator<'_, '_> {
                 let (min, max) = (i64::from(DATE32_MIN), i64::from(DATE32_MAX));
                 (lo.max(min), hi.min(max), min, max)
             }
+            // Every exported decimal lies within Decimal64's 18 digits: the same.
+            AttrKind::Decimal { .. } => {
+                let (min, max) = (-DECIMAL64_UNITS, DECIMAL64_UNITS);
+                (lo.max(min), hi.min(max), min, max)
+            }
         };
         if lo > hi {
             return Ok(EMPTY.into());
@@ -422,6 +438,7 @@ impl Translator<'_, '_> {
         let lit = |v: i64| match kind {
             AttrKind::Int => v.to_string(),
             AttrKind::Day => date(v),
+            AttrKind::Decimal { scale } => decimal(v, scale),
         };
         let cond = match (lo > floor, hi < ceil) {
             (true, true) if lo == hi => format!("{col} = {}", lit(lo)),

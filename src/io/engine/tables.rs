@@ -14,11 +14,13 @@ use std::io::Write;
 use roaring::RoaringBitmap;
 
 use crate::base::fold::MAX_NAME_CHARS;
+use crate::base::text::counted;
 use crate::day::Day;
+use crate::decimal::{Decimal, units_text};
 use crate::error::{Error, ErrorKind};
 use crate::io::export::BitmapFormat;
 use crate::store::Store;
-use crate::store::attribute::{AttrKind, Value};
+use crate::store::attribute::{AttrId, AttrKind, Value};
 
 use super::sql::ident;
 use super::{CLICKHOUSE, DATE32_MAX, DATE32_MIN};
@@ -164,7 +166,8 @@ impl Tables {
 
     /// The `CREATE TABLE` statements for the two tables, one per line group, each ending
     /// in `;`. The customers table has a column per attribute of the store (`Nullable(Int64)`
-    /// for numbers, `Nullable(Date32)` for days, `NULL` for no value); its `id` and `key`
+    /// for numbers, `Nullable(Date32)` for days, `Nullable(Decimal(18, S))` for decimals of
+    /// `S` places, `NULL` for no value); its `id` and `key`
     /// columns may not share a name with an attribute
     /// ([`ErrorKind::Untranslatable`] otherwise).
     ///
@@ -300,8 +303,8 @@ impl Tables {
     /// Writes the customers table's rows in `RowBinaryWithNamesAndTypes`: every live
     /// customer in id order, its key (phone digits or member id) and its attribute values
     /// (`NULL` where it has none). Returns the rows written. Day values must lie within
-    /// `Date32` (1900-01-01 to 2299-12-31); they are checked before the first byte is
-    /// written.
+    /// `Date32` (1900-01-01 to 2299-12-31) and decimals within `Decimal(18, S)` (fewer than
+    /// 10^18 units); they are checked before the first byte is written.
     pub fn write_customers(&self, store: &Store, mut out: impl Write) -> Result<u64, Error> {
         let columns = customer_columns(store)?;
         let attrs: Vec<_> = store
@@ -309,6 +312,10 @@ impl Tables {
             .map(|a| (a.id, a.kind, a.name.clone()))
             .collect();
         for (attr, kind, name) in &attrs {
+            if let AttrKind::Decimal { scale } = *kind {
+                check_decimal64(store, *attr, scale, name)?;
+                continue;
+            }
             if *kind != AttrKind::Day {
                 continue;
             }
@@ -358,6 +365,11 @@ impl Tables {
                         buf.push(0);
                         buf.extend_from_slice(&d.0.to_le_bytes());
                     }
+                    // Decimal64(S) is its units as an Int64.
+                    Some(Value::Decimal(d)) => {
+                        buf.push(0);
+                        buf.extend_from_slice(&d.units().to_le_bytes());
+                    }
                 }
             }
             rows += 1;
@@ -400,11 +412,42 @@ fn customer_columns(store: &Store) -> Result<Vec<(String, String)>, Error> {
         let ty = match a.kind {
             AttrKind::Int => "Nullable(Int64)",
             AttrKind::Day => "Nullable(Date32)",
+            AttrKind::Decimal { scale } => &format!("Nullable(Decimal(18, {scale}))"),
         };
         cols.push((a.name.clone(), ty.to_string()));
     }
     Ok(cols)
 }
+
+/// Whether every value of a decimal attribute fits ClickHouse's `Decimal(18, S)` (a
+/// `Decimal64`: fewer units than 10^18), which an `i64` of units can pass.
+fn check_decimal64(store: &Store, attr: AttrId, scale: u8, name: &str) -> Result<(), Error> {
+    let with = store.with_value(attr)?.len();
+    let (lo, hi) = (-DECIMAL64_UNITS, DECIMAL64_UNITS);
+    let inside = store
+        .range(
+            attr,
+            Value::Decimal(Decimal::from_parts(lo, scale)),
+            Value::Decimal(Decimal::from_parts(hi, scale)),
+        )?
+        .len();
+    if with == inside {
+        return Ok(());
+    }
+    Err(ErrorKind::Untranslatable {
+        engine: CLICKHOUSE,
+        term: name.to_string(),
+        reason: format!(
+            "it holds {} beyond ClickHouse's Decimal(18, {scale}) (18 digits: at most {})",
+            counted(with - inside, "value", "values"),
+            units_text(i128::from(hi), scale, true)
+        ),
+    }
+    .into())
+}
+
+/// The largest number of units a `Decimal64` holds: 18 nines.
+pub(super) const DECIMAL64_UNITS: i64 = 999_999_999_999_999_999;
 
 fn check_day(day: Day, what: impl FnOnce() -> String) -> Result<(), Error> {
     if (DATE32_MIN..=DATE32_MAX).contains(&day.0) {

@@ -789,6 +789,15 @@ pub(super) fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) 
     let kind = match c.u8("attribute kind")? {
         0 => AttrKind::Int,
         1 => AttrKind::Day,
+        2 => match c.u8("decimal places")? {
+            scale @ 1..=AttrKind::MAX_DECIMAL_SCALE => AttrKind::Decimal { scale },
+            scale => {
+                return Err(format!(
+                    "attribute {id} keeps {scale} decimal places (1 to {})",
+                    AttrKind::MAX_DECIMAL_SCALE
+                ));
+            }
+        },
         other => return Err(format!("attribute {id} has an unknown kind {other}")),
     };
     let n = c.u64("value slots")?;

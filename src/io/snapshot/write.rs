@@ -468,13 +468,14 @@ pub(super) fn write_taxonomy(b: &mut Vec<u8>, tax: &Taxonomy) {
 pub(super) fn write_attribute(b: &mut Vec<u8>, slot: &AttrSlot) {
     put_u32(b, slot.info.id.0);
     put_str(b, &slot.info.name);
-    put_u8(
-        b,
-        match slot.info.kind {
-            AttrKind::Int => 0,
-            AttrKind::Day => 1,
-        },
-    );
+    match slot.info.kind {
+        AttrKind::Int => put_u8(b, 0),
+        AttrKind::Day => put_u8(b, 1),
+        AttrKind::Decimal { scale } => {
+            put_u8(b, 2);
+            put_u8(b, scale);
+        }
+    }
     let (values, present, words) = slot.column.raw();
     let n = present
         .max()

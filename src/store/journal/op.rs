@@ -8,6 +8,7 @@
 use roaring::RoaringBitmap;
 
 use crate::day::Day;
+use crate::decimal::Decimal;
 use crate::error::Error;
 use crate::store::Store;
 use crate::store::attribute::{AttrId, AttrKind, Value};
@@ -443,6 +444,9 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
             let kind = match c.u8("attribute kind")? {
                 0 => AttrKind::Int,
                 1 => AttrKind::Day,
+                2 => AttrKind::Decimal {
+                    scale: c.u8("decimal places")?,
+                },
                 k => return Err(format!("unknown attribute kind {k}")),
             };
             Op::DefineAttribute(name, kind)
@@ -481,6 +485,7 @@ fn value(store: &Store, attr: AttrId, raw: i64) -> Result<Value, Error> {
     Ok(match store.attribute(attr)?.kind {
         AttrKind::Int => Value::Int(raw),
         AttrKind::Day => Value::Day(Day::from_days(i32::try_from(raw).unwrap_or(i32::MAX))?),
+        AttrKind::Decimal { scale } => Value::Decimal(Decimal::new(raw, scale)?),
     })
 }
 
