@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let before = import_fingerprint(&store);
     let dry = imp.dry_run_sheet(&store, bytes, &Edit::new("import", today));
-    assert_eq!(import_fingerprint(&store), before, "a dry run changed the store");
+    assert_eq!(
+        import_fingerprint(&store),
+        before,
+        "a dry run changed the store"
+    );
     let result = imp.import_sheet(&mut store, bytes, &Edit::new("import", today));
     match (&dry, &result) {
         (Ok(d), Ok(r)) => {
@@ -45,7 +49,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = r.summary();
         }
         (Err(_), Err(_)) | (Ok(_), Err(_)) => {
-            assert_eq!(import_fingerprint(&store), before, "a refused import changed the store");
+            assert_eq!(
+                import_fingerprint(&store),
+                before,
+                "a refused import changed the store"
+            );
         }
         (Err(d), Ok(_)) => panic!("the dry run refused ({d}), the import did not"),
     }

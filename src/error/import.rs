@@ -967,7 +967,8 @@ pub enum ImportError {
     },
     /// More rows failed than [`Importer::max_failed_share`](crate::Importer::max_failed_share) allows. The report says which.
     #[error(
-        "import refused: {failed} of {rows} rows failed ({}), more than the {} allowed; nothing was imported: stop and fix the file, then import it again",
+        "import refused: {failed} of {rows} {} failed ({}), more than the {} allowed; nothing was imported: stop and fix the file, then import it again",
+        crate::base::text::noun(*rows, "row", "rows"),
         Percent(*failed, *rows),
         Percent(u64::from(*limit_basis_points), 10_000)
     )]

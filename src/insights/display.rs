@@ -3,6 +3,8 @@
 
 use std::fmt::{self, Display, Formatter};
 
+use crate::base::text::noun;
+
 use super::compare::{Comparison, Difference};
 use super::outcome::{OutcomeRates, ValueShares};
 use super::profile::Profile;
@@ -17,11 +19,13 @@ impl Display for Profile {
         let significant = self.significant().count();
         writeln!(
             f,
-            "Profile of {} customers against a base of {}: {} candidates, {} tested, {} significant \
+            "Profile of {} {} against a base of {}: {} {}, {} tested, {} significant \
              (false discovery rate {})",
             count(self.target),
+            noun(self.target, "customer", "customers"),
             count(self.base),
             self.candidates,
+            noun(self.candidates as u64, "candidate", "candidates"),
             self.findings.len(),
             significant,
             percent(self.config.fdr())
@@ -29,8 +33,9 @@ impl Display for Profile {
         if self.below_support > 0 {
             writeln!(
                 f,
-                "  ({} candidates had fewer than {} customers to go on)",
+                "  ({} {} fewer than {} customers to go on)",
                 self.below_support,
+                noun(self.below_support as u64, "candidate had", "candidates had"),
                 self.config.minimum_support()
             )?;
         }
@@ -68,13 +73,15 @@ impl Display for OutcomeRates {
         let significant = self.significant().count();
         writeln!(
             f,
-            "Outcome {}: {} of {} customers ({}); {} candidates, {} pairs across dimensions, \
+            "Outcome {}: {} of {} {} ({}); {} {}, {} pairs across dimensions, \
              {} significant (false discovery rate {})",
             self.outcome,
             count(self.outcome_count),
             count(self.base),
+            noun(self.base, "customer", "customers"),
             percent(self.rate),
             self.candidates,
+            noun(self.candidates as u64, "candidate", "candidates"),
             count(self.pairs),
             significant,
             percent(self.config.fdr())
