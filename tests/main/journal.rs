@@ -840,8 +840,11 @@ fn a_column_of_values_is_packed() {
     let values: Vec<Value> = (0..1000).map(|i| Value::Int(i - 5)).collect();
     s.set_values(spend, &ids, &values).unwrap();
     let bytes = s.journal_mut().take();
-    let customers = RoaringBitmap::from_iter(0..1000u32);
+    // Every customer from the first to the last: one run.
+    let mut customers = RoaringBitmap::new();
+    customers.insert_range(0..1000u32);
     let bitmap_len = customers.serialized_size();
+    assert_eq!(bitmap_len, 15);
     assert_eq!(bytes[2], 24, "packed operation");
     let len = u32::from_le_bytes(bytes[3..7].try_into().unwrap()) as usize;
     assert_eq!(len, 4 + 4 + bitmap_len + 8 + 1 + 2 * 1000);
@@ -891,7 +894,9 @@ fn a_packed_column_with_a_wrong_width_or_length_is_refused() {
     let values: Vec<Value> = (0..20).map(Value::Int).collect();
     s.set_values(spend, &ids, &values).unwrap();
     let bytes = s.journal_mut().take();
-    let bitmap_len = RoaringBitmap::from_iter(0..20u32).serialized_size();
+    let mut customers = RoaringBitmap::new();
+    customers.insert_range(0..20u32);
+    let bitmap_len = customers.serialized_size();
     let width_at = 19 + 8 + bitmap_len + 8;
     assert_eq!(bytes[width_at], 1);
     for (width, text) in [

@@ -107,9 +107,8 @@ const PACK_FROM: usize = 16;
 /// (`(customer, value)` pairs). Returns the operation code. A bulk load of a column writes
 /// 2 to 5 bytes a value instead of 12: less to write, checksum, store and replay.
 pub(crate) fn put_values(b: &mut Vec<u8>, attr: AttrId, customers: &[u32], raw: &[i64]) -> u8 {
-    // `from_sorted_iter` refuses customers out of order or repeated.
     let set = if customers.len() >= PACK_FROM {
-        RoaringBitmap::from_sorted_iter(customers.iter().copied()).ok()
+        ascending_set(customers)
     } else {
         None
     };
@@ -150,6 +149,41 @@ pub(crate) fn put_values(b: &mut Vec<u8>, attr: AttrId, customers: &[u32], raw: 
         _ => pack::<8>(dst, raw, lo),
     }
     code::SET_VALUES_PACKED
+}
+
+/// The customers as a bitmap when they are strictly ascending. Dense ones (a column of
+/// the whole store) go through a bit vector, several times faster than inserting one by
+/// one; the bitmap is the same either way (arrays up to 4,096 values a container).
+fn ascending_set(customers: &[u32]) -> Option<RoaringBitmap> {
+    let (&first, &last) = (customers.first()?, customers.last()?);
+    let mut ascending = true;
+    let mut previous = first;
+    for &c in customers.iter().skip(1) {
+        ascending &= previous < c;
+        previous = c;
+    }
+    if !ascending {
+        return None;
+    }
+    if u64::from(last - first) + 1 == customers.len() as u64 {
+        // Every customer from the first to the last.
+        let mut all = RoaringBitmap::new();
+        all.insert_range(first..=last);
+        return Some(all);
+    }
+    let base = first & !7;
+    let bytes = (last - base) as usize / 8 + 1;
+    if bytes > customers.len().saturating_mul(4) {
+        return RoaringBitmap::from_sorted_iter(customers.iter().copied()).ok();
+    }
+    let mut bits = vec![0u8; bytes];
+    for &c in customers {
+        let at = (c - base) as usize;
+        if let Some(byte) = bits.get_mut(at / 8) {
+            *byte |= 1 << (at % 8);
+        }
+    }
+    Some(RoaringBitmap::from_lsb0_bytes(base, &bits))
 }
 
 /// Each value's distance from `base` in its `W` low bytes, little-endian.
