@@ -20,6 +20,10 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use crate::day::Day;
 
+/// Up to this many customers, [`TagMembers::add_many`] inserts them one by one instead of
+/// uniting bitmaps.
+const FEW: u64 = 64;
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TagMembers {
     all: Arc<RoaringBitmap>,
@@ -114,6 +118,10 @@ impl TagMembers {
             self.dated = Arc::default();
             return;
         }
+        if set.len() <= FEW {
+            self.add_few(set, day);
+            return;
+        }
         // Only members being re-assigned leave their bucket; new members are in none, so a
         // batch of new members touches (and, in a shared store, copies) no other bucket.
         if !self.dated.is_empty() {
@@ -133,6 +141,37 @@ impl TagMembers {
             *dated.entry(day).or_default() |= set;
         }
         *Arc::make_mut(&mut self.all) |= set;
+    }
+
+    /// [`TagMembers::add_many`] for a few customers, one by one: a union rebuilds every
+    /// container the set touches (up to 8 KiB each, in the members and in the day's bucket),
+    /// an insertion moves at most the tail of one. An import adds a few customers to each
+    /// of many large tags; this is what its replay costs.
+    fn add_few(&mut self, set: &RoaringBitmap, day: Day) {
+        if !self.dated.is_empty() {
+            let moved: Vec<u32> = set.iter().filter(|&c| self.all.contains(c)).collect();
+            if !moved.is_empty() {
+                let dated = Arc::make_mut(&mut self.dated);
+                dated.retain(|d, b| {
+                    if *d != day {
+                        for &c in &moved {
+                            b.remove(c);
+                        }
+                    }
+                    !b.is_empty()
+                });
+            }
+        }
+        if day != self.base_day {
+            let bucket = Arc::make_mut(&mut self.dated).entry(day).or_default();
+            for c in set {
+                bucket.insert(c);
+            }
+        }
+        let all = Arc::make_mut(&mut self.all);
+        for c in set {
+            all.insert(c);
+        }
     }
 
     /// Adds the customers of `set` that are not members yet, with `day`; existing members

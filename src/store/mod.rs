@@ -20,7 +20,7 @@ use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Valu
 use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef};
 use crate::store::journal::op::{
     put_bitmap, put_day, put_edit, put_i64, put_key, put_kind, put_len, put_opt_str, put_opt_u32,
-    put_policy, put_spec, put_str, put_tag, put_u8, put_u32,
+    put_policy, put_spec, put_str, put_tag, put_u8, put_u32, put_values,
 };
 use crate::store::journal::{Journal, code};
 use crate::store::membership::{TagMembers, bitmap_bytes};
@@ -1207,17 +1207,8 @@ impl Store {
             .get_mut(attr.0 as usize)
             .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
         Arc::make_mut(&mut slot.column).set_many(customers, &raw);
-        self.journal.record(code::SET_VALUES, |b| {
-            put_u32(b, attr.0);
-            put_len(b, customers.len());
-            b.reserve(customers.len() * 12);
-            for (&c, &v) in customers.iter().zip(&raw) {
-                let mut pair = [0u8; 12];
-                pair[..4].copy_from_slice(&c.to_le_bytes());
-                pair[4..].copy_from_slice(&v.to_le_bytes());
-                b.extend_from_slice(&pair);
-            }
-        });
+        self.journal
+            .record_with(|b| put_values(b, attr, customers, &raw));
         Ok(())
     }
 

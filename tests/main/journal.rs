@@ -65,6 +65,9 @@ enum Op {
     SetValues(u8, Vec<(u8, i64)>),
     DaysFromNumbers(u8, Vec<(u8, i64)>),
     Clear(u8, u8),
+    /// A whole column: `16 + n` more customers, then a value for every live customer, in
+    /// ascending order (the packed record), spread by the step of the given index.
+    Column(u8, u8, i64, u8),
     Batch(Vec<Op>),
     Import(Vec<(u8, u8)>, i32),
     Rules(i32),
@@ -103,6 +106,7 @@ fn simple() -> impl Strategy<Value = Op> {
         1 => (0u8..3, prop::collection::vec((0u8..12, -100i64..100), 0..6)).prop_map(|(a, b)| Op::SetValues(a, b)),
         1 => (0u8..3, prop::collection::vec((0u8..12, -3i64..100), 0..6)).prop_map(|(a, b)| Op::DaysFromNumbers(a, b)),
         1 => (c.clone(), 0u8..3).prop_map(|(a, b)| Op::Clear(a, b)),
+        1 => (0u8..3, 0u8..8, -100i64..100, 0u8..6).prop_map(|(a, n, b, k)| Op::Column(a, n, b, k)),
     ]
 }
 
@@ -284,6 +288,25 @@ fn try_apply(s: &mut Store, op: &Op) -> Result<(), audience::Error> {
             };
             let id = info.id;
             s.clear_value(cust(s, *c), id)?;
+        }
+        Op::Column(a, n, base, step) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let (id, kind) = (info.id, info.kind);
+            s.batch(|s| {
+                s.ensure_customers((100..116 + n).map(key))?;
+                let cs: Vec<u32> = s.customers().iter().collect();
+                let vs: Vec<Value> = (0..cs.len() as i64)
+                    .map(|i| match (kind, step) {
+                        (AttrKind::Day, _) => value_of(kind, base + i * i64::from(*step)),
+                        // Both ends of i64: the widest distance there is.
+                        (_, 5) => Value::Int(if i % 2 == 0 { i64::MIN } else { i64::MAX }),
+                        _ => Value::Int(base + i * [0, 1, 300, 70_000, 1 << 40][*step as usize]),
+                    })
+                    .collect();
+                s.set_values(id, &cs, &vs)
+            })?;
         }
         Op::Batch(ops) => s.batch(|s| {
             for op in ops {
@@ -587,6 +610,59 @@ fn write_golden_v1_journal() {
     std::fs::write(path, golden_store().journal_mut().take()).unwrap();
 }
 
+/// The operations of `tests/data/golden-v1-op24.journal`: 20 customers, then a whole
+/// column of amounts and one of days, each a packed record (op 24).
+fn golden_op24_store() -> Store {
+    let mut s = Store::new();
+    let ids = s
+        .ensure_customers((0..20u32).map(|i| CustomerKey::member(format!("m{i}")).unwrap()))
+        .unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    let seen = s.define_attribute("last_seen", AttrKind::Day).unwrap();
+    let amounts: Vec<Value> = (0..20).map(|i| Value::Int(i * 1_000 - 3)).collect();
+    s.set_values(spend, &ids, &amounts).unwrap();
+    let days: Vec<Value> = (0..20).map(|i| Value::Day(day(i))).collect();
+    s.set_values(seen, &ids, &days).unwrap();
+    s
+}
+
+const GOLDEN_V1_OP24: &[u8] = include_bytes!("../data/golden-v1-op24.journal");
+
+#[test]
+fn golden_op24_journal_still_replays() {
+    let mut written = golden_op24_store();
+    assert_eq!(
+        written.journal_mut().take(),
+        GOLDEN_V1_OP24,
+        "the same operations journal to the same bytes"
+    );
+    let at = record_offsets(GOLDEN_V1_OP24);
+    let ops: Vec<u8> = at.iter().map(|&o| GOLDEN_V1_OP24[o + 2]).collect();
+    assert_eq!(ops, [1, 20, 20, 24, 24]);
+    let mut s = Store::new();
+    let report = replay(&mut s, GOLDEN_V1_OP24).unwrap();
+    assert_eq!((report.records_applied, report.last_seq), (5, 5));
+    assert_eq!(snapshot(&s), snapshot(&written));
+    let spend = s.attribute_id("spend").unwrap();
+    let seen = s.attribute_id("last_seen").unwrap();
+    assert_eq!(s.value(19, spend).unwrap(), Some(Value::Int(18_997)));
+    assert_eq!(s.value(0, spend).unwrap(), Some(Value::Int(-3)));
+    assert_eq!(s.value(7, seen).unwrap(), Some(Value::Day(day(7))));
+}
+
+/// Writes `tests/data/golden-v1-op24.journal`, once, by hand:
+/// `cargo test --test main -- --ignored write_golden_v1_op24_journal`. Never regenerate it.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)]
+fn write_golden_v1_op24_journal() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/golden-v1-op24.journal"
+    );
+    std::fs::write(path, golden_op24_store().journal_mut().take()).unwrap();
+}
+
 // ----------------------------------------------------------------------------------------
 // Errors and edges, with their texts
 // ----------------------------------------------------------------------------------------
@@ -745,6 +821,98 @@ fn versions_flags_operations_and_refusals_have_their_texts() {
         "journal record 2 (at byte 0): the store refuses the change: invalid argument: a customer key of the record is already in the store"
     );
     assert_eq!(snapshot(&s), before);
+}
+
+/// A column of many values, in ascending order of customers, is one packed record (op 24):
+/// a bitmap of the customers, the smallest value, and each value's distance from it in as
+/// few bytes as the largest needs; a few values, or customers out of order, keep the
+/// pairs of op 22. Both replay to the same store.
+#[test]
+fn a_column_of_values_is_packed() {
+    let mut s = Store::new();
+    s.journal_mut().set_enabled(false);
+    let ids = s
+        .ensure_customers((0..1000u32).map(|i| CustomerKey::member(format!("m{i}")).unwrap()))
+        .unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    let start = snapshot(&s);
+    s.journal_mut().set_enabled(true);
+    // 1,000 values from -5 to 994 (a distance of 999 takes 2 bytes).
+    let values: Vec<Value> = (0..1000).map(|i| Value::Int(i - 5)).collect();
+    s.set_values(spend, &ids, &values).unwrap();
+    let bytes = s.journal_mut().take();
+    // Every customer from the first to the last: one run.
+    let mut customers = RoaringBitmap::new();
+    customers.insert_range(0..1000u32);
+    let bitmap_len = customers.serialized_size();
+    assert_eq!(bitmap_len, 15);
+    assert_eq!(bytes[2], 24, "packed operation");
+    let len = u32::from_le_bytes(bytes[3..7].try_into().unwrap()) as usize;
+    assert_eq!(len, 4 + 4 + bitmap_len + 8 + 1 + 2 * 1000);
+    assert_eq!(bytes.len(), 19 + len + 4);
+    let p = &bytes[19..19 + len];
+    assert_eq!(p[..4], spend_bytes(&s, "spend"));
+    let after_bitmap = 8 + bitmap_len;
+    assert_eq!(
+        i64::from_le_bytes(p[after_bitmap..after_bitmap + 8].try_into().unwrap()),
+        -5
+    );
+    assert_eq!(p[after_bitmap + 8], 2, "width");
+    assert_eq!(p[after_bitmap + 9..after_bitmap + 11], [0, 0]);
+    assert_eq!(p[len - 2..], 999u16.to_le_bytes());
+    let mut r = audience::snapshot::read(&start[..]).unwrap();
+    replay(&mut r, &bytes).unwrap();
+    assert_eq!(snapshot(&r), snapshot(&s));
+    assert_eq!(r.value(999, spend).unwrap(), Some(Value::Int(994)));
+
+    // Out of order, or fewer than 16: the pairs, 12 bytes a value.
+    let mut backwards = ids.clone();
+    backwards.reverse();
+    s.set_values(spend, &backwards, &values).unwrap();
+    s.set_values(spend, &ids[..15], &values[..15]).unwrap();
+    let bytes = s.journal_mut().take();
+    let at = record_offsets(&bytes);
+    assert_eq!((bytes[at[0] + 2], bytes[at[1] + 2]), (22, 22));
+    assert_eq!(at[1] - at[0], 19 + 8 + 12 * 1000 + 4);
+    replay(&mut r, &bytes).unwrap();
+    assert_eq!(snapshot(&r), snapshot(&s));
+}
+
+fn spend_bytes(s: &Store, name: &str) -> [u8; 4] {
+    s.attribute_id(name).unwrap().as_u32().to_le_bytes()
+}
+
+#[test]
+fn a_packed_column_with_a_wrong_width_or_length_is_refused() {
+    let mut s = Store::new();
+    s.journal_mut().set_enabled(false);
+    let ids = s
+        .ensure_customers((0..20u32).map(|i| CustomerKey::member(format!("m{i}")).unwrap()))
+        .unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    let start = snapshot(&s);
+    s.journal_mut().set_enabled(true);
+    let values: Vec<Value> = (0..20).map(Value::Int).collect();
+    s.set_values(spend, &ids, &values).unwrap();
+    let bytes = s.journal_mut().take();
+    let mut customers = RoaringBitmap::new();
+    customers.insert_range(0..20u32);
+    let bitmap_len = customers.serialized_size();
+    let width_at = 19 + 8 + bitmap_len + 8;
+    assert_eq!(bytes[width_at], 1);
+    for (width, text) in [
+        (0, "value width 0 is not 1 to 8 bytes"),
+        (9, "value width 9 is not 1 to 8 bytes"),
+        (2, "20 values of 2 bytes do not take the 20 bytes left"),
+    ] {
+        let mut bad = bytes.clone();
+        bad[width_at] = width;
+        reseal(&mut bad, 0, |_| {});
+        let mut r = audience::snapshot::read(&start[..]).unwrap();
+        let (_, got) = journal_error(&mut r, &bad);
+        assert_eq!(got, format!("journal record 3 (at byte 0): {text}"));
+        assert_eq!(snapshot(&r), start);
+    }
 }
 
 #[test]

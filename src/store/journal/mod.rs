@@ -27,6 +27,14 @@
 //!   damaged record before it, a gap, or a journal that does not follow the snapshot is an
 //!   error naming the byte offset, with the store left as it was.
 //!
+//! - **The store, not what the app keeps beside it.** Values no store method changes are
+//!   not journaled: the [`Extras`](crate::snapshot::Extras) (rule sets, send logs, RFM
+//!   configurations, tier definitions), [`RfmScores`](crate::RfmScores) kept in memory.
+//!   A checkpoint writes the extras with the store
+//!   ([`snapshot::write_with`](crate::snapshot::write_with)); between checkpoints the app
+//!   saves them when they change, and records each campaign send in a log of its own before
+//!   the messages go out, so that a frequency cap survives a crash.
+//!
 //! The format is specified byte by byte in the repository's `JOURNAL.md`.
 //!
 //! # Readers
@@ -240,17 +248,27 @@ impl Journal {
     /// Appends one record: `payload` writes the operation's bytes. Off, only the sequence
     /// number moves.
     pub(crate) fn record(&mut self, op: u8, payload: impl FnOnce(&mut Vec<u8>)) {
+        self.record_with(|b| {
+            payload(b);
+            op
+        });
+    }
+
+    /// [`Journal::record`] for a payload that chooses its operation code as it writes
+    /// itself (a layout of its own for large payloads).
+    pub(crate) fn record_with(&mut self, payload: impl FnOnce(&mut Vec<u8>) -> u8) {
         self.seq = self.seq.saturating_add(1);
         if !self.enabled {
             return;
         }
         let at = self.pending.len();
         let flags = if self.depth > 0 { FLAG_CONTINUES } else { 0 };
-        self.pending.extend_from_slice(&[RECORD_VERSION, flags, op]);
+        self.pending.extend_from_slice(&[RECORD_VERSION, flags, 0]);
         self.pending.extend_from_slice(&[0; 4]);
         self.pending.extend_from_slice(&self.seq.to_le_bytes());
         self.pending.extend_from_slice(&[0; 4]);
-        payload(&mut self.pending);
+        let op = payload(&mut self.pending);
+        self.pending[at + 2] = op;
         let end = self.pending.len();
         seal(&mut self.pending, at, end, true);
         self.bytes_since += (self.pending.len() - at) as u64;

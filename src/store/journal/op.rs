@@ -41,6 +41,7 @@ pub(crate) mod code {
     pub(crate) const SET_VALUE: u8 = 21;
     pub(crate) const SET_VALUES: u8 = 22;
     pub(crate) const CLEAR_VALUE: u8 = 23;
+    pub(crate) const SET_VALUES_PACKED: u8 = 24;
 }
 
 // --------------------------------------------------------------------------------------
@@ -96,6 +97,106 @@ pub(crate) fn put_bitmap(b: &mut Vec<u8>, bm: &RoaringBitmap) {
     // Writing into a Vec cannot fail.
     let _ = bm.serialize_into(&mut *b);
 }
+/// Below this many values, [`put_values`] writes the plain layout (12 bytes a value),
+/// which is as short for a few values and which journals written before the packed one
+/// hold.
+const PACK_FROM: usize = 16;
+
+/// The record of [`Store::set_values`]: the packed layout (a bitmap of the customers, then
+/// each value as its distance from the smallest, in as few bytes as the largest distance
+/// needs) when the customers are strictly ascending and many, else the plain one
+/// (`(customer, value)` pairs). Returns the operation code. A bulk load of a column writes
+/// 2 to 5 bytes a value instead of 12: less to write, checksum, store and replay.
+pub(crate) fn put_values(b: &mut Vec<u8>, attr: AttrId, customers: &[u32], raw: &[i64]) -> u8 {
+    let set = if customers.len() >= PACK_FROM {
+        ascending_set(customers)
+    } else {
+        None
+    };
+    let Some(set) = set else {
+        put_u32(b, attr.0);
+        put_len(b, customers.len());
+        let start = b.len();
+        b.resize(start + customers.len() * 12, 0);
+        let dst = b.get_mut(start..).unwrap_or_default();
+        for (pair, (&c, &v)) in dst.chunks_exact_mut(12).zip(customers.iter().zip(raw)) {
+            let bytes = c.to_le_bytes().into_iter().chain(v.to_le_bytes());
+            for (to, from) in pair.iter_mut().zip(bytes) {
+                *to = from;
+            }
+        }
+        return code::SET_VALUES;
+    };
+    let (lo, hi) = raw
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let span = (hi as u64).wrapping_sub(lo as u64);
+    let width = (64 - span.leading_zeros()).div_ceil(8).max(1) as usize;
+    put_u32(b, attr.0);
+    put_bitmap(b, &set);
+    put_i64(b, lo);
+    put_u8(b, width as u8);
+    let start = b.len();
+    b.resize(start + raw.len() * width, 0);
+    let dst = b.get_mut(start..).unwrap_or_default();
+    match width {
+        1 => pack::<1>(dst, raw, lo),
+        2 => pack::<2>(dst, raw, lo),
+        3 => pack::<3>(dst, raw, lo),
+        4 => pack::<4>(dst, raw, lo),
+        5 => pack::<5>(dst, raw, lo),
+        6 => pack::<6>(dst, raw, lo),
+        7 => pack::<7>(dst, raw, lo),
+        _ => pack::<8>(dst, raw, lo),
+    }
+    code::SET_VALUES_PACKED
+}
+
+/// The customers as a bitmap when they are strictly ascending. Dense ones (a column of
+/// the whole store) go through a bit vector, several times faster than inserting one by
+/// one; the bitmap is the same either way (arrays up to 4,096 values a container).
+fn ascending_set(customers: &[u32]) -> Option<RoaringBitmap> {
+    let (&first, &last) = (customers.first()?, customers.last()?);
+    let mut ascending = true;
+    let mut previous = first;
+    for &c in customers.iter().skip(1) {
+        ascending &= previous < c;
+        previous = c;
+    }
+    if !ascending {
+        return None;
+    }
+    if u64::from(last - first) + 1 == customers.len() as u64 {
+        // Every customer from the first to the last.
+        let mut all = RoaringBitmap::new();
+        all.insert_range(first..=last);
+        return Some(all);
+    }
+    let base = first & !7;
+    let bytes = (last - base) as usize / 8 + 1;
+    if bytes > customers.len().saturating_mul(4) {
+        return RoaringBitmap::from_sorted_iter(customers.iter().copied()).ok();
+    }
+    let mut bits = vec![0u8; bytes];
+    for &c in customers {
+        let at = (c - base) as usize;
+        if let Some(byte) = bits.get_mut(at / 8) {
+            *byte |= 1 << (at % 8);
+        }
+    }
+    Some(RoaringBitmap::from_lsb0_bytes(base, &bits))
+}
+
+/// Each value's distance from `base` in its `W` low bytes, little-endian.
+fn pack<const W: usize>(dst: &mut [u8], raw: &[i64], base: i64) {
+    for (d, &v) in dst.chunks_exact_mut(W).zip(raw) {
+        let gap = (v as u64).wrapping_sub(base as u64).to_le_bytes();
+        for (to, from) in d.iter_mut().zip(gap) {
+            *to = from;
+        }
+    }
+}
+
 pub(crate) fn put_edit(b: &mut Vec<u8>, e: &Edit) {
     put_str(b, &e.actor);
     put_day(b, e.day);
@@ -466,6 +567,35 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
                 values.push(c.i64("value")?);
             }
             Op::SetValues(attr, customers, values)
+        }
+        code::SET_VALUES_PACKED => {
+            let attr = AttrId(c.u32("attribute")?);
+            let customers = c.bitmap("customers")?;
+            let base = c.i64("smallest value")?;
+            let width = usize::from(c.u8("value width")?);
+            if !(1..=8).contains(&width) {
+                return Err(format!("value width {width} is not 1 to 8 bytes"));
+            }
+            let n = customers.len();
+            let left = c.bytes.len() as u64;
+            if n.checked_mul(width as u64) != Some(left) {
+                return Err(format!(
+                    "{n} values of {width} bytes do not take the {left} bytes left"
+                ));
+            }
+            let values = c
+                .bytes
+                .chunks_exact(width)
+                .map(|gap| {
+                    let mut w = [0u8; 8];
+                    for (to, from) in w.iter_mut().zip(gap) {
+                        *to = *from;
+                    }
+                    base.wrapping_add(u64::from_le_bytes(w) as i64)
+                })
+                .collect();
+            c.bytes = &[];
+            Op::SetValues(attr, customers.iter().collect(), values)
         }
         code::CLEAR_VALUE => Op::ClearValue(c.u32("customer")?, AttrId(c.u32("attribute")?)),
         other => return Err(format!("unknown operation {other}")),
