@@ -126,10 +126,15 @@ fn main() -> Res<()> {
     store.erase_customer(erased)?;
     commit(&mut store, &mut journal)?;
     let durable = snapshot_bytes(&store)?;
+    let erased_since = store.journal().erased_since_checkpoint();
     println!(
-        "durable: change {}, {} customers erased since the checkpoint",
+        "durable: change {}, {erased_since} {} erased since the checkpoint",
         store.journal().seq(),
-        store.journal().erased_since_checkpoint()
+        if erased_since == 1 {
+            "customer"
+        } else {
+            "customers"
+        }
     );
 
     // A crash: the next batch (a new customer and their tag) reaches the file only in

@@ -469,3 +469,46 @@ proptest! {
         }
     }
 }
+
+/// A whole column of decimals is journaled in the packed form (16 or more customers in
+/// order) and replays to the same values, places included.
+#[test]
+fn a_packed_column_of_decimals_replays_exactly() {
+    let mut base = Store::new();
+    let keys: Vec<CustomerKey> = (0..40)
+        .map(|i| CustomerKey::member(&format!("m{i}")).unwrap())
+        .collect();
+    let ids = base.ensure_customers(keys).unwrap();
+    let mut bytes = Vec::new();
+    audience::snapshot::write(&base, &mut bytes).unwrap();
+    base.journal_mut().take();
+
+    let mut store = base.clone();
+    let spend = store
+        .define_attribute("spend", AttrKind::Decimal { scale: 2 })
+        .unwrap();
+    let values: Vec<Decimal> = (0..40i64)
+        .map(|i| Decimal::new(i * 1_234_567 - 9_999_999, 2).unwrap())
+        .collect();
+    let customers = ids;
+    let raw: Vec<Value> = values.iter().map(|v| Value::Decimal(*v)).collect();
+    store.set_values(spend, &customers, &raw).unwrap();
+    let journal = store.journal_mut().take();
+
+    let mut replayed = audience::snapshot::read(&bytes[..]).unwrap();
+    audience::journal::replay(&mut replayed, &journal).unwrap();
+    for (c, v) in customers.iter().zip(&values) {
+        assert_eq!(replayed.value(*c, spend).unwrap(), Some(Value::Decimal(*v)));
+    }
+    assert_eq!(
+        replayed
+            .value(customers[0], spend)
+            .unwrap()
+            .map(|v| v.to_string()),
+        Some("-99999.99".into())
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    audience::snapshot::write(&store, &mut a).unwrap();
+    audience::snapshot::write(&replayed, &mut b).unwrap();
+    assert_eq!(a, b);
+}
