@@ -476,7 +476,7 @@ proptest! {
 fn a_packed_column_of_decimals_replays_exactly() {
     let mut base = Store::new();
     let keys: Vec<CustomerKey> = (0..40)
-        .map(|i| CustomerKey::member(&format!("m{i}")).unwrap())
+        .map(|i| CustomerKey::member(format!("m{i}")).unwrap())
         .collect();
     let ids = base.ensure_customers(keys).unwrap();
     let mut bytes = Vec::new();
@@ -511,4 +511,23 @@ fn a_packed_column_of_decimals_replays_exactly() {
     audience::snapshot::write(&store, &mut a).unwrap();
     audience::snapshot::write(&replayed, &mut b).unwrap();
     assert_eq!(a, b);
+}
+
+/// The JSON face of a query keeps a decimal exactly as written (a string, never a float),
+/// and reads back to the same query.
+#[cfg(feature = "serde")]
+#[test]
+fn decimals_in_json_queries_keep_their_places() {
+    let q = Query::parse("spend > 35.50 AND spend BETWEEN 0.5 AND 99.99").unwrap();
+    let json = serde_json::to_string(&q).unwrap();
+    assert_eq!(
+        json,
+        r#"{"and":[{"cmp":{"attr":"spend","op":">","value":{"decimal":"35.50"}}},{"between":{"attr":"spend","lo":{"decimal":"0.5"},"hi":{"decimal":"99.99"}}}]}"#
+    );
+    let back: Query = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, q);
+    assert_eq!(
+        back.to_string(),
+        "spend > 35.50 AND spend BETWEEN 0.5 AND 99.99"
+    );
 }
