@@ -149,6 +149,7 @@ pub use write::{write, write_with};
 )]
 mod tests {
     use super::*;
+    use crate::store::journal::op::check_portable_header;
 
     #[test]
     fn duplicates_are_found() {

@@ -103,15 +103,7 @@ impl<'a> Cursor<'a> {
     /// container count is checked against the bytes present.
     pub(super) fn bitmap(&mut self, what: &str) -> Res<RoaringBitmap> {
         let n = self.u32(what)? as usize;
-        let bytes = self.take(n, what)?;
-        check_portable_header(bytes).map_err(|e| format!("{what}: {e}"))?;
-        let mut rest = bytes;
-        let bm = RoaringBitmap::deserialize_from(&mut rest)
-            .map_err(|e| format!("{what} is not a valid portable Roaring bitmap: {e}"))?;
-        if !rest.is_empty() {
-            return Err(format!("{what} has {} bytes after its end", rest.len()));
-        }
-        Ok(bm)
+        decode_bitmap(self.take(n, what)?, what)
     }
 
     pub(super) fn end(&self) -> Res<()> {
@@ -126,9 +118,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Checks a portable Roaring bitmap's header before roaring reads it: the journal makes
-/// the same check on its bitmaps, with the same messages.
-pub(super) use crate::store::journal::op::check_portable_header;
+/// Bitmaps are decoded as the journal decodes them: the header checked before roaring
+/// allocates, with the same messages.
+use crate::store::journal::op::decode_bitmap;
 
 /// One section read from the input: kind, payload, where it started.
 pub(super) struct Raw {

@@ -396,15 +396,7 @@ impl<'a> Cursor<'a> {
     }
     fn bitmap(&mut self, what: &str) -> Res<RoaringBitmap> {
         let n = self.u32(what)? as usize;
-        let bytes = self.take(n, what)?;
-        check_portable_header(bytes).map_err(|e| format!("{what}: {e}"))?;
-        let mut rest = bytes;
-        let bm = RoaringBitmap::deserialize_from(&mut rest)
-            .map_err(|e| format!("{what} is not a valid portable Roaring bitmap: {e}"))?;
-        if !rest.is_empty() {
-            return Err(format!("{what} has {} bytes after its end", rest.len()));
-        }
-        Ok(bm)
+        decode_bitmap(self.take(n, what)?, what)
     }
     fn policy(&mut self) -> Res<Policy> {
         let invalid = |e: Error| e.to_string();
@@ -449,6 +441,20 @@ impl<'a> Cursor<'a> {
         let naming = naming.forbid_chars(&forbidden).map_err(invalid)?;
         Ok(policy.with_naming(naming))
     }
+}
+
+/// A portable Roaring bitmap that must fill `bytes` exactly, `what` naming it in messages:
+/// its header checked before roaring allocates, then validated by roaring (sorted
+/// containers and values, cardinalities that match). Snapshots read their bitmaps so too.
+pub(crate) fn decode_bitmap(bytes: &[u8], what: &str) -> Res<RoaringBitmap> {
+    check_portable_header(bytes).map_err(|e| format!("{what}: {e}"))?;
+    let mut rest = bytes;
+    let bm = RoaringBitmap::deserialize_from(&mut rest)
+        .map_err(|e| format!("{what} is not a valid portable Roaring bitmap: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{what} has {} bytes after its end", rest.len()));
+    }
+    Ok(bm)
 }
 
 /// Checks the container count of a portable Roaring header against the bytes present
