@@ -434,12 +434,16 @@ impl SendLog {
                 (self.channels.len() - 1) as u32
             }
         };
-        let live = customers & store.customers();
-        if live.is_empty() || self.horizon.is_some_and(|h| hour < h) {
+        if customers.is_empty() || self.horizon.is_some_and(|h| hour < h) {
             return Ok(());
         }
         let newest = self.newest.map_or(hour, |n| n.max(hour));
         if hour < newest - i64::from(self.retention_hours) {
+            return Ok(());
+        }
+        // Only now, for a send the log keeps: erased customers are left out.
+        let live = customers & store.customers();
+        if live.is_empty() {
             return Ok(());
         }
         let at = self
