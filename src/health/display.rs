@@ -1,6 +1,6 @@
 //! The text form of the health report.
 
-use crate::base::text::{noun, plural};
+use crate::base::text::{noun, plural, thousands};
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::{Finding, HealthReport, Severity, TagFlag, TagHealth};
@@ -20,7 +20,7 @@ impl Display for HealthReport {
             f,
             "Tag health on {}: {} {}; {} in use, {}; {} archived",
             self.today,
-            count(self.customers),
+            thousands(self.customers),
             noun(self.customers, "customer", "customers"),
             plural(tax.active_tags as u64, "tag", "tags"),
             tax.band.describe(),
@@ -87,16 +87,16 @@ impl Display for HealthReport {
             let last = t
                 .last_used
                 .map_or_else(|| "never".to_string(), |d| d.to_string());
-            let stale = t.stale_members.map_or_else(|| "-".to_string(), count);
+            let stale = t.stale_members.map_or_else(|| "-".to_string(), thousands);
             write!(
                 f,
                 "  {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}  \"{}\" ({})",
-                count(t.members),
+                thousands(t.members),
                 percent(t.share),
-                count(t.age.days_0_30),
-                count(t.age.days_31_90),
-                count(t.age.days_91_180),
-                count(t.age.over_180),
+                thousands(t.age.days_0_30),
+                thousands(t.age.days_31_90),
+                thousands(t.age.days_91_180),
+                thousands(t.age.over_180),
                 last,
                 stale,
                 t.name,
@@ -120,7 +120,7 @@ impl Display for HealthReport {
                 "  {:>3} {:<4} {:>10} customers {:>6}  {}",
                 d.tags,
                 if d.tags == 1 { "tag" } else { "tags" },
-                count(d.customers),
+                thousands(d.customers),
                 percent(d.share),
                 d.dimension
             )?;
@@ -128,7 +128,7 @@ impl Display for HealthReport {
         writeln!(
             f,
             "  untagged: {} {} ({})",
-            count(tax.untagged),
+            thousands(tax.untagged),
             noun(tax.untagged, "customer", "customers"),
             percent(tax.untagged_share)
         )
@@ -171,7 +171,7 @@ impl HealthReport {
                 if let Some(s) = split {
                     let _ = write!(line, ", e.g. by {}:", s.dimension);
                     for p in s.parts.iter().take(SHOWN_PARTS) {
-                        let _ = write!(line, " \"{}\" {},", p.name, count(p.members));
+                        let _ = write!(line, " \"{}\" {},", p.name, thousands(p.members));
                     }
                     line.pop();
                     if s.parts.len() > SHOWN_PARTS {
@@ -185,7 +185,7 @@ impl HealthReport {
                     .redundant
                     .iter()
                     .find(|p| p.a == *a && p.b == *b)
-                    .map(|p| format!("; {} carry both, {} either", count(p.both), count(p.either)))
+                    .map(|p| format!("; {} carry both, {} either", thousands(p.both), thousands(p.either)))
                     .unwrap_or_default();
                 format!(
                     "{} and {} have nearly the same members (Jaccard {jaccard:.2}{pair}): \
@@ -211,8 +211,8 @@ impl HealthReport {
                 format!(
                     "{}: {} of {} {} ({}) idle for over {}, select them with: {query}",
                     self.name(*tag),
-                    count(*members),
-                    count(self.members(*tag)),
+                    thousands(*members),
+                    thousands(self.members(*tag)),
                     noun(self.members(*tag), "member", "members"),
                     percent(*share),
                     plural(u64::from(c.stale_days), "day", "days")
@@ -232,7 +232,7 @@ impl HealthReport {
             Finding::Empty { tag } => format!("{} has no members", self.name(*tag)),
             Finding::Untagged { customers, share } => format!(
                 "{} {} ({}) {} no tag",
-                count(*customers),
+                thousands(*customers),
                 noun(*customers, "customer", "customers"),
                 percent(*share),
                 noun(*customers, "carries", "carry")
@@ -245,9 +245,9 @@ impl HealthReport {
             Finding::Subset { subset, superset } => format!(
                 "every member of {} ({}) also carries {} ({})",
                 self.name(*subset),
-                count(self.members(*subset)),
+                thousands(self.members(*subset)),
                 self.name(*superset),
-                count(self.members(*superset))
+                thousands(self.members(*superset))
             ),
             Finding::Governance { administrators: 0 } => {
                 "no administrators: anyone may create and delete tags (CRM tagging guides advise 1-2)"
@@ -273,19 +273,6 @@ fn flag_name(flag: &TagFlag) -> &'static str {
     }
 }
 
-/// `1234567` -> `1,234,567`.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `0.4` -> `40.0%`.
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
@@ -297,10 +284,10 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1000), "1,000");
-        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(percent(0.92), "92.0%");
         assert_eq!(percent(0.0), "0.0%");
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use crate::base::text::noun;
+use crate::base::text::{noun, thousands};
 
 use super::compare::{Comparison, Difference};
 use super::outcome::{OutcomeRates, ValueShares};
@@ -21,9 +21,9 @@ impl Display for Profile {
             f,
             "Profile of {} {} against a base of {}: {} {}, {} tested, {} significant \
              (false discovery rate {})",
-            count(self.target),
+            thousands(self.target),
             noun(self.target, "customer", "customers"),
-            count(self.base),
+            thousands(self.base),
             self.candidates,
             noun(self.candidates as u64, "candidate", "candidates"),
             self.findings.len(),
@@ -56,7 +56,7 @@ impl Display for Profile {
                 times(x.lift),
                 percent(x.target_share),
                 percent(x.base_share),
-                count(x.in_target),
+                thousands(x.in_target),
                 q_value(x.q),
                 x.dimension,
                 x.label,
@@ -76,13 +76,13 @@ impl Display for OutcomeRates {
             "Outcome {}: {} of {} {} ({}); {} {}, {} pairs across dimensions, \
              {} significant (false discovery rate {})",
             self.outcome,
-            count(self.outcome_count),
-            count(self.base),
+            thousands(self.outcome_count),
+            thousands(self.base),
             noun(self.base, "customer", "customers"),
             percent(self.rate),
             self.candidates,
             noun(self.candidates as u64, "candidate", "candidates"),
-            count(self.pairs),
+            thousands(self.pairs),
             significant,
             percent(self.config.fdr())
         )?;
@@ -98,7 +98,7 @@ impl Display for OutcomeRates {
             writeln!(
                 f,
                 "  ({} candidates and pairs had fewer than {} customers to go on)",
-                count(self.below_support),
+                thousands(self.below_support),
                 self.config.minimum_support()
             )?;
         }
@@ -126,7 +126,7 @@ impl Display for OutcomeRates {
                 times(x.lift),
                 percent(x.rate),
                 percent(x.rest_rate),
-                count(x.customers),
+                thousands(x.customers),
                 x.over_parts.map_or_else(String::new, times),
                 q_value(x.q),
                 x.dimension,
@@ -146,8 +146,8 @@ impl Display for ValueShares {
             "{}: total {} over {} customers with a value (of {}), mean {}",
             self.attribute,
             units_text(self.total, self.scale, true),
-            count(self.with_value),
-            count(self.base),
+            thousands(self.with_value),
+            thousands(self.base),
             mean_text(self.mean, self.total, self.with_value, self.scale)
         )?;
         writeln!(f)?;
@@ -169,7 +169,7 @@ impl Display for ValueShares {
                 "  {:>8} {:>7} {:>10} {:>12}  {}: {}  ({})",
                 percent(x.value_share),
                 percent(x.customer_share),
-                count(x.customers),
+                thousands(x.customers),
                 mean_text(x.mean, x.sum, x.with_value, self.scale),
                 x.dimension,
                 x.label,
@@ -187,9 +187,9 @@ impl Display for Comparison {
             f,
             "A: {} customers, B: {} customers ({} in both); {} candidates, {} tested \
              (false discovery rate {})",
-            count(self.a),
-            count(self.b),
-            count(self.both),
+            thousands(self.a),
+            thousands(self.b),
+            thousands(self.both),
             self.candidates,
             self.findings.len(),
             percent(self.config.fdr())
@@ -240,19 +240,6 @@ fn more(f: &mut Formatter<'_>, total: usize) -> fmt::Result {
     Ok(())
 }
 
-/// `1234567` -> `1,234,567`.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `-1234567` -> `-1,234,567`.
 /// A mean for the text form: whole-number attributes with two decimals, decimal attributes
 /// with their places, exactly from the sum and count (half away from zero).
@@ -295,8 +282,8 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(count(12), "12");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
         assert_eq!(units_text(-1_234_567, 0, true), "-1,234,567");
         assert_eq!(units_text(999, 0, true), "999");
         assert_eq!(mean_text(Some(2.5), 5, 2, 0), "2.50");
