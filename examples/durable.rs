@@ -173,7 +173,8 @@ fn main() -> Res<()> {
 }
 
 fn recover(files: &Files) -> Res<(Store, File)> {
-    let mut store = audience::snapshot::read(File::open(&files.snapshot)?)?;
+    // The snapshot read whole, then loaded in place (no copy of each section).
+    let mut store = audience::snapshot::read_slice(&fs::read(&files.snapshot)?)?;
     println!("snapshot loaded at change {}", store.journal().seq());
     let bytes = fs::read(&files.journal)?;
     let report = replay(&mut store, &bytes)?;

@@ -172,7 +172,8 @@ fn write(store: &Store) -> Vec<u8> {
     out
 }
 
-fn write_with(store: &Store, extras: &Extras) -> Vec<u8> {
+/// The snapshot bytes of a store and its extras.
+pub fn write_with(store: &Store, extras: &Extras) -> Vec<u8> {
     let mut out = Vec::new();
     audience::snapshot::write_with(store, extras, &mut out).expect("loaded extras are writable");
     out

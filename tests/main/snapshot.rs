@@ -99,15 +99,32 @@ fn assert_same(a: &Store, b: &Store) {
     );
 }
 
+/// Reads `bytes` as a stream and in place, which must agree: the same store or the same
+/// error.
+fn load(bytes: &[u8]) -> Result<Store, audience::Error> {
+    let streamed = audience::snapshot::read(bytes);
+    let in_place = audience::snapshot::read_slice(bytes);
+    match (&streamed, &in_place) {
+        (Ok(a), Ok(b)) => assert_same(a, b),
+        (Err(a), Err(b)) => assert_eq!(a, b, "read and read_slice refuse alike"),
+        _ => panic!(
+            "read: {:?}, read_slice: {:?}",
+            streamed.is_ok(),
+            in_place.is_ok()
+        ),
+    }
+    streamed
+}
+
 fn load_err(bytes: &[u8]) -> audience::Error {
-    match audience::snapshot::read(bytes) {
+    match load(bytes) {
         Ok(_) => panic!("loaded"),
         Err(e) => e,
     }
 }
 
 fn snapshot_error(bytes: &[u8]) -> audience::SnapshotError {
-    match audience::snapshot::read(bytes) {
+    match load(bytes) {
         Ok(_) => panic!("loaded"),
         Err(e) => match e.into_kind() {
             ErrorKind::Snapshot(s) => s,
@@ -244,7 +261,7 @@ fn sample_store() -> Store {
 fn sample_store_round_trips() {
     let s = sample_store();
     let bytes = snapshot(&s);
-    let loaded = audience::snapshot::read(&bytes[..]).unwrap();
+    let loaded = load(&bytes).unwrap();
     assert_same(&s, &loaded);
     // Every log change kind is in the sample.
     let kinds: std::collections::BTreeSet<&str> = s
@@ -299,7 +316,7 @@ fn empty_store_round_trips() {
         12 + (16 + 12) + (16 + 12) + (16 + 4),
         "{bytes:?}"
     );
-    assert_same(&s, &audience::snapshot::read(&bytes[..]).unwrap());
+    assert_same(&s, &load(&bytes).unwrap());
 }
 
 #[test]
@@ -313,6 +330,8 @@ fn reads_exactly_the_snapshot_and_nothing_after_it() {
     assert_eq!(input, b"next record");
     assert_eq!(bytes.len() - input.len(), len);
     assert_same(&s, &loaded);
+    // In memory, the bytes after the snapshot are left alone too.
+    assert_same(&s, &audience::snapshot::read_slice(&bytes).unwrap());
 }
 
 /// The golden snapshot of format version 1, written once by `write_golden_v1` below.
@@ -321,7 +340,7 @@ const GOLDEN_V1: &[u8] = include_bytes!("../data/golden-v1.snap");
 
 #[test]
 fn golden_v1_still_loads() {
-    let s = audience::snapshot::read(GOLDEN_V1).unwrap();
+    let s = load(GOLDEN_V1).unwrap();
     let d = |y, m, dd| Day::from_ymd(y, m, dd).unwrap();
     assert_eq!(s.customer_count(), 39);
     assert_eq!(s.id_space(), 41);
@@ -538,7 +557,7 @@ fn framing_errors() {
     let at = optional.sections.len() - 1;
     optional.sections.insert(at, (0x8000_0043, vec![]));
     optional.recount();
-    let loaded = audience::snapshot::read(&optional.join()[..]).unwrap();
+    let loaded = load(&optional.join()).unwrap();
     assert_same(&sample_store(), &loaded);
 
     // The end section counts the sections before it.
@@ -845,7 +864,7 @@ fn checks_hold_on_the_load_shortcuts() {
     s.set_value(0, d, Day::MAX - 2).unwrap();
     s.set_value(1, d, Day::MAX).unwrap();
     let bytes = snapshot(&s);
-    assert_same(&s, &audience::snapshot::read(&bytes[..]).unwrap());
+    assert_same(&s, &load(&bytes).unwrap());
     let parts = Parts::split(&bytes);
 
     // A member at the id space, one past the last customer.
@@ -960,7 +979,7 @@ fn every_single_byte_corruption_and_truncation_is_detected() {
         "keep this snapshot small: {}",
         bytes.len()
     );
-    parts::assert_every_damage_refused(&bytes, |b| audience::snapshot::read(b));
+    parts::assert_every_damage_refused(&bytes, load);
 }
 
 // ----------------------------------------------------------------------------------------
@@ -1098,7 +1117,7 @@ proptest! {
     #[test]
     fn random_stores_round_trip(ops in prop::collection::vec(op(), 0..120)) {
         let s = random_store(&ops);
-        let loaded = audience::snapshot::read(&snapshot(&s)[..]).unwrap();
+        let loaded = load(&snapshot(&s)).unwrap();
         assert_same(&s, &loaded);
     }
 
@@ -1115,7 +1134,7 @@ proptest! {
             bad[i] ^= x;
         }
         prop_assume!(bad != bytes);
-        prop_assert!(audience::snapshot::read(&bad[..]).is_err());
+        prop_assert!(load(&bad).is_err());
     }
 }
 
@@ -1165,7 +1184,7 @@ fn governance_survives_a_snapshot() {
     store.set_policy(&admin, policy.clone()).unwrap();
     let mut bytes = Vec::new();
     audience::snapshot::write(&store, &mut bytes).unwrap();
-    let loaded = audience::snapshot::read(&bytes[..]).unwrap();
+    let loaded = load(&bytes).unwrap();
     assert_eq!(loaded.policy(), &policy);
     assert_eq!(loaded.change_log(), store.change_log());
     // Still enforced after the load.

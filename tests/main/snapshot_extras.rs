@@ -67,6 +67,15 @@ fn snapshot_error(bytes: &[u8]) -> audience::SnapshotError {
         panic!("snapshot::read loaded what snapshot::read_with refuses")
     };
     assert_eq!(plain, e);
+    // So do the reads of a snapshot in memory.
+    let Err(in_place) = audience::snapshot::read_slice_with(bytes) else {
+        panic!("snapshot::read_slice_with loaded what snapshot::read_with refuses")
+    };
+    assert_eq!(in_place, e);
+    let Err(in_place) = audience::snapshot::read_slice(bytes) else {
+        panic!("snapshot::read_slice loaded what snapshot::read_with refuses")
+    };
+    assert_eq!(in_place, e);
     match e.into_kind() {
         ErrorKind::Snapshot(s) => s,
         other => panic!("not a snapshot error: {other}"),

@@ -3,7 +3,9 @@
 //! [`snapshot::write`](crate::snapshot::write) writes the directory, the taxonomy (tags, dimensions and
 //! colours, the change log), every tag's members with their assignment days and every
 //! attribute to an `impl Write`; [`snapshot::read`](crate::snapshot::read) reads them back from an
-//! `impl Read`. [`snapshot::write_with`](crate::snapshot::write_with) and [`snapshot::read_with`](crate::snapshot::read_with) carry the
+//! `impl Read`, or [`snapshot::read_slice`](crate::snapshot::read_slice) from bytes already in
+//! memory (a file read whole, a memory map), reading each section where it lies instead of
+//! copying it out first. [`snapshot::write_with`](crate::snapshot::write_with) and [`snapshot::read_with`](crate::snapshot::read_with) carry the
 //! app's state outside the store along: rule sets, campaign send logs, RFM configurations
 //! and tier definitions ([`Extras`]). The format is specified in `SNAPSHOT.md` at the root
 //! of the repository, precisely enough for another program to read it. In short: a magic
@@ -50,6 +52,7 @@
     clippy::unreachable
 )]
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -135,7 +138,7 @@ mod slots;
 mod write;
 
 use read::*;
-pub use read::{read, read_with};
+pub use read::{read, read_slice, read_slice_with, read_with};
 use slots::*;
 use write::*;
 pub use write::{write, write_with};

@@ -122,21 +122,64 @@ impl<'a> Cursor<'a> {
 /// allocates, with the same messages.
 use crate::store::journal::op::decode_bitmap;
 
-/// One section read from the input: kind, payload, where it started.
-pub(super) struct Raw {
+/// One section read from the input: kind, payload, where it started. The payload is
+/// borrowed from a snapshot in memory and owned when read from a stream.
+pub(super) struct Raw<'a> {
     pub(super) kind: u32,
-    pub(super) payload: Vec<u8>,
+    pub(super) payload: Cow<'a, [u8]>,
     pub(super) index: u32,
     pub(super) offset: u64,
 }
 
-pub(super) struct Reader<R: Read> {
-    pub(super) input: R,
+/// Where a snapshot's bytes come from: a stream, or bytes already in memory (whose
+/// sections are read in place, without a copy).
+pub(super) trait Input<'a> {
+    /// Reads into `buf` as `Read::read` does.
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// The next `len` bytes, or fewer when the input ends first.
+    fn payload(&mut self, len: u64) -> std::io::Result<Cow<'a, [u8]>>;
+}
+
+/// A snapshot read from an `impl Read`.
+pub(super) struct Stream<R>(pub(super) R);
+
+impl<'a, R: Read> Input<'a> for Stream<R> {
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+
+    fn payload(&mut self, len: u64) -> std::io::Result<Cow<'a, [u8]>> {
+        // Read what is there, growing the buffer as bytes arrive: a declared length alone
+        // never allocates more than the first chunk.
+        let mut payload = Vec::with_capacity(len.min(FIRST_CHUNK) as usize);
+        (&mut self.0).take(len).read_to_end(&mut payload)?;
+        Ok(Cow::Owned(payload))
+    }
+}
+
+/// A snapshot in memory: sections are borrowed where they lie.
+pub(super) struct Slice<'a>(pub(super) &'a [u8]);
+
+impl<'a> Input<'a> for Slice<'a> {
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+
+    fn payload(&mut self, len: u64) -> std::io::Result<Cow<'a, [u8]>> {
+        let n = usize::try_from(len).unwrap_or(usize::MAX).min(self.0.len());
+        let (head, rest) = self.0.split_at_checked(n).unwrap_or((self.0, &[]));
+        self.0 = rest;
+        Ok(Cow::Borrowed(head))
+    }
+}
+
+pub(super) struct Reader<I> {
+    pub(super) input: I,
     pub(super) offset: u64,
     pub(super) index: u32,
 }
 
-impl<R: Read> Reader<R> {
+impl<'a, I: Input<'a>> Reader<I> {
     pub(super) fn fail(
         section: Section,
         index: Option<u32>,
@@ -156,7 +199,7 @@ impl<R: Read> Reader<R> {
     pub(super) fn fill(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let mut got = 0;
         while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-            match self.input.read(rest) {
+            match self.input.read_some(rest) {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -196,7 +239,7 @@ impl<R: Read> Reader<R> {
     }
 
     /// The next section, checksum verified.
-    pub(super) fn section(&mut self) -> Result<Raw, Error> {
+    pub(super) fn section(&mut self) -> Result<Raw<'a>, Error> {
         let (index, offset) = (self.index, self.offset);
         let mut head = [0u8; SECTION_HEADER];
         let read = self.fill(&mut head)?;
@@ -235,13 +278,11 @@ impl<R: Read> Reader<R> {
                 limit: MAX_SECTION_BYTES,
             }));
         }
-        // Read what is there, growing the buffer as bytes arrive: a declared length alone
-        // never allocates more than the first chunk.
-        let mut payload = Vec::with_capacity(len.min(FIRST_CHUNK) as usize);
-        let got = (&mut self.input)
-            .take(len)
-            .read_to_end(&mut payload)
+        let payload = self
+            .input
+            .payload(len)
             .map_err(|e| Error::io("reading a snapshot", e))?;
+        let got = payload.len();
         self.offset += got as u64;
         let mut crc = [0u8; 4];
         if (got as u64) < len || self.fill(&mut crc)? < crc.len() {
@@ -266,7 +307,7 @@ impl<R: Read> Reader<R> {
 
     /// The next section of a kind this version knows; unknown optional ones are skipped,
     /// unknown required ones refused.
-    pub(super) fn known(&mut self) -> Result<Raw, Error> {
+    pub(super) fn known(&mut self) -> Result<Raw<'a>, Error> {
         loop {
             let raw = self.section()?;
             if matches!(Section::of_kind(raw.kind), Section::Unknown(_)) {
@@ -285,7 +326,7 @@ impl<R: Read> Reader<R> {
     }
 }
 
-impl Raw {
+impl Raw<'_> {
     pub(super) fn section(&self) -> Section {
         Section::of_kind(self.kind)
     }
@@ -343,8 +384,42 @@ pub fn read(r: impl Read) -> Result<Store, Error> {
 /// not resolved against the store. Atomic: on any error nothing is returned but the
 /// error, naming the section and the entry.
 pub fn read_with(r: impl Read) -> Result<(Store, Extras), Error> {
+    read_from(Stream(r))
+}
+
+/// Reads a store from a snapshot held in memory (a file read whole, a memory map, a
+/// buffer received over the network): [`snapshot::read`](crate::snapshot::read) without
+/// copying each section out of the bytes first, so the load allocates only what the
+/// store keeps. The same checks, the same errors and the same result as `read` on the
+/// same bytes; bytes after the end section are ignored, as `read` leaves them unread.
+///
+/// ```
+/// use audience::{CustomerKey, Store};
+///
+/// let mut store = Store::new();
+/// store.add_customer(CustomerKey::phone("66812345678")?)?;
+/// let mut bytes = Vec::new();
+/// audience::snapshot::write(&store, &mut bytes)?;
+///
+/// let loaded = audience::snapshot::read_slice(&bytes)?;
+/// assert_eq!(loaded.customers(), store.customers());
+/// assert!(audience::snapshot::read_slice(&bytes[..bytes.len() - 1]).is_err());
+/// # Ok::<(), audience::Error>(())
+/// ```
+pub fn read_slice(bytes: &[u8]) -> Result<Store, Error> {
+    read_slice_with(bytes).map(|(store, _)| store)
+}
+
+/// [`snapshot::read_with`](crate::snapshot::read_with) from a snapshot held in memory:
+/// the store and the app's [`Extras`], read as [`snapshot::read_slice`](crate::snapshot::read_slice)
+/// reads a store.
+pub fn read_slice_with(bytes: &[u8]) -> Result<(Store, Extras), Error> {
+    read_from(Slice(bytes))
+}
+
+fn read_from<'a>(input: impl Input<'a>) -> Result<(Store, Extras), Error> {
     let mut rd = Reader {
-        input: r,
+        input,
         offset: 0,
         index: 0,
     };
