@@ -35,14 +35,23 @@ fn queries(c: &mut Criterion) {
     let label = support::size_label(n);
 
     let mut group = c.benchmark_group(format!("queries_{label}"));
+    // Large unions keep dense copies of the tags they read (built by the first count):
+    // what that first count costs, and what the copies add to the memberships' memory.
+    let memberships_before = store.memory_usage().memberships;
     for q in peer_queries() {
         let text = to_query_text(&q.expr, WORKLOAD_EPOCH_DAYS);
         let query = Query::parse(&text).expect("query parses");
         let plan = store.plan(&query, &ctx).expect("query binds");
         let want = dense.count(&q.expr);
+        let first = std::time::Instant::now();
         assert_eq!(plan.count(), want, "{}: {text}", q.id);
+        let first = first.elapsed();
         assert_eq!(plan.segment().len(), want, "{}: {text}", q.id);
-        eprintln!("{:<32} {want:>9}  {text}", q.id);
+        eprintln!(
+            "{:<32} {want:>9}  first count {:>8.3} ms  {text}",
+            q.id,
+            first.as_secs_f64() * 1e3
+        );
         let id = &q.id[..3];
         group.bench_function(BenchmarkId::new("count", id), |b| {
             b.iter(|| store.plan(black_box(&query), &ctx).unwrap().count())
@@ -57,6 +66,15 @@ fn queries(c: &mut Criterion) {
             b.iter(|| dense.eval(black_box(&q.expr)))
         });
     }
+    let memberships_after = store.memory_usage().memberships;
+    let mib = |b: u64| b as f64 / f64::from(1 << 20);
+    eprintln!(
+        "memberships: {:.1} MiB before the queries, {:.1} MiB after ({:.1} MiB of dense copies, {:.2} bytes per membership after)",
+        mib(memberships_before),
+        mib(memberships_after),
+        mib(memberships_after - memberships_before),
+        memberships_after as f64 / w.memberships() as f64,
+    );
     group.bench_function("parse_and_bind_q13", |b| {
         let text = to_query_text(&peer_queries()[12].expr, WORKLOAD_EPOCH_DAYS);
         b.iter(|| {

@@ -38,6 +38,7 @@ use crate::decimal::Decimal;
 use crate::error::{Error, ErrorKind, QueryError, QueryProblem, Span};
 use crate::store::Store;
 use crate::store::attribute::{AttrKind, Column};
+use crate::store::membership::TagMembers;
 
 use super::ast::{CmpOp, Expr, Literal, TagRef};
 use super::parse::MAX_DEPTH;
@@ -55,6 +56,9 @@ pub(crate) enum Node<'s> {
     Leaf {
         bits: Cow<'s, RoaringBitmap>,
         label: String,
+        /// The tag's members when the leaf is a tag: their dense copy serves the dense
+        /// kernels.
+        tag: Option<&'s TagMembers>,
     },
     Range {
         col: &'s Column,
@@ -185,10 +189,12 @@ impl<'s> Binder<'s, '_, '_> {
                 };
                 return match terms.bind(attr, expr) {
                     Ok(Term::Members(bits)) => Ok(Node::Leaf {
+                        tag: None,
                         bits: live(bits),
                         label,
                     }),
                     Ok(Term::AllBut(bits)) => Ok(mk_not(Node::Leaf {
+                        tag: None,
                         label: format!("{attr} IS NOT NULL"),
                         bits,
                     })),
@@ -200,12 +206,13 @@ impl<'s> Binder<'s, '_, '_> {
             Expr::All => Ok(Node::All),
             Expr::Tag(t) => {
                 let id = self.tag_bits(t, at)?;
-                let bits = self
+                let members = self
                     .store
-                    .members(id)
+                    .tag_members(id)
                     .map_err(|e| self.resolve_err(at, e))?;
                 Ok(Node::Leaf {
-                    bits: Cow::Borrowed(bits),
+                    tag: Some(members),
+                    bits: Cow::Borrowed(members.bitmap()),
                     label: expr.to_string(),
                 })
             }
@@ -221,6 +228,7 @@ impl<'s> Binder<'s, '_, '_> {
                 }
                 .map_err(|e| self.resolve_err(at, e))?;
                 Ok(Node::Leaf {
+                    tag: None,
                     bits: Cow::Owned(bits),
                     label: expr.to_string(),
                 })
@@ -236,6 +244,7 @@ impl<'s> Binder<'s, '_, '_> {
                     Cow::Owned(set & universe)
                 };
                 Ok(Node::Leaf {
+                    tag: None,
                     bits,
                     label: expr.to_string(),
                 })
@@ -265,6 +274,7 @@ impl<'s> Binder<'s, '_, '_> {
                     },
                     CmpOp::Ne => {
                         let present = Node::Leaf {
+                            tag: None,
                             bits: Cow::Borrowed(col.present()),
                             label: format!("{attr} IS NOT NULL"),
                         };
@@ -287,6 +297,7 @@ impl<'s> Binder<'s, '_, '_> {
             Expr::IsNull { attr } | Expr::IsNotNull { attr } => {
                 let (col, _, _) = self.column(attr, at)?;
                 let present = Node::Leaf {
+                    tag: None,
                     bits: Cow::Borrowed(col.present()),
                     label: Expr::IsNotNull { attr: attr.clone() }.to_string(),
                 };
@@ -771,7 +782,14 @@ impl<'s> Plan<'s> {
         match node {
             Node::Empty => d.zeros(),
             Node::All => d.of(self.universe()),
-            Node::Leaf { bits, .. } => d.of(bits),
+            Node::Leaf { bits, tag, .. } => match cached_words(*tag) {
+                Some(words) => {
+                    let mut w = words.to_vec();
+                    w.resize(d.len(), 0);
+                    w
+                }
+                None => d.of(bits),
+            },
             Node::Range { col, lo, hi, .. } => {
                 // The index's words cover the column; ids past it have no value.
                 let mut w = col.range_words(*lo, *hi).unwrap_or_default();
@@ -780,13 +798,17 @@ impl<'s> Plan<'s> {
             }
             Node::Or(items) => {
                 let mut w = d.zeros();
-                let leaves: Vec<&RoaringBitmap> = items
-                    .iter()
-                    .filter_map(|n| match n {
-                        Node::Leaf { bits, .. } => Some(&**bits),
-                        _ => None,
-                    })
-                    .collect();
+                // Tags with a dense copy are united word by word, the others container
+                // by container.
+                let mut leaves: Vec<&RoaringBitmap> = Vec::with_capacity(items.len());
+                for n in items {
+                    if let Node::Leaf { bits, tag, .. } = n {
+                        match cached_words(*tag) {
+                            Some(words) => dense::combine(&mut w, words, Op::Or),
+                            None => leaves.push(&**bits),
+                        }
+                    }
+                }
                 d.union_into(&mut w, &leaves);
                 for n in items {
                     if !matches!(n, Node::Leaf { .. }) {
@@ -824,7 +846,10 @@ impl<'s> Plan<'s> {
     /// roaring.
     fn dense_into(&self, acc: &mut [u64], node: &Node<'s>, op: Op, d: &mut Dense) {
         match node {
-            Node::Leaf { bits, .. } => d.apply(acc, bits, op),
+            Node::Leaf { bits, tag, .. } => match cached_words(*tag) {
+                Some(words) => dense::combine(acc, words, op),
+                None => d.apply(acc, bits, op),
+            },
             Node::Range { col, lo, hi, .. } => match col.range_words(*lo, *hi) {
                 Some(words) => dense::combine(acc, &words, op),
                 None => dense::combine(acc, &[], op),
@@ -985,7 +1010,7 @@ fn render(node: &Node<'_>, depth: usize, out: &mut String) {
     let _ = match node {
         Node::Empty => writeln!(out, "{pad}empty"),
         Node::All => writeln!(out, "{pad}all customers"),
-        Node::Leaf { bits, label } => writeln!(
+        Node::Leaf { bits, label, .. } => writeln!(
             out,
             "{pad}bitmap {label} ({})",
             plural(bits.len(), "member", "members")
@@ -1116,4 +1141,10 @@ fn derived_attr(expr: &Expr) -> Option<(&str, &str)> {
     };
     let (prefix, field) = attr.split_once('.')?;
     (!prefix.is_empty() && !field.is_empty()).then_some((attr, prefix))
+}
+
+/// The dense copy of a tag leaf's members, built on first use; `None` for leaves that are
+/// not tags and for tags too sparse to keep one.
+fn cached_words(tag: Option<&TagMembers>) -> Option<&[u64]> {
+    tag?.words(|b| Dense::new(b.max()).of(b))
 }

@@ -96,7 +96,8 @@ pub struct TagDiff {
 pub struct MemoryUsage {
     /// Keys <-> ids.
     pub directory: u64,
-    /// Tag bitmaps and assignment-day buckets.
+    /// Tag bitmaps and assignment-day buckets, and the dense copies that large queries
+    /// keep of tags they read (until the tag changes).
     pub memberships: u64,
     /// Attribute columns and their bit-sliced indexes.
     pub attributes: u64,
@@ -685,6 +686,12 @@ impl Store {
     // ----------------------------------------------------------------------------------
     // Memberships
     // ----------------------------------------------------------------------------------
+
+    /// A tag's members as the store keeps them (with their dense copy), for the query
+    /// kernels; the crate's capabilities use [`Store::members`].
+    pub(crate) fn tag_members(&self, tag: TagId) -> Result<&TagMembers, Error> {
+        self.member_slot(tag)
+    }
 
     fn member_slot(&self, tag: TagId) -> Result<&TagMembers, Error> {
         self.taxonomy.get(tag)?;
