@@ -903,6 +903,8 @@ pub(crate) mod sealed {
 
 /// A value of a slice a column is built from, as the stored integer (`None`: no value).
 pub(crate) trait Raw: Copy {
+    /// Whether every value is one (`raw` never `None`).
+    const ALWAYS: bool = true;
     fn raw(self) -> Option<i64>;
 }
 
@@ -922,6 +924,7 @@ impl Raw for Day {
     }
 }
 impl<T: Raw> Raw for Option<T> {
+    const ALWAYS: bool = false;
     fn raw(self) -> Option<i64> {
         self.and_then(Raw::raw)
     }
@@ -936,21 +939,40 @@ impl Column {
     /// at its final size.
     pub(crate) fn from_ids_in_order<T: Raw>(values: &[T], live: &[u64], keep: &Column) -> Column {
         let n = values.len();
-        let mut kept = keep.present.clone();
-        kept.remove_range(0..u32::try_from(n).unwrap_or(u32::MAX));
+        let mut kept = RoaringBitmap::new();
+        if keep.present.max().is_some_and(|m| m as usize >= n) {
+            kept.clone_from(&keep.present);
+            kept.remove_range(0..u32::try_from(n).unwrap_or(u32::MAX));
+        }
         let len = kept.max().map_or(n, |m| n.max(m as usize + 1));
         let mut words = Vec::with_capacity(len.div_ceil(64));
         let (mut min, mut max) = (i64::MAX, i64::MIN);
         for (w, chunk) in values.chunks(64).enumerate() {
-            let lw = live.get(w).copied().unwrap_or(0);
-            let mut word = 0u64;
-            for (i, v) in chunk.iter().enumerate() {
-                let x = v.raw();
-                let has = lw >> i & 1 == 1 && x.is_some();
-                let x = x.unwrap_or(0);
-                word |= u64::from(has) << i;
-                min = min.min(if has { x } else { i64::MAX });
-                max = max.max(if has { x } else { i64::MIN });
+            let all = u64::MAX >> (64 - chunk.len());
+            let lw = live.get(w).copied().unwrap_or(0) & all;
+            let word = if T::ALWAYS {
+                lw
+            } else {
+                let mut some = 0u64;
+                for (i, v) in chunk.iter().enumerate() {
+                    some |= u64::from(v.raw().is_some()) << i;
+                }
+                lw & some
+            };
+            if word == all {
+                // Every id has a value: plain min and max, which vectorise.
+                for v in chunk {
+                    let x = v.raw().unwrap_or(0);
+                    min = min.min(x);
+                    max = max.max(x);
+                }
+            } else {
+                for (i, v) in chunk.iter().enumerate() {
+                    let has = word >> i & 1 == 1;
+                    let x = v.raw().unwrap_or(0);
+                    min = min.min(if has { x } else { i64::MAX });
+                    max = max.max(if has { x } else { i64::MIN });
+                }
             }
             words.push(word);
         }
@@ -1033,10 +1055,19 @@ impl Column {
 fn offsets_of<T: Raw, D: Slot>(values: &[T], words: &[u64], base: i64, len: usize) -> Vec<D> {
     let mut out = Vec::with_capacity(len);
     for (chunk, &word) in values.chunks(64).zip(words) {
-        out.extend(chunk.iter().enumerate().map(|(i, v)| {
-            let off = v.raw().unwrap_or(base).wrapping_sub(base) as u64;
-            D::narrow(off & 0u64.wrapping_sub(word >> i & 1))
-        }));
+        let all = u64::MAX >> (64 - chunk.len());
+        if word == all {
+            out.extend(
+                chunk
+                    .iter()
+                    .map(|v| D::narrow(v.raw().unwrap_or(base).wrapping_sub(base) as u64)),
+            );
+        } else {
+            out.extend(chunk.iter().enumerate().map(|(i, v)| {
+                let off = v.raw().unwrap_or(base).wrapping_sub(base) as u64;
+                D::narrow(off & 0u64.wrapping_sub(word >> i & 1))
+            }));
+        }
     }
     out.resize(len, D::default());
     out

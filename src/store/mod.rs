@@ -1339,9 +1339,12 @@ impl Store {
             let end = u32::try_from(n).unwrap_or(u32::MAX);
             let mut set = column.present().clone();
             set.remove_range(end..);
-            let mut lost = old.present().clone();
-            lost.remove_range(end..);
-            lost -= &set;
+            let mut lost = RoaringBitmap::new();
+            if !old.present().is_empty() {
+                lost.clone_from(old.present());
+                lost.remove_range(end..);
+                lost -= &set;
+            }
             self.journal.begin_batch();
             if !set.is_empty() {
                 self.journal.record(code::SET_VALUES_PACKED, |b| {
