@@ -8,6 +8,7 @@ mod support;
 mod aggregate;
 mod campaign_send;
 mod campaign_split;
+mod columns;
 mod clickhouse;
 mod days;
 mod decimals;
