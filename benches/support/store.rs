@@ -62,8 +62,7 @@ impl<'w> Columns<'w> {
         let day = |d: &[i32]| -> Vec<Option<Day>> {
             d.iter()
                 .map(|&v| {
-                    (v != NEVER_PURCHASED)
-                        .then(|| Day::from_days(WORKLOAD_EPOCH_DAYS + v).unwrap())
+                    (v != NEVER_PURCHASED).then(|| Day::from_days(WORKLOAD_EPOCH_DAYS + v).unwrap())
                 })
                 .collect()
         };

@@ -283,6 +283,11 @@ pub(crate) fn slot_bytes(bits: usize) -> usize {
     }
 }
 
+/// Slot `i` of `offs` as a number.
+fn slot_at<T: Slot>(offs: &[T], i: usize) -> Option<u64> {
+    offs.get(i).map(|&o| o.into())
+}
+
 /// Bits of `x` up to its top set bit.
 fn bits_of(x: u64) -> usize {
     64 - x.leading_zeros() as usize
@@ -446,10 +451,10 @@ pub(crate) struct Column {
 impl Column {
     pub(crate) fn get(&self, id: u32) -> Option<i64> {
         let (w, b) = (id as usize / 64, id % 64);
-        if !self.present_words.get(w).is_some_and(|x| x >> b & 1 == 1) {
+        if self.present_words.get(w).is_none_or(|x| x >> b & 1 == 0) {
             return None;
         }
-        let off: u64 = each_width!(&self.offsets, v => v.get(id as usize).map(|&o| o.into()))?;
+        let off = each_width!(&self.offsets, v => slot_at(v, id as usize))?;
         Some(self.base.wrapping_add(off as i64))
     }
 
@@ -570,9 +575,9 @@ impl Column {
             self.planes.push(vec![0; self.present_words.len()]);
         }
         if self.offsets.width() < slot_bytes(bits) {
-            self.offsets =
-                self.offsets
-                    .remap(self.offsets.len(), &self.present_words, 0, bits);
+            self.offsets = self
+                .offsets
+                .remap(self.offsets.len(), &self.present_words, 0, bits);
         }
     }
 
@@ -645,7 +650,8 @@ impl Column {
         };
         let len = self.offsets.len().max(max_id as usize + 1);
         let delta = self.base.wrapping_sub(lo) as u64;
-        let mut wide: Vec<u64> = each_width!(&self.offsets, v => remap_slots(v, len, &self.present_words, delta));
+        let mut wide: Vec<u64> =
+            each_width!(&self.offsets, v => remap_slots(v, len, &self.present_words, delta));
         self.present_words.resize(len.div_ceil(64), 0);
         for (&id, &v) in ids.iter().zip(vals) {
             wide[id as usize] = v.wrapping_sub(lo) as u64;
@@ -661,7 +667,8 @@ impl Column {
             }
         }
         let bits = bits_of(max - min);
-        self.offsets = Offsets::U64(wide).remap(len, &self.present_words, 0u64.wrapping_sub(min), bits);
+        self.offsets =
+            Offsets::U64(wide).remap(len, &self.present_words, 0u64.wrapping_sub(min), bits);
         self.base = lo.wrapping_add(min as i64);
         self.planes = each_width!(&self.offsets, v => planes_of(v, &self.present_words, bits));
     }
@@ -1016,7 +1023,12 @@ impl Column {
     pub(crate) fn pack_below(&self, n: usize, b: &mut Vec<u8>) {
         fn run<T: Slot>(offs: &[T], words: &[u64], n: usize, b: &mut Vec<u8>) {
             let width = (T::BITS / 8) as usize;
-            for (w, chunk) in offs.get(..n.min(offs.len())).unwrap_or(&[]).chunks(64).enumerate() {
+            for (w, chunk) in offs
+                .get(..n.min(offs.len()))
+                .unwrap_or(&[])
+                .chunks(64)
+                .enumerate()
+            {
                 let mut word = words.get(w).copied().unwrap_or(0);
                 if chunk.len() < 64 {
                     word &= (1u64 << chunk.len()) - 1;
@@ -1089,7 +1101,7 @@ pub(crate) fn bitmap_words(bm: &RoaringBitmap, n: usize) -> Vec<u64> {
     if bm.range_cardinality(0..end) == u64::from(end) {
         let mut words = vec![u64::MAX; len];
         if let Some(last) = words.last_mut()
-            && n % 64 != 0
+            && !n.is_multiple_of(64)
         {
             *last = (1u64 << (n % 64)) - 1;
         }
@@ -1237,7 +1249,10 @@ mod tests {
 
         /// Every part of the column agrees with the model: values, presence, width (the
         /// narrowest for the index's depth or wider), slots of ids without a value 0.
-        fn check(c: &Column, model: &std::collections::BTreeMap<u32, i64>) -> Result<(), TestCaseError> {
+        fn check(
+            c: &Column,
+            model: &std::collections::BTreeMap<u32, i64>,
+        ) -> Result<(), TestCaseError> {
             let present: RoaringBitmap = model.keys().copied().collect();
             prop_assert_eq!(c.present(), &present);
             prop_assert_eq!(words_to_bitmap(&c.present_words), present.clone());

@@ -1330,7 +1330,10 @@ impl Store {
             Slice::OptDecimal(v) => {
                 let units = v
                     .iter()
-                    .map(|d| d.map(|d| self.check_kind(attr, Value::Decimal(d))).transpose())
+                    .map(|d| {
+                        d.map(|d| self.check_kind(attr, Value::Decimal(d)))
+                            .transpose()
+                    })
                     .collect::<Result<Vec<Option<i64>>, Error>>()?;
                 Column::from_ids_in_order(&units, &live, old)
             }

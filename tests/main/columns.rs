@@ -38,7 +38,9 @@ fn store_of(n: u64, erased: &[u32]) -> (Store, [AttrId; 3]) {
 fn state(s: &Store, ids: [AttrId; 3]) -> Vec<(Vec<Option<Value>>, Vec<u32>)> {
     ids.iter()
         .map(|&a| {
-            let values = (0..s.id_space() as u32).map(|i| s.value(i, a).unwrap()).collect();
+            let values = (0..s.id_space() as u32)
+                .map(|i| s.value(i, a).unwrap())
+                .collect();
             (values, s.with_value(a).unwrap().iter().collect())
         })
         .collect()
@@ -69,7 +71,11 @@ fn a_column_by_hand() {
         ]
     );
     let today = day(0);
-    assert_eq!(s.count(&Query::parse("count >= 50").unwrap(), today).unwrap(), 3);
+    assert_eq!(
+        s.count(&Query::parse("count >= 50").unwrap(), today)
+            .unwrap(),
+        3
+    );
     let sum = Summary::of(&s, count, s.customers()).unwrap();
     assert_eq!(
         sum.to_string(),
@@ -86,8 +92,15 @@ fn a_column_by_hand() {
     assert_eq!(s.value(1, last).unwrap(), Some(Value::Day(day(-40))));
     let d = |t: &str| Decimal::parse_at(t, 2).unwrap();
     // 35.5 is rescaled to 35.50, as set_value does.
-    s.set_column(spend, &[Some(d("1.25")), Some("35.5".parse::<Decimal>().unwrap()), None])
-        .unwrap();
+    s.set_column(
+        spend,
+        &[
+            Some(d("1.25")),
+            Some("35.5".parse::<Decimal>().unwrap()),
+            None,
+        ],
+    )
+    .unwrap();
     assert_eq!(s.value(1, spend).unwrap().unwrap().to_string(), "35.50");
     assert_eq!(s.value(2, spend).unwrap(), None);
 
@@ -129,14 +142,20 @@ fn refusals_name_the_problem_and_change_nothing() {
         "attribute \"spend\" holds decimal values, got number"
     );
     assert_eq!(
-        text(s.set_column(count, &["1.5".parse::<Decimal>().unwrap()]).unwrap_err()),
+        text(
+            s.set_column(count, &["1.5".parse::<Decimal>().unwrap()])
+                .unwrap_err()
+        ),
         "attribute \"count\" holds number values, got decimal"
     );
     assert_eq!(
         text(
             s.set_column(
                 spend,
-                &["1.5".parse::<Decimal>().unwrap(), "1.005".parse::<Decimal>().unwrap()]
+                &[
+                    "1.5".parse::<Decimal>().unwrap(),
+                    "1.005".parse::<Decimal>().unwrap()
+                ]
             )
             .unwrap_err()
         ),
@@ -197,22 +216,31 @@ fn value(a: usize, raw: i64) -> Value {
     }
 }
 
-fn set_column(s: &mut Store, ids: [AttrId; 3], a: usize, v: &[Option<i64>]) -> Result<(), audience::Error> {
+fn set_column(
+    s: &mut Store,
+    ids: [AttrId; 3],
+    a: usize,
+    v: &[Option<i64>],
+) -> Result<(), audience::Error> {
     match a {
         0 => s.set_column(ids[0], v),
         1 => {
             let days: Vec<Option<Day>> = v
                 .iter()
-                .map(|x| x.map(|x| match value(1, x) {
-                    Value::Day(d) => d,
-                    _ => unreachable!(),
-                }))
+                .map(|x| {
+                    x.map(|x| match value(1, x) {
+                        Value::Day(d) => d,
+                        _ => unreachable!(),
+                    })
+                })
                 .collect();
             s.set_column(ids[1], &days)
         }
         _ => {
-            let decs: Vec<Option<Decimal>> =
-                v.iter().map(|x| x.map(|x| Decimal::new(x, 2).unwrap())).collect();
+            let decs: Vec<Option<Decimal>> = v
+                .iter()
+                .map(|x| x.map(|x| Decimal::new(x, 2).unwrap()))
+                .collect();
             s.set_column(ids[2], &decs)
         }
     }

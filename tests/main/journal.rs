@@ -321,7 +321,8 @@ fn try_apply(s: &mut Store, op: &Op) -> Result<(), audience::Error> {
             let scale = [1, 3, 300, 70_000, 1 << 40][*step as usize];
             match kind {
                 AttrKind::Day => {
-                    let days: Vec<Option<Day>> = vs.iter().map(|v| v.map(|v| day(v as i32))).collect();
+                    let days: Vec<Option<Day>> =
+                        vs.iter().map(|v| v.map(|v| day(v as i32))).collect();
                     s.set_column(id, &days)?;
                 }
                 AttrKind::Int => {
