@@ -3,12 +3,28 @@
 //! An attribute (last interaction day, purchase count, spend in cents, any score) is one
 //! column with three parts:
 //!
-//! - a dense `Vec<i64>` indexed by customer id, for probing a few candidates and for
-//!   aggregates;
-//! - a presence bitmap, so "no value" is distinct from zero;
-//! - a bit-sliced index (BSI, as in FeatureBase): the values are stored as `value - base`
-//!   (an unsigned offset) and bit `i` of every offset is one bitmap. A range predicate over
-//!   everyone costs O(bits) bitmap operations instead of a scan.
+//! - the values by customer id, each stored as its offset above the column's base (the
+//!   smallest value, or a little below it) in the narrowest of 1, 2, 4 or 8 bytes that
+//!   holds the largest offset ([`Offsets`]), for probing a few candidates and for
+//!   aggregates: a purchase count takes a byte a customer, a day within 179 years two,
+//!   money in cents up to 42 million four;
+//! - a presence bitmap (and the same as words), so "no value" is distinct from zero;
+//! - a bit-sliced index (BSI, as in FeatureBase) of the same offsets: bit `i` of every
+//!   offset is one plane, a bit per customer id. A range predicate over everyone costs
+//!   O(bits) word operations instead of a scan.
+//!
+//! At a million customers the shared workload's five columns (three days, a count, spend)
+//! take 20 bytes a customer: values 11, presence 1.3, index 7.8 (the values were 8 bytes
+//! a column, 49 bytes in all, when they were `i64`s). The values are kept beside the index
+//! rather than read back from it: a probe reads one slot, where the index would cost one
+//! cache miss per plane.
+//!
+//! The width follows the index's depth: a value that needs more planes widens the slots,
+//! a value below the base re-bases them (with slack, so that decreasing values re-base
+//! O(log) times), and bulk loads ([`Column::set_many`], [`Column::from_ids_in_order`])
+//! pick the narrowest width for what they hold. Code that reads the values matches the
+//! width once and runs a loop monomorphic in it ([`Column::for_each`], the probe, the
+//! snapshot writer), never a branch per value.
 //!
 //! [`Column::range`] picks between probing and the BSI from the size of the candidate set.
 
@@ -860,7 +876,8 @@ impl ColumnValue for Option<Day> {}
 impl ColumnValue for Option<Decimal> {}
 
 pub(crate) mod sealed {
-    use super::{Day, Decimal};
+    use crate::day::Day;
+    use crate::decimal::Decimal;
 
     /// A slice of one of the types a column is set from.
     #[derive(Clone, Copy, Debug)]

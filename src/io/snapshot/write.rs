@@ -527,11 +527,15 @@ pub(super) fn encode_values<const W: usize, T: Slot>(
     lo: u64,
 ) {
     put_u8(b, W as u8);
-    b.reserve(offsets.len() * W);
-    for (chunk, &word) in offsets.chunks(64).zip(words) {
-        for (i, &o) in chunk.iter().enumerate() {
+    let start = b.len();
+    b.resize(start + offsets.len() * W, 0);
+    let out = b.get_mut(start..).unwrap_or(&mut []);
+    for ((dst, chunk), &word) in out.chunks_mut(64 * W).zip(offsets.chunks(64)).zip(words) {
+        for (i, (d, &o)) in dst.chunks_exact_mut(W).zip(chunk).enumerate() {
             let off = o.into().wrapping_sub(lo) & 0u64.wrapping_sub(word >> i & 1);
-            b.extend_from_slice(off.to_le_bytes().get(..W).unwrap_or(&[]));
+            if let Some(src) = off.to_le_bytes().get(..W) {
+                d.copy_from_slice(src);
+            }
         }
     }
 }
