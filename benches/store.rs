@@ -24,7 +24,10 @@ use std::hash::BuildHasher;
 use audience::{Edit, KeyRef, RoaringBitmap, Store, TagSpec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hashbrown::HashTable;
-use support::{Workload, add_attributes, add_customers, add_tags, build_store, check_shape, today};
+use support::{
+    ATTRIBUTES, Columns, Workload, add_attributes_by_pairs, add_customers, add_tags, build_store,
+    check_shape, today,
+};
 
 fn ingest(c: &mut Criterion) {
     let n = support::bench_customers();
@@ -41,6 +44,27 @@ fn ingest(c: &mut Criterion) {
         mem.directory as f64 / f64::from(n),
         mem.attributes as f64 / f64::from(n) / 5.0,
         mem.total() as f64 / (1u64 << 20) as f64,
+    );
+    // Bytes a customer of the five attribute columns, by part.
+    let (mut values, mut presence, mut index) = (0u64, 0u64, 0u64);
+    for (name, _) in ATTRIBUTES {
+        let m = store
+            .attribute_memory(store.attribute_id(name).unwrap())
+            .unwrap();
+        eprintln!(
+            "  {name}: values {:.2}, presence {:.2}, index {:.2} B/customer",
+            m.values as f64 / f64::from(n),
+            m.presence as f64 / f64::from(n),
+            m.index as f64 / f64::from(n),
+        );
+        (values, presence, index) = (values + m.values, presence + m.presence, index + m.index);
+    }
+    eprintln!(
+        "5 attribute columns: values {:.2}, presence {:.2}, index {:.2}, total {:.2} B/customer",
+        values as f64 / f64::from(n),
+        presence as f64 / f64::from(n),
+        index as f64 / f64::from(n),
+        (values + presence + index) as f64 / f64::from(n),
     );
 
     let mut group = c.benchmark_group(format!("ingest_{}", support::size_label(n)));
@@ -125,6 +149,7 @@ fn ingest(c: &mut Criterion) {
         })
     });
     group.throughput(Throughput::Elements(u64::from(n) * 5));
+    // Through `set_values`: a (customer, Value) pair at a time, the pairs built in the loop.
     group.bench_function("attributes_5", |b| {
         let mut base = Store::new();
         add_customers(&mut base, &w);
@@ -133,23 +158,47 @@ fn ingest(c: &mut Criterion) {
         base.journal_mut().take();
         b.iter(|| {
             let mut s = base.clone();
-            add_attributes(&mut s, &w);
+            add_attributes_by_pairs(&mut s, &w);
             s
         })
     });
     group.bench_function("attributes_5_journal_off", |b| {
         let mut base = Store::new();
         add_customers(&mut base, &w);
-        // The customers' records were drained (an app drains after every commit), so the
-        // load's records start an empty journal, on and off alike.
         base.journal_mut().take();
         base.journal_mut().set_enabled(false);
         b.iter(|| {
             let mut s = base.clone();
-            add_attributes(&mut s, &w);
+            add_attributes_by_pairs(&mut s, &w);
             s
         })
     });
+    // Through `set_column`: each whole column in id order, from slices built once (a bulk
+    // load holds its columns so).
+    let columns = Columns::of(&w);
+    group.bench_function("column_5", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        base.journal_mut().take();
+        b.iter(|| {
+            let mut s = base.clone();
+            columns.load(&mut s);
+            s
+        })
+    });
+    group.bench_function("column_5_journal_off", |b| {
+        let mut base = Store::new();
+        add_customers(&mut base, &w);
+        base.journal_mut().take();
+        base.journal_mut().set_enabled(false);
+        b.iter(|| {
+            let mut s = base.clone();
+            columns.load(&mut s);
+            s
+        })
+    });
+    // The slices built from the workload's vectors (days to `Option<Day>`, cents to i64).
+    group.bench_function("column_5_inputs", |b| b.iter(|| Columns::of(&w)));
     group.finish();
 
     let mut group = c.benchmark_group(format!("store_ops_{}", support::size_label(n)));

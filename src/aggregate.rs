@@ -139,21 +139,7 @@ impl fmt::Display for Summary {
 
 /// Calls `f` with the value of every customer of `set` that has one, in id order.
 fn for_each_value(col: &Column, set: &RoaringBitmap, mut f: impl FnMut(i64)) {
-    let with = set & col.present();
-    let values = col.values();
-    let mut buf = [0u32; 1024];
-    let mut it = with.iter();
-    loop {
-        let got = it.next_many(&mut buf);
-        if got.is_empty() {
-            break;
-        }
-        for &id in got.iter() {
-            if let Some(&v) = values.get(id as usize) {
-                f(v);
-            }
-        }
-    }
+    col.for_each(&(set & col.present()), |_, v| f(v));
 }
 
 impl Summary {

@@ -96,7 +96,7 @@ pub use rules::lifecycle::Lifecycle;
 pub use rules::{Rule, RuleReport, RuleSet, Run, RunReport, TagSelector, TagTarget, TagTemplate};
 pub use segment::Segment;
 pub use snapshot::{Extras, Section, SnapshotError, SnapshotProblem};
-pub use store::attribute::{AttrId, AttrInfo, AttrKind, Value};
+pub use store::attribute::{AttrId, AttrInfo, AttrKind, ColumnValue, Value};
 pub use store::directory::{CustomerId, CustomerKey, KeyRef, MAX_MEMBER_ID_BYTES};
 pub use store::policy::{
     MAX_ADMINISTRATORS, MAX_FORBIDDEN_CHARS, MAX_PREFIXES, NamingRules, PREFIX_SEPARATORS, Policy,
@@ -106,7 +106,7 @@ pub use store::taxonomy::{
     Change, DimensionInfo, Edit, LogEntry, MAX_TAGS, TagCount, TagId, TagInfo, TagKind, TagSpec,
     dimensions,
 };
-pub use store::{MAX_ATTRIBUTES, MAX_FOUND_TAGS, MemoryUsage, Store, TagDiff};
+pub use store::{AttrMemory, MAX_ATTRIBUTES, MAX_FOUND_TAGS, MemoryUsage, Store, TagDiff};
 
 pub use export::{AdPlatform, BitmapFormat, Export};
 pub use import::{ImportReport, Importer};

@@ -27,7 +27,8 @@ pub use queries::{
     to_query_text,
 };
 pub use store::{
-    ATTRIBUTES, add_attributes, add_customers, add_tags, build_store, phone_key, today,
+    ATTRIBUTES, Columns, add_attributes, add_attributes_by_pairs, add_customers, add_tags,
+    build_store, phone_key, today,
 };
 pub use workload::{
     DATA_ENV, DEFAULT_SEED, MAX_DAY, NEVER_PURCHASED, REFERENCE_DAY, TagData, Workload,

@@ -48,8 +48,58 @@ pub fn add_tags(store: &mut Store, w: &Workload, today: Day) {
     }
 }
 
-/// Defines the five attributes and loads their columns.
+/// The workload's five columns in id order, as [`Store::set_column`] takes them: days as
+/// `Option<Day>` (never purchased is `None`), purchase counts as the workload's `u32`s,
+/// spend as `i64` cents.
+pub struct Columns<'w> {
+    pub days: [Vec<Option<Day>>; 3],
+    pub purchase_count: &'w [u32],
+    pub monetary_cents: Vec<i64>,
+}
+
+impl<'w> Columns<'w> {
+    pub fn of(w: &'w Workload) -> Columns<'w> {
+        let day = |d: &[i32]| -> Vec<Option<Day>> {
+            d.iter()
+                .map(|&v| {
+                    (v != NEVER_PURCHASED).then(|| Day::from_days(WORKLOAD_EPOCH_DAYS + v).unwrap())
+                })
+                .collect()
+        };
+        Columns {
+            days: [
+                day(&w.last_interaction_day),
+                day(&w.first_purchase_day),
+                day(&w.last_purchase_day),
+            ],
+            purchase_count: &w.purchase_count,
+            monetary_cents: w.monetary_cents.iter().map(|&c| c as i64).collect(),
+        }
+    }
+
+    /// Defines the five attributes ([`ATTRIBUTES`]) and sets each whole column.
+    pub fn load(&self, store: &mut Store) {
+        for (i, (name, kind)) in ATTRIBUTES.into_iter().enumerate() {
+            let attr = store.define_attribute(name, kind).expect("attribute");
+            match i {
+                0..=2 => store.set_column(attr, &self.days[i]),
+                3 => store.set_column(attr, self.purchase_count),
+                _ => store.set_column(attr, &self.monetary_cents),
+            }
+            .expect("values");
+        }
+    }
+}
+
+/// Defines the five attributes and loads their columns, as a bulk load should: each
+/// whole column in id order.
 pub fn add_attributes(store: &mut Store, w: &Workload) {
+    Columns::of(w).load(store);
+}
+
+/// Defines the five attributes and loads their columns through `Store::set_values`, a
+/// `(customer, Value)` pair at a time: the baseline of the whole-column setter.
+pub fn add_attributes_by_pairs(store: &mut Store, w: &Workload) {
     let n = w.n as usize;
     for (name, kind) in ATTRIBUTES {
         let attr = store.define_attribute(name, kind).expect("attribute");

@@ -628,22 +628,13 @@ impl RfmConfig {
         let mut ids = Vec::with_capacity(n);
         let mut vals: [Vec<i64>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
         let today = i64::from(ctx.today().0);
-        let dense = cols.map(Column::values);
-        let mut buf = [0u32; 1024];
-        let mut it = scored.iter();
-        loop {
-            let got = it.next_many(&mut buf);
-            if got.is_empty() {
-                break;
-            }
-            for &id in got.iter() {
-                let at = id as usize;
-                let get = |c: &[i64]| c.get(at).copied().unwrap_or(0);
-                ids.push(id);
-                vals[0].push(today.saturating_sub(get(dense[0])));
-                vals[1].push(get(dense[1]));
-                vals[2].push(get(dense[2]));
-            }
+        // One pass per column, each monomorphic in the column's width.
+        cols[0].for_each(&scored, |id, v| {
+            ids.push(id);
+            vals[0].push(today.saturating_sub(v));
+        });
+        for (col, out) in cols.iter().zip(vals.iter_mut()).skip(1) {
+            col.for_each(&scored, |_, v| out.push(v));
         }
 
         let scored_by = Measure::ALL.map(|m| {

@@ -68,6 +68,9 @@ enum Op {
     /// A whole column: `16 + n` more customers, then a value for every live customer, in
     /// ascending order (the packed record), spread by the step of the given index.
     Column(u8, u8, i64, u8),
+    /// `Store::set_column` from id 0: `None` is no value (a customer that had one loses
+    /// it), values scaled by the step of the given index to cross every width.
+    WholeColumn(u8, Vec<Option<i64>>, u8),
     Batch(Vec<Op>),
     Import(Vec<(u8, u8)>, i32),
     Rules(i32),
@@ -107,6 +110,8 @@ fn simple() -> impl Strategy<Value = Op> {
         1 => (0u8..3, prop::collection::vec((0u8..12, -3i64..100), 0..6)).prop_map(|(a, b)| Op::DaysFromNumbers(a, b)),
         1 => (c.clone(), 0u8..3).prop_map(|(a, b)| Op::Clear(a, b)),
         1 => (0u8..3, 0u8..8, -100i64..100, 0u8..6).prop_map(|(a, n, b, k)| Op::Column(a, n, b, k)),
+        2 => (0u8..3, prop::collection::vec(prop::option::weighted(0.8, -100i64..100), 0..16), 0u8..5)
+            .prop_map(|(a, v, k)| Op::WholeColumn(a, v, k)),
     ]
 }
 
@@ -307,6 +312,31 @@ fn try_apply(s: &mut Store, op: &Op) -> Result<(), audience::Error> {
                     .collect();
                 s.set_values(id, &cs, &vs)
             })?;
+        }
+        Op::WholeColumn(a, vs, step) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let (id, kind) = (info.id, info.kind);
+            let scale = [1, 3, 300, 70_000, 1 << 40][*step as usize];
+            match kind {
+                AttrKind::Day => {
+                    let days: Vec<Option<Day>> =
+                        vs.iter().map(|v| v.map(|v| day(v as i32))).collect();
+                    s.set_column(id, &days)?;
+                }
+                AttrKind::Int => {
+                    let ints: Vec<Option<i64>> = vs.iter().map(|v| v.map(|v| v * scale)).collect();
+                    s.set_column(id, &ints)?;
+                }
+                AttrKind::Decimal { scale: places } => {
+                    let decs: Vec<Option<audience::Decimal>> = vs
+                        .iter()
+                        .map(|v| v.map(|v| audience::Decimal::new(v * scale, places).unwrap()))
+                        .collect();
+                    s.set_column(id, &decs)?;
+                }
+            }
         }
         Op::Batch(ops) => s.batch(|s| {
             for op in ops {

@@ -9,6 +9,7 @@ mod aggregate;
 mod campaign_send;
 mod campaign_split;
 mod clickhouse;
+mod columns;
 mod days;
 mod decimals;
 mod deep_query;

@@ -63,7 +63,9 @@ use crate::base::bits::transpose64;
 use crate::base::fold::fold;
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, quote};
-use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, words_to_bitmap};
+use crate::store::attribute::{
+    AttrId, AttrInfo, AttrKind, AttrSlot, Column, Offsets, Slot, each_width, words_to_bitmap,
+};
 use crate::store::directory::{CustomerKey, Directory, KeyRef};
 use crate::store::membership::TagMembers;
 use crate::store::policy::{NamingRules, Policy, TaxonomyAction};
@@ -195,44 +197,6 @@ mod tests {
                 expected,
                 "round {round}"
             );
-        }
-    }
-
-    #[test]
-    fn bit_slicing_matches_the_full_transpose() {
-        fn check<const W: usize>(slots: &[u64]) {
-            let bytes: Vec<u8> = slots
-                .iter()
-                .flat_map(|v| v.to_le_bytes()[..W].to_vec())
-                .collect();
-            let mut full = [0u64; 64];
-            for (f, v) in full.iter_mut().zip(slots) {
-                *f = v & (u64::MAX >> (64 - 8 * W));
-            }
-            transpose64(&mut full, 8 * W);
-            let mut rows = [0u64; 64];
-            bit_slice::<W>(&bytes, &mut rows);
-            assert_eq!(
-                rows[..8 * W],
-                full[..8 * W],
-                "width {W}, {} slots",
-                slots.len()
-            );
-        }
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for len in [0usize, 1, 5, 31, 63, 64] {
-            let slots: Vec<u64> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x
-                })
-                .collect();
-            check::<1>(&slots);
-            check::<2>(&slots);
-            check::<4>(&slots);
-            check::<8>(&slots);
         }
     }
 

@@ -914,21 +914,22 @@ pub(super) fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) 
     c.end()?;
     let present = words_to_bitmap(&words);
     let decoded = match width {
-        1 => decode_values::<1>(bytes, base, &words),
-        2 => decode_values::<2>(bytes, base, &words),
-        4 => decode_values::<4>(bytes, base, &words),
-        _ => decode_values::<8>(bytes, base, &words),
+        1 => decode_values::<u8>(bytes, base, &words),
+        2 => decode_values::<u16>(bytes, base, &words),
+        4 => decode_values::<u32>(bytes, base, &words),
+        _ => decode_values::<u64>(bytes, base, &words),
     };
-    let (values, planes) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    let (offsets, planes) = decoded.map_err(|e| format!("attribute {id}: {e}"))?;
+    let column = Column::restore(offsets, present, words, base, planes);
     // The top plane is the top bit of the largest offset: every value is in
     // `base..base + 2^planes`, so days need a look at each value only near the i32 limits.
-    let bound = i128::from(base) + (1i128 << planes.len()) - 1;
+    let bound = i128::from(base) + (1i128 << column.depth()) - 1;
     if kind == AttrKind::Day
-        && !present.is_empty()
+        && !column.present().is_empty()
         && (base < i64::from(Day::MIN.as_i32()) || bound > i128::from(Day::MAX.as_i32()))
-        && let Some(first) = present.iter().find(|&i| {
-            values.get(i as usize).is_some_and(|v| {
-                !(i64::from(Day::MIN.as_i32())..=i64::from(Day::MAX.as_i32())).contains(v)
+        && let Some(first) = column.present().iter().find(|&i| {
+            column.get(i).is_some_and(|v| {
+                !(i64::from(Day::MIN.as_i32())..=i64::from(Day::MAX.as_i32())).contains(&v)
             })
         })
     {
@@ -942,6 +943,6 @@ pub(super) fn read_attribute(raw: &Raw, expected_id: usize, live_words: &[u64]) 
             name,
             kind,
         },
-        column: Arc::new(Column::restore(values, present, words, base, planes)),
+        column: Arc::new(column),
     })
 }

@@ -476,54 +476,63 @@ pub(super) fn write_attribute(b: &mut Vec<u8>, slot: &AttrSlot) {
             put_u8(b, scale);
         }
     }
-    let (values, present, words) = slot.column.raw();
+    let (offsets, base, present, words) = slot.column.raw();
     let n = present
         .max()
         .map_or(0, |m| m as usize + 1)
-        .min(values.len());
-    let values = values.get(..n).unwrap_or(values);
+        .min(offsets.len());
     let words = words.get(..n.div_ceil(64)).unwrap_or(words);
     put_u64(b, n as u64);
     for &w in words {
         put_u64(b, w);
     }
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for (chunk, &word) in values.chunks(64).zip(words) {
-        for (i, &v) in chunk.iter().enumerate() {
-            let present = word >> i & 1 == 1;
-            lo = lo.min(if present { v } else { i64::MAX });
-            hi = hi.max(if present { v } else { i64::MIN });
+    each_width!(offsets, v => write_values(b, v.get(..n).unwrap_or(v), words, base));
+}
+
+/// `base`, the width byte and the slots: the smallest value present (0 when none) and
+/// every value's offset above it in the narrowest width, from the column's offsets above
+/// its own `base`.
+fn write_values<T: Slot>(b: &mut Vec<u8>, offsets: &[T], words: &[u64], base: i64) {
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for (chunk, &word) in offsets.chunks(64).zip(words) {
+        for (i, &o) in chunk.iter().enumerate() {
+            let keep = 0u64.wrapping_sub(word >> i & 1);
+            lo = lo.min(o.into() | !keep);
+            hi = hi.max(o.into() & keep);
         }
     }
     if lo > hi {
         (lo, hi) = (0, 0);
     }
-    let span = (i128::from(hi) - i128::from(lo)) as u64;
-    put_i64(b, lo);
+    put_i64(b, base.wrapping_add(lo as i64));
     let at = b.len() + 1;
-    match span {
-        0..=0xFF => encode_values::<1>(b, values, words, lo),
-        0x100..=0xFFFF => encode_values::<2>(b, values, words, lo),
-        0x1_0000..=0xFFFF_FFFF => encode_values::<4>(b, values, words, lo),
-        _ => encode_values::<8>(b, values, words, lo),
+    match hi - lo {
+        0..=0xFF => encode_values::<1, T>(b, offsets, words, lo),
+        0x100..=0xFFFF => encode_values::<2, T>(b, offsets, words, lo),
+        0x1_0000..=0xFFFF_FFFF => encode_values::<4, T>(b, offsets, words, lo),
+        _ => encode_values::<8, T>(b, offsets, words, lo),
     }
-    debug_assert_eq!(b.len() - at, n * b.get(at - 1).map_or(0, |w| *w as usize));
+    debug_assert_eq!(
+        b.len() - at,
+        offsets.len() * b.get(at - 1).map_or(0, |w| *w as usize)
+    );
 }
 
-/// The width byte, then `value - lo` in `W` bytes for every id, 0 for ids without a value.
-pub(super) fn encode_values<const W: usize>(
+/// The width byte, then `offset - lo` in `W` bytes for every id, 0 for ids without a
+/// value.
+pub(super) fn encode_values<const W: usize, T: Slot>(
     b: &mut Vec<u8>,
-    values: &[i64],
+    offsets: &[T],
     words: &[u64],
-    lo: i64,
+    lo: u64,
 ) {
     put_u8(b, W as u8);
     let start = b.len();
-    b.resize(start + values.len() * W, 0);
+    b.resize(start + offsets.len() * W, 0);
     let out = b.get_mut(start..).unwrap_or(&mut []);
-    for ((dst, chunk), &word) in out.chunks_mut(64 * W).zip(values.chunks(64)).zip(words) {
-        for (i, (d, &v)) in dst.chunks_exact_mut(W).zip(chunk).enumerate() {
-            let off = v.wrapping_sub(lo) as u64 & 0u64.wrapping_sub(word >> i & 1);
+    for ((dst, chunk), &word) in out.chunks_mut(64 * W).zip(offsets.chunks(64)).zip(words) {
+        for (i, (d, &o)) in dst.chunks_exact_mut(W).zip(chunk).enumerate() {
+            let off = o.into().wrapping_sub(lo) & 0u64.wrapping_sub(word >> i & 1);
             if let Some(src) = off.to_le_bytes().get(..W) {
                 d.copy_from_slice(src);
             }
