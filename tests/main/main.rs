@@ -12,6 +12,7 @@ mod clickhouse;
 mod days;
 mod decimals;
 mod deep_query;
+mod directory_model;
 mod engine;
 mod errors;
 mod expiry;
