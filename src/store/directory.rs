@@ -457,40 +457,42 @@ impl Directory {
                 .enumerate()
                 .map(|(i, k)| (hasher.hash(k.key_ref()), i as u32)),
         );
-        // `ids[i]` is the id found, or `next + i` for a first occurrence. The key of `i` is
-        // read only when a probe meets a slot with the same 7-bit tag: reading it always
-        // would cost a cache miss a key, the batch being walked out of order.
+        // A key present or repeated gets the id found in `ids[i]` (a repeat the `next + i`
+        // of its first occurrence); a first occurrence only a bit in `first`, its id being
+        // written in input order below (writing it here would be a cache miss a key, the
+        // batch being walked out of order). The key of `i` is read only when a probe meets a
+        // slot with the same 7-bit tag, for the same reason.
         let mut ids = vec![0u32; batch.len()];
+        let mut first = vec![0u64; batch.len().div_ceil(64)];
+        let is_first = |first: &[u64], i: usize| first[i / 64] >> (i % 64) & 1 == 1;
         for (s, table) in index.shards.iter_mut().enumerate() {
             let group = &grouped[starts[s]..starts[s + 1]];
             table.reserve(group.len(), |&id| hasher.hash(key_at(id)));
             for &(h, i) in group {
                 let i = i as usize;
                 let same = |&id: &u32| key_at(id) == batch[i].key_ref();
-                ids[i] = match table.entry(h, same, |&id| hasher.hash(key_at(id))) {
-                    Entry::Occupied(e) => *e.get(),
-                    Entry::Vacant(v) => *v.insert((next + i) as u32).get(),
-                };
+                match table.entry(h, same, |&id| hasher.hash(key_at(id))) {
+                    Entry::Occupied(e) => ids[i] = *e.get(),
+                    Entry::Vacant(v) => {
+                        v.insert((next + i) as u32);
+                        first[i / 64] |= 1 << (i % 64);
+                    }
+                }
             }
         }
         // Input order: new keys numbered from `next` and appended, repeats take their
         // first's final id (its index is below theirs, so it is final already).
-        let new_keys = (0..batch.len())
-            .filter(|&i| ids[i] as usize == next + i)
-            .count();
+        let new_keys: usize = first.iter().map(|w| w.count_ones() as usize).sum();
         self.keys.reserve(new_keys);
         let mut fresh = 0usize;
         let mut moved = false;
         for (i, k) in batch.iter().enumerate() {
-            let Some(at) = (ids[i] as usize).checked_sub(next) else {
-                continue;
-            };
-            if at == i {
+            if is_first(&first, i) {
                 ids[i] = (next + fresh) as u32;
                 moved |= fresh != i;
                 fresh += 1;
                 self.push(k.key_ref());
-            } else {
+            } else if let Some(at) = (ids[i] as usize).checked_sub(next) {
                 ids[i] = ids[at];
             }
         }
@@ -499,7 +501,7 @@ impl Directory {
                 for &(h, i) in &grouped[starts[s]..starts[s + 1]] {
                     let i = i as usize;
                     let provisional = (next + i) as u32;
-                    if ids[i] as usize >= next
+                    if is_first(&first, i)
                         && ids[i] != provisional
                         && let Some(slot) = table.find_mut(h, |&id| id == provisional)
                     {
