@@ -50,7 +50,7 @@ pub type CustomerId = u32;
 const MEMBER_BIT: u64 = 1 << 63;
 const HOLE: u64 = u64::MAX;
 /// The largest E.164 number: 15 digits.
-const MAX_PHONE: u64 = 999_999_999_999_999;
+pub(crate) const MAX_PHONE: u64 = 999_999_999_999_999;
 /// The longest member id accepted, in bytes.
 pub const MAX_MEMBER_ID_BYTES: usize = 256;
 

@@ -17,7 +17,7 @@ use crate::base::text::{counted, quote};
 use crate::day::Day;
 use crate::error::{Error, ErrorKind, err, invalid_name};
 use crate::store::attribute::{AttrId, AttrInfo, AttrKind, AttrSlot, Column, Value};
-use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef, NewKey};
+use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef, MAX_PHONE, NewKey};
 use crate::store::journal::op::{
     put_bitmap, put_day, put_edit, put_i64, put_kind, put_len, put_opt_str, put_opt_u32,
     put_policy, put_spec, put_str, put_tag, put_u8, put_u32, put_u64, put_values,
@@ -184,8 +184,8 @@ impl Store {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn ensure_phones(&mut self, digits: &[u64]) -> Result<Vec<CustomerId>, Error> {
-        for &p in digits {
-            CustomerKey::phone_number(p)?;
+        if let Some(&bad) = digits.iter().find(|&&p| !(1..=MAX_PHONE).contains(&p)) {
+            CustomerKey::phone_number(bad)?;
         }
         self.register(digits)
     }
