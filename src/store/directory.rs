@@ -6,11 +6,27 @@
 //! - id -> key: a vector of one `u64` per id handed out. A phone number is stored as its
 //!   E.164 digits read as an integer (at most 15 digits, so below 2^50); a member id is an
 //!   index into a string table with the top bit set; a hole is `u64::MAX`.
-//! - key -> id: a swiss table of `u32` ids (4 bytes a slot plus 1 control byte); the key of a
-//!   slot is looked up through the vector, so no key is stored twice.
+//! - key -> id: 256 swiss tables (shards) of `u32` ids (4 bytes a slot plus 1 control
+//!   byte), a key's shard picked by 8 bits of its hash; the key of a slot is looked up
+//!   through the vector, so no key is stored twice.
 //!
-//! For 10M phone keys that is 8 bytes (vector) + about 5.7 to 11.4 bytes (table at its
-//! 87.5% to 43.75% load) per key: 14 to 20 bytes, against a budget of 30.
+//! For 10M phone keys that is 8 bytes (vector) + about 5.7 to 11.4 bytes (tables at their
+//! 87.5% to 43.75% load) per key: 16.4 bytes measured at 10M (18.5 at 1M), against a budget
+//! of 30.
+//!
+//! **Bulk registration.** At 10M keys the tables are ~80 MB, far beyond the cache, so
+//! inserting keys one by one costs a memory miss or two a key. A batch of 4,096 keys or more
+//! is grouped by shard first (one pass to count, one to place each key's hash and index),
+//! then filled shard by shard: a shard of a 10M directory is ~330 KB and stays in cache while
+//! its ~40k keys go in. Ids still follow input order: a new key enters its shard under a
+//! provisional id (the next id plus its index in the batch), and once every shard is done the
+//! new keys are numbered in input order and the entries whose id moved are rewritten, shard
+//! by shard again. Keys are read back only when a probe meets a slot with the same 7-bit tag,
+//! and new keys' ids are written in input order, so the out-of-order walk costs no miss a
+//! key. The same grouping builds the tables of a directory read from a snapshot. Measured
+//! on a shared 2-core machine (load 5 to 6), each next to the one-table loop that fills a
+//! bare table in the same run: registering phone digits (journal on) takes 54 ms for 1M
+//! against 79 ms, and 0.94 s for 10M (94 ns a key) against 1.51 s.
 //!
 //! A directory read from a snapshot builds its key -> id table on the first lookup by key
 //! (or the first insert), not while loading: hashing every key is most of the cost of a
