@@ -229,26 +229,11 @@ fn ingest(c: &mut Criterion) {
 }
 
 /// The directory's key -> id table (a swiss table of `u32` ids whose keys are read through
-/// an id-indexed vector) filled with the workload's phone keys, under std's SipHash
-/// `RandomState` and hashbrown's default hasher (foldhash), to pick the directory's hasher
-/// by measurement. Each key is looked up first, as `Store::ensure_customers` does.
+/// an id-indexed vector) filled with the workload's phone keys, one table, key by key, under
+/// std's SipHash `RandomState`, hashbrown's default hasher (foldhash) and a keyed folded
+/// multiply (`fold((digits ^ k1) * k2)`, the directory's phone hash), to pick the directory's
+/// hasher by measurement. Each key is looked up first, as `Store::ensure_customers` does.
 fn directory_hasher(c: &mut Criterion) {
-    fn fill<S: BuildHasher>(hasher: &S, n: u32) -> usize {
-        let hash = |keys: &[u64], id: u32| hasher.hash_one(KeyRef::Phone(keys[id as usize]));
-        let mut keys: Vec<u64> = Vec::with_capacity(n as usize);
-        let mut table: HashTable<u32> = HashTable::with_capacity(n as usize);
-        for i in 0..n {
-            let key = 66_800_000_000 + u64::from(i);
-            let h = hasher.hash_one(KeyRef::Phone(key));
-            if table.find(h, |&id| keys[id as usize] == key).is_some() {
-                continue;
-            }
-            keys.push(key);
-            let id = (keys.len() - 1) as u32;
-            table.insert_unique(h, id, |&other| hash(&keys, other));
-        }
-        table.len()
-    }
     let n = support::bench_customers();
     let mut group = c.benchmark_group(format!("directory_hasher_{}", support::size_label(n)));
     group
@@ -256,13 +241,115 @@ fn directory_hasher(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(u64::from(n)));
     group.bench_function("std_siphash", |b| {
-        b.iter(|| fill(&std::hash::RandomState::new(), n))
+        let s = std::hash::RandomState::new();
+        b.iter(|| fill_one_table(|k| s.hash_one(KeyRef::Phone(k)), n))
     });
     group.bench_function("foldhash", |b| {
-        b.iter(|| fill(&hashbrown::DefaultHashBuilder::default(), n))
+        let s = hashbrown::DefaultHashBuilder::default();
+        b.iter(|| fill_one_table(|k| s.hash_one(KeyRef::Phone(k)), n))
+    });
+    group.bench_function("keyed_multiply", |b| {
+        let m = KeyedMultiply::new();
+        b.iter(|| fill_one_table(|k| m.hash(k), n))
     });
     group.finish();
 }
 
-criterion_group!(benches, ingest, directory_hasher);
+/// The directory's phone hash, as the directory computes it: secrets drawn from a randomly
+/// seeded foldhash, one 64 x 64 -> 128 bit multiply folded to 64 bits.
+struct KeyedMultiply {
+    k1: u64,
+    k2: u64,
+}
+
+impl KeyedMultiply {
+    fn new() -> KeyedMultiply {
+        let s = hashbrown::DefaultHashBuilder::default();
+        KeyedMultiply {
+            k1: s.hash_one(1u64),
+            k2: s.hash_one(2u64) | 1,
+        }
+    }
+
+    fn hash(&self, k: u64) -> u64 {
+        let p = u128::from(k ^ self.k1) * u128::from(self.k2);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+}
+
+/// The one-table directory the crate had before its table was sharded: keys in an
+/// id-indexed vector, one swiss table of ids, each key looked up then inserted.
+fn fill_one_table(hash: impl Fn(u64) -> u64, n: u32) -> usize {
+    let mut keys: Vec<u64> = Vec::with_capacity(n as usize);
+    let mut table: HashTable<u32> = HashTable::with_capacity(n as usize);
+    for i in 0..n {
+        let key = 66_800_000_000 + u64::from(i);
+        let h = hash(key);
+        if table.find(h, |&id| keys[id as usize] == key).is_some() {
+            continue;
+        }
+        keys.push(key);
+        let id = (keys.len() - 1) as u32;
+        table.insert_unique(h, id, |&other| hash(keys[other as usize]));
+    }
+    table.len()
+}
+
+/// Registering n phone keys in an empty store, next to the one-table loop above (foldhash,
+/// the directory part alone, no journal, no live set) in the same run: `ensure_customers`
+/// (keys as `CustomerKey`s, journal on), `ensure_phones` (digits as `u64`, journal on and
+/// off), and a lookup of every key once registered (`Store::customer`).
+fn directory_bulk(c: &mut Criterion) {
+    let n = support::bench_customers();
+    let digits: Vec<u64> = (0..n).map(|i| 66_800_000_000 + u64::from(i)).collect();
+    let mut group = c.benchmark_group(format!("directory_bulk_{}", support::size_label(n)));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(u64::from(n)));
+    group.bench_function("baseline_one_table_foldhash", |b| {
+        let s = hashbrown::DefaultHashBuilder::default();
+        b.iter(|| fill_one_table(|k| s.hash_one(KeyRef::Phone(k)), n))
+    });
+    group.bench_function("ensure_customers", |b| {
+        b.iter(|| {
+            let mut s = Store::new();
+            s.ensure_customers((0..n).map(support::phone_key))
+                .expect("keys");
+            s
+        })
+    });
+    group.bench_function("ensure_phones", |b| {
+        b.iter(|| {
+            let mut s = Store::new();
+            s.ensure_phones(&digits).expect("keys");
+            s
+        })
+    });
+    group.bench_function("ensure_phones_journal_off", |b| {
+        b.iter(|| {
+            let mut s = Store::new();
+            s.journal_mut().set_enabled(false);
+            s.ensure_phones(&digits).expect("keys");
+            s
+        })
+    });
+    let mut store = Store::new();
+    store.ensure_phones(&digits).expect("keys");
+    eprintln!(
+        "directory of {n} phone keys: {:.1} bytes per key",
+        store.memory_usage().directory as f64 / f64::from(n)
+    );
+    group.bench_function("lookup_every_key", |b| {
+        b.iter(|| {
+            digits
+                .iter()
+                .filter(|&&d| store.customer(&audience::CustomerKey::Phone(d)).is_some())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, directory_hasher, directory_bulk);
 criterion_main!(benches);

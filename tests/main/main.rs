@@ -13,6 +13,7 @@ mod columns;
 mod days;
 mod decimals;
 mod deep_query;
+mod directory_model;
 mod engine;
 mod errors;
 mod expiry;

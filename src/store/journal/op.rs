@@ -218,18 +218,6 @@ pub(crate) fn put_spec(b: &mut Vec<u8>, s: &TagSpec) {
     put_opt_u32(b, s.ttl_days);
     put_str(b, &s.description);
 }
-pub(crate) fn put_key(b: &mut Vec<u8>, k: &CustomerKey) {
-    match k {
-        CustomerKey::Phone(p) => {
-            put_u8(b, 0);
-            put_u64(b, *p);
-        }
-        CustomerKey::Member(m) => {
-            put_u8(b, 1);
-            put_str(b, m);
-        }
-    }
-}
 /// The policy, laid out as the snapshot's policy section.
 pub(crate) fn put_policy(b: &mut Vec<u8>, p: &Policy) {
     put_len(b, p.administrators().len());
