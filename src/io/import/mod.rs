@@ -201,6 +201,12 @@ pub const MAX_PACKING_RATIO: u64 = 100;
 /// [`MAX_PACKING_RATIO`]: small parts of repeated markup pack tightly.
 pub const TIGHT_PACKING_FLOOR: u64 = 1 << 20;
 
+/// How many times [`Importer::max_input_bytes`] the reader of an Excel 97-2003 (`.xls`)
+/// workbook may hold (see [`ImportError::WorkbookTooLargeToRead`]), for
+/// [`Importer::import_sheet`] (the `xlsx` feature). It holds every sheet whole, as a grid
+/// from its first to its last cell; a list of short rows takes about 6 times its file.
+pub const MAX_HELD_FACTOR: u64 = 8;
+
 /// The most fields one row has: 1,024. More is [`ImportError::TooManyFields`].
 pub const MAX_ROW_FIELDS: usize = 1024;
 /// The most different tag names (as written, trimmed) one file lists: 10,000. More is
@@ -224,6 +230,8 @@ mod pass;
 mod records;
 #[cfg(feature = "xlsx")]
 mod sheet;
+#[cfg(feature = "xlsx")]
+mod xls;
 
 use encoding::*;
 use header::*;

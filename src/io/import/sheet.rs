@@ -7,6 +7,7 @@ use std::io::{Cursor, Read};
 
 use calamine::{Data, DataRef, Ods, Range, Reader, Xlsx, XlsxCellReader};
 
+use super::xls::read_xls;
 use super::*;
 use zip::ZipArchive;
 
@@ -119,6 +120,12 @@ impl Importer {
                 let book = Ods::new(reader).map_err(unreadable)?;
                 self.plan_range(store, edit, create_dimension, book)
             }
+            Format::Xls => {
+                let held = limit.saturating_mul(MAX_HELD_FACTOR);
+                let range = read_xls(bytes, held, |sheets| self.pick_sheet(sheets))?;
+                let cells = RangeCells { range, at: 0 };
+                self.plan_rows(store, edit, create_dimension, &mut SheetRows::new(cells))
+            }
         }
     }
 
@@ -161,6 +168,7 @@ impl Importer {
 enum Format {
     Xlsx,
     Ods,
+    Xls,
 }
 
 /// The most bytes the parts of a workbook may unpack to, for an input limit.
@@ -177,9 +185,7 @@ fn detect(bytes: &[u8], limit: u64) -> Result<Format, Error> {
     const CFB: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
     const ODS: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
     if bytes.starts_with(CFB) {
-        // calamine 0.38 sizes an .xls sheet by what its records claim (a few bytes can
-        // make it reserve terabytes, or overflow), so these are not handed to it.
-        return Err(not_a_workbook("it is an Excel 97-2003 workbook (.xls)"));
+        return Ok(Format::Xls);
     }
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(not_a_workbook("it is not a workbook (.xlsx, .xls or .ods)"));
@@ -328,7 +334,7 @@ fn check_ods_cells(bytes: &[u8], limit: u64) -> Result<(), Error> {
     Ok(())
 }
 
-fn not_a_workbook(what: &str) -> Error {
+pub(super) fn not_a_workbook(what: &str) -> Error {
     ImportError::Spreadsheet {
         reason: format!("{what}; save it as .xlsx or as \"CSV UTF-8\" and import that"),
     }
@@ -343,7 +349,7 @@ fn too_large(part: &str, limit: u64) -> Error {
     .into()
 }
 
-fn unreadable(e: impl std::fmt::Display) -> Error {
+pub(super) fn unreadable(e: impl std::fmt::Display) -> Error {
     ImportError::Spreadsheet {
         reason: clip(&e.to_string()),
     }
