@@ -37,7 +37,8 @@
 //!   [`ImportError::Utf16`], other bytes that are not UTF-8 (GBK, Big5, Windows-1252 files)
 //!   with [`ImportError::NotUtf8`], naming the line; an Excel workbook (`.xlsx` or `.xls`) or
 //!   other binary file with [`ImportError::NotText`]. With the `xlsx` feature,
-//!   `Importer::import_sheet` reads an `.xlsx` workbook's sheet through the same rules
+//!   `Importer::import_sheet` reads an `.xlsx`, `.xls` or `.ods` workbook's sheet through
+//!   the same rules
 //!   (cells as their values: a phone number stored as a number keeps every digit). The input is read whole, at most
 //!   [`Importer::max_input_bytes`] bytes (64 MiB by default).
 //! * **Layout.** CSV as the `csv` crate reads it: fields in double quotes may hold the

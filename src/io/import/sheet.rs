@@ -1,7 +1,8 @@
-//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx` or `.ods`
-//! workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the same
-//! first pass as CSV; a zip workbook's parts, and an `.ods` file's repeated cells, are
-//! checked against the import's limits before `calamine` reads them.
+//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx`, `.xls` or
+//! `.ods` workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the
+//! same first pass as CSV; a zip workbook's parts, an `.ods` file's repeated cells, and
+//! what the `.xls` reader would hold (see the `xls` module) are checked against the
+//! import's limits before `calamine` reads them.
 
 use std::io::{Cursor, Read};
 
@@ -29,8 +30,9 @@ impl Importer {
     }
 
     /// Imports the first sheet (or the one [`Importer::sheet`] names) of a workbook, given
-    /// as its bytes, into `store`: Excel's `.xlsx` and OpenDocument's `.ods` (LibreOffice,
-    /// Google Sheets' "OpenDocument" download), told apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
+    /// as its bytes, into `store`: Excel's `.xlsx`, Excel 97-2003's `.xls` and
+    /// OpenDocument's `.ods` (LibreOffice, Google Sheets' "OpenDocument" download), told
+    /// apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
     /// are the report's lines), with the same columns, rules, limits and report as
     /// [`Importer::import_str`]. On error nothing has changed.
     ///
@@ -54,10 +56,21 @@ impl Importer {
     /// limit ([`ImportError::SheetTooLarge`]). An `.xlsx` sheet is then read a cell at a time: a row over the
     /// import's limits (fields, bytes) is refused before it is held whole, and rows past
     /// [`Importer::max_rows`] are only counted. An `.ods` sheet is read whole first, then
-    /// row by row under the same limits. Excel 97-2003 `.xls` and binary `.xlsb` workbooks
-    /// are refused with [`ImportError::Spreadsheet`] (the `.xls` reader sizes a sheet by
-    /// what the file claims, so a few hostile bytes could exhaust memory): save them as
-    /// `.xlsx` or CSV.
+    /// row by row under the same limits.
+    ///
+    /// An `.xls` workbook is read whole, every sheet, by a reader that trusts the sizes
+    /// the file states; so its container (a compound file) is read and checked by the
+    /// `cfb` crate, and its workbook stream written into a fresh one for the reader, and
+    /// before that what the reader would hold is sized from the records' headers alone:
+    /// each sheet's declared size, the grid from its first to its last cell, its strings
+    /// (a cell of the shared strings table holds a copy of its string). A total over
+    /// [`MAX_HELD_FACTOR`] times [`Importer::max_input_bytes`] is refused with
+    /// [`ImportError::WorkbookTooLargeToRead`]; a declared size whose last row or column
+    /// comes before its first, and sheets whose records overlap, with
+    /// [`ImportError::Spreadsheet`]. Formulas are imported as their cached values (their
+    /// text is not read). Data the reader cannot make sense of is refused with
+    /// [`ImportError::Spreadsheet`], also where it would panic. Binary `.xlsb` workbooks are
+    /// refused with [`ImportError::Spreadsheet`]: save them as `.xlsx` or CSV.
     ///
     /// ```
     /// # fn main() -> Result<(), audience::Error> {

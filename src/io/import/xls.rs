@@ -130,7 +130,7 @@ fn sst_sizes(rec: &Rec<'_>) -> Option<(Vec<u32>, u64)> {
                     return None;
                 }
                 let l = len.min(self.data.len());
-                self.data = &self.data[l..];
+                self.data = self.data.get(l..)?;
                 len -= l;
             }
             Some(())
@@ -150,25 +150,25 @@ fn sst_sizes(rec: &Rec<'_>) -> Option<(Vec<u32>, u64)> {
         }
         let cch = usize::from(u16_at(c.data, 0)?);
         let flags = *c.data.get(2)?;
-        c.data = &c.data[3..];
+        c.data = c.data.get(3..)?;
         let mut high_byte = flags & 1 != 0;
         let mut runs = 0;
         if flags & 8 != 0 {
             runs = usize::from(u16_at(c.data, 0)?);
-            c.data = &c.data[2..];
+            c.data = c.data.get(2..)?;
         }
         let mut ext = 0;
         if flags & 4 != 0 {
             // An i32 taken as usize: a negative one skips past the end, an error.
             ext = i32::from_le_bytes(c.data.get(..4)?.try_into().ok()?) as usize;
-            c.data = &c.data[4..];
+            c.data = c.data.get(4..)?;
         }
         // The characters, continued in the next record with a new flags byte.
         let (mut left, mut read) = (cch, 0usize);
         while left > 0 {
             let width = if high_byte { 2 } else { 1 };
             let l = left.min(c.data.len() / width);
-            c.data = &c.data[l * width..];
+            c.data = c.data.get(l * width..)?;
             left -= l;
             read += l * width;
             if left > 0 {
@@ -176,7 +176,7 @@ fn sst_sizes(rec: &Rec<'_>) -> Option<(Vec<u32>, u64)> {
                     return None;
                 }
                 high_byte = *c.data.first()? & 1 != 0;
-                c.data = &c.data[1..];
+                c.data = c.data.get(1..)?;
             }
         }
         held += string_bytes(cch, read);
@@ -436,7 +436,9 @@ fn size_and_defuse(stream: &mut [u8], limit: u64) -> Result<(), Refusal> {
         }
         let end = records.at;
         for at in defuse {
-            stream[at..at + 2].copy_from_slice(&[0, 0]);
+            if let Some(cce) = stream.get_mut(at..at + 2) {
+                cce.copy_from_slice(&[0, 0]);
+            }
         }
         // The cells as read (the list grows by doubling), the grids built from them.
         sheet = sheet
@@ -459,7 +461,7 @@ fn size_and_defuse(stream: &mut [u8], limit: u64) -> Result<(), Refusal> {
         }
     }
     spans.sort_unstable();
-    if spans.windows(2).any(|w| w[1].0 < w[0].1) {
+    if spans.windows(2).any(|w| matches!(w, [a, b] if b.0 < a.1)) {
         return Err(Refusal::Overlap);
     }
     Ok(())
