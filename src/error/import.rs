@@ -951,8 +951,7 @@ pub enum ImportError {
     /// away, a size the file declares) can ask for gigabytes. Sized from the file's record
     /// headers before it is read.
     #[error(
-        "the spreadsheet could not be read: reading it would take more than {limit} bytes of memory (its sheets held whole, each as a grid from its first to its last cell), the most a workbook may for this import ({} times its input limit): delete the empty rows and columns, split the list, or save it as .xlsx or \"CSV UTF-8\" and import that",
-        crate::import::MAX_HELD_FACTOR
+        "the spreadsheet could not be read: reading it would take more than {limit} bytes of memory (its sheets held whole, each as a grid from its first to its last cell), the most a workbook may for this import (8 times its input limit): delete the empty rows and columns, split the list, or save it as .xlsx or \"CSV UTF-8\" and import that"
     )]
     WorkbookTooLargeToRead {
         /// The most bytes.
