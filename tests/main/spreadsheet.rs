@@ -520,6 +520,13 @@ fn hostile_xls_workbooks_are_refused_before_reading() {
         refused(&patched(fat + 4 * 9, &9u32.to_le_bytes())),
         "the spreadsheet could not be read: Directory chain includes duplicate sector index 9"
     );
+    // A record the reader indexes without checking its length (FILEPASS with no payload,
+    // in place of the empty INTERFACEEND): the reader panics, which is caught and refused.
+    assert_eq!(
+        refused(&patched(record(0x00E2, 0), &0x002Fu16.to_le_bytes())),
+        "the spreadsheet could not be read: it is an Excel 97-2003 workbook (.xls) whose \
+         records are malformed; save it as .xlsx or as \"CSV UTF-8\" and import that"
+    );
     // Cut short anywhere: refused, never a panic.
     for cut in [10, 600, MEMBERS_XLS.len() / 2, MEMBERS_XLS.len() - 1] {
         let err = Importer::new()

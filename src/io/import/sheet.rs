@@ -69,7 +69,9 @@ impl Importer {
     /// comes before its first, and sheets whose records overlap, with
     /// [`ImportError::Spreadsheet`]. Formulas are imported as their cached values (their
     /// text is not read). Data the reader cannot make sense of is refused with
-    /// [`ImportError::Spreadsheet`], also where it would panic. Binary `.xlsb` workbooks are
+    /// [`ImportError::Spreadsheet`], also where the reader panics on it (the panic is
+    /// caught, so the program's panic hook still sees it: the default hook prints its
+    /// message to standard error). Binary `.xlsb` workbooks are
     /// refused with [`ImportError::Spreadsheet`]: save them as `.xlsx` or CSV.
     ///
     /// ```
