@@ -18,8 +18,9 @@
 //! - `export/csv`: CSV rows (key and tags) of all 1M customers of the workload store;
 //!   `export/hashed`: SHA-256 audiences of them; `export/clickhouse`: every tag as a
 //!   groupBitmap state.
-//! - `import/sheet_100k` (with `--features xlsx`): 100,000 rows of an `.xlsx` workbook,
-//!   beside `import/csv_100k`, the same rows as CSV, in the same run.
+//! - `import/sheet_xlsx_60k`, `import/sheet_ods_60k`, `import/sheet_xls_60k` (with
+//!   `--features xlsx`): 60,000 rows of the same list as `.xlsx`, `.ods` and `.xls`
+//!   workbooks, beside `import/csv_60k`, the same rows as CSV, in the same run.
 //!
 //! `AUDIENCE_BENCH_N` and `AUDIENCE_PEERS_DATA` work as for the other benches.
 
@@ -264,13 +265,74 @@ fn import(c: &mut Criterion) {
     group.finish();
 }
 
-/// The spreadsheet path (the `xlsx` feature): `import/sheet_100k`, 100,000 rows of a
-/// workbook written by `rust_xlsxwriter` (phone numbers stored as numbers, the three tags
-/// in one text cell), beside `import/csv_100k`, the same rows as CSV, into a store with the
-/// tags and no customers.
+/// The list of [`sheet`]'s benchmarks as `.xls`: written by `xlwt` 1.3.0 (as Excel
+/// 97-2003 writes it) by `scripts/make_sheets.py`, from the same generator as [`file`].
+#[cfg(feature = "xlsx")]
+const LIST_XLS: &[u8] = include_bytes!("data/list-60k.xls");
+
+/// `content.xml` of an `.ods` workbook of one sheet holding `rows` (each cell a float or
+/// a string), and the workbook: the parts LibreOffice writes that a reader needs.
+#[cfg(feature = "xlsx")]
+fn ods(rows: &[(f64, &str)], header: (&str, &str)) -> Vec<u8> {
+    use std::io::{Cursor, Write};
+    use zip::write::SimpleFileOptions;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content \
+         xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" \
+         xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" \
+         xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" \
+         office:version=\"1.2\"><office:body><office:spreadsheet>\
+         <table:table table:name=\"Sheet1\">",
+    );
+    let text = |s: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"string\"><text:p>{s}</text:p></table:table-cell>"
+        )
+    };
+    xml += &format!(
+        "<table:table-row>{}{}</table:table-row>",
+        text(header.0),
+        text(header.1)
+    );
+    for (phone, tags) in rows {
+        xml += &format!(
+            "<table:table-row><table:table-cell office:value-type=\"float\" \
+             office:value=\"{phone}\"><text:p>{phone}</text:p></table:table-cell>{}\
+             </table:table-row>",
+            text(tags)
+        );
+    }
+    xml += "</table:table></office:spreadsheet></office:body></office:document-content>";
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><manifest:manifest \
+          xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\">\
+          <manifest:file-entry manifest:full-path=\"/\" \
+          manifest:media-type=\"application/vnd.oasis.opendocument.spreadsheet\"/>\
+          <manifest:file-entry manifest:full-path=\"content.xml\" \
+          manifest:media-type=\"text/xml\"/></manifest:manifest>",
+    )
+    .unwrap();
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("content.xml", deflated).unwrap();
+    zip.write_all(xml.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// The spreadsheet path (the `xlsx` feature): 60,000 rows (an `.xls` sheet holds at most
+/// 65,536) of the same list as `.xlsx` (written by `rust_xlsxwriter`), `.ods` (its
+/// content written here) and `.xls` (written by `xlwt`, committed), phone numbers stored
+/// as numbers and the three tags in one text cell, beside `import/csv_60k`, the same rows
+/// as CSV, in the same run, into a store with the tags and no customers.
 #[cfg(feature = "xlsx")]
 fn sheet(c: &mut Criterion) {
-    const N: u64 = 100_000;
+    const N: u64 = 60_000;
     let edit = Edit::new("bench", audience::Day::from_ymd(2025, 1, 1).unwrap());
     let names: Vec<String> = (0..POOL).map(|i| format!("tag-{i:02}")).collect();
     let mut tags_only = Store::new();
@@ -283,6 +345,7 @@ fn sheet(c: &mut Criterion) {
     let mut book = rust_xlsxwriter::Workbook::new();
     let ws = book.add_worksheet();
     let mut csv = String::from("phone,tags\n");
+    let mut rows = Vec::new();
     for (row, line) in text.lines().enumerate() {
         let (phone, tags) = line.split_once(',').unwrap();
         let row = row as u32;
@@ -291,43 +354,56 @@ fn sheet(c: &mut Criterion) {
             ws.write_string(0, 1, tags).unwrap();
             continue;
         }
-        ws.write_number(row, 0, phone.parse::<f64>().unwrap())
-            .unwrap();
+        let number = phone.parse::<f64>().unwrap();
+        ws.write_number(row, 0, number).unwrap();
         ws.write_string(row, 1, tags).unwrap();
+        rows.push((number, tags));
         csv += &format!("{phone},\"{tags}\"\n");
     }
-    let bytes = book.save_to_buffer().unwrap();
+    let xlsx = book.save_to_buffer().unwrap();
+    let ods = ods(&rows, ("phone", "tags"));
     let importer = Importer::new().max_rows(N).unwrap();
     let today = audience::Day::from_ymd(2025, 1, 6).unwrap();
-    let r = importer
-        .dry_run_sheet(&tags_only, &bytes, &Edit::new("import", today))
-        .unwrap();
-    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
-    let r = importer
+    let from_csv = importer
         .dry_run_str(&tags_only, &csv, &Edit::new("import", today))
         .unwrap();
-    assert_eq!((r.customers_created, r.memberships_added), (N, 3 * N));
+    assert_eq!(
+        (from_csv.customers_created, from_csv.memberships_added),
+        (N, 3 * N)
+    );
+    let books = [("xlsx", &xlsx[..]), ("ods", &ods[..]), ("xls", LIST_XLS)];
+    for (format, bytes) in books {
+        let r = importer
+            .dry_run_sheet(&tags_only, bytes, &Edit::new("import", today))
+            .unwrap();
+        assert_eq!(r, from_csv, "{format}: the same list");
+        eprintln!(
+            "sheet input: {N} rows, {:.1} MiB as .{format}",
+            bytes.len() as f64 / (1 << 20) as f64
+        );
+    }
     eprintln!(
-        "sheet input: {N} rows, {:.1} MiB as .xlsx, {:.1} MiB as CSV",
-        bytes.len() as f64 / (1 << 20) as f64,
+        "sheet input: {N} rows, {:.1} MiB as CSV",
         csv.len() as f64 / (1 << 20) as f64
     );
     let mut group = c.benchmark_group("import");
     group.sample_size(10);
     group.throughput(Throughput::Elements(N));
-    group.bench_function("sheet_100k", |b| {
-        b.iter_batched(
-            || tags_only.clone(),
-            |mut store| {
-                let r = importer
-                    .import_sheet(&mut store, black_box(&bytes), &Edit::new("import", today))
-                    .unwrap();
-                (store, r)
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.bench_function("csv_100k", |b| {
+    for (format, bytes) in books {
+        group.bench_function(format!("sheet_{format}_60k"), |b| {
+            b.iter_batched(
+                || tags_only.clone(),
+                |mut store| {
+                    let r = importer
+                        .import_sheet(&mut store, black_box(bytes), &Edit::new("import", today))
+                        .unwrap();
+                    (store, r)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.bench_function("csv_60k", |b| {
         b.iter_batched(
             || tags_only.clone(),
             |mut store| {
@@ -345,7 +421,7 @@ fn sheet(c: &mut Criterion) {
 #[cfg(not(feature = "xlsx"))]
 fn sheet(_: &mut Criterion) {
     eprintln!(
-        "import/sheet_100k needs the xlsx feature: cargo bench --features xlsx --bench import"
+        "import/sheet_*_60k need the xlsx feature: cargo bench --features xlsx --bench import"
     );
 }
 

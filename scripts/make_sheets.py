@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the small workbooks tests/main/spreadsheet.rs reads: tests/data/members.ods
-(imported) and tests/data/members.xls (refused, as .xls files are), the same member list
-as the test's .xlsx one, written by real spreadsheet libraries rather than by hand.
+"""Writes the small workbooks tests/main/spreadsheet.rs reads, tests/data/members.ods and
+tests/data/members.xls, the same member list as the test's .xlsx one, and the list the
+import bench reads as .xls, benches/data/list-60k.xls (the bench writes the same rows as
+.xlsx, .ods and CSV itself), written by real spreadsheet libraries rather than by hand.
 
 Made with Python 3 and, pinned:
     xlwt==1.3.0   (.xls, BIFF8, as Excel 97-2003 writes it)
@@ -76,8 +77,45 @@ def write_ods(path):
     doc.save(path)
 
 
+def bench_rows(rows, first_phone=66_800_000_000, seed=0x9E3779B97F4A7C15, pool=50):
+    """The rows of benches/import.rs's `file()`: (phone, "tag-a,tag-b,tag-c"), from the
+    same xorshift generator."""
+    mask = (1 << 64) - 1
+    x = seed
+
+    def draw():
+        nonlocal x
+        x ^= (x << 13) & mask
+        x ^= x >> 7
+        x ^= (x << 17) & mask
+        return x
+
+    names = ["tag-%02d" % i for i in range(pool)]
+    for i in range(rows):
+        a = draw() % pool
+        b = (a + 1 + draw() % (pool - 2)) % pool
+        c = (b + 1) % pool
+        if c == a:
+            c = (c + 1) % pool
+        yield first_phone + i, ",".join((names[a], names[b], names[c]))
+
+
+def write_bench_xls(path, rows=60_000):
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Sheet1")
+    sheet.write(0, 0, "phone")
+    sheet.write(0, 1, "tags")
+    for row, (phone, tags) in enumerate(bench_rows(rows), start=1):
+        sheet.write(row, 0, float(phone))
+        sheet.write(row, 1, tags)
+    book.save(path)
+
+
 def main():
     write_xls(os.path.join(DATA, "members.xls"))
+    bench = os.path.join(HERE, "..", "benches", "data")
+    os.makedirs(bench, exist_ok=True)
+    write_bench_xls(os.path.join(bench, "list-60k.xls"))
     write_ods(os.path.join(DATA, "members.ods"))
     return 0
 

@@ -2,8 +2,14 @@
 //! corpus) mutated, given to the spreadsheet path, which tells the formats apart by their
 //! bytes. Never panics; the dry run and the import agree; a refused import changes nothing.
 //! Memory stays bounded by the import's limits: a zip workbook's parts are checked against
-//! them before they are unpacked (run with `-rss_limit_mb`), rows past `max_rows` are only
-//! counted, a row is refused past its field and byte limits.
+//! them before they are unpacked, what the `.xls` reader would hold is sized before it
+//! reads (run with `-rss_limit_mb`), rows past `max_rows` are only counted, a row is refused
+//! past its field and byte limits.
+//!
+//! The `.xls` reader runs inside `catch_unwind` (a panic in it is a malformed file), so the
+//! target replaces the fuzzer's aborting panic hook with one that counts those panics and
+//! prints the first of each kind; a panic anywhere else still aborts (the fuzzer catches it
+//! outside and aborts).
 #![no_main]
 
 use audience::Edit;
@@ -11,7 +17,28 @@ use audience::import::Importer;
 use audience_fuzz::{import_fingerprint, import_store};
 use libfuzzer_sys::fuzz_target;
 
+/// Panics caught inside the library (the `.xls` reader's), counted and printed once each.
+fn count_caught_panics() {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, Once};
+    static ONCE: Once = Once::new();
+    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.insert(at.clone()) {
+                eprintln!("caught panic #{} at {at}: {info}", seen.len());
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    count_caught_panics();
     let [a, bytes @ ..] = data else {
         return;
     };

@@ -944,6 +944,19 @@ pub enum ImportError {
         /// The most cells.
         limit: u64,
     },
+    /// An Excel 97-2003 (`.xls`) workbook whose reader would hold more than
+    /// [`MAX_HELD_FACTOR`](crate::import::MAX_HELD_FACTOR) times
+    /// [`Importer::max_input_bytes`](crate::Importer::max_input_bytes): it reads every sheet
+    /// whole, each as a grid from its first to its last cell, so a few bytes (a cell far
+    /// away, a size the file declares) can ask for gigabytes. Sized from the file's record
+    /// headers before it is read.
+    #[error(
+        "the spreadsheet could not be read: reading it would take more than {limit} bytes of memory (its sheets held whole, each as a grid from its first to its last cell), the most a workbook may for this import (8 times its input limit): delete the empty rows and columns, split the list, or save it as .xlsx or \"CSV UTF-8\" and import that"
+    )]
+    WorkbookTooLargeToRead {
+        /// The most bytes.
+        limit: u64,
+    },
     /// The workbook has no sheet of the name [`Importer::sheet`](crate::Importer::sheet)
     /// gives (or no sheet at all).
     #[error(

@@ -197,8 +197,8 @@ const MEMBERS_XLS: &[u8] = include_bytes!("../data/members.xls");
 const MEMBERS_ODS: &[u8] = include_bytes!("../data/members.ods");
 
 #[test]
-fn an_ods_workbook_reads_like_the_xlsx_one() {
-    for (format, bytes) in [("ods", MEMBERS_ODS)] {
+fn ods_and_xls_workbooks_read_like_the_xlsx_one() {
+    for (format, bytes) in [("ods", MEMBERS_ODS), ("xls", MEMBERS_XLS)] {
         let importer = Importer::new()
             .default_country(Country::TH)
             .max_failed_share(0.5)
@@ -471,35 +471,113 @@ fn ods_cells_repeated_past_the_limits_are_refused_before_reading() {
     assert_eq!((report.rows_read, report.customers_created), (3, 1));
 }
 
+/// `MEMBERS_XLS` with `patch` written at `at`.
+fn patched(at: usize, patch: &[u8]) -> Vec<u8> {
+    let mut bytes = MEMBERS_XLS.to_vec();
+    bytes[at..at + patch.len()].copy_from_slice(patch);
+    bytes
+}
+
+/// Where a record of `MEMBERS_XLS` starts: the first one with this type and length.
+fn record(typ: u16, len: u16) -> usize {
+    let head = [typ.to_le_bytes(), len.to_le_bytes()].concat();
+    MEMBERS_XLS.windows(4).position(|w| w == head).unwrap()
+}
+
 #[test]
-fn xls_workbooks_are_refused_with_what_to_do() {
-    // A real one, and hostile ones: the sheet's DIMENSIONS record claiming rows that end
-    // before they start, or 4 billion rows (the .xls reader reserves what it claims).
-    let at = MEMBERS_XLS
-        .windows(4)
-        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
-        .unwrap()
-        + 4;
-    let mut hostile = Vec::new();
-    for (first, last) in [(5u32, 3u32), (0, u32::MAX)] {
-        let mut bytes = MEMBERS_XLS.to_vec();
-        bytes[at..at + 4].copy_from_slice(&first.to_le_bytes());
-        bytes[at + 4..at + 8].copy_from_slice(&last.to_le_bytes());
-        hostile.push(bytes);
-    }
-    let mut s = shop();
-    for bytes in [MEMBERS_XLS]
-        .into_iter()
-        .chain(hostile.iter().map(|b| &b[..]))
-    {
+fn hostile_xls_workbooks_are_refused_before_reading() {
+    let refused = |bytes: &[u8]| {
+        let mut s = shop();
         let err = Importer::new()
             .import_sheet(&mut s, bytes, &edit())
             .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the spreadsheet could not be read: it is an Excel 97-2003 workbook (.xls); save \
-             it as .xlsx or as \"CSV UTF-8\" and import that"
+        assert_eq!(s.customer_count(), 0);
+        err.to_string()
+    };
+    // The sheet's DIMENSIONS record (rows as u32, columns as u16) claiming rows that end
+    // before they start, or 4 billion rows (the reader reserves what it claims).
+    let dims = record(0x0200, 14) + 4;
+    let backwards = [5u32.to_le_bytes(), 3u32.to_le_bytes()].concat();
+    assert_eq!(
+        refused(&patched(dims, &backwards)),
+        "the spreadsheet could not be read: a sheet declares rows 5 to 2 and columns 0 to 2 \
+         (its DIMENSIONS record), which no spreadsheet program writes; save it as .xlsx or as \
+         \"CSV UTF-8\" and import that"
+    );
+    let huge = [0u32.to_le_bytes(), u32::MAX.to_le_bytes()].concat();
+    assert_eq!(
+        refused(&patched(dims, &huge)),
+        "the spreadsheet could not be read: reading it would take more than 536870912 bytes \
+         of memory (its sheets held whole, each as a grid from its first to its last cell), \
+         the most a workbook may for this import (8 times its input limit): delete the empty \
+         rows and columns, split the list, or save it as .xlsx or \"CSV UTF-8\" and import \
+         that"
+    );
+    // A loop in the container's sector chains (the directory's sector pointing to
+    // itself), which the reader would follow for ever.
+    let fat = 512 * (1 + 8);
+    assert_eq!(
+        refused(&patched(fat + 4 * 9, &9u32.to_le_bytes())),
+        "the spreadsheet could not be read: Directory chain includes duplicate sector index 9"
+    );
+    // A record the reader indexes without checking its length (FILEPASS with no payload,
+    // in place of the empty INTERFACEEND): the reader panics, which is caught and refused.
+    assert_eq!(
+        refused(&patched(record(0x00E2, 0), &0x002Fu16.to_le_bytes())),
+        "the spreadsheet could not be read: it is an Excel 97-2003 workbook (.xls) whose \
+         records are malformed; save it as .xlsx or as \"CSV UTF-8\" and import that"
+    );
+    // Cut short anywhere: refused, never a panic.
+    for cut in [10, 600, MEMBERS_XLS.len() / 2, MEMBERS_XLS.len() - 1] {
+        let err = Importer::new()
+            .dry_run_sheet(&shop(), &MEMBERS_XLS[..cut], &edit())
+            .unwrap_err();
+        assert!(
+            matches!(import_error(err), ImportError::Spreadsheet { .. }),
+            "cut at {cut}"
         );
     }
-    assert_eq!(s.customer_count(), 0);
+    assert_eq!(
+        refused(&MEMBERS_XLS[..MEMBERS_XLS.len() / 2]),
+        "the spreadsheet could not be read: DIFAT refers to sector 8, but sector count is only 5"
+    );
+}
+
+#[test]
+fn xls_counts_are_not_trusted_and_memory_follows_the_input_limit() {
+    let importer = || {
+        Importer::new()
+            .default_country(Country::TH)
+            .max_failed_share(0.5)
+            .unwrap()
+    };
+    // The shared strings table claiming 4 billion strings: the reader reads the strings
+    // there are.
+    let sst = record(0x00FC, 0x72) + 4;
+    let counts = [u32::MAX.to_le_bytes(), u32::MAX.to_le_bytes()].concat();
+    let report = importer()
+        .import_sheet(&mut shop(), &patched(sst, &counts), &edit())
+        .unwrap();
+    assert_eq!(report.to_string(), MEMBERS_REPORT);
+
+    // A cell moved 60,000 rows down: a grid of 60,001 rows, a few MiB, held for an input
+    // limit of 64 MiB, refused for one of 64 KiB.
+    let far = patched(record(0x0203, 14) + 4, &60_000u16.to_le_bytes());
+    let report = importer().dry_run_sheet(&shop(), &far, &edit()).unwrap();
+    assert_eq!(report.rows_read, 6);
+    let err = importer()
+        .max_input_bytes(64 << 10)
+        .unwrap()
+        .dry_run_sheet(&shop(), &far, &edit())
+        .unwrap_err();
+    assert!(matches!(
+        import_error(err),
+        ImportError::WorkbookTooLargeToRead { limit: 524288 }
+    ));
+    // The list itself reads within that limit.
+    importer()
+        .max_input_bytes(64 << 10)
+        .unwrap()
+        .dry_run_sheet(&shop(), MEMBERS_XLS, &edit())
+        .unwrap();
 }

@@ -37,7 +37,8 @@
 //!   [`ImportError::Utf16`], other bytes that are not UTF-8 (GBK, Big5, Windows-1252 files)
 //!   with [`ImportError::NotUtf8`], naming the line; an Excel workbook (`.xlsx` or `.xls`) or
 //!   other binary file with [`ImportError::NotText`]. With the `xlsx` feature,
-//!   `Importer::import_sheet` reads an `.xlsx` workbook's sheet through the same rules
+//!   `Importer::import_sheet` reads an `.xlsx`, `.xls` or `.ods` workbook's sheet through
+//!   the same rules
 //!   (cells as their values: a phone number stored as a number keeps every digit). The input is read whole, at most
 //!   [`Importer::max_input_bytes`] bytes (64 MiB by default).
 //! * **Layout.** CSV as the `csv` crate reads it: fields in double quotes may hold the
@@ -201,6 +202,15 @@ pub const MAX_PACKING_RATIO: u64 = 100;
 /// [`MAX_PACKING_RATIO`]: small parts of repeated markup pack tightly.
 pub const TIGHT_PACKING_FLOOR: u64 = 1 << 20;
 
+/// How many times [`Importer::max_input_bytes`] the reader of an Excel 97-2003 (`.xls`)
+/// workbook may hold (see [`ImportError::WorkbookTooLargeToRead`]), for
+/// [`Importer::import_sheet`] (the `xlsx` feature). It holds every sheet whole, as a grid
+/// from its first to its last cell. What it would hold is sized generously before it
+/// reads (about 18 times the file for a list of short rows, which it reads in about 7), so
+/// with the default limit `.xls` files of up to about 28 MiB are read; one sheet holds at
+/// most 65,536 rows, a few MiB.
+pub const MAX_HELD_FACTOR: u64 = 8;
+
 /// The most fields one row has: 1,024. More is [`ImportError::TooManyFields`].
 pub const MAX_ROW_FIELDS: usize = 1024;
 /// The most different tag names (as written, trimmed) one file lists: 10,000. More is
@@ -224,6 +234,8 @@ mod pass;
 mod records;
 #[cfg(feature = "xlsx")]
 mod sheet;
+#[cfg(feature = "xlsx")]
+mod xls;
 
 use encoding::*;
 use header::*;

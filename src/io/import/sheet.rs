@@ -1,12 +1,14 @@
-//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx` or `.ods`
-//! workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the same
-//! first pass as CSV; a zip workbook's parts, and an `.ods` file's repeated cells, are
-//! checked against the import's limits before `calamine` reads them.
+//! Spreadsheets (the `xlsx` feature): the cells of one sheet of an `.xlsx`, `.xls` or
+//! `.ods` workbook, read by `calamine` (an `.xlsx` sheet a cell at a time), as rows for the
+//! same first pass as CSV; a zip workbook's parts, an `.ods` file's repeated cells, and
+//! what the `.xls` reader would hold (see the `xls` module) are checked against the
+//! import's limits before `calamine` reads them.
 
 use std::io::{Cursor, Read};
 
 use calamine::{Data, DataRef, Ods, Range, Reader, Xlsx, XlsxCellReader};
 
+use super::xls::read_xls;
 use super::*;
 use zip::ZipArchive;
 
@@ -28,8 +30,9 @@ impl Importer {
     }
 
     /// Imports the first sheet (or the one [`Importer::sheet`] names) of a workbook, given
-    /// as its bytes, into `store`: Excel's `.xlsx` and OpenDocument's `.ods` (LibreOffice,
-    /// Google Sheets' "OpenDocument" download), told apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
+    /// as its bytes, into `store`: Excel's `.xlsx`, Excel 97-2003's `.xls` and
+    /// OpenDocument's `.ods` (LibreOffice, Google Sheets' "OpenDocument" download), told
+    /// apart by their bytes, not by a name. The rows of the sheet are the rows of a CSV file (row numbers
     /// are the report's lines), with the same columns, rules, limits and report as
     /// [`Importer::import_str`]. On error nothing has changed.
     ///
@@ -53,10 +56,23 @@ impl Importer {
     /// limit ([`ImportError::SheetTooLarge`]). An `.xlsx` sheet is then read a cell at a time: a row over the
     /// import's limits (fields, bytes) is refused before it is held whole, and rows past
     /// [`Importer::max_rows`] are only counted. An `.ods` sheet is read whole first, then
-    /// row by row under the same limits. Excel 97-2003 `.xls` and binary `.xlsb` workbooks
-    /// are refused with [`ImportError::Spreadsheet`] (the `.xls` reader sizes a sheet by
-    /// what the file claims, so a few hostile bytes could exhaust memory): save them as
-    /// `.xlsx` or CSV.
+    /// row by row under the same limits.
+    ///
+    /// An `.xls` workbook is read whole, every sheet, by a reader that trusts the sizes
+    /// the file states; so its container (a compound file) is read and checked by the
+    /// `cfb` crate, and its workbook stream written into a fresh one for the reader, and
+    /// before that what the reader would hold is sized from the records' headers alone:
+    /// each sheet's declared size, the grid from its first to its last cell, its strings
+    /// (a cell of the shared strings table holds a copy of its string). A total over
+    /// [`MAX_HELD_FACTOR`] times [`Importer::max_input_bytes`] is refused with
+    /// [`ImportError::WorkbookTooLargeToRead`]; a declared size whose last row or column
+    /// comes before its first, and sheets whose records overlap, with
+    /// [`ImportError::Spreadsheet`]. Formulas are imported as their cached values (their
+    /// text is not read). Data the reader cannot make sense of is refused with
+    /// [`ImportError::Spreadsheet`], also where the reader panics on it (the panic is
+    /// caught, so the program's panic hook still sees it: the default hook prints its
+    /// message to standard error). Binary `.xlsb` workbooks are
+    /// refused with [`ImportError::Spreadsheet`]: save them as `.xlsx` or CSV.
     ///
     /// ```
     /// # fn main() -> Result<(), audience::Error> {
@@ -119,6 +135,12 @@ impl Importer {
                 let book = Ods::new(reader).map_err(unreadable)?;
                 self.plan_range(store, edit, create_dimension, book)
             }
+            Format::Xls => {
+                let held = limit.saturating_mul(MAX_HELD_FACTOR);
+                let range = read_xls(bytes, held, |sheets| self.pick_sheet(sheets))?;
+                let cells = RangeCells { range, at: 0 };
+                self.plan_rows(store, edit, create_dimension, &mut SheetRows::new(cells))
+            }
         }
     }
 
@@ -161,6 +183,7 @@ impl Importer {
 enum Format {
     Xlsx,
     Ods,
+    Xls,
 }
 
 /// The most bytes the parts of a workbook may unpack to, for an input limit.
@@ -177,9 +200,7 @@ fn detect(bytes: &[u8], limit: u64) -> Result<Format, Error> {
     const CFB: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
     const ODS: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
     if bytes.starts_with(CFB) {
-        // calamine 0.38 sizes an .xls sheet by what its records claim (a few bytes can
-        // make it reserve terabytes, or overflow), so these are not handed to it.
-        return Err(not_a_workbook("it is an Excel 97-2003 workbook (.xls)"));
+        return Ok(Format::Xls);
     }
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(not_a_workbook("it is not a workbook (.xlsx, .xls or .ods)"));
@@ -328,7 +349,7 @@ fn check_ods_cells(bytes: &[u8], limit: u64) -> Result<(), Error> {
     Ok(())
 }
 
-fn not_a_workbook(what: &str) -> Error {
+pub(super) fn not_a_workbook(what: &str) -> Error {
     ImportError::Spreadsheet {
         reason: format!("{what}; save it as .xlsx or as \"CSV UTF-8\" and import that"),
     }
@@ -343,7 +364,7 @@ fn too_large(part: &str, limit: u64) -> Error {
     .into()
 }
 
-fn unreadable(e: impl std::fmt::Display) -> Error {
+pub(super) fn unreadable(e: impl std::fmt::Display) -> Error {
     ImportError::Spreadsheet {
         reason: clip(&e.to_string()),
     }
