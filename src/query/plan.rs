@@ -48,6 +48,9 @@ use super::{Context, Query, Term};
 pub struct Plan<'s> {
     store: &'s Store,
     root: Node<'s>,
+    /// The number of live customers, read once: roaring counts a bitmap container by
+    /// container (150 of them at 10M customers), and planning asks for it many times.
+    universe_len: u64,
 }
 
 pub(crate) enum Node<'s> {
@@ -534,8 +537,13 @@ impl<'s> Plan<'s> {
             depth: 0,
         };
         let mut root = binder.bind(&query.expr)?;
-        sort_and(&mut root, store);
-        Ok(Plan { store, root })
+        let universe_len = store.customers().len();
+        sort_and(&mut root, universe_len);
+        Ok(Plan {
+            store,
+            root,
+            universe_len,
+        })
     }
 
     /// The number of customers the query selects.
@@ -604,10 +612,10 @@ impl<'s> Plan<'s> {
         }
         match node {
             Node::Empty => 0,
-            Node::All => self.universe().len(),
+            Node::All => self.universe_len,
             Node::Leaf { bits, .. } => bits.len(),
             Node::Range { col, lo, hi, .. } => col.count_range(*lo, *hi),
-            Node::Not(inner) => self.universe().len().saturating_sub(self.count_node(inner)),
+            Node::Not(inner) => self.universe_len.saturating_sub(self.count_node(inner)),
             Node::Or(items) => match items.as_slice() {
                 [Node::Leaf { bits: a, .. }, Node::Leaf { bits: b, .. }] => a.union_len(b),
                 _ => self.eval(node, None).len(),
@@ -747,7 +755,7 @@ impl<'s> Plan<'s> {
     /// 2,000 members or more, where roaring's array containers cost more per member than
     /// a dense word set costs per id.
     fn dense_threshold(&self) -> u64 {
-        (self.universe().len() / 32).max(1)
+        (self.universe_len / 32).max(1)
     }
 
     /// Whether `node` is evaluated as a dense word set: it is large (every positive AND
@@ -759,10 +767,10 @@ impl<'s> Plan<'s> {
                 // Two tags: `union_len` counts them without materialising anything.
                 let two_leaves =
                     items.len() == 2 && items.iter().all(|n| matches!(n, Node::Leaf { .. }));
-                !two_leaves && estimate(node, self.store) >= t
+                !two_leaves && estimate(node, self.universe_len) >= t
             }
             Node::And { pos, neg } => {
-                estimate(node, self.store) >= t
+                estimate(node, self.universe_len) >= t
                     && pos
                         .iter()
                         .chain(neg)
@@ -856,7 +864,7 @@ impl<'s> Plan<'s> {
             },
             Node::Empty => dense::combine(acc, &[], op),
             Node::All => d.apply(acc, self.universe(), op),
-            _ if estimate(node, self.store) >= self.dense_threshold() => {
+            _ if estimate(node, self.universe_len) >= self.dense_threshold() => {
                 let words = self.dense(node, d);
                 dense::combine(acc, &words, op);
             }
@@ -933,24 +941,24 @@ fn union_of(mut parts: Vec<&RoaringBitmap>) -> RoaringBitmap {
 }
 
 /// Orders AND children smallest first (recursively).
-fn sort_and(node: &mut Node<'_>, store: &Store) {
+fn sort_and(node: &mut Node<'_>, universe: u64) {
     match node {
         Node::And { pos, neg } => {
             for n in pos.iter_mut().chain(neg.iter_mut()) {
-                sort_and(n, store);
+                sort_and(n, universe);
             }
-            pos.sort_by_key(|n| estimate(n, store));
-            neg.sort_by_key(|n| std::cmp::Reverse(estimate(n, store)));
+            pos.sort_by_key(|n| estimate(n, universe));
+            neg.sort_by_key(|n| std::cmp::Reverse(estimate(n, universe)));
         }
-        Node::Or(items) => items.iter_mut().for_each(|n| sort_and(n, store)),
-        Node::Not(inner) => sort_and(inner, store),
+        Node::Or(items) => items.iter_mut().for_each(|n| sort_and(n, universe)),
+        Node::Not(inner) => sort_and(inner, universe),
         _ => {}
     }
 }
 
-/// An upper bound of a node's size, used only to order work.
-fn estimate(node: &Node<'_>, store: &Store) -> u64 {
-    let universe = store.customers().len();
+/// An upper bound of a node's size, used only to order work; `universe` is the number of
+/// live customers.
+fn estimate(node: &Node<'_>, universe: u64) -> u64 {
     match node {
         Node::Empty => 0,
         Node::All => universe,
@@ -959,12 +967,12 @@ fn estimate(node: &Node<'_>, store: &Store) -> u64 {
         Node::Range { col, .. } => col.present().len().saturating_add(1),
         Node::And { pos, .. } => pos
             .iter()
-            .map(|n| estimate(n, store))
+            .map(|n| estimate(n, universe))
             .min()
             .unwrap_or(universe),
         Node::Or(items) => items
             .iter()
-            .map(|n| estimate(n, store))
+            .map(|n| estimate(n, universe))
             .fold(0u64, u64::saturating_add)
             .min(universe),
         Node::Not(_) => universe,
