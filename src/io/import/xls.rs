@@ -510,6 +510,7 @@ pub(super) fn read_xls(
 /// The workbook stream of an `.xls` compound file, read by `cfb`: at most as long as the
 /// file.
 fn workbook_stream(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    // `open` reads the caller's bytes through an in-memory cursor: no file is touched.
     let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(unreadable)?;
     let Some(path) = ["/Workbook", "/Book"]
         .into_iter()
@@ -530,7 +531,10 @@ fn workbook_stream(bytes: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// A fresh compound file, written by `cfb`, holding `stream` as its workbook.
+/// A fresh compound file, written by `cfb` into memory, holding `stream` as its workbook.
+/// No clock is read: cfb stamps storages with the time of day, but a new file's root and
+/// its streams carry the zero timestamp (the compound-file specification requires it of
+/// streams), and only a stream is created here. `rewrap_reads_no_clock` holds cfb to that.
 fn rewrap(stream: &[u8]) -> Result<Vec<u8>, Error> {
     // Version 3 (512-byte sectors), as Excel writes them; calamine takes a version 4 file
     // without a mini stream for one without a root.
@@ -543,4 +547,22 @@ fn rewrap(stream: &[u8]) -> Result<Vec<u8>, Error> {
     drop(out);
     file.flush().map_err(unreadable)?;
     Ok(file.into_inner().into_inner())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The same stream gives the same bytes every time (a timestamp, counted in 100 ns
+    /// steps, would differ between two calls): no clock is read into the compound file
+    /// calamine is given, and it reads back to the stream.
+    #[test]
+    fn rewrap_reads_no_clock() {
+        let stream: Vec<u8> = (0..5_000u32).map(|i| (i % 251) as u8).collect();
+        let first = rewrap(&stream).unwrap();
+        let second = rewrap(&stream).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(workbook_stream(&first).unwrap(), stream);
+    }
 }
