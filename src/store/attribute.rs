@@ -227,6 +227,11 @@ pub(crate) trait Slot: Copy + Default + Ord + Into<u64> + std::fmt::Debug + 'sta
     fn from_le(bytes: &[u8]) -> Self;
     /// The vector as a column's offsets.
     fn wrap(v: Vec<Self>) -> Offsets;
+    /// The vector inside `o` when `o` holds slots of this type, else an empty one: how a
+    /// column being replaced hands its buffer to the next one of the same width.
+    fn unwrap(o: Offsets) -> Vec<Self>;
+    /// Appends `slots` to `b`, little-endian, `BITS / 8` bytes each.
+    fn put_le(slots: &[Self], b: &mut Vec<u8>);
 }
 
 macro_rules! slot {
@@ -245,6 +250,21 @@ macro_rules! slot {
             }
             fn wrap(v: Vec<$t>) -> Offsets {
                 Offsets::$variant(v)
+            }
+            fn put_le(slots: &[$t], b: &mut Vec<u8>) {
+                const W: usize = std::mem::size_of::<$t>();
+                let at = b.len();
+                b.resize(at + slots.len() * W, 0);
+                let out = b.get_mut(at..).unwrap_or_default();
+                for (to, x) in out.chunks_exact_mut(W).zip(slots) {
+                    to.copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            fn unwrap(o: Offsets) -> Vec<$t> {
+                match o {
+                    Offsets::$variant(v) => v,
+                    _ => Vec::new(),
+                }
             }
         }
     };
@@ -367,7 +387,23 @@ impl Offsets {
 /// one word per presence word. Per word of 64 ids, their offsets are transposed into one
 /// word per plane; every vector is allocated once at its final size.
 fn planes_of<T: Slot>(offs: &[T], words: &[u64], bits: usize) -> Vec<Vec<u64>> {
-    let mut planes: Vec<Vec<u64>> = (0..bits).map(|_| Vec::with_capacity(words.len())).collect();
+    planes_into(offs, words, bits, Vec::new())
+}
+
+/// [`planes_of`] into the vectors of `planes` (a replaced column's), so that a column
+/// loaded again in its place writes into memory it already has.
+fn planes_into<T: Slot>(
+    offs: &[T],
+    words: &[u64],
+    bits: usize,
+    mut planes: Vec<Vec<u64>>,
+) -> Vec<Vec<u64>> {
+    planes.truncate(bits);
+    for plane in &mut planes {
+        plane.clear();
+        plane.reserve_exact(words.len());
+    }
+    planes.resize_with(bits, || Vec::with_capacity(words.len()));
     if bits == 0 {
         return planes;
     }
@@ -444,6 +480,14 @@ fn probe_slots<T: Slot>(
     } else {
         words_to_bitmap(&out)
     }
+}
+
+/// The vectors of a column being replaced, for the column built in its place.
+#[derive(Default)]
+struct Spare {
+    offsets: Offsets,
+    words: Vec<u64>,
+    planes: Vec<Vec<u64>>,
 }
 
 /// A column: values, presence, and the bit-sliced index.
@@ -962,6 +1006,31 @@ impl Column {
     /// narrowest width, one to slice them 64 ids at a time; every vector is allocated once
     /// at its final size.
     pub(crate) fn from_ids_in_order<T: Raw>(values: &[T], live: &[u64], keep: &Column) -> Column {
+        Column::build_in_order(values, live, keep, Spare::default())
+    }
+
+    /// [`Column::from_ids_in_order`] in place of `self`, a column no one else holds. When
+    /// `values` covers every id `self` has a value for, the new column is written into
+    /// `self`'s vectors (offsets of the same width, presence words, planes): a column
+    /// loaded again, as a nightly refresh does, writes into memory it already has instead
+    /// of fresh pages, which cost more than the writing itself.
+    pub(crate) fn replace_in_order<T: Raw>(self, values: &[T], live: &[u64]) -> Column {
+        if self
+            .present
+            .max()
+            .is_some_and(|m| m as usize >= values.len())
+        {
+            return Column::build_in_order(values, live, &self, Spare::default());
+        }
+        let spare = Spare {
+            offsets: self.offsets,
+            words: self.present_words,
+            planes: self.planes,
+        };
+        Column::build_in_order(values, live, &Column::default(), spare)
+    }
+
+    fn build_in_order<T: Raw>(values: &[T], live: &[u64], keep: &Column, spare: Spare) -> Column {
         let n = values.len();
         let mut kept = RoaringBitmap::new();
         if keep.present.max().is_some_and(|m| m as usize >= n) {
@@ -969,7 +1038,9 @@ impl Column {
             kept.remove_range(0..u32::try_from(n).unwrap_or(u32::MAX));
         }
         let len = kept.max().map_or(n, |m| n.max(m as usize + 1));
-        let mut words = Vec::with_capacity(len.div_ceil(64));
+        let mut words = spare.words;
+        words.clear();
+        words.reserve_exact(len.div_ceil(64));
         let (mut min, mut max) = (i64::MAX, i64::MIN);
         for (w, chunk) in values.chunks(64).enumerate() {
             let all = u64::MAX >> (64 - chunk.len());
@@ -1012,11 +1083,12 @@ impl Column {
             return Column::default();
         }
         let bits = bits_of(max.wrapping_sub(min) as u64);
+        let to = spare.offsets;
         let mut offsets = match slot_bytes(bits) {
-            1 => Offsets::U8(offsets_of(values, &words, min, len)),
-            2 => Offsets::U16(offsets_of(values, &words, min, len)),
-            4 => Offsets::U32(offsets_of(values, &words, min, len)),
-            _ => Offsets::U64(offsets_of(values, &words, min, len)),
+            1 => Offsets::U8(offsets_of(values, &words, min, len, Slot::unwrap(to))),
+            2 => Offsets::U16(offsets_of(values, &words, min, len, Slot::unwrap(to))),
+            4 => Offsets::U32(offsets_of(values, &words, min, len, Slot::unwrap(to))),
+            _ => Offsets::U64(offsets_of(values, &words, min, len, Slot::unwrap(to))),
         };
         keep.for_each(&kept, |id, v| {
             let off = v.wrapping_sub(min) as u64;
@@ -1024,7 +1096,7 @@ impl Column {
                 *s = Slot::narrow(off);
             });
         });
-        let planes = each_width!(&offsets, o => planes_of(o, &words, bits));
+        let planes = each_width!(&offsets, o => planes_into(o, &words, bits, spare.planes));
         Column {
             offsets,
             present: words_to_bitmap(&words),
@@ -1039,7 +1111,7 @@ impl Column {
     /// journal record whose smallest value is the base.
     pub(crate) fn pack_below(&self, n: usize, b: &mut Vec<u8>) {
         fn run<T: Slot>(offs: &[T], words: &[u64], n: usize, b: &mut Vec<u8>) {
-            let width = (T::BITS / 8) as usize;
+            let mut some = [T::default(); 64];
             for (w, chunk) in offs
                 .get(..n.min(offs.len()))
                 .unwrap_or(&[])
@@ -1051,18 +1123,19 @@ impl Column {
                     word &= (1u64 << chunk.len()) - 1;
                 }
                 if word == u64::MAX {
-                    for &o in chunk {
-                        let x: u64 = o.into();
-                        b.extend_from_slice(x.to_le_bytes().get(..width).unwrap_or(&[]));
-                    }
+                    T::put_le(chunk, b);
                     continue;
                 }
+                let mut k = 0;
                 while word != 0 {
                     let i = word.trailing_zeros() as usize;
-                    let x: u64 = chunk.get(i).map_or(0, |&o| o.into());
-                    b.extend_from_slice(x.to_le_bytes().get(..width).unwrap_or(&[]));
+                    if let (Some(to), Some(&o)) = (some.get_mut(k), chunk.get(i)) {
+                        *to = o;
+                    }
+                    k += 1;
                     word &= word - 1;
                 }
+                T::put_le(some.get(..k).unwrap_or_default(), b);
             }
         }
         each_width!(&self.offsets, o => run(o, &self.present_words, n, b))
@@ -1080,9 +1153,16 @@ impl Column {
 }
 
 /// `len` offsets above `base` of the values of the ids marked in `words` (0 for the
-/// others), `values` covering the first ids.
-fn offsets_of<T: Raw, D: Slot>(values: &[T], words: &[u64], base: i64, len: usize) -> Vec<D> {
-    let mut out = Vec::with_capacity(len);
+/// others), `values` covering the first ids, written into `out` (emptied first).
+fn offsets_of<T: Raw, D: Slot>(
+    values: &[T],
+    words: &[u64],
+    base: i64,
+    len: usize,
+    mut out: Vec<D>,
+) -> Vec<D> {
+    out.clear();
+    out.reserve_exact(len);
     for (chunk, &word) in values.chunks(64).zip(words) {
         let all = u64::MAX >> (64 - chunk.len());
         if word == all {
@@ -1247,8 +1327,9 @@ mod tests {
             Set(u32, i64),
             Clear(u32),
             SetMany(Vec<(u32, i64)>),
-            /// Values of ids `0..len` (`None`: no value), ids not live skipped.
-            Whole(Vec<Option<i64>>),
+            /// Values of ids `0..len` (`None`: no value), ids not live skipped; `true`:
+            /// built in place of the column (its vectors reused when nothing is kept).
+            Whole(Vec<Option<i64>>, bool),
         }
 
         fn op() -> impl Strategy<Value = Op> {
@@ -1257,9 +1338,19 @@ mod tests {
                 6 => (id.clone(), wide_value()).prop_map(|(i, v)| Op::Set(i, v)),
                 2 => id.clone().prop_map(Op::Clear),
                 1 => prop::collection::vec((id, wide_value()), 0..5_000).prop_map(Op::SetMany),
-                1 => (prop::collection::vec(prop::option::weighted(0.9, 0i64..50), 0..2_500), wide_value(), 0u32..4)
-                    .prop_map(|(v, base, shift)| Op::Whole(
-                        v.into_iter().map(|x| x.map(|x| base.saturating_add(x << (shift * 12)))).collect()
+                2 => (
+                    prop_oneof![
+                        prop::collection::vec(prop::option::weighted(0.9, 0i64..50), 0..2_500),
+                        // Every id: a reload that covers the whole column.
+                        prop::collection::vec(prop::option::weighted(0.9, 0i64..50), 3_000),
+                    ],
+                    wide_value(),
+                    0u32..4,
+                    any::<bool>(),
+                )
+                    .prop_map(|(v, base, shift, reuse)| Op::Whole(
+                        v.into_iter().map(|x| x.map(|x| base.saturating_add(x << (shift * 12)))).collect(),
+                        reuse,
                     )),
             ]
         }
@@ -1360,8 +1451,12 @@ mod tests {
                             c.set_many(&ids, &vals);
                             model.extend(pairs.iter().copied());
                         }
-                        Op::Whole(vals) => {
-                            c = Column::from_ids_in_order(vals, &live_words, &c);
+                        Op::Whole(vals, reuse) => {
+                            c = if *reuse {
+                                std::mem::take(&mut c).replace_in_order(vals, &live_words)
+                            } else {
+                                Column::from_ids_in_order(vals, &live_words, &c)
+                            };
                             for (i, v) in vals.iter().enumerate() {
                                 let id = i as u32;
                                 match v {

@@ -1341,44 +1341,51 @@ impl Store {
                 found: found.noun(),
             });
         }
+        // Decimals are checked against the attribute's places before anything changes.
+        let units = match V::slice(values) {
+            Slice::Decimal(v) => v
+                .iter()
+                .map(|&d| self.check_kind(attr, Value::Decimal(d)).map(Some))
+                .collect::<Result<Vec<Option<i64>>, Error>>()?,
+            Slice::OptDecimal(v) => v
+                .iter()
+                .map(|d| {
+                    d.map(|d| self.check_kind(attr, Value::Decimal(d)))
+                        .transpose()
+                })
+                .collect::<Result<Vec<Option<i64>>, Error>>()?,
+            _ => Vec::new(),
+        };
         let n = values.len();
         let live = bitmap_words(&self.live, n);
-        let old = &self.slot(attr)?.column;
-        let column = match V::slice(values) {
-            Slice::Int(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::Count(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::Day(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::OptInt(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::OptCount(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::OptDay(v) => Column::from_ids_in_order(v, &live, old),
-            Slice::Decimal(v) => {
-                let units = v
-                    .iter()
-                    .map(|&d| self.check_kind(attr, Value::Decimal(d)).map(Some))
-                    .collect::<Result<Vec<Option<i64>>, Error>>()?;
-                Column::from_ids_in_order(&units, &live, old)
-            }
-            Slice::OptDecimal(v) => {
-                let units = v
-                    .iter()
-                    .map(|d| {
-                        d.map(|d| self.check_kind(attr, Value::Decimal(d)))
-                            .transpose()
-                    })
-                    .collect::<Result<Vec<Option<i64>>, Error>>()?;
-                Column::from_ids_in_order(&units, &live, old)
-            }
+        let journaled = self.journal.is_enabled();
+        let slot = self
+            .attrs
+            .get_mut(attr.0 as usize)
+            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
+        // Nothing fails from here on.
+        let old = std::mem::take(&mut slot.column);
+        let old_present = if journaled {
+            old.present().clone()
+        } else {
+            RoaringBitmap::new()
         };
-        if self.journal.is_enabled() {
+        let column = match V::slice(values) {
+            Slice::Int(v) => rebuilt(old, v, &live),
+            Slice::Count(v) => rebuilt(old, v, &live),
+            Slice::Day(v) => rebuilt(old, v, &live),
+            Slice::OptInt(v) => rebuilt(old, v, &live),
+            Slice::OptCount(v) => rebuilt(old, v, &live),
+            Slice::OptDay(v) => rebuilt(old, v, &live),
+            Slice::Decimal(_) | Slice::OptDecimal(_) => rebuilt(old, &units, &live),
+        };
+        if journaled {
             let end = u32::try_from(n).unwrap_or(u32::MAX);
             let mut set = column.present().clone();
             set.remove_range(end..);
-            let mut lost = RoaringBitmap::new();
-            if !old.present().is_empty() {
-                lost.clone_from(old.present());
-                lost.remove_range(end..);
-                lost -= &set;
-            }
+            let mut lost = old_present;
+            lost.remove_range(end..);
+            lost -= &set;
             self.journal.begin_batch();
             if !set.is_empty() {
                 self.journal.record(code::SET_VALUES_PACKED, |b| {
@@ -1398,10 +1405,6 @@ impl Store {
             }
             self.journal.end_batch();
         }
-        let slot = self
-            .attrs
-            .get_mut(attr.0 as usize)
-            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
         slot.column = Arc::new(column);
         Ok(())
     }
@@ -1738,6 +1741,16 @@ impl std::fmt::Debug for Store {
             .field("dimensions", &self.dimensions().len())
             .field("attributes", &self.attributes().count())
             .finish()
+    }
+}
+
+/// The column `values` (in id order, live ids by `live`) makes in place of `old`: built in
+/// `old`'s own vectors when no clone of the store shares it, so that a column loaded again
+/// writes into memory it already has.
+fn rebuilt<T: attribute::Raw>(old: Arc<Column>, values: &[T], live: &[u64]) -> Column {
+    match Arc::try_unwrap(old) {
+        Ok(owned) => owned.replace_in_order(values, live),
+        Err(shared) => Column::from_ids_in_order(values, live, &shared),
     }
 }
 
