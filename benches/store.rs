@@ -197,6 +197,18 @@ fn ingest(c: &mut Criterion) {
             s
         })
     });
+    // A nightly refresh: the five columns loaded again into the store that holds them
+    // (no clone shares them), the journal drained to its file (here a sink) after each.
+    group.bench_function("column_5_reload", |b| {
+        let mut s = Store::new();
+        add_customers(&mut s, &w);
+        columns.load(&mut s);
+        s.journal_mut().take();
+        b.iter(|| {
+            columns.reload(&mut s);
+            s.journal_mut().drain_into(std::io::sink()).expect("sink")
+        })
+    });
     // The slices built from the workload's vectors (days to `Option<Day>`, cents to i64).
     group.bench_function("column_5_inputs", |b| b.iter(|| Columns::of(&w)));
     group.finish();

@@ -79,8 +79,16 @@ impl<'w> Columns<'w> {
 
     /// Defines the five attributes ([`ATTRIBUTES`]) and sets each whole column.
     pub fn load(&self, store: &mut Store) {
-        for (i, (name, kind)) in ATTRIBUTES.into_iter().enumerate() {
-            let attr = store.define_attribute(name, kind).expect("attribute");
+        for (name, kind) in ATTRIBUTES {
+            store.define_attribute(name, kind).expect("attribute");
+        }
+        self.reload(store);
+    }
+
+    /// Sets each whole column of the five attributes, defined before.
+    pub fn reload(&self, store: &mut Store) {
+        for (i, (name, _)) in ATTRIBUTES.into_iter().enumerate() {
+            let attr = store.attribute_id(name).expect("attribute");
             match i {
                 0..=2 => store.set_column(attr, &self.days[i]),
                 3 => store.set_column(attr, self.purchase_count),
