@@ -785,12 +785,22 @@ impl<'s> Plan<'s> {
         Dense::new(self.universe().max())
     }
 
+    /// The dense copy of a tag leaf's members, built on first use while the store has
+    /// room for it; `None` for leaves that are not tags, for tags too sparse to keep one
+    /// and when the copies already take as many bytes as the memberships.
+    fn cached_words(&self, tag: Option<&'s TagMembers>) -> Option<&'s [u64]> {
+        tag?.words(
+            |b| Dense::new(b.max()).of(b),
+            |bytes| self.store.has_room_for_dense_copy(bytes),
+        )
+    }
+
     /// `node` as a dense word set.
     fn dense(&self, node: &Node<'s>, d: &mut Dense) -> Words {
         match node {
             Node::Empty => d.zeros(),
             Node::All => d.of(self.universe()),
-            Node::Leaf { bits, tag, .. } => match cached_words(*tag) {
+            Node::Leaf { bits, tag, .. } => match self.cached_words(*tag) {
                 Some(words) => {
                     let mut w = words.to_vec();
                     w.resize(d.len(), 0);
@@ -811,7 +821,7 @@ impl<'s> Plan<'s> {
                 let mut leaves: Vec<&RoaringBitmap> = Vec::with_capacity(items.len());
                 for n in items {
                     if let Node::Leaf { bits, tag, .. } = n {
-                        match cached_words(*tag) {
+                        match self.cached_words(*tag) {
                             Some(words) => dense::combine(&mut w, words, Op::Or),
                             None => leaves.push(&**bits),
                         }
@@ -854,7 +864,7 @@ impl<'s> Plan<'s> {
     /// roaring.
     fn dense_into(&self, acc: &mut [u64], node: &Node<'s>, op: Op, d: &mut Dense) {
         match node {
-            Node::Leaf { bits, tag, .. } => match cached_words(*tag) {
+            Node::Leaf { bits, tag, .. } => match self.cached_words(*tag) {
                 Some(words) => dense::combine(acc, words, op),
                 None => d.apply(acc, bits, op),
             },
@@ -1149,10 +1159,4 @@ fn derived_attr(expr: &Expr) -> Option<(&str, &str)> {
     };
     let (prefix, field) = attr.split_once('.')?;
     (!prefix.is_empty() && !field.is_empty()).then_some((attr, prefix))
-}
-
-/// The dense copy of a tag leaf's members, built on first use; `None` for leaves that are
-/// not tags and for tags too sparse to keep one.
-fn cached_words(tag: Option<&TagMembers>) -> Option<&[u64]> {
-    tag?.words(|b| Dense::new(b.max()).of(b))
 }

@@ -13,14 +13,16 @@
 //! costs one bitmap of that day's memberships. Both bitmaps sit behind `Arc`, so cloning a
 //! store shares them until one side writes (copy on write).
 //!
-//! A query that unites many large tags ("any of these 10 acquisition channels") works on
-//! dense words, one bit per customer. Reading a tag of 2 to 6% of the customers into such
-//! words costs a step per member (roaring keeps it as sorted arrays), several times the
-//! word-by-word union itself. So the first such query keeps the tag's words as a dense
-//! copy, used by every later one until the tag changes: for tags where the words cost at
-//! most 4 times the bitmap (about 1 customer in 64 or more is a member). On the 1M-customer
-//! benchmark store, the 13 workload queries leave copies of 2.8 MiB next to 12.5 MiB of
-//! memberships; [`Store::memory_usage`](crate::Store::memory_usage) counts them.
+//! A query over many customers ("any of these 10 acquisition channels") works on dense
+//! words, one bit per customer. Reading a tag of 2 to 6% of the customers into such words
+//! costs a step per member (roaring keeps it as sorted arrays), several times the word by
+//! word union or intersection itself. So the first such query keeps the tag's words as a
+//! dense copy, used by every later one until the tag changes: for tags where the words cost
+//! at most 4 times the bitmap (about 1 customer in 64 or more is a member), and while all
+//! copies together take no more bytes than the memberships. On the 1M-customer benchmark
+//! store, the 13 workload queries leave copies of 2.8 MiB next to 12.5 MiB of memberships;
+//! [`Store::memory_usage`](crate::Store::memory_usage) counts them and
+//! [`Store::drop_dense_copies`](crate::Store::drop_dense_copies) releases them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -38,15 +40,19 @@ const FEW: u64 = 64;
 /// when at least one customer in about 64 is a member.
 const DENSE_COPY_MAX_RATIO: u64 = 4;
 
+/// 64-bit words in the dense copy of one 65,536-id chunk.
+const WORDS_PER_CHUNK: u64 = 65_536 / 64;
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TagMembers {
     all: Arc<RoaringBitmap>,
     base_day: Day,
     dated: Arc<BTreeMap<Day, RoaringBitmap>>,
     /// The members as dense words (bit `id % 64` of word `id / 64`, whole 65,536-id
-    /// chunks), built by the first large union that reads the tag, when the tag is dense
-    /// enough (see [`TagMembers::words`]); `None` inside once the tag was found too sparse.
-    /// Shared by clones of the store like the bitmap, and dropped by every change.
+    /// chunks), built by the first dense query that reads the tag, when the tag is dense
+    /// enough and the store has room (see [`TagMembers::words`]); `None` inside once the
+    /// tag was found too sparse. Shared by clones of the store like the bitmap, and
+    /// dropped by every change.
     words: Arc<OnceLock<Option<Box<[u64]>>>>,
 }
 
@@ -69,18 +75,49 @@ impl TagMembers {
     }
 
     /// The members as dense words, for query kernels that combine many large sets
-    /// word by word: built by `build` on the first call, kept until the members change.
-    /// `None` for a tag too sparse to be worth it (its words would cost more than
-    /// [`DENSE_COPY_MAX_RATIO`] times its bitmap); such a tag is read from its bitmap.
-    pub(crate) fn words(&self, build: impl FnOnce(&RoaringBitmap) -> Vec<u64>) -> Option<&[u64]> {
+    /// word by word: built by `build` on the first call that `room` allows (it is asked
+    /// with the copy's bytes), kept until the members change. `None` for a tag too sparse
+    /// to be worth it (its words would cost more than [`DENSE_COPY_MAX_RATIO`] times its
+    /// bitmap) and while `room` refuses; such a tag is read from its bitmap.
+    pub(crate) fn words(
+        &self,
+        build: impl FnOnce(&RoaringBitmap) -> Vec<u64>,
+        room: impl FnOnce(u64) -> bool,
+    ) -> Option<&[u64]> {
+        if let Some(kept) = self.words.get() {
+            return kept.as_deref();
+        }
+        let Some(max) = self.all.max() else {
+            return self.words.get_or_init(|| None).as_deref();
+        };
+        let bytes = (u64::from(max >> 16) + 1) * WORDS_PER_CHUNK * 8;
+        if bytes > DENSE_COPY_MAX_RATIO.saturating_mul(bitmap_bytes(&self.all)) {
+            return self.words.get_or_init(|| None).as_deref();
+        }
+        if !room(bytes) {
+            return None;
+        }
         self.words
-            .get_or_init(|| {
-                let max = self.all.max()?;
-                let bytes = (u64::from(max >> 16) + 1) * 8192;
-                (bytes <= DENSE_COPY_MAX_RATIO.saturating_mul(bitmap_bytes(&self.all)))
-                    .then(|| build(&self.all).into_boxed_slice())
-            })
+            .get_or_init(|| Some(build(&self.all).into_boxed_slice()))
             .as_deref()
+    }
+
+    /// Bytes of the dense copy, 0 when none is kept.
+    pub(crate) fn words_bytes(&self) -> u64 {
+        self.words
+            .get()
+            .and_then(Option::as_deref)
+            .map_or(0, |w| w.len() as u64 * 8)
+    }
+
+    /// Heap bytes of the members and their assignment-day buckets, the dense copy aside.
+    pub(crate) fn bitmaps_bytes(&self) -> u64 {
+        bitmap_bytes(&self.all) + self.dated.values().map(bitmap_bytes).sum::<u64>()
+    }
+
+    /// Drops the dense copy (the next large query that reads the tag may build it again).
+    pub(crate) fn drop_words(&mut self) {
+        self.forget_words();
     }
 
     pub(crate) fn bitmap(&self) -> &RoaringBitmap {
@@ -415,12 +452,7 @@ impl TagMembers {
 
     /// Approximate heap bytes of the bitmaps and of the dense copy, when one was built.
     pub(crate) fn heap_bytes(&self) -> u64 {
-        let words = self
-            .words
-            .get()
-            .and_then(Option::as_deref)
-            .map_or(0, |w| w.len() as u64 * 8);
-        bitmap_bytes(&self.all) + self.dated.values().map(bitmap_bytes).sum::<u64>() + words
+        self.bitmaps_bytes() + self.words_bytes()
     }
 }
 
@@ -487,11 +519,31 @@ mod tests {
         let mut m = TagMembers::default();
         // 1 member in 200: the words would cost about 16 times the bitmap.
         m.add_many(&(0..200_000).step_by(200).collect(), Day(1));
-        assert_eq!(m.words(words_of), None);
+        assert_eq!(m.words(words_of, |_| true), None);
         // 1 member in 8: kept.
         m.add_many(&(0..200_000).step_by(8).collect(), Day(1));
-        assert_eq!(m.words(words_of), Some(&words_of(m.bitmap())[..]));
+        assert_eq!(m.words(words_of, |_| true), Some(&words_of(m.bitmap())[..]));
         assert!(m.heap_bytes() >= 4 * 1024 * 8);
+    }
+
+    #[test]
+    fn a_copy_waits_for_room() {
+        let mut m = TagMembers::default();
+        m.add_many(&(0..200_000).step_by(8).collect(), Day(1));
+        let mut asked = 0;
+        assert_eq!(
+            m.words(words_of, |b| {
+                asked = b;
+                false
+            }),
+            None
+        );
+        assert_eq!(asked, 4 * 1024 * 8, "four chunks of 8 KiB");
+        assert_eq!(m.words_bytes(), 0, "a refusal is not remembered");
+        assert!(m.words(words_of, |_| true).is_some());
+        assert_eq!(m.words_bytes(), 4 * 1024 * 8);
+        m.drop_words();
+        assert_eq!(m.words_bytes(), 0);
     }
 
     mod dense_copy {
@@ -556,15 +608,15 @@ mod tests {
                             m.take_through(Day(*d));
                         }
                         Change::Read => {
-                            m.words(words_of);
+                            m.words(words_of, |_| true);
                             clones.push(m.clone());
                         }
                     }
-                    if let Some(w) = m.words(words_of) {
+                    if let Some(w) = m.words(words_of, |_| true) {
                         prop_assert_eq!(w, &words_of(m.bitmap())[..]);
                     }
                     for k in &clones {
-                        if let Some(w) = k.words(words_of) {
+                        if let Some(w) = k.words(words_of, |_| true) {
                             prop_assert_eq!(w, &words_of(k.bitmap())[..]);
                         }
                     }

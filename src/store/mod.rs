@@ -1592,6 +1592,64 @@ impl Store {
         }
     }
 
+    /// Drops the dense copies that large queries keep of the tags they read, and returns
+    /// the bytes released.
+    ///
+    /// A query over many customers ("any of these 10 acquisition channels", "browsed AND
+    /// subscribed AND NOT web") works on one bit per customer, and keeps the members of
+    /// each tag it reads in that form, so that the next such query reads words instead of
+    /// stepping through members. A copy is kept only for a tag with at least about one
+    /// customer in 64 as members (its words then cost at most 4 times its bitmap), lives
+    /// until the tag changes, and all copies together take at most as many bytes as the
+    /// memberships: past that, queries read the other tags from their bitmaps.
+    /// [`Store::memory_usage`] counts the copies under `memberships`.
+    ///
+    /// An app that ran a one-off exploration over many tags and wants the memory back
+    /// calls this; answers are the same either way, and the next queries build the
+    /// copies they need again.
+    ///
+    /// ```
+    /// use audience::{CustomerKey, Day, Edit, Query, RoaringBitmap, Store, TagSpec};
+    ///
+    /// let today = Day::from_ymd(2026, 12, 1)?;
+    /// let mut store = Store::new();
+    /// store.ensure_customers((0..300_000).map(|i| CustomerKey::Phone(66_800_000_000 + i)))?;
+    /// let e = Edit::new("crm", today);
+    /// for (n, channel) in ["line", "tiktok", "shopee"].into_iter().enumerate() {
+    ///     let tag = store.create_tag(&e, TagSpec::new(&format!("channel/{channel}")))?;
+    ///     let members: RoaringBitmap = (n as u32..300_000).step_by(5).collect();
+    ///     store.add_tag_bulk_owned(tag, members, today)?;
+    /// }
+    /// let before = store.memory_usage().memberships;
+    /// let any = Query::parse("channel/line OR channel/tiktok OR channel/shopee")?;
+    /// assert_eq!(store.count(&any, today)?, 180_000);
+    /// let kept = store.memory_usage().memberships - before;
+    /// assert!(kept > 0, "the union kept dense copies");
+    /// assert_eq!(store.drop_dense_copies(), kept);
+    /// assert_eq!(store.memory_usage().memberships, before);
+    /// assert_eq!(store.count(&any, today)?, 180_000);
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn drop_dense_copies(&mut self) -> u64 {
+        let before: u64 = self.members.iter().map(TagMembers::heap_bytes).sum();
+        for members in &mut self.members {
+            members.drop_words();
+        }
+        let after: u64 = self.members.iter().map(TagMembers::heap_bytes).sum();
+        before - after
+    }
+
+    /// Whether a dense copy of `bytes` fits: all copies together take at most as many
+    /// bytes as the memberships they copy (so they at most double the memberships' part
+    /// of [`Store::memory_usage`]). Computed when a copy is about to be built, which
+    /// happens once per tag until it changes.
+    pub(crate) fn has_room_for_dense_copy(&self, bytes: u64) -> bool {
+        let (kept, bitmaps) = self.members.iter().fold((0u64, 0u64), |(k, b), m| {
+            (k + m.words_bytes(), b + m.bitmaps_bytes())
+        });
+        kept.saturating_add(bytes) <= bitmaps
+    }
+
     /// The parts a snapshot writes.
     pub(crate) fn snapshot_parts(&self) -> (&Directory, &Taxonomy, &[TagMembers], &[AttrSlot]) {
         (&self.directory, &self.taxonomy, &self.members, &self.attrs)
