@@ -537,7 +537,7 @@ impl<'s> Plan<'s> {
             depth: 0,
         };
         let mut root = binder.bind(&query.expr)?;
-        let universe_len = store.customers().len();
+        let universe_len = store.customer_count();
         sort_and(&mut root, universe_len);
         Ok(Plan {
             store,

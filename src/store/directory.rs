@@ -327,6 +327,11 @@ impl Directory {
             .copied()
     }
 
+    /// Ids not erased: the number of live customers, kept as keys come and go.
+    pub(crate) fn live_count(&self) -> u64 {
+        self.live as u64
+    }
+
     /// Ids handed out so far (live or erased): the next id.
     pub(crate) fn next_id(&self) -> u64 {
         self.keys.len() as u64

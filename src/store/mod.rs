@@ -280,9 +280,11 @@ impl Store {
         &self.live
     }
 
-    /// The number of live customers.
+    /// The number of live customers (kept by the directory: no bitmap is counted).
     pub fn customer_count(&self) -> u64 {
-        self.live.len()
+        let n = self.directory.live_count();
+        debug_assert_eq!(n, self.live.len(), "the directory and the universe agree");
+        n
     }
 
     /// Ids handed out so far, erased ones included (the next id).
