@@ -66,7 +66,12 @@ pub type CustomerId = u32;
 const MEMBER_BIT: u64 = 1 << 63;
 const HOLE: u64 = u64::MAX;
 /// The largest E.164 number: 15 digits.
-pub(crate) const MAX_PHONE: u64 = 999_999_999_999_999;
+const MAX_PHONE: u64 = 999_999_999_999_999;
+
+/// Whether `value` is a phone key's digits: 1 to 15 digits, not 0.
+pub(crate) fn is_phone_value(value: u64) -> bool {
+    (1..=MAX_PHONE).contains(&value)
+}
 /// The longest member id accepted, in bytes.
 pub const MAX_MEMBER_ID_BYTES: usize = 256;
 
@@ -121,7 +126,7 @@ impl CustomerKey {
 
     /// A phone key from its digits as an integer (`85291234567`).
     pub fn phone_number(value: u64) -> Result<CustomerKey, Error> {
-        if value == 0 || value > MAX_PHONE {
+        if !is_phone_value(value) {
             return err(ErrorKind::InvalidKey {
                 key: value.to_string(),
                 reason: "a phone key is 1 to 15 digits (E.164 without '+')".into(),

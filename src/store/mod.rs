@@ -20,7 +20,7 @@ use crate::store::attribute::sealed::Slice;
 use crate::store::attribute::{
     AttrId, AttrInfo, AttrKind, AttrSlot, Column, ColumnValue, Value, bitmap_words,
 };
-use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef, MAX_PHONE, NewKey};
+use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef, NewKey, is_phone_value};
 use crate::store::journal::op::{
     put_bitmap, put_day, put_edit, put_i64, put_kind, put_len, put_opt_str, put_opt_u32,
     put_policy, put_spec, put_str, put_tag, put_u8, put_u32, put_u64, put_values,
@@ -209,7 +209,7 @@ impl Store {
     /// # Ok::<(), audience::Error>(())
     /// ```
     pub fn ensure_phones(&mut self, digits: &[u64]) -> Result<Vec<CustomerId>, Error> {
-        if let Some(&bad) = digits.iter().find(|&&p| !(1..=MAX_PHONE).contains(&p)) {
+        if let Some(&bad) = digits.iter().find(|&&p| !is_phone_value(p)) {
             CustomerKey::phone_number(bad)?;
         }
         self.register(digits)

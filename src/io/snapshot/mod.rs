@@ -108,9 +108,6 @@ const KIND_JOURNAL: u32 = OPTIONAL | 1;
 const SLOT_MEMBER: u64 = 1 << 63;
 /// A directory slot of an erased customer.
 const SLOT_ERASED: u64 = u64::MAX;
-/// The largest E.164 number (15 digits).
-const MAX_PHONE: u64 = 999_999_999_999_999;
-
 /// Section header: kind (4 bytes) and payload length (8 bytes).
 const SECTION_HEADER: usize = 12;
 /// First read of a section's payload: larger sections grow from here as bytes arrive.
@@ -155,6 +152,9 @@ pub use write::{write, write_with};
 mod tests {
     use super::*;
     use crate::store::journal::op::check_portable_header;
+
+    /// The largest E.164 number (15 digits).
+    const MAX_PHONE: u64 = 999_999_999_999_999;
 
     #[test]
     fn duplicates_are_found() {

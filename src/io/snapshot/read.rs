@@ -120,6 +120,7 @@ impl<'a> Cursor<'a> {
 
 /// Bitmaps are decoded as the journal decodes them: the header checked before roaring
 /// allocates, with the same messages.
+use crate::store::directory::is_phone_value;
 use crate::store::journal::op::decode_bitmap;
 
 /// One section read from the input: kind, payload, where it started. The payload is
@@ -568,7 +569,7 @@ pub(super) fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u6
             match key {
                 SLOT_ERASED => continue,
                 SLOT_MEMBER => member_slots.push(block * 64 + i),
-                p if (1..=MAX_PHONE).contains(&p) => {
+                p if is_phone_value(p) => {
                     ascending &= p > last_phone;
                     last_phone = p;
                 }
@@ -589,7 +590,7 @@ pub(super) fn read_directory(raw: &Raw) -> Res<(Directory, RoaringBitmap, Vec<u6
             member_slots.len()
         ));
     }
-    let phones = || keys.iter().copied().filter(|p| (1..=MAX_PHONE).contains(p));
+    let phones = || keys.iter().copied().filter(|&p| is_phone_value(p));
     if !ascending && let Some(p) = first_duplicate(phones) {
         let id = keys
             .iter()
