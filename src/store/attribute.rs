@@ -625,9 +625,18 @@ impl Column {
             return;
         }
         if v < self.base {
-            // Leave slack below so a run of decreasing values rebuilds O(log) times.
-            let span = (1i128 << self.planes.len()).max(1);
-            let new_base = (i128::from(v) - span).max(i128::from(i64::MIN)) as i64;
+            // Leave slack below so a run of decreasing values rebuilds O(log) times, but
+            // no more than the slots' width holds: slack alone never widens them.
+            let below = (i128::from(self.base) - i128::from(v)) as u128;
+            let top = u128::from(self.offsets.max()) + below;
+            let room = (1u128 << (8 * self.offsets.width())) - 1;
+            let want = 1u128 << self.planes.len();
+            let slack = if top <= room {
+                want.min(room - top)
+            } else {
+                want
+            };
+            let new_base = (i128::from(v) - slack as i128).max(i128::from(i64::MIN)) as i64;
             self.rebuild(new_base);
         }
         let bits = bits_of(self.offset(v));
@@ -1281,6 +1290,29 @@ mod tests {
             assert_eq!(c.probe(lo, hi, &f), naive(&vals, lo, hi, Some(&f)));
             assert_eq!(c.count_range(lo, hi), naive(&vals, lo, hi, None).len());
         }
+    }
+
+    #[test]
+    fn slack_below_never_widens_the_slots() {
+        let mut c = Column::default();
+        for id in 0..=200 {
+            c.set(id, i64::from(id));
+        }
+        assert_eq!(c.offsets.width(), 1);
+        // One below the base: 200 + 1 still fits a byte, so the slack stops at 255.
+        c.set(201, -1);
+        assert_eq!(c.offsets.width(), 1);
+        // A run of decreasing values re-bases within the byte, then widens only when the
+        // values themselves need it.
+        for (id, v) in (202..251).zip((-50..-1).rev()) {
+            c.set(id, v);
+        }
+        assert_eq!(c.offsets.width(), 1);
+        c.set(300, -100);
+        assert_eq!(c.offsets.width(), 2);
+        let got: Vec<u32> = c.range(-100, -1, None).iter().collect();
+        let want: Vec<u32> = (201..251).chain([300]).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
