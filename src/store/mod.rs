@@ -1399,10 +1399,10 @@ impl Store {
                     column.pack_below(n, b);
                 });
             }
-            for customer in &lost {
-                self.journal.record(code::CLEAR_VALUE, |b| {
-                    put_u32(b, customer);
+            if !lost.is_empty() {
+                self.journal.record(code::CLEAR_VALUES, |b| {
                     put_u32(b, attr.0);
+                    put_bitmap(b, &lost);
                 });
             }
             self.journal.end_batch();
@@ -1493,13 +1493,13 @@ impl Store {
             .filter_map(|(&c, d)| d.map(|d| (c, Value::Day(d))))
             .unzip();
         // Through the journaled setters, as one unit of the journal.
+        let cleared: RoaringBitmap = last
+            .iter()
+            .filter_map(|(&c, d)| d.is_none().then_some(c))
+            .collect();
         self.batch(|s| {
             s.set_values(attr, &set, &values)?;
-            for (&c, d) in &last {
-                if d.is_none() {
-                    s.clear_value(c, attr)?;
-                }
-            }
+            s.clear_values(attr, &cleared)?;
             Ok(())
         })
     }
@@ -1522,6 +1522,47 @@ impl Store {
             put_u32(b, attr.0);
         });
         Ok(had)
+    }
+
+    /// Removes the values of every customer of `set` ("no value", distinct from zero), as
+    /// one change: a campaign's scores dropped for the customers who left it, a column
+    /// emptied before a partial reload. Returns how many had a value. Every id must be a
+    /// live customer, or nothing changes.
+    ///
+    /// ```
+    /// use audience::{AttrKind, CustomerKey, RoaringBitmap, Store};
+    ///
+    /// let mut store = Store::new();
+    /// store.ensure_customers((0..100).map(|i| CustomerKey::Phone(66_800_000_000 + i)))?;
+    /// let score = store.define_attribute("campaign_score", AttrKind::Int)?;
+    /// let scores: Vec<i64> = (0..100).collect();
+    /// store.set_column(score, &scores)?;
+    /// let left: RoaringBitmap = (0..100).step_by(4).collect();
+    /// assert_eq!(store.clear_values(score, &left)?, 25);
+    /// assert_eq!(store.clear_values(score, &left)?, 0);
+    /// assert_eq!(store.value(4, score)?, None);
+    /// assert!(store.clear_values(score, &[100].into_iter().collect()).is_err());
+    /// # Ok::<(), audience::Error>(())
+    /// ```
+    pub fn clear_values(&mut self, attr: AttrId, set: &RoaringBitmap) -> Result<u64, Error> {
+        self.check_live_set(set)?;
+        let had = set & self.column(attr)?.present();
+        if had.is_empty() {
+            return Ok(0);
+        }
+        let slot = self
+            .attrs
+            .get_mut(attr.0 as usize)
+            .ok_or(ErrorKind::InvalidArgument("attribute".into()))?;
+        let column = Arc::make_mut(&mut slot.column);
+        for customer in &had {
+            column.clear(customer);
+        }
+        self.journal.record(code::CLEAR_VALUES, |b| {
+            put_u32(b, attr.0);
+            put_bitmap(b, &had);
+        });
+        Ok(had.len())
     }
 
     /// One customer's value, `None` when it has none.

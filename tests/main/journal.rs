@@ -65,6 +65,8 @@ enum Op {
     SetValues(u8, Vec<(u8, i64)>),
     DaysFromNumbers(u8, Vec<(u8, i64)>),
     Clear(u8, u8),
+    /// `Store::clear_values` for the customers of the list (missing ones dropped).
+    ClearMany(u8, Vec<u8>),
     /// A whole column: `16 + n` more customers, then a value for every live customer, in
     /// ascending order (the packed record), spread by the step of the given index.
     Column(u8, u8, i64, u8),
@@ -109,6 +111,7 @@ fn simple() -> impl Strategy<Value = Op> {
         1 => (0u8..3, prop::collection::vec((0u8..12, -100i64..100), 0..6)).prop_map(|(a, b)| Op::SetValues(a, b)),
         1 => (0u8..3, prop::collection::vec((0u8..12, -3i64..100), 0..6)).prop_map(|(a, b)| Op::DaysFromNumbers(a, b)),
         1 => (c.clone(), 0u8..3).prop_map(|(a, b)| Op::Clear(a, b)),
+        1 => (0u8..3, cs.clone()).prop_map(|(a, b)| Op::ClearMany(a, b)),
         1 => (0u8..3, 0u8..8, -100i64..100, 0u8..6).prop_map(|(a, n, b, k)| Op::Column(a, n, b, k)),
         2 => (0u8..3, prop::collection::vec(prop::option::weighted(0.8, -100i64..100), 0..16), 0u8..5)
             .prop_map(|(a, v, k)| Op::WholeColumn(a, v, k)),
@@ -293,6 +296,13 @@ fn try_apply(s: &mut Store, op: &Op) -> Result<(), audience::Error> {
             };
             let id = info.id;
             s.clear_value(cust(s, *c), id)?;
+        }
+        Op::ClearMany(a, cs) => {
+            let Some(info) = s.attributes().nth(*a as usize) else {
+                return Err(missing());
+            };
+            let id = info.id;
+            s.clear_values(id, &set(s, cs))?;
         }
         Op::Column(a, n, base, step) => {
             let Some(info) = s.attributes().nth(*a as usize) else {
@@ -906,6 +916,41 @@ fn a_column_of_values_is_packed() {
     assert_eq!(at[1] - at[0], 19 + 8 + 12 * 1000 + 4);
     replay(&mut r, &bytes).unwrap();
     assert_eq!(snapshot(&r), snapshot(&s));
+}
+
+/// A reload that drops values (a whole column of `Option`s) journals the dropped ones as
+/// one record of the customers (op 25), not one record a customer.
+#[test]
+fn dropped_values_are_one_record() {
+    let mut s = Store::new();
+    s.journal_mut().set_enabled(false);
+    s.ensure_customers((0..1000u32).map(|i| CustomerKey::member(format!("m{i}")).unwrap()))
+        .unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    let all: Vec<i64> = (0..1000).collect();
+    s.set_column(spend, &all).unwrap();
+    let start = snapshot(&s);
+    s.journal_mut().set_enabled(true);
+    // Every other customer keeps a value; 500 lose theirs.
+    let half: Vec<Option<i64>> = (0..1000).map(|i| (i % 2 == 0).then_some(i)).collect();
+    s.set_column(spend, &half).unwrap();
+    let bytes = s.journal_mut().take();
+    let at = record_offsets(&bytes);
+    assert_eq!(at.len(), 2);
+    assert_eq!((bytes[at[0] + 2], bytes[at[1] + 2]), (24, 25));
+    let dropped: RoaringBitmap = (1..1000u32).step_by(2).collect();
+    let len = u32::from_le_bytes(bytes[at[1] + 3..at[1] + 7].try_into().unwrap()) as usize;
+    assert_eq!(len, 4 + 4 + dropped.serialized_size());
+    assert_eq!(bytes.len() - at[1], 19 + len + 4);
+    let mut r = audience::snapshot::read(&start[..]).unwrap();
+    replay(&mut r, &bytes).unwrap();
+    assert_eq!(snapshot(&r), snapshot(&s));
+    assert_eq!(r.value(1, spend).unwrap(), None);
+    assert_eq!(r.value(2, spend).unwrap(), Some(Value::Int(2)));
+
+    // Clearing the same customers again changes nothing and writes nothing.
+    assert_eq!(s.clear_values(spend, &dropped).unwrap(), 0);
+    assert!(s.journal_mut().take().is_empty());
 }
 
 fn spend_bytes(s: &Store, name: &str) -> [u8; 4] {

@@ -42,6 +42,7 @@ pub(crate) mod code {
     pub(crate) const SET_VALUES: u8 = 22;
     pub(crate) const CLEAR_VALUE: u8 = 23;
     pub(crate) const SET_VALUES_PACKED: u8 = 24;
+    pub(crate) const CLEAR_VALUES: u8 = 25;
 }
 
 // --------------------------------------------------------------------------------------
@@ -279,6 +280,7 @@ pub(crate) enum Op {
     SetValue(u32, AttrId, i64),
     SetValues(AttrId, Vec<u32>, Vec<i64>),
     ClearValue(u32, AttrId),
+    ClearValues(AttrId, RoaringBitmap),
 }
 
 type Res<T> = Result<T, String>;
@@ -565,7 +567,7 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
         code::SET_VALUES_PACKED => {
             let attr = AttrId(c.u32("attribute")?);
             let customers = c.bitmap("customers")?;
-            let base = c.i64("smallest value")?;
+            let base = c.i64("base value")?;
             let width = usize::from(c.u8("value width")?);
             if !(1..=8).contains(&width) {
                 return Err(format!("value width {width} is not 1 to 8 bytes"));
@@ -592,6 +594,7 @@ pub(crate) fn decode(op: u8, payload: &[u8]) -> Res<Op> {
             Op::SetValues(attr, customers.iter().collect(), values)
         }
         code::CLEAR_VALUE => Op::ClearValue(c.u32("customer")?, AttrId(c.u32("attribute")?)),
+        code::CLEAR_VALUES => Op::ClearValues(AttrId(c.u32("attribute")?), c.bitmap("customers")?),
         other => return Err(format!("unknown operation {other}")),
     };
     if !c.bytes.is_empty() {
@@ -692,6 +695,9 @@ pub(crate) fn apply(store: &mut Store, op: &Op) -> Result<(), Error> {
         }
         Op::ClearValue(c, attr) => {
             store.clear_value(*c, *attr)?;
+        }
+        Op::ClearValues(attr, set) => {
+            store.clear_values(*attr, set)?;
         }
     }
     Ok(())
