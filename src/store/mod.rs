@@ -23,7 +23,7 @@ use crate::store::attribute::{
 use crate::store::directory::{CustomerId, CustomerKey, Directory, KeyRef, NewKey, is_phone_value};
 use crate::store::journal::op::{
     put_bitmap, put_day, put_edit, put_i64, put_kind, put_len, put_opt_str, put_opt_u32,
-    put_policy, put_spec, put_str, put_tag, put_u8, put_u32, put_u64, put_values,
+    put_packed_head, put_policy, put_spec, put_str, put_tag, put_u8, put_u32, put_u64, put_values,
 };
 use crate::store::journal::{Journal, code};
 use crate::store::membership::{TagMembers, bitmap_bytes};
@@ -113,8 +113,9 @@ pub struct MemoryUsage {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttrMemory {
-    /// The values by customer id, each as an offset above the column's smallest value in
-    /// 1, 2, 4 or 8 bytes, the fewest that hold the largest offset.
+    /// The values by customer id, each as an offset above the column's base (its smallest
+    /// value, or a little below it after values under it arrived) in 1, 2, 4 or 8 bytes,
+    /// the fewest that hold the largest offset.
     pub values: u64,
     /// Who has a value: a bitmap and the same as one bit per customer id.
     pub presence: u64,
@@ -1391,11 +1392,7 @@ impl Store {
             self.journal.begin_batch();
             if !set.is_empty() {
                 self.journal.record(code::SET_VALUES_PACKED, |b| {
-                    put_u32(b, attr.0);
-                    put_bitmap(b, &set);
-                    put_i64(b, column.base());
-                    put_u8(b, column.width() as u8);
-                    b.reserve(set.len() as usize * column.width());
+                    put_packed_head(b, attr, &set, column.base(), column.width());
                     column.pack_below(n, b);
                 });
             }

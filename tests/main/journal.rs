@@ -703,6 +703,61 @@ fn write_golden_v1_op24_journal() {
     std::fs::write(path, golden_op24_store().journal_mut().take()).unwrap();
 }
 
+/// The operations of `tests/data/golden-v1-op25.journal`: 20 customers and a whole column
+/// of scores (op 24), a reload that drops the odd customers' scores (op 24 for the kept,
+/// op 25 for the dropped), then `clear_values` of customers 0 to 3 (op 25 for 0 and 2,
+/// the two that still had one).
+fn golden_op25_store() -> Store {
+    let mut s = Store::new();
+    s.ensure_customers((0..20u32).map(|i| CustomerKey::member(format!("m{i}")).unwrap()))
+        .unwrap();
+    let score = s.define_attribute("score", AttrKind::Int).unwrap();
+    let all: Vec<i64> = (0..20).map(|i| i * 10).collect();
+    s.set_column(score, &all).unwrap();
+    let even: Vec<Option<i64>> = (0..20).map(|i| (i % 2 == 0).then_some(i * 10)).collect();
+    s.set_column(score, &even).unwrap();
+    s.clear_values(score, &(0..4).collect()).unwrap();
+    s
+}
+
+const GOLDEN_V1_OP25: &[u8] = include_bytes!("../data/golden-v1-op25.journal");
+
+#[test]
+fn golden_op25_journal_still_replays() {
+    let mut written = golden_op25_store();
+    assert_eq!(
+        written.journal_mut().take(),
+        GOLDEN_V1_OP25,
+        "the same operations journal to the same bytes"
+    );
+    let at = record_offsets(GOLDEN_V1_OP25);
+    let ops: Vec<u8> = at.iter().map(|&o| GOLDEN_V1_OP25[o + 2]).collect();
+    assert_eq!(ops, [1, 20, 24, 24, 25, 25]);
+    let mut s = Store::new();
+    let report = replay(&mut s, GOLDEN_V1_OP25).unwrap();
+    assert_eq!(report.records_applied, 6);
+    assert_eq!(snapshot(&s), snapshot(&written));
+    let score = s.attribute_id("score").unwrap();
+    let kept: Vec<u32> = (0..20)
+        .filter(|&c| s.value(c, score).unwrap().is_some())
+        .collect();
+    assert_eq!(kept, [4, 6, 8, 10, 12, 14, 16, 18]);
+    assert_eq!(s.value(18, score).unwrap(), Some(Value::Int(180)));
+}
+
+/// Writes `tests/data/golden-v1-op25.journal`, once, by hand:
+/// `cargo test --test main -- --ignored write_golden_v1_op25_journal`. Never regenerate it.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)]
+fn write_golden_v1_op25_journal() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/golden-v1-op25.journal"
+    );
+    std::fs::write(path, golden_op25_store().journal_mut().take()).unwrap();
+}
+
 // ----------------------------------------------------------------------------------------
 // Errors and edges, with their texts
 // ----------------------------------------------------------------------------------------

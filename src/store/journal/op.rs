@@ -133,10 +133,7 @@ pub(crate) fn put_values(b: &mut Vec<u8>, attr: AttrId, customers: &[u32], raw: 
         .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let span = (hi as u64).wrapping_sub(lo as u64);
     let width = (64 - span.leading_zeros()).div_ceil(8).max(1) as usize;
-    put_u32(b, attr.0);
-    put_bitmap(b, &set);
-    put_i64(b, lo);
-    put_u8(b, width as u8);
+    put_packed_head(b, attr, &set, lo, width);
     let start = b.len();
     b.resize(start + raw.len() * width, 0);
     let dst = b.get_mut(start..).unwrap_or_default();
@@ -151,6 +148,23 @@ pub(crate) fn put_values(b: &mut Vec<u8>, attr: AttrId, customers: &[u32], raw: 
         _ => pack::<8>(dst, raw, lo),
     }
     code::SET_VALUES_PACKED
+}
+
+/// The head of a packed record (op 24): the attribute, the customers, the base every
+/// value is a distance above, and the bytes a distance takes; `set.len()` distances of
+/// `width` bytes follow, in the customers' order. Room for them is reserved here.
+pub(crate) fn put_packed_head(
+    b: &mut Vec<u8>,
+    attr: AttrId,
+    set: &RoaringBitmap,
+    base: i64,
+    width: usize,
+) {
+    put_u32(b, attr.0);
+    put_bitmap(b, set);
+    put_i64(b, base);
+    put_u8(b, width as u8);
+    b.reserve(set.len() as usize * width);
 }
 
 /// The customers as a bitmap when they are strictly ascending. Dense ones (a column of
