@@ -194,11 +194,10 @@ pub(crate) fn units_text(units: i128, scale: u8, grouped: bool) -> String {
     if units < 0 {
         out.push('-');
     }
-    for (i, c) in whole.chars().enumerate() {
-        if grouped && i > 0 && (whole.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+    if grouped {
+        crate::base::text::push_grouped(&mut out, whole);
+    } else {
+        out.push_str(whole);
     }
     if !frac.is_empty() {
         out.push('.');

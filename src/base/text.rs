@@ -31,13 +31,18 @@ pub(crate) fn quote_char(c: char) -> String {
 pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    push_grouped(&mut out, &digits);
+    out
+}
+
+/// Appends a run of ASCII digits with a comma before every group of three from the right.
+pub(crate) fn push_grouped(out: &mut String, digits: &str) {
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    out
 }
 
 /// `1 customer`, `2,305 customers`: a count with its noun in the right number.

@@ -581,16 +581,7 @@ impl SendLog {
 
 /// The smallest id of `ids` at or above `issued`, if any.
 fn first_at_or_above(ids: &RoaringBitmap, issued: u64) -> Option<u32> {
-    let max = ids.max()?;
-    if u64::from(max) < issued {
-        return None;
-    }
-    match u32::try_from(issued) {
-        Ok(0) => ids.min(),
-        // `rank` counts the ids up to `issued - 1`; the next one is the first at or above.
-        Ok(n) => ids.select(u32::try_from(ids.rank(n - 1)).ok()?),
-        Err(_) => None,
-    }
+    ids.range(u32::try_from(issued).ok()?..).next()
 }
 
 fn check_channel(name: &str) -> Result<(), Error> {

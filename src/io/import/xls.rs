@@ -19,7 +19,10 @@
 //!   imported, stay): their text is not needed, and rendering it is what costs.
 //!
 //! `calamine` then reads the cells, inside `catch_unwind`: a panic on malformed data is an
-//! error, not a crash.
+//! error, not a crash. Two limits of that net: an application built with
+//! `panic = "abort"` has no unwinding, so such a file ends the process there; and the
+//! process's panic hook still runs first (the default one prints the panic to standard
+//! error) before the import returns its error.
 
 use std::io::{Cursor, Read, Write};
 use std::mem::size_of;
