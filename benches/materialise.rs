@@ -11,6 +11,9 @@
 //!   (the table's share of the gain);
 //! - `select_to_vec`: the query evaluated and its ids written out, end to end (the
 //!   reference table's "ids" column);
+//! - `select_extend_kept`: the same into a buffer kept from one run to the next
+//!   (`Segment::extend_ids`), as a sender that pages audience after audience does: what is
+//!   left when no fresh pages have to be faulted in;
 //! - `dense_ids`: the hand-written dense baseline's extraction (bit scan of its packed words,
 //!   computed before timing);
 //! - `keys_iter` / `keys_into`: external keys, by `Segment::keys` and in bulk.
@@ -129,6 +132,19 @@ fn materialise(c: &mut Criterion) {
                     .unwrap()
                     .segment()
                     .to_vec()
+            })
+        });
+        // A sender that keeps its buffer from one audience to the next: no fresh pages.
+        let mut kept: Vec<u32> = Vec::new();
+        group.bench_function(BenchmarkId::new("select_extend_kept", id), |b| {
+            b.iter(|| {
+                kept.clear();
+                store
+                    .plan(black_box(&query), &ctx)
+                    .unwrap()
+                    .segment()
+                    .extend_ids(&mut kept);
+                kept.len()
             })
         });
         group.bench_function(BenchmarkId::new("next_many", id), |b| {

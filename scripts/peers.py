@@ -145,7 +145,7 @@ def main(argv):
     for q in queries:
         tags_of(q["expr"], names)
     engines = [("pyroaring", Roaring(n, members, attrs, names)), ("numpy", Numpy(n, members, attrs, names))]
-    print(f"{n} customers; ms, median of warm runs")
+    print(f"{n} customers; ms (4 significant digits), median of warm runs")
     print("| query | ids | count: pyroaring | numpy | ids: pyroaring | numpy |")
     print("|---|---|---|---|---|---|")
     for q in queries:
@@ -155,7 +155,7 @@ def main(argv):
             sys.exit(f"{q['id']}: pyroaring and numpy disagree")
         counts = [median_ms(engine.count, e) for _, engine in engines]
         ids = [median_ms(engine.ids, e) for _, engine in engines]
-        cells = " | ".join(f"{t:.3f}" for t in counts + ids)
+        cells = " | ".join(f"{t:.4g}" for t in counts + ids)
         print(f"| {q['id']} | {len(roaring_ids):,} | {cells} |", flush=True)
 
 
