@@ -621,6 +621,9 @@ impl<'s> Plan<'s> {
                 _ => self.eval(node, None).len(),
             },
             Node::And { pos, neg } => {
+                if let Some(n) = self.count_dense_tags(pos, neg) {
+                    return n;
+                }
                 if let Some((Node::Leaf { bits: last, .. }, rest)) = neg.split_last() {
                     let acc = self.eval_and(pos, rest, None);
                     return acc.len().saturating_sub(acc.intersection_len(last));
@@ -635,6 +638,24 @@ impl<'s> Plan<'s> {
                 self.eval(node, None).len()
             }
         }
+    }
+
+    /// The count of an AND of tags (some negated) whose every positive tag is large (a
+    /// sixteenth of the customers or more: roaring holds them mostly as bitsets) and
+    /// every tag has a dense copy: one pass over the copies' words, nothing
+    /// materialised. `None` when the AND is not of that shape.
+    fn count_dense_tags(&self, pos: &[Node<'s>], neg: &[Node<'s>]) -> Option<u64> {
+        if pos.len() < 2 {
+            return None;
+        }
+        let large = self.universe_len / 16;
+        let words = |n: &Node<'s>, min: u64| match n {
+            Node::Leaf { bits, tag, .. } if bits.len() >= min => self.cached_words(*tag),
+            _ => None,
+        };
+        let pos: Vec<&[u64]> = pos.iter().map(|n| words(n, large)).collect::<Option<_>>()?;
+        let neg: Vec<&[u64]> = neg.iter().map(|n| words(n, 0)).collect::<Option<_>>()?;
+        Some(dense::and_not_count(&pos, &neg))
     }
 
     /// `node` intersected with `within` (everyone when `None`).
