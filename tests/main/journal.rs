@@ -1146,3 +1146,74 @@ fn snapshots_record_the_sequence_number() {
     s.add_customer(CustomerKey::member("b").unwrap()).unwrap();
     assert_eq!((s.journal().seq(), s.journal().pending_records()), (2, 1));
 }
+
+/// Writes seeds for the `journal_replay` fuzz target (`fuzz/corpus/journal_replay/`):
+/// journals that follow the target's small store (8 customers, tags `vip` and
+/// `stage/new`, attribute `spend`), one per kind of values record. Run by hand when the
+/// record kinds change: `cargo test --test main -- --ignored write_journal_replay_seeds`.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)]
+fn write_journal_replay_seeds() {
+    let day = Day::from_days(20_000).unwrap();
+    let edit = Edit::new("admin", day);
+    let mut s = Store::new();
+    for i in 0..8u64 {
+        s.add_customer(CustomerKey::Phone(66_800_000_000 + i))
+            .unwrap();
+    }
+    let vip = s.create_tag(&edit, TagSpec::new("vip")).unwrap();
+    s.create_tag(&edit, TagSpec::new("new").dimension("stage"))
+        .unwrap();
+    let spend = s.define_attribute("spend", AttrKind::Int).unwrap();
+    s.journal_mut().take();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/journal_replay");
+    std::fs::create_dir_all(dir).unwrap();
+    let base = s.clone();
+    let write = |name: &str, s: &mut Store| {
+        let bytes = s.journal_mut().take();
+        let mut replayed = base.clone();
+        replay(&mut replayed, &bytes).unwrap();
+        assert_eq!(
+            snapshot(&replayed),
+            snapshot(s),
+            "{name} replays onto the small store"
+        );
+        std::fs::write(format!("{dir}/{name}"), bytes).unwrap();
+    };
+    // A whole column (op 24), a reload that drops values (ops 24 and 25), a clear of a
+    // set (op 25), pairs (op 22), one value and its clear (ops 21 and 23), tags.
+    let mut a = s.clone();
+    a.set_column(spend, &[5i64, -3, 1_000, 0, 7, 7, 9, 12])
+        .unwrap();
+    a.set_column(
+        spend,
+        &[
+            Some(5i64),
+            None,
+            Some(1),
+            None,
+            Some(7),
+            None,
+            None,
+            Some(2),
+        ],
+    )
+    .unwrap();
+    a.clear_values(spend, &[0u32, 4].into_iter().collect())
+        .unwrap();
+    write("columns", &mut a);
+    let mut b = s.clone();
+    b.set_values(
+        spend,
+        &[6, 1, 3],
+        &[Value::Int(1), Value::Int(-9), Value::Int(40)],
+    )
+    .unwrap();
+    b.set_value(2, spend, Value::Int(77)).unwrap();
+    b.clear_value(2, spend).unwrap();
+    b.add_tag(3, vip, day).unwrap();
+    b.add_tag_bulk(vip, &[1u32, 5, 6].into_iter().collect(), day)
+        .unwrap();
+    write("values_and_tags", &mut b);
+}
