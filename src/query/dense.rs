@@ -246,12 +246,30 @@ const BLOCK: usize = 1024;
 /// ANDed in a small buffer, then counted), with nothing allocated. A list shorter than
 /// the others has zeros past its end. 0 when `pos` is empty.
 pub(crate) fn and_not_count(pos: &[&[u64]], neg: &[&[u64]]) -> u64 {
+    let mut total = 0;
+    and_not_blocks(pos, neg, |block| total += count(block));
+    total
+}
+
+/// The set [`and_not_count`] counts, as a bitmap: the blocks' words written out as bytes
+/// for roaring's `from_lsb0_bytes`, with no word list in between.
+pub(crate) fn and_not_bitmap(pos: &[&[u64]], neg: &[&[u64]]) -> RoaringBitmap {
+    let len = pos.iter().map(|w| w.len()).min().unwrap_or(0);
+    let mut bytes: Vec<u8> = Vec::with_capacity(len * 8);
+    and_not_blocks(pos, neg, |block| {
+        bytes.extend(block.iter().flat_map(|w| w.to_le_bytes()));
+    });
+    RoaringBitmap::from_lsb0_bytes(0, &bytes)
+}
+
+/// Calls `each` with the words of `pos[0] AND pos[1] ... AND NOT neg[0] ...`, a block of
+/// [`BLOCK`] words at a time, in order, as far as the shortest list of `pos`.
+fn and_not_blocks(pos: &[&[u64]], neg: &[&[u64]], mut each: impl FnMut(&[u64])) {
     let Some((first, rest)) = pos.split_first() else {
-        return 0;
+        return;
     };
     let len = pos.iter().map(|w| w.len()).min().unwrap_or(0);
     let mut buf = [0u64; BLOCK];
-    let mut total = 0;
     let mut start = 0;
     while start < len {
         let end = (start + BLOCK).min(len);
@@ -267,10 +285,9 @@ pub(crate) fn and_not_count(pos: &[&[u64]], neg: &[&[u64]]) -> u64 {
                 *a &= !b;
             }
         }
-        total += count(acc);
+        each(acc);
         start = end;
     }
-    total
 }
 
 #[cfg(test)]
@@ -300,6 +317,12 @@ mod tests {
         assert_eq!(and_not_count(&[&wa], &[]), a.len());
         assert_eq!(and_not_count(&[], &[&wa]), 0);
         assert_eq!(and_not_count(&[&wa, &[]], &[]), 0);
+        assert_eq!(
+            and_not_bitmap(&[&wa, &wb], &[&wc, &we]),
+            &(&(&a & &b) - &c) - &e
+        );
+        assert_eq!(and_not_bitmap(&[&we, &wa], &[&wc]), &(&e & &a) - &c);
+        assert!(and_not_bitmap(&[], &[&wa]).is_empty());
     }
 
     #[test]

@@ -645,6 +645,18 @@ impl<'s> Plan<'s> {
     /// every tag has a dense copy: one pass over the copies' words, nothing
     /// materialised. `None` when the AND is not of that shape.
     fn count_dense_tags(&self, pos: &[Node<'s>], neg: &[Node<'s>]) -> Option<u64> {
+        let (pos, neg) = self.dense_tags(pos, neg)?;
+        Some(dense::and_not_count(&pos, &neg))
+    }
+
+    /// The dense copies of an AND of tags when it has the shape
+    /// [`Plan::count_dense_tags`] describes.
+    #[allow(clippy::type_complexity)]
+    fn dense_tags(
+        &self,
+        pos: &[Node<'s>],
+        neg: &[Node<'s>],
+    ) -> Option<(Vec<&'s [u64]>, Vec<&'s [u64]>)> {
         if pos.len() < 2 {
             return None;
         }
@@ -653,9 +665,9 @@ impl<'s> Plan<'s> {
             Node::Leaf { bits, tag, .. } if bits.len() >= min => self.cached_words(*tag),
             _ => None,
         };
-        let pos: Vec<&[u64]> = pos.iter().map(|n| words(n, large)).collect::<Option<_>>()?;
-        let neg: Vec<&[u64]> = neg.iter().map(|n| words(n, 0)).collect::<Option<_>>()?;
-        Some(dense::and_not_count(&pos, &neg))
+        let pos = pos.iter().map(|n| words(n, large)).collect::<Option<_>>()?;
+        let neg = neg.iter().map(|n| words(n, 0)).collect::<Option<_>>()?;
+        Some((pos, neg))
     }
 
     /// `node` intersected with `within` (everyone when `None`).
@@ -664,6 +676,12 @@ impl<'s> Plan<'s> {
         node: &'a Node<'s>,
         within: Option<&RoaringBitmap>,
     ) -> Cow<'a, RoaringBitmap> {
+        if within.is_none()
+            && let Node::And { pos, neg } = node
+            && let Some((pos, neg)) = self.dense_tags(pos, neg)
+        {
+            return Cow::Owned(dense::and_not_bitmap(&pos, &neg));
+        }
         if within.is_none_or(|w| w.len() >= self.dense_threshold()) && self.prefers_dense(node) {
             let mut d = self.dense_buffers();
             let mut words = self.dense(node, &mut d);
