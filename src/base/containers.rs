@@ -114,8 +114,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Vec<Cont>> {
     (pos == bytes.len()).then_some(conts)
 }
 
-/// For every byte value, the positions of its set bits, lowest first (the rest 0).
-static BYTE_BITS: [[u8; 8]; 256] = byte_bits();
+/// For every byte value, the positions of its set bits, lowest first (the rest 0), already
+/// as `u32` (8 KiB): a byte's eight candidate ids are two 16-byte loads and an OR away.
+static BYTE_BITS: [[u32; 8]; 256] = byte_bits();
 
 /// For every byte value, how many bits it has set: a table, since the portable x86-64
 /// target has no population-count instruction and counts in a dozen operations.
@@ -135,15 +136,15 @@ const fn byte_count() -> [u8; 256] {
 
 // Evaluated at compile time: an index out of bounds would fail the build, not panic.
 #[allow(clippy::indexing_slicing)]
-const fn byte_bits() -> [[u8; 8]; 256] {
-    let mut table = [[0u8; 8]; 256];
+const fn byte_bits() -> [[u32; 8]; 256] {
+    let mut table = [[0u32; 8]; 256];
     let mut b = 0;
     while b < 256 {
         let mut k = 0;
         let mut bit = 0;
         while bit < 8 {
             if b & (1 << bit) != 0 {
-                table[b][k] = bit as u8;
+                table[b][k] = bit;
                 k += 1;
             }
             bit += 1;
@@ -192,7 +193,7 @@ fn expand_word(word: u64, base: u32, buf: &mut [u32], k: usize) -> usize {
             if let (Some(d8), Some(bits)) = (dst.get_mut(at..at + 8), BYTE_BITS.get(byte as usize))
             {
                 for (d, &b) in d8.iter_mut().zip(bits) {
-                    *d = from | u32::from(b);
+                    *d = from | b;
                 }
             }
             at += usize::from(BYTE_COUNT.get(byte as usize).copied().unwrap_or(0));
