@@ -661,12 +661,22 @@ impl<'s> Plan<'s> {
             return None;
         }
         let large = self.universe_len / 16;
-        let words = |n: &Node<'s>, min: u64| match n {
-            Node::Leaf { bits, tag, .. } if bits.len() >= min => self.cached_words(*tag),
+        // The shape first, so that no copy is built for an AND that will not use it.
+        let shaped = pos
+            .iter()
+            .all(|n| matches!(n, Node::Leaf { bits, tag: Some(_), .. } if bits.len() >= large))
+            && neg
+                .iter()
+                .all(|n| matches!(n, Node::Leaf { tag: Some(_), .. }));
+        if !shaped {
+            return None;
+        }
+        let words = |n: &Node<'s>| match n {
+            Node::Leaf { tag, .. } => self.cached_words(*tag),
             _ => None,
         };
-        let pos = pos.iter().map(|n| words(n, large)).collect::<Option<_>>()?;
-        let neg = neg.iter().map(|n| words(n, 0)).collect::<Option<_>>()?;
+        let pos = pos.iter().map(words).collect::<Option<_>>()?;
+        let neg = neg.iter().map(words).collect::<Option<_>>()?;
         Some((pos, neg))
     }
 
