@@ -166,10 +166,12 @@ const GATHER: usize = 4096;
 #[inline(always)]
 fn expand_word(word: u64, base: u32, buf: &mut [u32], k: usize) -> usize {
     let Some(dst) = buf.get_mut(k..k + 64) else {
+        debug_assert!(false, "the gather buffer has room for a word at {k}");
         return 0;
     };
     if word == u64::MAX {
-        for (d, id) in dst.iter_mut().zip(base..) {
+        // `base..=base + 63`, not `base..`: the last word of the id space ends at u32::MAX.
+        for (d, id) in dst.iter_mut().zip(base..=base + 63) {
             *d = id;
         }
         64
@@ -211,7 +213,12 @@ pub(crate) fn extend_ids(bytes: &[u8], out: &mut Vec<u32>) -> bool {
     };
     let start = out.len();
     out.reserve(conts.iter().map(|c| c.card as usize).sum());
-    let mut buf = [0u32; GATHER];
+    // Only bitset containers gather; a segment of arrays and runs clears no buffer.
+    let mut buf = if conts.iter().any(|c| c.kind == Kind::Bitset) {
+        vec![0u32; GATHER]
+    } else {
+        Vec::new()
+    };
     for c in &conts {
         let high = u32::from(c.key) << 16;
         let ok = match c.kind {

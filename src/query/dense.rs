@@ -273,8 +273,10 @@ fn and_not_blocks(pos: &[&[u64]], neg: &[&[u64]], mut each: impl FnMut(&[u64])) 
     let mut start = 0;
     while start < len {
         let end = (start + BLOCK).min(len);
-        let acc = buf.get_mut(..end - start).unwrap_or_default();
-        acc.copy_from_slice(first.get(start..end).unwrap_or_default());
+        let (Some(acc), Some(src)) = (buf.get_mut(..end - start), first.get(start..end)) else {
+            return;
+        };
+        acc.copy_from_slice(src);
         for w in rest {
             for (a, b) in acc.iter_mut().zip(w.get(start..end).unwrap_or_default()) {
                 *a &= b;

@@ -675,8 +675,11 @@ impl<'s> Plan<'s> {
             Node::Leaf { tag, .. } => self.cached_words(*tag),
             _ => None,
         };
-        let pos = pos.iter().map(words).collect::<Option<_>>()?;
+        // Negated tags first: they are the ones that may be too sparse for a copy, and the
+        // positive tags' copies are then built only for an AND that uses them. (A copy
+        // refused for room halfway still leaves the earlier ones kept, within the bound.)
         let neg = neg.iter().map(words).collect::<Option<_>>()?;
+        let pos = pos.iter().map(words).collect::<Option<_>>()?;
         Some((pos, neg))
     }
 

@@ -113,9 +113,10 @@ pub struct MemoryUsage {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttrMemory {
-    /// The values by customer id, each as an offset above the column's base (its smallest
-    /// value, or a little below it after values under it arrived) in 1, 2, 4 or 8 bytes,
-    /// the fewest that hold the largest offset.
+    /// The values by customer id, each as an offset above the column's base (at or below
+    /// its smallest value: values that arrive under it move the base down, and clearing
+    /// or raising the smallest leaves it where it was) in 1, 2, 4 or 8 bytes, the fewest
+    /// that hold the largest offset.
     pub values: u64,
     /// Who has a value: a bitmap and the same as one bit per customer id.
     pub presence: u64,

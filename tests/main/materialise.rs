@@ -180,3 +180,26 @@ fn bulk_tagging_by_value_refuses_unknown_ids() {
     assert_eq!(e.to_string(), "unknown customer id 12");
     assert!(store.members(tag).unwrap().is_empty());
 }
+
+/// The last ids of the id space, as a bitset container whose last word is full (ids up to
+/// `u32::MAX`), as a run, and as an array: written out whole and page by page.
+#[test]
+fn ids_at_the_top_of_the_id_space() {
+    let top = u32::MAX - 9_999..=u32::MAX;
+    let bitset: RoaringBitmap = top.clone().collect();
+    let mut run = bitset.clone();
+    run.optimize();
+    let array: RoaringBitmap = top.clone().rev().step_by(5).collect();
+    for bits in [bitset, run, array] {
+        let want: Vec<u32> = bits.iter().collect();
+        assert_eq!(want.last(), Some(&u32::MAX));
+        let seg = Segment::from_bitmap(bits);
+        assert_eq!(seg.to_vec(), want);
+        let mut out = vec![1];
+        seg.extend_ids(&mut out);
+        assert_eq!(out[1..], want[..]);
+        for size in [1, 7, 4096] {
+            assert_eq!(paged(&seg, size), want, "pages of {size}");
+        }
+    }
+}
