@@ -154,7 +154,7 @@ const fn byte_bits() -> [[u32; 8]; 256] {
     table
 }
 
-/// Ids of bitset words gather in a stack buffer this long (16 KiB, in the first-level
+/// Ids of bitset words gather in a buffer this long (16 KiB, in the first-level
 /// cache) and move to the output a buffer at a time: one bulk copy per 64 words or so
 /// instead of one per word.
 const GATHER: usize = 4096;
