@@ -644,10 +644,8 @@ fn golden_v1_journal_still_replays() {
 /// regenerate it: add a new golden file for a new record version.
 #[test]
 #[ignore]
-#[allow(clippy::disallowed_methods)]
 fn write_golden_v1_journal() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden-v1.journal");
-    std::fs::write(path, golden_store().journal_mut().take()).unwrap();
+    write_golden("golden-v1.journal", golden_store());
 }
 
 /// The operations of `tests/data/golden-v1-op24.journal`: 20 customers, then a whole
@@ -666,23 +664,39 @@ fn golden_op24_store() -> Store {
     s
 }
 
+/// Checks a golden journal against the store whose operations wrote it: the same
+/// operations journal to the same bytes, its records are of the operations `ops` in
+/// order, and it replays onto an empty store, every record applied, to the same store.
+/// Returns the replayed store, for the content checks.
+fn replayed_golden(mut written: Store, golden: &[u8], ops: &[u8]) -> Store {
+    assert_eq!(
+        written.journal_mut().take(),
+        golden,
+        "the same operations journal to the same bytes"
+    );
+    let at = record_offsets(golden);
+    let found: Vec<u8> = at.iter().map(|&o| golden[o + 2]).collect();
+    assert_eq!(found, ops);
+    let mut s = Store::new();
+    let report = replay(&mut s, golden).unwrap();
+    let n = ops.len() as u64;
+    assert_eq!((report.records_applied, report.last_seq), (n, n));
+    assert_eq!(snapshot(&s), snapshot(&written));
+    s
+}
+
+/// Writes a golden journal under `tests/data/`, once, by hand. Never regenerate one.
+#[allow(clippy::disallowed_methods)]
+fn write_golden(name: &str, mut store: Store) {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(path, store.journal_mut().take()).unwrap();
+}
+
 const GOLDEN_V1_OP24: &[u8] = include_bytes!("../data/golden-v1-op24.journal");
 
 #[test]
 fn golden_op24_journal_still_replays() {
-    let mut written = golden_op24_store();
-    assert_eq!(
-        written.journal_mut().take(),
-        GOLDEN_V1_OP24,
-        "the same operations journal to the same bytes"
-    );
-    let at = record_offsets(GOLDEN_V1_OP24);
-    let ops: Vec<u8> = at.iter().map(|&o| GOLDEN_V1_OP24[o + 2]).collect();
-    assert_eq!(ops, [1, 20, 20, 24, 24]);
-    let mut s = Store::new();
-    let report = replay(&mut s, GOLDEN_V1_OP24).unwrap();
-    assert_eq!((report.records_applied, report.last_seq), (5, 5));
-    assert_eq!(snapshot(&s), snapshot(&written));
+    let s = replayed_golden(golden_op24_store(), GOLDEN_V1_OP24, &[1, 20, 20, 24, 24]);
     let spend = s.attribute_id("spend").unwrap();
     let seen = s.attribute_id("last_seen").unwrap();
     assert_eq!(s.value(19, spend).unwrap(), Some(Value::Int(18_997)));
@@ -694,13 +708,8 @@ fn golden_op24_journal_still_replays() {
 /// `cargo test --test main -- --ignored write_golden_v1_op24_journal`. Never regenerate it.
 #[test]
 #[ignore]
-#[allow(clippy::disallowed_methods)]
 fn write_golden_v1_op24_journal() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/golden-v1-op24.journal"
-    );
-    std::fs::write(path, golden_op24_store().journal_mut().take()).unwrap();
+    write_golden("golden-v1-op24.journal", golden_op24_store());
 }
 
 /// The operations of `tests/data/golden-v1-op25.journal`: 20 customers and a whole column
@@ -724,19 +733,11 @@ const GOLDEN_V1_OP25: &[u8] = include_bytes!("../data/golden-v1-op25.journal");
 
 #[test]
 fn golden_op25_journal_still_replays() {
-    let mut written = golden_op25_store();
-    assert_eq!(
-        written.journal_mut().take(),
+    let s = replayed_golden(
+        golden_op25_store(),
         GOLDEN_V1_OP25,
-        "the same operations journal to the same bytes"
+        &[1, 20, 24, 24, 25, 25],
     );
-    let at = record_offsets(GOLDEN_V1_OP25);
-    let ops: Vec<u8> = at.iter().map(|&o| GOLDEN_V1_OP25[o + 2]).collect();
-    assert_eq!(ops, [1, 20, 24, 24, 25, 25]);
-    let mut s = Store::new();
-    let report = replay(&mut s, GOLDEN_V1_OP25).unwrap();
-    assert_eq!(report.records_applied, 6);
-    assert_eq!(snapshot(&s), snapshot(&written));
     let score = s.attribute_id("score").unwrap();
     let kept: Vec<u32> = (0..20)
         .filter(|&c| s.value(c, score).unwrap().is_some())
@@ -749,13 +750,8 @@ fn golden_op25_journal_still_replays() {
 /// `cargo test --test main -- --ignored write_golden_v1_op25_journal`. Never regenerate it.
 #[test]
 #[ignore]
-#[allow(clippy::disallowed_methods)]
 fn write_golden_v1_op25_journal() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/golden-v1-op25.journal"
-    );
-    std::fs::write(path, golden_op25_store().journal_mut().take()).unwrap();
+    write_golden("golden-v1-op25.journal", golden_op25_store());
 }
 
 // ----------------------------------------------------------------------------------------
